@@ -1,0 +1,58 @@
+"""RFC 7515 JWS compact serialization for receipts: RS256, payload = canonical bytes."""
+
+import base64
+from dataclasses import dataclass
+
+from receipts.canonical import canonical_bytes
+
+ALG = "RS256"
+TYP = "receipt+jws"
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    """Strict base64url without padding (RFC 7515 section 2): no '=', no other alphabet."""
+    if "=" in text or len(text) % 4 == 1:
+        raise ValueError("not unpadded base64url")
+    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    if b64url(data) != text:
+        raise ValueError("non-canonical base64url")
+    return data
+
+
+def protected_header(kid: str) -> bytes:
+    """The protected header's bytes; canonical so the same key always gives the same JWS."""
+    return canonical_bytes({"alg": ALG, "kid": kid, "typ": TYP})
+
+
+def signing_input(kid: str, payload: bytes) -> bytes:
+    """ASCII(BASE64URL(header) || '.' || BASE64URL(payload)): what RS256 signs."""
+    return f"{b64url(protected_header(kid))}.{b64url(payload)}".encode("ascii")
+
+
+def compact(signing_input_bytes: bytes, signature: bytes) -> str:
+    return f"{signing_input_bytes.decode('ascii')}.{b64url(signature)}"
+
+
+@dataclass(frozen=True)
+class CompactParts:
+    header_b64: str
+    payload_b64: str
+    signature_b64: str
+
+    @property
+    def signing_input(self) -> bytes:
+        return f"{self.header_b64}.{self.payload_b64}".encode("ascii")
+
+
+def split_compact(token: str) -> CompactParts:
+    """Split a compact JWS into its three parts; ValueError when it is not one."""
+    if not isinstance(token, str) or not token.isascii():
+        raise ValueError("a compact JWS is an ASCII string")
+    parts = token.split(".")
+    if len(parts) != 3 or not all(parts):
+        raise ValueError("a compact JWS has three non-empty dot-separated parts")
+    return CompactParts(*parts)

@@ -1,0 +1,106 @@
+"""The records that move between pipeline steps and stores: raw messages, signed
+receipts in the export format, and dead letters."""
+
+import base64
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from receipts.canonical import canonical_bytes, sha256_hex
+from receipts.events import FieldError, Invalid
+from receipts.ledger import ChainedReceipt
+
+
+@dataclass(frozen=True)
+class Message:
+    """One raw producer message and where it came from (Pub/Sub id, or file line)."""
+
+    message_id: str
+    raw: bytes
+    position: int = 0  # input order: line number in a batch, arrival order in a stream
+
+
+@dataclass(frozen=True)
+class SignedReceipt:
+    chained: ChainedReceipt
+    signature: str  # JWS compact serialization
+
+    @property
+    def receipt_id(self) -> str:
+        return self.chained.receipt_id
+
+    def export(self) -> dict[str, Any]:
+        """The export format: the body fields, `receipt_hash` and `signature`."""
+        return {**self.chained.body, "receipt_hash": self.chained.receipt_hash, "signature": self.signature}
+
+    def export_line(self) -> bytes:
+        return export_line(self.export())
+
+
+def export_line(record: dict[str, Any]) -> bytes:
+    """One JSONL line, RFC 8785 ordered so the same receipt is always the same bytes."""
+    return canonical_bytes(record) + b"\n"
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """A message that did not become a receipt, kept whole with the reason why."""
+
+    reason: str
+    detail: str
+    raw: bytes
+    message_id: str
+    errors: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    customer_id: str | None = None
+    idempotent_key: str | None = None
+
+    @property
+    def dead_letter_id(self) -> str:
+        """Same message, same reason, same id: replaying input adds no second copy."""
+        return sha256_hex(f"{self.message_id}\n{self.reason}\n".encode() + self.raw)[:32]
+
+    @classmethod
+    def from_invalid(cls, message: Message, invalid: Invalid) -> "DeadLetter":
+        return cls(
+            reason=invalid.reason,
+            detail=invalid.detail,
+            raw=message.raw,
+            message_id=message.message_id,
+            errors=tuple(error.as_dict() for error in invalid.errors),
+        )
+
+    @classmethod
+    def of(cls, message: Message, error: FieldError, customer_id: str | None = None,
+           idempotent_key: str | None = None) -> "DeadLetter":
+        return cls(error.reason, error.detail, message.raw, message.message_id, (error.as_dict(),),
+                   customer_id, idempotent_key)
+
+    def export(self) -> dict[str, Any]:
+        try:
+            text: str | None = self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        return {
+            "dead_letter_id": self.dead_letter_id,
+            "reason": self.reason,
+            "detail": self.detail,
+            "errors": list(self.errors),
+            "message_id": self.message_id,
+            "customer_id": self.customer_id,
+            "idempotent_key": self.idempotent_key,
+            "raw": text,
+            "raw_base64": base64.b64encode(self.raw).decode("ascii"),
+        }
+
+    @classmethod
+    def from_export(cls, record: dict[str, Any]) -> "DeadLetter":
+        return cls(
+            reason=record["reason"], detail=record["detail"], raw=base64.b64decode(record["raw_base64"]),
+            message_id=record["message_id"], errors=tuple(record.get("errors") or ()),
+            customer_id=record.get("customer_id"), idempotent_key=record.get("idempotent_key"),
+        )
+
+
+def dumps_line(record: dict[str, Any]) -> str:
+    """A JSON line for humans and tools: UTF-8, no ASCII escaping, keys sorted."""
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))

@@ -1,0 +1,43 @@
+"""Signers turn JWS signing inputs into RS256 signatures. Adapters: local PEM key now,
+Cloud KMS later; both are `Signer`s so the pipeline does not care which."""
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from receipts.jws import compact, signing_input
+from receipts.keys import kid_of
+
+
+class Signer(Protocol):
+    kid: str
+
+    def sign(self, signing_inputs: Sequence[bytes]) -> list[bytes]:
+        """RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signatures, one per input, in order."""
+        ...
+
+
+class LocalKeySigner:
+    """Signs with an RSA private key held in a PEM file's bytes."""
+
+    def __init__(self, private_pem: bytes) -> None:
+        key = serialization.load_pem_private_key(private_pem, password=None)
+        if not isinstance(key, rsa.RSAPrivateKey):
+            raise ValueError("the signing key must be an RSA private key")
+        self._key = key
+        self.kid = kid_of(
+            key.public_key().public_bytes(
+                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+
+    def sign(self, signing_inputs: Sequence[bytes]) -> list[bytes]:
+        return [self._key.sign(data, padding.PKCS1v15(), hashes.SHA256()) for data in signing_inputs]
+
+
+def sign_payloads(signer: Signer, payloads: Sequence[bytes]) -> list[str]:
+    """Compact JWS for each payload, signed in one batch."""
+    inputs = [signing_input(signer.kid, payload) for payload in payloads]
+    return [compact(data, signature) for data, signature in zip(inputs, signer.sign(inputs), strict=True)]

@@ -1,0 +1,73 @@
+"""The `Store` interface: every durable operation the pipeline, CLI and site need.
+
+Adapters: `SqliteStore` (embedded default, `sqlite:///path`) here; Spanner + Firestore +
+Cloud Storage (`gcp://project`) beside it. Writes are idempotent and commutative:
+replaying or reordering them converges to the same state.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, Protocol
+
+from receipts.ledger import ChainState, Entitlement
+from receipts.records import DeadLetter, SignedReceipt
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    customer_id: str
+    idempotent_key: str
+    receipt_id: str
+    event_sha256: str
+
+
+class WriteOutcome(Enum):
+    WRITTEN = "written"
+    ALREADY_PRESENT = "already_present"  # the same receipt, byte for byte: a replay
+    CONFLICT = "conflict"  # another receipt holds this id or this (customer, sequence)
+
+
+@dataclass(frozen=True)
+class Balance:
+    customer_id: str
+    currency: str
+    balance: str  # formatted with the currency's minor digits
+    as_of_sequence: int
+
+
+class Store(Protocol):
+    url: str
+
+    def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None: ...
+
+    def load_chain(self, customer_id: str) -> ChainState: ...
+
+    def entitlement(self, customer_id: str, entitlement_id: str) -> Entitlement | None: ...
+
+    def set_entitlement(self, entitlement: Entitlement) -> None: ...
+
+    def entitlements(self) -> list[Entitlement]: ...
+
+    def write_receipts(self, receipts: Sequence[SignedReceipt]) -> list[WriteOutcome]: ...
+
+    def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int: ...
+
+    def receipts(self, customer_id: str | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def receipt(self, receipt_id: str) -> dict[str, Any] | None: ...
+
+    def dead_letters(self) -> Iterator[dict[str, Any]]: ...
+
+    def balances(self) -> list[Balance]: ...
+
+    def close(self) -> None: ...
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names: `sqlite:///path/receipts.db`."""
+    if url.startswith("sqlite:///"):
+        from receipts.sqlite_store import SqliteStore
+
+        return SqliteStore(url)
+    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH")

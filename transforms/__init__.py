@@ -1,0 +1,1 @@
+"""Beam DoFns and composite transforms; shared by the batch and streaming pipelines."""
