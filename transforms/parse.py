@@ -1,5 +1,7 @@
 """Parse and validate raw messages; invalid ones leave as dead letters, never dropped."""
 
+import os
+
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
@@ -32,6 +34,7 @@ class ReadJsonLines(beam.DoFn):
     def process(self, path: str):
         with open(path, "rb") as handle:
             data = handle.read()
+        name = os.path.basename(path)
         for number, line in enumerate(data.split(b"\n"), start=1):
             if line.strip(b"\r"):
-                yield Message(message_id=f"line-{number}", raw=line.removesuffix(b"\r"), position=number)
+                yield Message(message_id=f"{name}:{number}", raw=line.removesuffix(b"\r"), position=number)

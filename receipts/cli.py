@@ -1,0 +1,257 @@
+"""The `receipts` command: run the pipeline, export, verify, manage keys and entitlements."""
+
+import json
+import logging
+import sys
+from collections import Counter
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from receipts.home import Home
+from receipts.ledger import Entitlement
+from receipts.money import AmountError, parse_amount
+from receipts.reading import Unreadable, read_receipts
+from receipts.records import dumps_line, export_line
+from receipts.store import open_store
+from receipts.verify import Jwks, Verification, verify_chain
+
+err = Console(stderr=True, highlight=False)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="RECEIPTS_HOME",
+              default=Path(".receipts"), show_default=True,
+              help="Folder for the SQLite store, the archive/ and the local signing keys (env RECEIPTS_HOME).")
+@click.option("--store", "store_url", envvar="RECEIPTS_STORE", default=None,
+              help="Store URL (env RECEIPTS_STORE). Default: sqlite:///HOME/receipts.db")
+@click.version_option(package_name="verifiable-receipts")
+@click.pass_context
+def main(context: click.Context, home: Path, store_url: str | None) -> None:
+    """Verifiable billing receipts: hash-chained, RS256-signed, checkable with public math."""
+    logging.basicConfig(level=logging.ERROR)  # Beam's import-time chatter is not for users
+    context.obj = Home(home, store_url)
+
+
+def _store(home: Home):
+    try:
+        return open_store(home.store_url)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+
+
+@main.command()
+@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False),
+              help="JSONL file: one raw event message per line.")
+@click.pass_obj
+def run(home: Home, input_path: str) -> None:
+    """Run the Beam pipeline in batch mode over a JSONL file of events."""
+    counts = run_pipeline(home, input_path)
+    print_run_summary(counts)
+
+
+def run_pipeline(home: Home, input_path: str) -> Counter:
+    from pipelines.batch import Settings  # Beam loads only for commands that run it
+    from pipelines.batch import run as run_batch
+
+    kid = home.keyring().current_kid
+    settings = Settings(str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, str(home.archive))
+    with err.status(f"Running the receipts pipeline over {input_path} (Beam, batch)…", spinner="dots"):
+        result = run_batch(settings)
+    from apache_beam.metrics.metric import MetricsFilter
+
+    counts: Counter = Counter()
+    for counter in result.metrics().query(MetricsFilter().with_namespace("receipts"))["counters"]:
+        counts[counter.key.metric.name] += counter.committed or 0
+    return counts
+
+
+def print_run_summary(counts: Counter) -> None:
+    table = Table(title="Pipeline run", show_header=False)
+    rows = [
+        ("valid events", counts["events_valid"]),
+        ("dead letters (invalid messages)", counts["events_invalid"]),
+        ("duplicates (no new charge)", counts["duplicates"]),
+        ("idempotency conflicts (dead letters)", counts["idempotency_conflicts"]),
+        ("receipts accepted", counts["receipts_accepted"]),
+        ("receipts rejected (signed, nothing charged)", counts["receipts_rejected"]),
+        ("receipts written", counts["receipts_written"]),
+        ("receipts already present (replay)", counts["receipts_already_present"]),
+        ("receipt conflicts (dead letters)", counts["receipt_conflicts"]),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    err.print(table)
+    dead = counts["events_invalid"] + counts["idempotency_conflicts"] + counts["receipt_conflicts"]
+    if dead:
+        err.print(f"{dead} message(s) became dead letters: see them with `receipts dead-letters`.")
+
+
+@main.command()
+@click.option("--customer", default=None, help="Only this customer's receipts.")
+@click.pass_obj
+def export(home: Home, customer: str | None) -> None:
+    """Every receipt as one JSON object per line: body fields, receipt_hash, signature."""
+    store = _store(home)
+    out = sys.stdout.buffer
+    for record in store.receipts(customer):
+        out.write(export_line(record))
+    out.flush()
+
+
+@main.command("dead-letters")
+@click.pass_obj
+def dead_letters(home: Home) -> None:
+    """Every dead letter as one JSON object per line, with its reason and raw message."""
+    for record in _store(home).dead_letters():
+        click.echo(dumps_line(record))
+
+
+@main.command()
+@click.pass_obj
+def balances(home: Home) -> None:
+    """Balances per customer and currency, as stored."""
+    table = Table("customer", "currency", "balance", "as of sequence")
+    for balance in _store(home).balances():
+        table.add_row(balance.customer_id, balance.currency, balance.balance, str(balance.as_of_sequence))
+    Console().print(table)
+
+
+@main.group()
+def keys() -> None:
+    """Signing keys: the JWKS, PEMs and rotation."""
+
+
+@keys.command("jwks")
+@click.pass_obj
+def keys_jwks(home: Home) -> None:
+    """The JWKS (RFC 7517) of every signing key, current and retired."""
+    click.echo(json.dumps(home.keyring().jwks(), indent=2))
+
+
+@keys.command("rotate")
+@click.pass_obj
+def keys_rotate(home: Home) -> None:
+    """Create a new current signing key; the old one stays published for old receipts."""
+    ring = home.keyring()
+    ring.current_kid  # creates the first key if there is none, so rotation retires it
+    kid = ring.rotate()
+    err.print(f"New current key {kid}; {len(ring.keys()) - 1} retired key(s) still published.")
+    click.echo(kid)
+
+
+@keys.command("list")
+@click.pass_obj
+def keys_list(home: Home) -> None:
+    """Every key with its state."""
+    table = Table("kid", "created", "retired")
+    for info in home.keyring().keys():
+        table.add_row(info.kid, info.created_at, info.retired_at or "current")
+    Console().print(table)
+
+
+@keys.command("pem")
+@click.argument("kid", required=False)
+@click.pass_obj
+def keys_pem(home: Home, kid: str | None) -> None:
+    """A public key as PEM (default: the current one), e.g. for `openssl dgst -verify`."""
+    ring = home.keyring()
+    try:
+        click.echo(ring.public_pem(kid or ring.current_kid).decode(), nl=False)
+    except KeyError as error:
+        raise click.ClickException(f"{error.args[0]}; see `receipts keys list`") from error
+
+
+@main.group()
+def entitlements() -> None:
+    """Spending caps per customer entitlement."""
+
+
+@entitlements.command("set")
+@click.option("--customer", required=True)
+@click.option("--entitlement", required=True)
+@click.option("--limit", "limit_text", required=True, help="Decimal amount, e.g. 200.00")
+@click.option("--currency", required=True, help="ISO 4217 code, e.g. USD")
+@click.pass_obj
+def entitlements_set(home: Home, customer: str, entitlement: str, limit_text: str, currency: str) -> None:
+    """Create or change an entitlement's limit."""
+    from receipts.events import ID_PATTERN
+    from receipts.currencies import MINOR_UNITS
+
+    for name, value in (("--customer", customer), ("--entitlement", entitlement)):
+        if not ID_PATTERN.fullmatch(value):
+            raise click.BadParameter("must match [A-Za-z0-9_-]{1,64}", param_hint=name)
+    if currency not in MINOR_UNITS:
+        raise click.BadParameter(f"{currency!r} is not an ISO 4217 code with minor units", param_hint="--currency")
+    try:
+        limit = parse_amount(limit_text, currency)
+    except AmountError as error:
+        raise click.BadParameter(error.detail, param_hint="--limit") from error
+    cap = Entitlement(customer, entitlement, limit, currency)
+    _store(home).set_entitlement(cap)
+    err.print(f"Entitlement {entitlement} of {customer}: limit {cap.limit} {currency}.")
+
+
+@entitlements.command("list")
+@click.pass_obj
+def entitlements_list(home: Home) -> None:
+    """Every entitlement with its limit and usage."""
+    store = _store(home)
+    table = Table("customer", "entitlement", "limit", "currency")
+    for cap in store.entitlements():
+        table.add_row(cap.customer_id, cap.entitlement_id, cap.limit, cap.currency)
+    Console().print(table)
+
+
+@main.command()
+@click.argument("file", type=click.File("rb"))
+@click.option("--jwks", "jwks_file", type=click.File("rb"), default=None,
+              help="JWKS to verify against (default: this home's keys).")
+@click.option("--quiet", "-q", is_flag=True, help="Print failures only.")
+@click.pass_obj
+def verify(home: Home, file, jwks_file, quiet: bool) -> None:
+    """Verify exported receipts offline: signatures, canonical payloads, hashes, chain
+    links, sequences and balances. Exit status 1 names every failing receipt."""
+    try:
+        jwks = Jwks.from_json(jwks_file.read()) if jwks_file else Jwks(home.keyring().jwks())
+    except ValueError as error:
+        raise click.ClickException(f"cannot read the JWKS: {error}") from error
+    try:
+        items = list(read_receipts(file.read()))
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{file.name} is not UTF-8 text: {error}") from error
+    receipts = [item for item in items if not isinstance(item, Unreadable)]
+    unreadable = [item for item in items if isinstance(item, Unreadable)]
+    with err.status(f"Verifying {len(receipts)} receipt(s)…"):
+        results = verify_chain(receipts, jwks)
+    failed = report_verification(results, unreadable, quiet)
+    sys.exit(1 if failed else 0)
+
+
+def report_verification(results: list[Verification], unreadable: list[Unreadable], quiet: bool = False) -> int:
+    """Print one line per failing check and a summary; return how many items failed."""
+    out = Console(highlight=False)
+    for item in unreadable:
+        out.print(f"[red]FAIL[/] line {item.line}: {item.reason}")
+    for result in results:
+        for check in result.failures:
+            out.print(f"[red]FAIL[/] {result.named()}: {check.check}: {check.reason}")
+    failed = len(unreadable) + sum(not result.ok for result in results)
+    if failed:
+        out.print(f"[red]{failed} of {len(results) + len(unreadable)} receipt(s) failed verification.[/]")
+    elif not quiet:
+        checks = sorted({check.check for result in results for check in result.checks})
+        out.print(f"[green]OK[/] {len(results)} receipt(s) verified: {', '.join(checks)}.")
+    return failed
+
+
+@main.command()
+@click.option("--events-per-customer", default=40, show_default=True, help="Size of the generated sample.")
+@click.pass_obj
+def demo(home: Home, events_per_customer: int) -> None:
+    """Generate a sample, run the pipeline, summarize, and verify every receipt."""
+    from receipts.demo_run import run_demo
+
+    sys.exit(run_demo(home, events_per_customer, run_pipeline, print_run_summary, report_verification))
