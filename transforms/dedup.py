@@ -2,8 +2,9 @@
 
 Keyed by (customer_id, idempotent_key); each element carries a batch of that key's
 messages (one in streaming, all of them in a batch job), decided in input order. State
-remembers the first payload's event_sha256 until an expiry timer clears it; keys
-older than the state fall back to the store. The same key with another payload is an
+remembers the first payload's event_sha256 until an event-time expiry timer clears it
+(TTL past the element's timestamp: the publish time in streaming); keys older than the
+state fall back to the store. The same key with another payload is an
 `idempotency_conflict` dead letter and the first receipt stands.
 """
 
@@ -14,7 +15,7 @@ from apache_beam.coders import StrUtf8Coder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
-from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.utils.timestamp import Duration
 
 from receipts.events import IDEMPOTENCY_CONFLICT, Event, FieldError
 from receipts.records import DeadLetter, Message
@@ -26,7 +27,7 @@ DUPLICATE = "duplicate"
 
 class DeduplicateEvents(beam.DoFn):
     FIRST_EVENT_SHA256 = ReadModifyWriteStateSpec("first_event_sha256", StrUtf8Coder())
-    EXPIRY = TimerSpec("expiry", TimeDomain.REAL_TIME)
+    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
 
     def __init__(self, store_url: str, ttl_seconds: int | None = 24 * 3600) -> None:
         """`ttl_seconds=None` keeps state for the life of the job (batch: no timers)."""
@@ -46,6 +47,7 @@ class DeduplicateEvents(beam.DoFn):
         element: tuple[tuple[str, str], Iterable[tuple[Message, Event]]],
         first=beam.DoFn.StateParam(FIRST_EVENT_SHA256),
         expiry=beam.DoFn.TimerParam(EXPIRY),
+        timestamp=beam.DoFn.TimestampParam,
     ):
         (customer_id, idempotent_key), batch = element
         seen = first.read()
@@ -64,7 +66,7 @@ class DeduplicateEvents(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(DEAD, conflict(message, event))
         first.write(seen)
         if self.ttl is not None:
-            expiry.set(Timestamp.now() + self.ttl)
+            expiry.set(timestamp + self.ttl)
 
     @on_timer(EXPIRY)
     def expire(self, first=beam.DoFn.StateParam(FIRST_EVENT_SHA256)):

@@ -1,0 +1,142 @@
+"""SqliteStore: one commit per receipt with its state rows; idempotent, order-free writes."""
+
+import json
+import random
+from pathlib import Path
+
+import pytest
+
+from receipts.archive import merge_into, read_archive, window_name
+from receipts.events import parse_event
+from receipts.ledger import ChainState, Entitlement
+from receipts.records import DeadLetter, Message, SignedReceipt
+from receipts.signers import sign_payloads
+from receipts.sqlite_store import SqliteStore
+from receipts.store import WriteOutcome, open_store
+from tests.conftest import PROCESSED_AT, make_event
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SqliteStore:
+    return SqliteStore(f"sqlite:///{tmp_path / 'r.db'}")
+
+
+def signed_chain(signer, count: int, entitlement: Entitlement | None = None) -> list[SignedReceipt]:
+    state = ChainState("cust_1")
+    out = []
+    for index in range(count):
+        event = make_event(idempotent_key=f"k{index}", amount="2.50", entitlement_id="ent" if entitlement else None)
+        chained = state.append(event, entitlement, signer.kid, PROCESSED_AT)
+        out.append(SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0]))
+    return out
+
+
+def test_open_store_rejects_unknown_urls() -> None:
+    with pytest.raises(ValueError, match="unsupported store URL"):
+        open_store("postgres://nope")
+
+
+def test_write_commits_receipt_idempotency_head_balance_and_usage(store, signer) -> None:
+    cap = Entitlement("cust_1", "ent", 1000, "USD")
+    store.set_entitlement(cap)
+    receipts = signed_chain(signer, 3, cap)
+    assert store.write_receipts(receipts) == [WriteOutcome.WRITTEN] * 3
+    chain = store.load_chain("cust_1")
+    assert (chain.sequence, chain.head_hash) == (3, receipts[-1].chained.receipt_hash)
+    assert chain.balances == {"USD": 750}
+    assert chain.usage == {"ent": 750}
+    record = store.lookup_idempotency("cust_1", "k1")
+    assert record is not None and record.receipt_id == receipts[1].receipt_id
+    assert record.event_sha256 == receipts[1].chained.body["event_sha256"]
+    assert [r["sequence"] for r in store.receipts()] == [1, 2, 3]
+    assert store.receipt(receipts[0].receipt_id) == receipts[0].export()
+
+
+def test_replayed_writes_change_nothing(store, signer) -> None:
+    receipts = signed_chain(signer, 3)
+    store.write_receipts(receipts)
+    before = list(store.receipts())
+    assert store.write_receipts(receipts) == [WriteOutcome.ALREADY_PRESENT] * 3
+    assert list(store.receipts()) == before
+
+
+def test_writes_in_any_order_converge_to_the_same_state(store, signer, tmp_path: Path) -> None:
+    receipts = signed_chain(signer, 8)
+    shuffled = receipts[:]
+    random.Random(7).shuffle(shuffled)
+    for receipt in shuffled:
+        store.write_receipts([receipt])
+    in_order = SqliteStore(f"sqlite:///{tmp_path / 'ordered.db'}")
+    in_order.write_receipts(receipts)
+    assert store.load_chain("cust_1") == in_order.load_chain("cust_1")
+    assert store.balances() == in_order.balances()
+
+
+def test_a_different_receipt_under_a_stored_id_or_sequence_is_a_conflict(store, signer) -> None:
+    [original] = signed_chain(signer, 1)
+    store.write_receipts([original])
+    forked_state = ChainState("cust_1")
+    other = forked_state.append(make_event(idempotent_key="other", amount="9.99"), None, signer.kid, PROCESSED_AT)
+    fork = SignedReceipt(other, sign_payloads(signer, [other.canonical])[0])  # also sequence 1
+    same_id = ChainState("cust_1", sequence=5).append(
+        make_event(idempotent_key="k0", amount="1.00"), None, signer.kid, PROCESSED_AT
+    )
+    assert store.write_receipts([fork, SignedReceipt(same_id, "x")]) == [WriteOutcome.CONFLICT] * 2
+    assert [r["receipt_id"] for r in store.receipts()] == [original.receipt_id]
+    assert store.load_chain("cust_1").balances == {"USD": 250}
+
+
+def test_a_failed_transaction_writes_nothing(store, signer) -> None:
+    receipts = signed_chain(signer, 2)
+    broken = SignedReceipt(receipts[1].chained, None)  # NOT NULL signature violates the schema
+    with pytest.raises(Exception):  # noqa: B017 - any database error
+        store.write_receipts([receipts[0], broken])
+    assert list(store.receipts()) == []
+    assert store.lookup_idempotency("cust_1", "k0") is None
+    assert store.load_chain("cust_1").sequence == 0
+
+
+def test_dead_letters_are_kept_once_per_message_and_reason(store) -> None:
+    letter = DeadLetter("malformed_json", "bad", b"\xff{", "input.jsonl:3")
+    assert store.add_dead_letters([letter, letter]) == 1
+    assert store.add_dead_letters([letter]) == 0
+    [record] = list(store.dead_letters())
+    assert record["reason"] == "malformed_json" and record["raw"] is None
+    assert DeadLetter.from_export(record) == letter
+
+
+def test_entitlements_are_upserted(store) -> None:
+    store.set_entitlement(Entitlement("c", "e", 100, "USD"))
+    store.set_entitlement(Entitlement("c", "e", 500, "USD"))
+    assert store.entitlements() == [Entitlement("c", "e", 500, "USD")]
+    assert store.entitlement("c", "missing") is None
+
+
+def test_archive_merge_is_idempotent_and_ordered(tmp_path: Path, signer) -> None:
+    receipts = signed_chain(signer, 4)
+    lines = [r.export_line() for r in receipts]
+    name = window_name(receipts[0].chained.body["event_timestamp"])
+    assert name == "receipts-2026-01-25T10.jsonl"
+    assert merge_into(tmp_path, name, reversed(lines[:3])) == 3
+    first = (tmp_path / name).read_bytes()
+    assert merge_into(tmp_path, name, lines[:3]) == 0
+    assert (tmp_path / name).read_bytes() == first == b"".join(lines[:3])
+    assert merge_into(tmp_path, name, lines[2:]) == 1
+    assert [r["sequence"] for r in read_archive(tmp_path)] == [1, 2, 3, 4]
+
+
+def test_archive_lines_keep_u2028_inside_strings(tmp_path: Path, signer) -> None:
+    state = ChainState("cust_1")
+    event = make_event(usage_description="line\u2028separator\u2029and\x85next")
+    chained = state.append(event, None, signer.kid, PROCESSED_AT)
+    receipt = SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0])
+    merge_into(tmp_path, "receipts-x.jsonl", [receipt.export_line()])
+    [record] = list(read_archive(tmp_path))
+    assert record["usage_description"] == "line\u2028separator\u2029and\x85next"
+    assert json.loads(receipt.export_line()) == record
+
+
+def test_message_dead_letter_export_round_trips() -> None:
+    letter = DeadLetter.from_invalid(Message("m", b"[1]"), parse_event(b"[1]"))
+    assert letter.export()["raw"] == "[1]"
+    assert DeadLetter.from_export(letter.export()) == letter
