@@ -16,11 +16,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipelines.batch import Settings, run  # noqa: E402
-from receipts.events import Event, parse_event  # noqa: E402
-from receipts.keys import KeyRing  # noqa: E402
-from receipts.ledger import ChainState  # noqa: E402
-from receipts.signers import LocalKeySigner, sign_payloads  # noqa: E402
+from pipelines.batch import Settings, run
+from receipts.events import Event, parse_event
+from receipts.keys import KeyRing
+from receipts.ledger import ChainState
+from receipts.signers import LocalKeySigner, sign_payloads
 
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -29,14 +29,16 @@ def generate(count: int, customers: int, seed: int = 1) -> list[bytes]:
     rng = random.Random(seed)
     unique = int(count * 0.9)
     lines = [
-        json.dumps({
-            "idempotent_key": f"evt-{n}",
-            "customer_id": f"cust_{n % customers}",
-            "amount": f"{rng.randrange(1, 100000) / 100:.2f}",
-            "currency": "USD",
-            "timestamp": f"2026-01-25T{n % 24:02d}:{n % 60:02d}:{n % 59:02d}Z",
-            "usage_description": "benchmark usage",
-        }).encode()
+        json.dumps(
+            {
+                "idempotent_key": f"evt-{n}",
+                "customer_id": f"cust_{n % customers}",
+                "amount": f"{rng.randrange(1, 100000) / 100:.2f}",
+                "currency": "USD",
+                "timestamp": f"2026-01-25T{n % 24:02d}:{n % 60:02d}:{n % 59:02d}Z",
+                "usage_description": "benchmark usage",
+            }
+        ).encode()
         for n in range(unique)
     ]
     lines += rng.choices(lines, k=count - unique)
@@ -81,8 +83,9 @@ def main() -> None:
         plain_loop(lines, signer)
         loop_seconds = time.perf_counter() - started
 
-        settings = Settings(str(home / "events.jsonl"), f"sqlite:///{home / 'r.db'}", str(home / "keys"), kid,
-                            str(home / "archive"))
+        settings = Settings(
+            str(home / "events.jsonl"), f"sqlite:///{home / 'r.db'}", str(home / "keys"), kid, str(home / "archive")
+        )
         started = time.perf_counter()
         run(settings)
         beam_seconds = time.perf_counter() - started
@@ -94,9 +97,11 @@ def main() -> None:
     print(f"ratio (Beam / plain loop): {beam_rate / loop_rate:.2f}")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results["pipeline"] = {
-        "value": round(beam_rate, 1), "baseline": round(loop_rate, 1), "ratio": round(beam_rate / loop_rate, 3),
-        "unit": "events/s", "command": f"python benchmarks/pipeline_throughput.py --events {args.events} "
-                                       f"--customers {args.customers}",
+        "value": round(beam_rate, 1),
+        "baseline": round(loop_rate, 1),
+        "ratio": round(beam_rate / loop_rate, 3),
+        "unit": "events/s",
+        "command": f"python benchmarks/pipeline_throughput.py --events {args.events} --customers {args.customers}",
     }
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 

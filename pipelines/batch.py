@@ -28,7 +28,9 @@ class BatchOptions(PipelineOptions):
         parser.add_argument("--kid", help="kid (RFC 7638 thumbprint) of the key to sign with")
         parser.add_argument("--archive", help="Folder for the hourly JSONL receipt archive")
         parser.add_argument(
-            "--dedup_ttl_seconds", type=int, default=24 * 3600,
+            "--dedup_ttl_seconds",
+            type=int,
+            default=24 * 3600,
             help="How long dedup state remembers a key before falling back to the store",
         )
 
@@ -85,13 +87,13 @@ def dedup_chain_sign_write(
     """(Message, Event) -> dedup -> chain -> sign -> store + archive; dead letters kept."""
     deduplicated = (
         events
-        | "KeyByIdempotencyKey" >> beam.Map(
-            lambda item: ((item[1].customer_id, item[1].idempotent_key), item)
-        ).with_output_types(tuple[tuple[str, str], Any])
-        | "BatchPerIdempotencyKey" >> batching()
-        | "Deduplicate" >> beam.ParDo(DeduplicateEvents(settings.store, dedup_ttl)).with_outputs(
-            DEDUP_DEAD, DUPLICATE, main="fresh"
+        | "KeyByIdempotencyKey"
+        >> beam.Map(lambda item: ((item[1].customer_id, item[1].idempotent_key), item)).with_output_types(
+            tuple[tuple[str, str], Any]
         )
+        | "BatchPerIdempotencyKey" >> batching()
+        | "Deduplicate"
+        >> beam.ParDo(DeduplicateEvents(settings.store, dedup_ttl)).with_outputs(DEDUP_DEAD, DUPLICATE, main="fresh")
     )
     signed = (
         deduplicated.fresh

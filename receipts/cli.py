@@ -3,30 +3,40 @@
 import json
 import logging
 import sys
-from collections import Counter
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.table import Table
 
+from receipts.console import err, print_run_summary, report_verification, run_pipeline
+from receipts.currencies import MINOR_UNITS
+from receipts.events import ID_PATTERN
 from receipts.home import Home
 from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
 from receipts.reading import Unreadable, read_receipts
 from receipts.records import dumps_line, export_line
 from receipts.store import open_store
-from receipts.verify import Jwks, Verification, verify_chain
-
-err = Console(stderr=True, highlight=False)
+from receipts.verify import Jwks, verify_chain
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--home", type=click.Path(file_okay=False, path_type=Path), envvar="RECEIPTS_HOME",
-              default=Path(".receipts"), show_default=True,
-              help="Folder for the SQLite store, the archive/ and the local signing keys (env RECEIPTS_HOME).")
-@click.option("--store", "store_url", envvar="RECEIPTS_STORE", default=None,
-              help="Store URL (env RECEIPTS_STORE). Default: sqlite:///HOME/receipts.db")
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="RECEIPTS_HOME",
+    default=Path(".receipts"),
+    show_default=True,
+    help="Folder for the SQLite store, the archive/ and the local signing keys (env RECEIPTS_HOME).",
+)
+@click.option(
+    "--store",
+    "store_url",
+    envvar="RECEIPTS_STORE",
+    default=None,
+    help="Store URL (env RECEIPTS_STORE). Default: sqlite:///HOME/receipts.db",
+)
 @click.version_option(package_name="verifiable-receipts")
 @click.pass_context
 def main(context: click.Context, home: Path, store_url: str | None) -> None:
@@ -43,50 +53,18 @@ def _store(home: Home):
 
 
 @main.command()
-@click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False),
-              help="JSONL file: one raw event message per line.")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSONL file: one raw event message per line.",
+)
 @click.pass_obj
 def run(home: Home, input_path: str) -> None:
     """Run the Beam pipeline in batch mode over a JSONL file of events."""
     counts = run_pipeline(home, input_path)
     print_run_summary(counts)
-
-
-def run_pipeline(home: Home, input_path: str) -> Counter:
-    from pipelines.batch import Settings  # Beam loads only for commands that run it
-    from pipelines.batch import run as run_batch
-
-    kid = home.keyring().current_kid
-    settings = Settings(str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, str(home.archive))
-    with err.status(f"Running the receipts pipeline over {input_path} (Beam, batch)…", spinner="dots"):
-        result = run_batch(settings)
-    from apache_beam.metrics.metric import MetricsFilter
-
-    counts: Counter = Counter()
-    for counter in result.metrics().query(MetricsFilter().with_namespace("receipts"))["counters"]:
-        counts[counter.key.metric.name] += counter.committed or 0
-    return counts
-
-
-def print_run_summary(counts: Counter) -> None:
-    table = Table(title="Pipeline run", show_header=False)
-    rows = [
-        ("valid events", counts["events_valid"]),
-        ("dead letters (invalid messages)", counts["events_invalid"]),
-        ("duplicates (no new charge)", counts["duplicates"]),
-        ("idempotency conflicts (dead letters)", counts["idempotency_conflicts"]),
-        ("receipts accepted", counts["receipts_accepted"]),
-        ("receipts rejected (signed, nothing charged)", counts["receipts_rejected"]),
-        ("receipts written", counts["receipts_written"]),
-        ("receipts already present (replay)", counts["receipts_already_present"]),
-        ("receipt conflicts (dead letters)", counts["receipt_conflicts"]),
-    ]
-    for label, value in rows:
-        table.add_row(label, str(value))
-    err.print(table)
-    dead = counts["events_invalid"] + counts["idempotency_conflicts"] + counts["receipt_conflicts"]
-    if dead:
-        err.print(f"{dead} message(s) became dead letters: see them with `receipts dead-letters`.")
 
 
 @main.command()
@@ -136,9 +114,9 @@ def keys_jwks(home: Home) -> None:
 def keys_rotate(home: Home) -> None:
     """Create a new current signing key; the old one stays published for old receipts."""
     ring = home.keyring()
-    ring.current_kid  # creates the first key if there is none, so rotation retires it
+    ring.ensure_current()  # so that rotating an empty ring retires the first key
     kid = ring.rotate()
-    err.print(f"New current key {kid}; {len(ring.keys()) - 1} retired key(s) still published.")
+    err.print(f"New current key {kid}; {len(ring.entries()) - 1} retired key(s) still published.")
     click.echo(kid)
 
 
@@ -147,7 +125,7 @@ def keys_rotate(home: Home) -> None:
 def keys_list(home: Home) -> None:
     """Every key with its state."""
     table = Table("kid", "created", "retired")
-    for info in home.keyring().keys():
+    for info in home.keyring().entries():
         table.add_row(info.kid, info.created_at, info.retired_at or "current")
     Console().print(table)
 
@@ -177,9 +155,6 @@ def entitlements() -> None:
 @click.pass_obj
 def entitlements_set(home: Home, customer: str, entitlement: str, limit_text: str, currency: str) -> None:
     """Create or change an entitlement's limit."""
-    from receipts.events import ID_PATTERN
-    from receipts.currencies import MINOR_UNITS
-
     for name, value in (("--customer", customer), ("--entitlement", entitlement)):
         if not ID_PATTERN.fullmatch(value):
             raise click.BadParameter("must match [A-Za-z0-9_-]{1,64}", param_hint=name)
@@ -207,8 +182,13 @@ def entitlements_list(home: Home) -> None:
 
 @main.command()
 @click.argument("file", type=click.File("rb"))
-@click.option("--jwks", "jwks_file", type=click.File("rb"), default=None,
-              help="JWKS to verify against (default: this home's keys).")
+@click.option(
+    "--jwks",
+    "jwks_file",
+    type=click.File("rb"),
+    default=None,
+    help="JWKS to verify against (default: this home's keys).",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print failures only.")
 @click.pass_obj
 def verify(home: Home, file, jwks_file, quiet: bool) -> None:
@@ -230,23 +210,6 @@ def verify(home: Home, file, jwks_file, quiet: bool) -> None:
     sys.exit(1 if failed else 0)
 
 
-def report_verification(results: list[Verification], unreadable: list[Unreadable], quiet: bool = False) -> int:
-    """Print one line per failing check and a summary; return how many items failed."""
-    out = Console(highlight=False)
-    for item in unreadable:
-        out.print(f"[red]FAIL[/] line {item.line}: {item.reason}")
-    for result in results:
-        for check in result.failures:
-            out.print(f"[red]FAIL[/] {result.named()}: {check.check}: {check.reason}")
-    failed = len(unreadable) + sum(not result.ok for result in results)
-    if failed:
-        out.print(f"[red]{failed} of {len(results) + len(unreadable)} receipt(s) failed verification.[/]")
-    elif not quiet:
-        checks = sorted({check.check for result in results for check in result.checks})
-        out.print(f"[green]OK[/] {len(results)} receipt(s) verified: {', '.join(checks)}.")
-    return failed
-
-
 @main.command()
 @click.option("--events-per-customer", default=40, show_default=True, help="Size of the generated sample.")
 @click.pass_obj
@@ -254,4 +217,4 @@ def demo(home: Home, events_per_customer: int) -> None:
     """Generate a sample, run the pipeline, summarize, and verify every receipt."""
     from receipts.demo_run import run_demo
 
-    sys.exit(run_demo(home, events_per_customer, run_pipeline, print_run_summary, report_verification))
+    sys.exit(run_demo(home, events_per_customer))

@@ -1,26 +1,27 @@
 """What `make demo` shows: sample -> pipeline -> summary -> verification -> next steps."""
 
 from collections import Counter
-from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
 
+from receipts.console import print_run_summary, report_verification, run_pipeline
 from receipts.demo import DEMO_ENTITLEMENTS, write_sample
 from receipts.home import Home
 from receipts.store import open_store
 from receipts.verify import Jwks, verify_chain
 
 
-def run_demo(home: Home, events_per_customer: int, run_pipeline: Callable, print_summary: Callable,
-             report: Callable) -> int:
+def run_demo(home: Home, events_per_customer: int) -> int:
     console = Console(highlight=False)
     home.root.mkdir(parents=True, exist_ok=True)
     events = home.root / "demo-events.jsonl"
     count = write_sample(str(events), events_per_customer)
     console.rule("Verifiable billing receipts: demo")
-    console.print(f"Wrote {count} sample messages to {events}: 5 customers in USD, EUR, JPY, GBP and BHD, "
-                  "producer retries, an idempotency conflict, a quota overrun and malformed lines.")
+    console.print(
+        f"Wrote {count} sample messages to {events}: 5 customers in USD, EUR, JPY, GBP and BHD, "
+        "producer retries, an idempotency conflict, a quota overrun and malformed lines."
+    )
     store = open_store(home.store_url)
     replay = next(store.receipts(), None) is not None
     for cap in DEMO_ENTITLEMENTS:
@@ -28,7 +29,7 @@ def run_demo(home: Home, events_per_customer: int, run_pipeline: Callable, print
         console.print(f"Entitlement {cap.entitlement_id} of {cap.customer_id}: limit {cap.limit} {cap.currency}.")
     if replay:
         console.print("[yellow]This home already has receipts: the same events again must add nothing.[/]")
-    print_summary(run_pipeline(home, str(events)))
+    print_run_summary(run_pipeline(home, str(events)))
 
     receipts = list(store.receipts())
     per_customer = Table("customer", "receipts", "accepted", "rejected", "balances")
@@ -36,15 +37,16 @@ def run_demo(home: Home, events_per_customer: int, run_pipeline: Callable, print
     for customer in sorted({r["customer_id"] for r in receipts}):
         held = ", ".join(f"{b.balance} {b.currency}" for b in store.balances() if b.customer_id == customer)
         total = statuses[(customer, "accepted")] + statuses[(customer, "rejected")]
-        per_customer.add_row(customer, str(total), str(statuses[(customer, "accepted")]),
-                             str(statuses[(customer, "rejected")]), held)
+        per_customer.add_row(
+            customer, str(total), str(statuses[(customer, "accepted")]), str(statuses[(customer, "rejected")]), held
+        )
     console.print(per_customer)
     reasons = Counter(letter["reason"] for letter in store.dead_letters())
     console.print("Dead letters by reason: " + ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items())))
 
     jwks = Jwks(home.keyring().jwks())
     results = verify_chain(receipts, jwks)
-    failed = report(results, [])
+    failed = report_verification(results, [])
     console.rule("Try next")
     console.print(
         f"  receipts --home {home.root} export --customer cust_acme | head -3\n"

@@ -59,6 +59,8 @@ class Invalid:
     """A message that is not a valid event, with every reason why."""
 
     errors: tuple[FieldError, ...]
+    customer_id: str | None = None  # when the message named a valid one: helps find it later
+    idempotent_key: str | None = None
 
     @property
     def reason(self) -> str:
@@ -94,11 +96,6 @@ class Event:
     def order_key(self) -> tuple[str, str]:
         """Batch chaining order within a customer: (timestamp, idempotent_key)."""
         return (self.instant, self.idempotent_key)
-
-    @property
-    def epoch_micros(self) -> int:
-        seconds = datetime.fromisoformat(self.instant[:19] + "+00:00").timestamp()
-        return int(seconds) * 1_000_000 + int(self.instant[20:26])
 
     def normalized(self) -> dict[str, Any]:
         """The fields that identify the charge; equal dicts mean the same payload."""
@@ -156,40 +153,53 @@ def validate_event(document: dict[str, Any]) -> Event | Invalid:
 
     key = document.get("idempotent_key")
     if key is not None and not _is_idempotent_key(key):
-        errors.append(FieldError(
-            "idempotent_key", INVALID_IDEMPOTENT_KEY,
-            f"idempotent_key must be a string of 1 to {MAX_KEY_CHARS} printable characters",
-        ))
+        errors.append(
+            FieldError(
+                "idempotent_key",
+                INVALID_IDEMPOTENT_KEY,
+                f"idempotent_key must be a string of 1 to {MAX_KEY_CHARS} printable characters",
+            )
+        )
     customer = document.get("customer_id")
     if customer is not None and not (isinstance(customer, str) and ID_PATTERN.fullmatch(customer)):
         errors.append(FieldError("customer_id", INVALID_CUSTOMER_ID, "customer_id must match [A-Za-z0-9_-]{1,64}"))
     currency = document.get("currency")
     if currency is not None and not (isinstance(currency, str) and currency in MINOR_UNITS):
         shown = currency[:8] if isinstance(currency, str) else _json_type(currency)
-        errors.append(FieldError(
-            "currency", UNKNOWN_CURRENCY,
-            f"currency {shown!r} is not an ISO 4217 code with minor units (upper case, e.g. USD)",
-        ))
+        errors.append(
+            FieldError(
+                "currency",
+                UNKNOWN_CURRENCY,
+                f"currency {shown!r} is not an ISO 4217 code with minor units (upper case, e.g. USD)",
+            )
+        )
         currency = None
     amount_minor = _check_amount(document.get("amount"), currency, errors)
     timestamp = _check_timestamp(document.get("timestamp"), errors)
 
     entitlement = document.get("entitlement_id")
     if entitlement is not None and not (isinstance(entitlement, str) and ID_PATTERN.fullmatch(entitlement)):
-        errors.append(FieldError(
-            "entitlement_id", INVALID_ENTITLEMENT_ID, "entitlement_id must match [A-Za-z0-9_-]{1,64}"
-        ))
+        errors.append(
+            FieldError("entitlement_id", INVALID_ENTITLEMENT_ID, "entitlement_id must match [A-Za-z0-9_-]{1,64}")
+        )
     description = document.get("usage_description")
     if description is not None and not (isinstance(description, str) and len(description) <= MAX_DESCRIPTION_CHARS):
-        errors.append(FieldError(
-            "usage_description", INVALID_USAGE_DESCRIPTION,
-            f"usage_description must be a string of at most {MAX_DESCRIPTION_CHARS} characters",
-        ))
+        errors.append(
+            FieldError(
+                "usage_description",
+                INVALID_USAGE_DESCRIPTION,
+                f"usage_description must be a string of at most {MAX_DESCRIPTION_CHARS} characters",
+            )
+        )
 
     for name in sorted(set(document) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)):
         errors.append(FieldError(name, UNKNOWN_FIELD, f"unknown field {name[:64]!r}"))
     if errors:
-        return Invalid(tuple(errors))
+        return Invalid(
+            tuple(errors),
+            customer if not any(error.field == "customer_id" for error in errors) else None,
+            key if not any(error.field == "idempotent_key" for error in errors) else None,
+        )
     assert amount_minor is not None and timestamp is not None
     return Event(
         idempotent_key=key,
@@ -215,7 +225,9 @@ def _check_amount(value: Any, currency: str | None, errors: list[FieldError]) ->
     elif isinstance(value, str):
         text = value
     else:
-        errors.append(FieldError("amount", INVALID_AMOUNT, f"amount must be a decimal string or number, not {_json_type(value)}"))
+        errors.append(
+            FieldError("amount", INVALID_AMOUNT, f"amount must be a decimal string or number, not {_json_type(value)}")
+        )
         return None
     try:
         # Without a valid currency the text is still checked, as if it allowed any fraction.
@@ -247,7 +259,9 @@ def _check_timestamp(value: Any, errors: list[FieldError]) -> tuple[str, str] | 
     except (ValueError, OverflowError) as error:
         errors.append(FieldError("timestamp", INVALID_TIMESTAMP, f"{problem} ({error})"))
         return None
-    whole = utc.strftime("%Y-%m-%dT%H:%M:%S") if utc.year >= 1000 else f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S")
+    whole = (
+        utc.strftime("%Y-%m-%dT%H:%M:%S") if utc.year >= 1000 else f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S")
+    )
     text = whole + (f".{fraction}" if fraction else "") + "Z"
     return text, f"{whole}.{(fraction or '').ljust(9, '0')}"
 

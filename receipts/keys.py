@@ -57,7 +57,11 @@ class KeyRing:
     def current_kid(self) -> str:
         return self._index()["current"]
 
-    def keys(self) -> list[KeyInfo]:
+    def ensure_current(self) -> str:
+        """The current kid, creating the first key when the ring is empty."""
+        return self.current_kid
+
+    def entries(self) -> list[KeyInfo]:
         return [KeyInfo(**entry) for entry in self._index()["keys"]]
 
     def private_pem(self, kid: str) -> bytes:
@@ -74,7 +78,7 @@ class KeyRing:
 
     def jwks(self) -> dict[str, Any]:
         """RFC 7517 JWK Set of every key, current first, retired ones included."""
-        infos = sorted(self.keys(), key=lambda info: info.retired_at is not None)
+        infos = sorted(self.entries(), key=lambda info: info.retired_at is not None)
         return {"keys": [public_jwk(self.public_pem(info.kid)) for info in infos]}
 
     # -- writing -------------------------------------------------------------------

@@ -65,9 +65,7 @@ class ChainState:
     balances: dict[str, int] = field(default_factory=dict)  # currency -> minor units
     usage: dict[str, int] = field(default_factory=dict)  # entitlement_id -> minor units used
 
-    def append(
-        self, event: Event, entitlement: Entitlement | None, kid: str, processed_at: str
-    ) -> ChainedReceipt:
+    def append(self, event: Event, entitlement: Entitlement | None, kid: str, processed_at: str) -> ChainedReceipt:
         """Build the next receipt for `event` and advance the state past it."""
         if event.customer_id != self.customer_id:
             raise ValueError(f"event for {event.customer_id} appended to chain of {self.customer_id}")
@@ -85,9 +83,7 @@ class ChainState:
             if used is not None:
                 used += event.amount_minor
                 self.usage[event.entitlement_id] = used
-        quota_remaining = (
-            format_amount(entitlement.limit_minor - used, entitlement.currency) if entitlement else None
-        )
+        quota_remaining = format_amount(entitlement.limit_minor - used, entitlement.currency) if entitlement else None
         body = {
             "v": RECEIPT_VERSION,
             "receipt_id": event.receipt_id,

@@ -20,7 +20,7 @@ def read_receipts(data: bytes) -> Iterator[dict[str, Any] | Unreadable]:
     if stripped.startswith("["):
         try:
             items = strict_loads(stripped)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             yield Unreadable(1, f"not valid JSON: {error}")
             return
         for number, item in enumerate(items, start=1):
@@ -32,14 +32,14 @@ def read_receipts(data: bytes) -> Iterator[dict[str, Any] | Unreadable]:
             if isinstance(item, dict):
                 yield item
                 return
-        except ValueError:
+        except (ValueError, RecursionError):
             pass
     for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
             item = strict_loads(line)
-        except ValueError as error:
+        except (ValueError, RecursionError) as error:
             yield Unreadable(number, f"not valid JSON: {error}")
             continue
         yield item if isinstance(item, dict) else Unreadable(number, "not a JSON object")

@@ -67,13 +67,17 @@ class DeadLetter:
             raw=message.raw,
             message_id=message.message_id,
             errors=tuple(error.as_dict() for error in invalid.errors),
+            customer_id=invalid.customer_id,
+            idempotent_key=invalid.idempotent_key,
         )
 
     @classmethod
-    def of(cls, message: Message, error: FieldError, customer_id: str | None = None,
-           idempotent_key: str | None = None) -> "DeadLetter":
-        return cls(error.reason, error.detail, message.raw, message.message_id, (error.as_dict(),),
-                   customer_id, idempotent_key)
+    def of(
+        cls, message: Message, error: FieldError, customer_id: str | None = None, idempotent_key: str | None = None
+    ) -> "DeadLetter":
+        return cls(
+            error.reason, error.detail, message.raw, message.message_id, (error.as_dict(),), customer_id, idempotent_key
+        )
 
     def export(self) -> dict[str, Any]:
         try:
@@ -95,9 +99,13 @@ class DeadLetter:
     @classmethod
     def from_export(cls, record: dict[str, Any]) -> "DeadLetter":
         return cls(
-            reason=record["reason"], detail=record["detail"], raw=base64.b64decode(record["raw_base64"]),
-            message_id=record["message_id"], errors=tuple(record.get("errors") or ()),
-            customer_id=record.get("customer_id"), idempotent_key=record.get("idempotent_key"),
+            reason=record["reason"],
+            detail=record["detail"],
+            raw=base64.b64decode(record["raw_base64"]),
+            message_id=record["message_id"],
+            errors=tuple(record.get("errors") or ()),
+            customer_id=record.get("customer_id"),
+            idempotent_key=record.get("idempotent_key"),
         )
 
 

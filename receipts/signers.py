@@ -28,9 +28,7 @@ class LocalKeySigner:
             raise ValueError("the signing key must be an RSA private key")
         self._key = key
         self.kid = kid_of(
-            key.public_key().public_bytes(
-                serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-            )
+            key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
         )
 
     def sign(self, signing_inputs: Sequence[bytes]) -> list[bytes]:

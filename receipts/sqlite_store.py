@@ -148,9 +148,7 @@ class SqliteStore:
             yield json.loads(record)
 
     def balances(self) -> list[Balance]:
-        rows = self._db.execute(
-            "SELECT customer_id, currency, balance, as_of_sequence FROM balances ORDER BY 1, 2"
-        )
+        rows = self._db.execute("SELECT customer_id, currency, balance, as_of_sequence FROM balances ORDER BY 1, 2")
         return [Balance(*row) for row in rows]
 
     def count_receipts(self) -> int:
@@ -182,8 +180,14 @@ class SqliteStore:
             return WriteOutcome.ALREADY_PRESENT if same else WriteOutcome.CONFLICT
         self._db.execute(
             "INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)",
-            (chained.receipt_id, customer, sequence, chained.receipt_hash,
-             chained.canonical.decode("utf-8"), receipt.signature),
+            (
+                chained.receipt_id,
+                customer,
+                sequence,
+                chained.receipt_hash,
+                chained.canonical.decode("utf-8"),
+                receipt.signature,
+            ),
         )
         self._db.execute(
             "INSERT INTO idempotency_keys VALUES (?, ?, ?, ?)",
@@ -238,5 +242,3 @@ class _Transaction:
 
     def __exit__(self, kind: object, *_: object) -> None:
         self._db.execute("ROLLBACK" if kind else "COMMIT")
-
-

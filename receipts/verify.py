@@ -20,14 +20,31 @@ from joserfc.jwk import RSAKey
 from receipts.canonical import ZERO_HASH, canonical_bytes, sha256_hex, strict_loads
 from receipts.events import Event, validate_event
 from receipts.jws import ALG, TYP, b64url_decode, split_compact
-from receipts.ledger import ACCEPTED, REJECTED, RECEIPT_VERSION
+from receipts.ledger import ACCEPTED, RECEIPT_VERSION, REJECTED
 from receipts.money import AmountError, format_amount, parse_amount, parse_balance
 
-BODY_FIELDS = frozenset({
-    "v", "receipt_id", "customer_id", "sequence", "previous_receipt_hash", "idempotent_key",
-    "event_sha256", "entitlement_id", "amount", "currency", "usage_description",
-    "event_timestamp", "processed_at", "status", "reason", "balance_after", "quota_remaining", "kid",
-})
+BODY_FIELDS = frozenset(
+    {
+        "v",
+        "receipt_id",
+        "customer_id",
+        "sequence",
+        "previous_receipt_hash",
+        "idempotent_key",
+        "event_sha256",
+        "entitlement_id",
+        "amount",
+        "currency",
+        "usage_description",
+        "event_timestamp",
+        "processed_at",
+        "status",
+        "reason",
+        "balance_after",
+        "quota_remaining",
+        "kid",
+    }
+)
 EXPORT_EXTRA_FIELDS = ("receipt_hash", "signature")
 HEX64 = re.compile(r"[0-9a-f]{64}")
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
@@ -105,8 +122,8 @@ class Jwks:
                 if public.key_size < MIN_KEY_BITS:
                     raise ValueError(f"key is {public.key_size} bits; at least {MIN_KEY_BITS} required")
                 self.keys[thumbprint] = public
-            except (ValueError, KeyError, TypeError) as error:
-                self.problems[str(kid)] = str(error)
+            except Exception as error:  # any malformed entry is untrusted, never a crash
+                self.problems[str(kid)] = str(error) or type(error).__name__
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "Jwks":
@@ -139,8 +156,8 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
         header = strict_loads(b64url_decode(parts.header_b64))
         payload = b64url_decode(parts.payload_b64)
         signature = b64url_decode(parts.signature_b64)
-    except (ValueError, TypeError) as error:
-        fail(FORMAT, f"signature is not a JWS compact serialization: {error}")
+    except (ValueError, TypeError, RecursionError) as error:
+        fail(FORMAT, f"signature is not a JWS compact serialization: {str(error)[:200]}")
         return done()
     passed(FORMAT)
 
@@ -157,8 +174,8 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
             raise ValueError("the payload is not a JSON object")
         if canonical_bytes(body) != payload:
             raise ValueError("the payload is not in RFC 8785 canonical form")
-    except (ValueError, UnicodeDecodeError) as error:
-        fail(CANONICAL, f"signed payload: {error}")
+    except (ValueError, RecursionError) as error:  # CanonicalizationError is a ValueError
+        fail(CANONICAL, f"signed payload: {str(error)[:200]}")
         return done()
     exported = {name: value for name, value in receipt.items() if name not in EXPORT_EXTRA_FIELDS}
     mismatch = _first_difference(exported, body)
@@ -169,7 +186,11 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
 
     payload_hash = sha256_hex(payload)
     if receipt.get("receipt_hash") != payload_hash:
-        fail(HASH, f"receipt_hash {str(receipt.get('receipt_hash'))[:64]!r} is not SHA-256 of the signed payload ({payload_hash})")
+        fail(
+            HASH,
+            f"receipt_hash {str(receipt.get('receipt_hash'))[:64]!r} is not the SHA-256 "
+            f"of the signed payload ({payload_hash})",
+        )
     else:
         passed(HASH)
 
@@ -189,12 +210,17 @@ def contract_problem(body: Mapping[str, Any], header_kid: str | None) -> str | N
         return f"body fields: missing {missing}, unexpected {extra}"
     if body["v"] != RECEIPT_VERSION or not _is_int(body["v"]):
         return f"v must be {RECEIPT_VERSION}"
-    event = validate_event({
-        "idempotent_key": body["idempotent_key"], "customer_id": body["customer_id"],
-        "amount": body["amount"] if isinstance(body["amount"], str) else None,
-        "currency": body["currency"], "timestamp": body["event_timestamp"],
-        "entitlement_id": body["entitlement_id"], "usage_description": body["usage_description"],
-    })
+    event = validate_event(
+        {
+            "idempotent_key": body["idempotent_key"],
+            "customer_id": body["customer_id"],
+            "amount": body["amount"] if isinstance(body["amount"], str) else None,
+            "currency": body["currency"],
+            "timestamp": body["event_timestamp"],
+            "entitlement_id": body["entitlement_id"],
+            "usage_description": body["usage_description"],
+        }
+    )
     if not isinstance(event, Event):
         return f"event fields: {event.detail}"
     if event.amount != body["amount"]:
@@ -248,17 +274,18 @@ def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Veri
             continue
         extra: list[Check] = []
 
-        def add(check: str, ok: bool, reason: str = "") -> None:
-            extra.append(Check(len(result.checks) + len(extra) + 1, check, ok, reason))
+        def add(check: str, ok: bool, reason: str = "", extra: list[Check] = extra, base: int = len(result.checks)):
+            extra.append(Check(base + len(extra) + 1, check, ok, reason))
 
-        customer, sequence = body.get("customer_id"), body.get("sequence")
-        repeats = [first_line[k] for k in (body.get("receipt_id"), (customer, body.get("idempotent_key"))) if k in first_line]
+        customer, sequence = str(body.get("customer_id")), body.get("sequence")
+        ids = (("id", str(body.get("receipt_id"))), ("key", customer, str(body.get("idempotent_key"))))
+        repeats = [first_line[k] for k in ids if k in first_line]
         if repeats:
             add(IDEMPOTENCY, False, f"repeats the receipt id or idempotency key of line {repeats[0] + 1}")
         else:
             add(IDEMPOTENCY, True)
-        first_line.setdefault(body.get("receipt_id"), index)
-        first_line.setdefault((customer, body.get("idempotent_key")), index)
+        for k in ids:
+            first_line.setdefault(k, index)
 
         before = previous.get(customer)
         if before is None:
@@ -272,10 +299,14 @@ def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Veri
             else:
                 add(SEQUENCE, True)
             if body.get("previous_receipt_hash") != before.payload_hash:
-                add(CHAIN_LINK, False, (
-                    f"previous_receipt_hash {str(body.get('previous_receipt_hash'))[:16]}… is not the hash "
-                    f"of the receipt before it, sequence {before.body['sequence']} ({before.payload_hash[:16]}…)"
-                ))
+                add(
+                    CHAIN_LINK,
+                    False,
+                    (
+                        f"previous_receipt_hash {str(body.get('previous_receipt_hash'))[:16]}… is not the hash "
+                        f"of the receipt before it, sequence {before.body['sequence']} ({before.payload_hash[:16]}…)"
+                    ),
+                )
             else:
                 add(CHAIN_LINK, True)
         previous[customer] = result
@@ -338,10 +369,14 @@ def _signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: by
 
 
 def _first_difference(exported: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
+    """First field whose exported value is not the signed one (compared as RFC 8785 JSON)."""
     for name in sorted(set(exported) | set(body)):
         if name not in exported or name not in body:
             return name
-        if canonical_bytes({"x": exported[name]}) != canonical_bytes({"x": body[name]}):
+        try:
+            if canonical_bytes({"x": exported[name]}) != canonical_bytes({"x": body[name]}):
+                return name
+        except ValueError:  # not representable in I-JSON, so not what was signed
             return name
     return None
 

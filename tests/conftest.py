@@ -44,7 +44,7 @@ def make_event(**fields: Any) -> Event:
 @pytest.fixture(scope="session")
 def keyring(tmp_path_factory: pytest.TempPathFactory) -> KeyRing:
     ring = KeyRing(tmp_path_factory.mktemp("home") / "keys")
-    ring.current_kid  # noqa: B018 - creates the first key
+    ring.ensure_current()
     return ring
 
 

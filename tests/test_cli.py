@@ -26,16 +26,24 @@ def write_events(path: Path, lines: list[bytes]) -> Path:
 
 @pytest.fixture
 def events(tmp_path: Path) -> Path:
-    return write_events(tmp_path / "events.jsonl", [
-        event_bytes(idempotent_key="a", amount="10.00"),
-        event_bytes(idempotent_key="b", amount=2.5, timestamp="2026-01-25T09:00:00Z"),
-        event_bytes(idempotent_key="a", amount="10.00"),  # retry: duplicate
-        event_bytes(idempotent_key="a", amount="12.00"),  # conflict
-        event_bytes(idempotent_key="j", customer_id="cust_jp", amount="500", currency="JPY",
-                    usage_description="multi\u2028line </script>"),
-        b"{broken",
-        event_bytes(idempotent_key="neg", amount="-1.00"),
-    ])
+    return write_events(
+        tmp_path / "events.jsonl",
+        [
+            event_bytes(idempotent_key="a", amount="10.00"),
+            event_bytes(idempotent_key="b", amount=2.5, timestamp="2026-01-25T09:00:00Z"),
+            event_bytes(idempotent_key="a", amount="10.00"),  # retry: duplicate
+            event_bytes(idempotent_key="a", amount="12.00"),  # conflict
+            event_bytes(
+                idempotent_key="j",
+                customer_id="cust_jp",
+                amount="500",
+                currency="JPY",
+                usage_description="multi\u2028line </script>",
+            ),
+            b"{broken",
+            event_bytes(idempotent_key="neg", amount="-1.00"),
+        ],
+    )
 
 
 def exported(home: Path, *args: str) -> list[dict]:
@@ -51,11 +59,17 @@ def test_run_export_verify_and_replay(home: Path, events: Path, tmp_path: Path) 
 
     receipts = exported(home)
     assert [(r["customer_id"], r["sequence"], r["idempotent_key"], r["balance_after"]) for r in receipts] == [
-        ("cust_1", 1, "b", "2.50"), ("cust_1", 2, "a", "12.50"), ("cust_jp", 1, "j", "500"),
+        ("cust_1", 1, "b", "2.50"),
+        ("cust_1", 2, "a", "12.50"),
+        ("cust_jp", 1, "j", "500"),
     ]
     assert receipts[2]["usage_description"] == "multi\u2028line </script>"
     letters = [json.loads(line) for line in invoke(home, "dead-letters").output.splitlines()]
-    assert sorted(letter["reason"] for letter in letters) == ["idempotency_conflict", "invalid_amount", "malformed_json"]
+    assert sorted(letter["reason"] for letter in letters) == [
+        "idempotency_conflict",
+        "invalid_amount",
+        "malformed_json",
+    ]
     assert {letter["raw"] for letter in letters} >= {"{broken"}
 
     export_file = tmp_path / "export.jsonl"
@@ -110,12 +124,31 @@ def test_key_rotation_keeps_old_receipts_verifiable(home: Path, events: Path, tm
 
 
 def test_entitlement_limit_produces_signed_rejections(home: Path, tmp_path: Path) -> None:
-    assert invoke(home, "entitlements", "set", "--customer", "cust_1", "--entitlement", "ent",
-                  "--limit", "20.00", "--currency", "USD").exit_code == 0
-    write_events(tmp_path / "e.jsonl", [
-        event_bytes(idempotent_key=f"k{n}", amount="7.50", entitlement_id="ent", timestamp=f"2026-01-25T10:0{n}:00Z")
-        for n in range(4)
-    ])
+    assert (
+        invoke(
+            home,
+            "entitlements",
+            "set",
+            "--customer",
+            "cust_1",
+            "--entitlement",
+            "ent",
+            "--limit",
+            "20.00",
+            "--currency",
+            "USD",
+        ).exit_code
+        == 0
+    )
+    write_events(
+        tmp_path / "e.jsonl",
+        [
+            event_bytes(
+                idempotent_key=f"k{n}", amount="7.50", entitlement_id="ent", timestamp=f"2026-01-25T10:0{n}:00Z"
+            )
+            for n in range(4)
+        ],
+    )
     invoke(home, "run", "--input", str(tmp_path / "e.jsonl"))
     receipts = exported(home)
     assert [(r["status"], r["reason"], r["balance_after"], r["quota_remaining"]) for r in receipts] == [
@@ -126,11 +159,14 @@ def test_entitlement_limit_produces_signed_rejections(home: Path, tmp_path: Path
     ]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--limit", "20.001", "--currency", "USD"], "fraction digits"),
-    (["--limit", "-5", "--currency", "USD"], "positive decimal"),
-    (["--limit", "5", "--currency", "usd"], "ISO 4217"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--limit", "20.001", "--currency", "USD"], "fraction digits"),
+        (["--limit", "-5", "--currency", "USD"], "positive decimal"),
+        (["--limit", "5", "--currency", "usd"], "ISO 4217"),
+    ],
+)
 def test_entitlement_set_rejects_bad_input(home: Path, args: list[str], message: str) -> None:
     result = invoke(home, "entitlements", "set", "--customer", "c", "--entitlement", "e", *args)
     assert result.exit_code == 2 and message in result.output

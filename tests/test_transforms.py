@@ -1,6 +1,8 @@
 """Beam transforms on their own: TestPipeline + assert_that, TestStream for expiry."""
 
+import itertools
 from pathlib import Path
+from typing import ClassVar
 
 import apache_beam as beam
 import pytest
@@ -133,16 +135,25 @@ def test_chain_orders_by_timestamp_then_key_and_links_hashes(store_url: str) -> 
             | beam.ParDo(ChainReceipts(store_url, "kid-1", clock=fixed_clock))
         )
         assert_that(
-            receipts | beam.Map(lambda r: (
-                r.sequence, r.body["idempotent_key"], r.body["status"], r.body["reason"],
-                r.body["balance_after"], r.body["quota_remaining"],
-            )),
-            equal_to([
-                (1, "c", "accepted", None, "10.00", "15.00"),
-                (2, "a", "accepted", None, "20.00", "5.00"),
-                (3, "b", "rejected", "quota_exceeded", "20.00", "5.00"),
-                (4, "d", "accepted", None, "3.00", None),
-            ]),
+            receipts
+            | beam.Map(
+                lambda r: (
+                    r.sequence,
+                    r.body["idempotent_key"],
+                    r.body["status"],
+                    r.body["reason"],
+                    r.body["balance_after"],
+                    r.body["quota_remaining"],
+                )
+            ),
+            equal_to(
+                [
+                    (1, "c", "accepted", None, "10.00", "15.00"),
+                    (2, "a", "accepted", None, "20.00", "5.00"),
+                    (3, "b", "rejected", "quota_exceeded", "20.00", "5.00"),
+                    (4, "d", "accepted", None, "3.00", None),
+                ]
+            ),
         )
         links = receipts | beam.Map(lambda r: (r.sequence, r.body["previous_receipt_hash"], r.receipt_hash))
         assert_that(links, is_linked_chain, label="links")
@@ -174,14 +185,14 @@ def is_linked_chain(links: list[tuple[int, str, str]]) -> None:
     """Each receipt's previous_receipt_hash is the hash of the one before it."""
     ordered = sorted(links)
     assert ordered[0][1] == ZERO_HASH
-    for (_, _, before), (_, previous, _) in zip(ordered, ordered[1:], strict=False):
+    for (_, _, before), (_, previous, _) in itertools.pairwise(ordered):
         assert previous == before
 
 
 class Recorder(beam.DoFn):
     """Collects outputs in a class list: assert_that is unreliable with streaming state."""
 
-    seen: list[str] = []
+    seen: ClassVar[list[str]] = []
 
     def process(self, item):
         Recorder.seen.append(item[0].message_id)

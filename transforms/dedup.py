@@ -75,7 +75,8 @@ class DeduplicateEvents(beam.DoFn):
 
 def conflict(message: Message, event: Event) -> DeadLetter:
     error = FieldError(
-        "idempotent_key", IDEMPOTENCY_CONFLICT,
+        "idempotent_key",
+        IDEMPOTENCY_CONFLICT,
         f"idempotent_key {event.idempotent_key!r} was already used by customer {event.customer_id} "
         f"with a different payload; receipt {event.receipt_id} stands",
     )

@@ -32,9 +32,9 @@ class ReadJsonLines(beam.DoFn):
     """A JSONL file -> one Message per non-empty line, split on "\\n" only."""
 
     def process(self, path: str):
-        with open(path, "rb") as handle:
-            data = handle.read()
         name = os.path.basename(path)
-        for number, line in enumerate(data.split(b"\n"), start=1):
-            if line.strip(b"\r"):
-                yield Message(message_id=f"{name}:{number}", raw=line.removesuffix(b"\r"), position=number)
+        with open(path, "rb") as handle:  # binary iteration splits on b"\n" only
+            for number, line in enumerate(handle, start=1):
+                raw = line.removesuffix(b"\n").removesuffix(b"\r")
+                if raw:
+                    yield Message(message_id=f"{name}:{number}", raw=raw, position=number)

@@ -35,13 +35,20 @@ class WriteReceipts(beam.DoFn):
         for receipt, outcome in zip(batch, self.store.write_receipts(batch), strict=True):
             if outcome is WriteOutcome.CONFLICT:
                 self.conflicts.inc()
-                error = FieldError(None, RECEIPT_CONFLICT, (
-                    f"another receipt is stored as {receipt.receipt_id} or as sequence "
-                    f"{receipt.chained.sequence} of customer {receipt.chained.customer_id}; this one was not written"
-                ))
+                error = FieldError(
+                    None,
+                    RECEIPT_CONFLICT,
+                    (
+                        f"another receipt is stored as {receipt.receipt_id} or as sequence "
+                        f"{receipt.chained.sequence} of customer {receipt.chained.customer_id}; "
+                        "this one was not written"
+                    ),
+                )
                 message = Message(f"receipt-{receipt.receipt_id}", receipt.export_line())
-                yield beam.pvalue.TaggedOutput(DEAD, DeadLetter.of(
-                    message, error, receipt.chained.customer_id, receipt.chained.body["idempotent_key"]))
+                yield beam.pvalue.TaggedOutput(
+                    DEAD,
+                    DeadLetter.of(message, error, receipt.chained.customer_id, receipt.chained.body["idempotent_key"]),
+                )
                 continue
             (self.written if outcome is WriteOutcome.WRITTEN else self.replayed).inc()
             yield receipt

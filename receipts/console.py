@@ -1,0 +1,69 @@
+"""What the command prints: pipeline runs and verification results."""
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from receipts.home import Home
+from receipts.reading import Unreadable
+from receipts.verify import Verification
+
+err = Console(stderr=True, highlight=False)
+
+
+def run_pipeline(home: Home, input_path: str) -> Counter:
+    from pipelines.batch import Settings  # Beam loads only for commands that run it
+    from pipelines.batch import run as run_batch
+
+    kid = home.keyring().current_kid
+    settings = Settings(str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, str(home.archive))
+    with err.status(f"Running the receipts pipeline over {input_path} (Beam, batch)…", spinner="dots"):
+        logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
+        result = run_batch(settings)
+    from apache_beam.metrics.metric import MetricsFilter
+
+    counts: Counter = Counter()
+    for counter in result.metrics().query(MetricsFilter().with_namespace("receipts"))["counters"]:
+        counts[counter.key.metric.name] += counter.committed or 0
+    return counts
+
+
+def print_run_summary(counts: Counter) -> None:
+    table = Table(title="Pipeline run", show_header=False)
+    rows = [
+        ("valid events", counts["events_valid"]),
+        ("dead letters (invalid messages)", counts["events_invalid"]),
+        ("duplicates (no new charge)", counts["duplicates"]),
+        ("idempotency conflicts (dead letters)", counts["idempotency_conflicts"]),
+        ("receipts accepted", counts["receipts_accepted"]),
+        ("receipts rejected (signed, nothing charged)", counts["receipts_rejected"]),
+        ("receipts written", counts["receipts_written"]),
+        ("receipts already present (replay)", counts["receipts_already_present"]),
+        ("receipt conflicts (dead letters)", counts["receipt_conflicts"]),
+    ]
+    for label, value in rows:
+        table.add_row(label, str(value))
+    err.print(table)
+    dead = counts["events_invalid"] + counts["idempotency_conflicts"] + counts["receipt_conflicts"]
+    if dead:
+        err.print(f"{dead} message(s) became dead letters: see them with `receipts dead-letters`.")
+
+
+def report_verification(results: list[Verification], unreadable: list[Unreadable], quiet: bool = False) -> int:
+    """Print one line per failing check and a summary; return how many items failed."""
+    out = Console(highlight=False)
+    for item in unreadable:
+        out.print(f"[red]FAIL[/] line {item.line}: {item.reason}")
+    for result in results:
+        for check in result.failures:
+            out.print(f"[red]FAIL[/] {result.named()}: {check.check}: {check.reason}")
+    failed = len(unreadable) + sum(not result.ok for result in results)
+    if failed:
+        out.print(f"[red]{failed} of {len(results) + len(unreadable)} receipt(s) failed verification.[/]")
+    elif not quiet:
+        checks = sorted({check.check for result in results for check in result.checks})
+        out.print(f"[green]OK[/] {len(results)} receipt(s) verified: {', '.join(checks)}.")
+    return failed
