@@ -13,6 +13,7 @@ from receipts.console import err, print_run_summary, report_verification, run_pi
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
 from receipts.home import Home
+from receipts.keys import KeyRing
 from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
 from receipts.reading import Unreadable, read_receipts
@@ -194,6 +195,8 @@ def entitlements_list(home: Home) -> None:
 def verify(home: Home, file, jwks_file, quiet: bool) -> None:
     """Verify exported receipts offline: signatures, canonical payloads, hashes, chain
     links, sequences and balances. Exit status 1 names every failing receipt."""
+    if jwks_file is None and not KeyRing(home.keys).exists():
+        raise click.UsageError(f"no signing keys in {home.root}: pass --jwks FILE (e.g. the site's jwks.json)")
     try:
         jwks = Jwks.from_json(jwks_file.read()) if jwks_file else Jwks(home.keyring().jwks())
     except ValueError as error:

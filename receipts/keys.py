@@ -48,6 +48,9 @@ class KeyRing:
         self._index_path = self.folder / "keyring.json"
 
     # -- reading -------------------------------------------------------------------
+    def exists(self) -> bool:
+        return self._index_path.exists()
+
     def _index(self) -> dict[str, Any]:
         if not self._index_path.exists():
             self.rotate()

@@ -172,7 +172,15 @@ def test_entitlement_set_rejects_bad_input(home: Path, args: list[str], message:
     assert result.exit_code == 2 and message in result.output
 
 
+def test_verify_without_keys_asks_for_a_jwks_and_creates_nothing(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "r.jsonl").write_text("{}\n")
+    result = invoke(home, "verify", str(tmp_path / "r.jsonl"))
+    assert result.exit_code == 2 and "--jwks" in result.output
+    assert not (home / "keys").exists()
+
+
 def test_verify_reports_unreadable_lines(home: Path, tmp_path: Path) -> None:
+    invoke(home, "keys", "jwks")
     (tmp_path / "junk.jsonl").write_text('{"receipt_id": "r_x"}\nnot json\n')
     result = invoke(home, "verify", str(tmp_path / "junk.jsonl"))
     assert result.exit_code == 1
