@@ -72,8 +72,9 @@ class OnePerBatch(beam.PTransform):
     """Streaming: each element is its own batch, handled on arrival."""
 
     def expand(self, keyed):
+        key_type = getattr(keyed.element_type, "tuple_types", (Any,))[0]  # keep the deterministic key coder
         return keyed | "Singleton" >> beam.MapTuple(lambda key, value: (key, [value])).with_output_types(
-            tuple[Any, list[Any]]
+            tuple[key_type, list[Any]]
         )
 
 

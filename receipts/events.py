@@ -21,7 +21,8 @@ ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 TIMESTAMP_PATTERN = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:[Zz]|([+-])(\d{2}):(\d{2}))"
+    r"(?:[Zz]|([+-])(\d{2}):(\d{2}))",
+    re.ASCII,  # RFC 3339 DIGIT is ASCII 0-9 (RFC 5234); a Unicode \d would take "２０２６"
 )
 REQUIRED_FIELDS = ("idempotent_key", "customer_id", "amount", "currency", "timestamp")
 OPTIONAL_FIELDS = ("entitlement_id", "usage_description")
@@ -183,12 +184,15 @@ def validate_event(document: dict[str, Any]) -> Event | Invalid:
             FieldError("entitlement_id", INVALID_ENTITLEMENT_ID, "entitlement_id must match [A-Za-z0-9_-]{1,64}")
         )
     description = document.get("usage_description")
-    if description is not None and not (isinstance(description, str) and len(description) <= MAX_DESCRIPTION_CHARS):
+    if description is not None and not (
+        isinstance(description, str) and len(description) <= MAX_DESCRIPTION_CHARS and _is_unicode(description)
+    ):
         errors.append(
             FieldError(
                 "usage_description",
                 INVALID_USAGE_DESCRIPTION,
-                f"usage_description must be a string of at most {MAX_DESCRIPTION_CHARS} characters",
+                f"usage_description must be a string of at most {MAX_DESCRIPTION_CHARS} Unicode characters "
+                "(no lone surrogate escapes)",
             )
         )
 
@@ -215,6 +219,16 @@ def validate_event(document: dict[str, Any]) -> Event | Invalid:
 
 def _is_idempotent_key(value: Any) -> bool:
     return isinstance(value, str) and 1 <= len(value) <= MAX_KEY_CHARS and value.isprintable()
+
+
+def _is_unicode(text: str) -> bool:
+    """False for strings holding lone surrogates (JSON escapes can spell them): RFC 8785
+    cannot serialize them, so they could never be hashed into a receipt."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_amount(value: Any, currency: str | None, errors: list[FieldError]) -> int | None:

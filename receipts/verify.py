@@ -47,9 +47,10 @@ BODY_FIELDS = frozenset(
 )
 EXPORT_EXTRA_FIELDS = ("receipt_hash", "signature")
 HEX64 = re.compile(r"[0-9a-f]{64}")
-UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z")
+UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z", re.ASCII)
 DECIMAL_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 MIN_KEY_BITS = 2048
+PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth"})  # RFC 7518 section 6.3.2
 
 # Check names, in the order they run.
 FORMAT, SIGNATURE, CANONICAL, HASH, CONTRACT = "format", "signature", "canonical", "hash", "contract"
@@ -112,9 +113,10 @@ class Jwks:
                     raise ValueError("not an RSA key")
                 if entry.get("alg", ALG) != ALG or entry.get("use", "sig") != "sig":
                     raise ValueError("not an RS256 signing key")
+                leaked = sorted(PRIVATE_JWK_MEMBERS & set(entry))
+                if leaked:
+                    raise ValueError(f"private key material in a JWKS ({', '.join(leaked)}): the key is compromised")
                 imported = RSAKey.import_key({"kty": "RSA", "n": entry["n"], "e": entry["e"]})
-                if imported.is_private:
-                    raise ValueError("private key material in a JWKS")
                 thumbprint = imported.thumbprint()
                 if kid is not None and kid != thumbprint:
                     raise ValueError(f"kid is not the key's RFC 7638 thumbprint ({thumbprint})")
