@@ -58,7 +58,7 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> dict[str, beam.PCollec
         | "ReadJsonLines" >> beam.ParDo(ReadJsonLines())
         | "ParseAndValidate" >> beam.ParDo(ParseEvents()).with_outputs(PARSE_DEAD, main="valid")
     )
-    return dedup_chain_sign_write(parsed.valid, parsed[PARSE_DEAD], settings, GroupPerKey, dedup_ttl=None)
+    return dedup_chain_sign_write(parsed.valid, parsed[PARSE_DEAD], settings, streaming=False)
 
 
 class GroupPerKey(beam.PTransform):
@@ -79,13 +79,16 @@ class OnePerBatch(beam.PTransform):
 
 
 def dedup_chain_sign_write(
-    events: beam.PCollection,
-    parse_dead: beam.PCollection,
-    settings: Settings,
-    batching: type[beam.PTransform],
-    dedup_ttl: int | None,
+    events: beam.PCollection, parse_dead: beam.PCollection, settings: Settings, streaming: bool
 ) -> dict[str, beam.PCollection]:
-    """(Message, Event) -> dedup -> chain -> sign -> store + archive; dead letters kept."""
+    """(Message, Event) -> dedup -> chain -> sign -> store + archive; dead letters kept.
+
+    Batch hands each stateful step all of a key's elements at once (so order is decided
+    by data) and keeps dedup state for the life of the job; streaming handles each
+    element on arrival and lets dedup state expire after `dedup_ttl_seconds`.
+    """
+    batching = OnePerBatch if streaming else GroupPerKey
+    dedup_ttl = settings.dedup_ttl_seconds if streaming else None
     deduplicated = (
         events
         | "KeyByIdempotencyKey"
@@ -107,8 +110,13 @@ def dedup_chain_sign_write(
     )
     stored = (
         signed
-        | "BatchForStore" >> beam.BatchElements(min_batch_size=500, max_batch_size=500)
-        | "WriteReceipts" >> beam.ParDo(WriteReceipts(settings.store)).with_outputs(WRITE_DEAD, main="stored")
+        | "KeySignedByCustomer"
+        >> beam.Map(lambda receipt: (receipt.chained.customer_id, receipt)).with_output_types(tuple[str, Any])
+        | "BatchSignedPerCustomer" >> batching()
+        | "WriteReceiptsInChainOrder"
+        >> beam.ParDo(WriteReceipts(settings.store, hold_out_of_order=streaming)).with_outputs(
+            WRITE_DEAD, main="stored"
+        )
     )
     stored.stored | "ArchiveReceipts" >> ArchiveToFolder(settings.archive)
     dead = (parse_dead, deduplicated[DEDUP_DEAD], stored[WRITE_DEAD]) | "AllDeadLetters" >> beam.Flatten()

@@ -32,6 +32,23 @@ class Entitlement:
         return format_amount(self.limit_minor, self.currency)
 
 
+EVENT_FIELDS_IN_BODY = {  # event field -> the body field that carries it
+    "idempotent_key": "idempotent_key",
+    "customer_id": "customer_id",
+    "amount": "amount",
+    "currency": "currency",
+    "timestamp": "event_timestamp",
+    "entitlement_id": "entitlement_id",
+    "usage_description": "usage_description",
+}
+
+
+def event_of(body: dict[str, Any]) -> dict[str, Any]:
+    """The event a receipt body was made from, as a producer message would carry it:
+    `event_sha256` is the SHA-256 of its RFC 8785 form, and it parses back to the same event."""
+    return {name: body.get(source) for name, source in EVENT_FIELDS_IN_BODY.items()}
+
+
 @dataclass(frozen=True)
 class ChainedReceipt:
     """An unsigned receipt: its body, the canonical bytes that get signed, and the

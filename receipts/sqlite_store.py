@@ -1,8 +1,8 @@
 """`SqliteStore`: the embedded store, one SQLite file (WAL mode).
 
 A receipt, its idempotency row, the chain head, the balance and the entitlement usage
-are written in one transaction. State rows carry the sequence they are as of and only
-move forward, so receipts may be written in any order, any number of times.
+are written in one transaction, and only when the receipt extends the stored chain
+head: the stored chain never has a gap, and writing the same receipt again is a no-op.
 """
 
 import json
@@ -171,13 +171,16 @@ class SqliteStore:
     def _write_one(self, receipt: SignedReceipt) -> WriteOutcome:
         chained, body = receipt.chained, receipt.chained.body
         customer, sequence = body["customer_id"], body["sequence"]
-        existing = self._db.execute(
-            "SELECT receipt_hash FROM receipts WHERE receipt_id = ? OR (customer_id = ? AND sequence = ?)",
-            (chained.receipt_id, customer, sequence),
-        ).fetchall()
-        if existing:
-            same = len(existing) == 1 and existing[0][0] == chained.receipt_hash
-            return WriteOutcome.ALREADY_PRESENT if same else WriteOutcome.CONFLICT
+        stored = self._db.execute(
+            "SELECT receipt_hash FROM receipts WHERE receipt_id = ?", (chained.receipt_id,)
+        ).fetchone()
+        if stored:
+            return WriteOutcome.ALREADY_PRESENT if stored[0] == chained.receipt_hash else WriteOutcome.CONFLICT
+        head = self._db.execute(
+            "SELECT sequence, receipt_hash FROM chain_heads WHERE customer_id = ?", (customer,)
+        ).fetchone() or (0, ZERO_HASH)
+        if (sequence, body["previous_receipt_hash"]) != (head[0] + 1, head[1]):
+            return WriteOutcome.NOT_NEXT
         self._db.execute(
             "INSERT INTO receipts VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -194,22 +197,15 @@ class SqliteStore:
             (customer, body["idempotent_key"], chained.receipt_id, body["event_sha256"]),
         )
         self._db.execute(
-            "INSERT INTO chain_heads VALUES (?, ?, ?) ON CONFLICT (customer_id) DO UPDATE SET "
-            "sequence = excluded.sequence, receipt_hash = excluded.receipt_hash "
-            "WHERE excluded.sequence > chain_heads.sequence",
-            (customer, sequence, chained.receipt_hash),
+            "INSERT OR REPLACE INTO chain_heads VALUES (?, ?, ?)", (customer, sequence, chained.receipt_hash)
         )
         self._db.execute(
-            "INSERT INTO balances VALUES (?, ?, ?, ?) ON CONFLICT (customer_id, currency) DO UPDATE SET "
-            "balance = excluded.balance, as_of_sequence = excluded.as_of_sequence "
-            "WHERE excluded.as_of_sequence > balances.as_of_sequence",
+            "INSERT OR REPLACE INTO balances VALUES (?, ?, ?, ?)",
             (customer, body["currency"], body["balance_after"], sequence),
         )
         if chained.entitlement_used_minor is not None:
             self._db.execute(
-                "INSERT INTO entitlement_usage VALUES (?, ?, ?, ?) ON CONFLICT (customer_id, entitlement_id) "
-                "DO UPDATE SET used_minor = excluded.used_minor, as_of_sequence = excluded.as_of_sequence "
-                "WHERE excluded.as_of_sequence > entitlement_usage.as_of_sequence",
+                "INSERT OR REPLACE INTO entitlement_usage VALUES (?, ?, ?, ?)",
                 (customer, body["entitlement_id"], str(chained.entitlement_used_minor), sequence),
             )
         return WriteOutcome.WRITTEN

@@ -1,8 +1,9 @@
 """The `Store` interface: every durable operation the pipeline, CLI and site need.
 
 Adapters: `SqliteStore` (embedded default, `sqlite:///path`) here; Spanner + Firestore +
-Cloud Storage (`gcp://project`) beside it. Writes are idempotent and commutative:
-replaying or reordering them converges to the same state.
+Cloud Storage (`gcp://project`) beside it. Writes are idempotent (a replay changes
+nothing) and append-only in chain order: a receipt is stored only if it extends its
+customer's stored head, so the stored chain is always gap-free.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,7 +26,8 @@ class IdempotencyRecord:
 class WriteOutcome(Enum):
     WRITTEN = "written"
     ALREADY_PRESENT = "already_present"  # the same receipt, byte for byte: a replay
-    CONFLICT = "conflict"  # another receipt holds this id or this (customer, sequence)
+    CONFLICT = "conflict"  # another receipt holds this receipt_id
+    NOT_NEXT = "not_next"  # does not extend the stored chain head (sequence + 1, previous hash)
 
 
 @dataclass(frozen=True)

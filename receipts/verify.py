@@ -20,7 +20,7 @@ from joserfc.jwk import RSAKey
 from receipts.canonical import ZERO_HASH, canonical_bytes, sha256_hex, strict_loads
 from receipts.events import Event, validate_event
 from receipts.jws import ALG, TYP, b64url_decode, split_compact
-from receipts.ledger import ACCEPTED, RECEIPT_VERSION, REJECTED
+from receipts.ledger import ACCEPTED, RECEIPT_VERSION, REJECTED, event_of
 from receipts.money import AmountError, format_amount, parse_amount, parse_balance
 
 BODY_FIELDS = frozenset(
@@ -212,17 +212,10 @@ def contract_problem(body: Mapping[str, Any], header_kid: str | None) -> str | N
         return f"body fields: missing {missing}, unexpected {extra}"
     if body["v"] != RECEIPT_VERSION or not _is_int(body["v"]):
         return f"v must be {RECEIPT_VERSION}"
-    event = validate_event(
-        {
-            "idempotent_key": body["idempotent_key"],
-            "customer_id": body["customer_id"],
-            "amount": body["amount"] if isinstance(body["amount"], str) else None,
-            "currency": body["currency"],
-            "timestamp": body["event_timestamp"],
-            "entitlement_id": body["entitlement_id"],
-            "usage_description": body["usage_description"],
-        }
-    )
+    fields = event_of(body)
+    if not isinstance(fields["amount"], str):  # a receipt's amount is text, never a JSON number
+        fields["amount"] = None
+    event = validate_event(fields)
     if not isinstance(event, Event):
         return f"event fields: {event.detail}"
     if event.amount != body["amount"]:

@@ -1,7 +1,6 @@
-"""SqliteStore: one commit per receipt with its state rows; idempotent, order-free writes."""
+"""SqliteStore: one commit per receipt with its state rows; idempotent, append-only writes."""
 
 import json
-import random
 from pathlib import Path
 
 import pytest
@@ -60,28 +59,33 @@ def test_replayed_writes_change_nothing(store, signer) -> None:
     assert list(store.receipts()) == before
 
 
-def test_writes_in_any_order_converge_to_the_same_state(store, signer, tmp_path: Path) -> None:
-    receipts = signed_chain(signer, 8)
-    shuffled = receipts[:]
-    random.Random(7).shuffle(shuffled)
-    for receipt in shuffled:
-        store.write_receipts([receipt])
-    in_order = SqliteStore(f"sqlite:///{tmp_path / 'ordered.db'}")
-    in_order.write_receipts(receipts)
-    assert store.load_chain("cust_1") == in_order.load_chain("cust_1")
-    assert store.balances() == in_order.balances()
+def test_a_receipt_that_does_not_extend_the_stored_head_is_refused(store, signer) -> None:
+    receipts = signed_chain(signer, 4)
+    # 3 before 2: refused, so a crash can never leave 1, 3 stored with 2 missing.
+    assert store.write_receipts([receipts[0], receipts[2]]) == [WriteOutcome.WRITTEN, WriteOutcome.NOT_NEXT]
+    assert store.load_chain("cust_1").sequence == 1
+    assert store.lookup_idempotency("cust_1", "k2") is None
+    assert store.write_receipts(receipts[1:]) == [WriteOutcome.WRITTEN] * 3
+    assert [r["sequence"] for r in store.receipts()] == [1, 2, 3, 4]
+    assert store.load_chain("cust_1").balances == {"USD": 1000}
 
 
-def test_a_different_receipt_under_a_stored_id_or_sequence_is_a_conflict(store, signer) -> None:
+def test_a_fork_of_the_chain_is_refused(store, signer) -> None:
+    receipts = signed_chain(signer, 2)
+    store.write_receipts(receipts[:1])
+    forked = ChainState("cust_1").append(make_event(idempotent_key="k1", amount="2.50"), None, signer.kid, "x")
+    # Sequence 1 again, with 64 zeros as its previous hash: not the successor of the head.
+    assert store.write_receipts([SignedReceipt(forked, "sig")]) == [WriteOutcome.NOT_NEXT]
+    assert store.write_receipts(receipts[1:]) == [WriteOutcome.WRITTEN]
+
+
+def test_a_different_receipt_under_a_stored_id_is_a_conflict(store, signer) -> None:
     [original] = signed_chain(signer, 1)
     store.write_receipts([original])
-    forked_state = ChainState("cust_1")
-    other = forked_state.append(make_event(idempotent_key="other", amount="9.99"), None, signer.kid, PROCESSED_AT)
-    fork = SignedReceipt(other, sign_payloads(signer, [other.canonical])[0])  # also sequence 1
-    same_id = ChainState("cust_1", sequence=5).append(
+    same_id = ChainState("cust_1", sequence=1, head_hash=original.chained.receipt_hash).append(
         make_event(idempotent_key="k0", amount="1.00"), None, signer.kid, PROCESSED_AT
     )
-    assert store.write_receipts([fork, SignedReceipt(same_id, "x")]) == [WriteOutcome.CONFLICT] * 2
+    assert store.write_receipts([SignedReceipt(same_id, "x")]) == [WriteOutcome.CONFLICT]
     assert [r["receipt_id"] for r in store.receipts()] == [original.receipt_id]
     assert store.load_chain("cust_1").balances == {"USD": 250}
 
