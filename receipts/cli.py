@@ -12,7 +12,7 @@ from rich.table import Table
 from receipts.console import err, print_run_summary, report_verification, run_pipeline
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
-from receipts.home import Home
+from receipts.home import Home, HomeBusy
 from receipts.keys import KeyRing
 from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
@@ -64,7 +64,10 @@ def _store(home: Home):
 @click.pass_obj
 def run(home: Home, input_path: str) -> None:
     """Run the Beam pipeline in batch mode over a JSONL file of events."""
-    counts = run_pipeline(home, input_path)
+    try:
+        counts = run_pipeline(home, input_path)
+    except HomeBusy as error:
+        raise click.ClickException(str(error)) from error
     print_run_summary(counts)
 
 
@@ -220,4 +223,8 @@ def demo(home: Home, events_per_customer: int) -> None:
     """Generate a sample, run the pipeline, summarize, and verify every receipt."""
     from receipts.demo_run import run_demo
 
-    sys.exit(run_demo(home, events_per_customer))
+    try:
+        status = run_demo(home, events_per_customer)
+    except HomeBusy as error:
+        raise click.ClickException(str(error)) from error
+    sys.exit(status)

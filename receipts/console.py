@@ -20,7 +20,10 @@ def run_pipeline(home: Home, input_path: str) -> Counter:
 
     kid = home.keyring().current_kid
     settings = Settings(str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, str(home.archive))
-    with err.status(f"Running the receipts pipeline over {input_path} (Beam, batch)…", spinner="dots"):
+    with (
+        home.exclusive_run(),
+        err.status(f"Running the receipts pipeline over {input_path} (Beam, batch)…", spinner="dots"),
+    ):
         logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
         result = run_batch(settings)
     from apache_beam.metrics.metric import MetricsFilter

@@ -1,9 +1,17 @@
 """Where the embedded default keeps things: one folder (`--home`, `RECEIPTS_HOME`)."""
 
+import fcntl
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from receipts.keys import KeyRing
+
+
+class HomeBusy(RuntimeError):
+    """Another process is running the pipeline on this home."""
 
 
 @dataclass(frozen=True)
@@ -27,3 +35,28 @@ class Home:
         """The signing key ring; the first key is created on first use (mode 0600)."""
         self.root.mkdir(parents=True, exist_ok=True)
         return KeyRing(self.keys)
+
+    @contextmanager
+    def exclusive_run(self) -> Iterator[None]:
+        """Hold the home's run lock: one pipeline run at a time chains its customers.
+
+        Two runs would both continue each customer's chain from the same head; the store
+        refuses the loser's receipts (kept as dead letters), but refusing to start is clearer.
+        """
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / "run.lock", "a+") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                lock.seek(0)
+                holder = lock.read().strip() or "another process"
+                raise HomeBusy(
+                    f"{holder} is already running the pipeline on {self.root}; wait for it to finish"
+                ) from None
+            lock.truncate(0)
+            lock.write(f"pid {os.getpid()}")
+            lock.flush()
+            try:
+                yield
+            finally:
+                lock.truncate(0)

@@ -198,3 +198,14 @@ def test_demo_runs_and_verifies(home: Path) -> None:
     assert {"idempotency_conflict", "malformed_json", "too_many_fraction_digits"} <= reasons
     replay = invoke(home, "demo")
     assert replay.exit_code == 0 and exported(home) == receipts
+
+
+def test_a_second_run_on_a_busy_home_is_refused(home: Path, events: Path) -> None:
+    from receipts.home import Home
+
+    with Home(home).exclusive_run():
+        result = invoke(home, "run", "--input", str(events))
+    assert result.exit_code == 1
+    assert "is already running the pipeline on" in result.output and "wait for it to finish" in result.output
+    assert exported(home) == []
+    assert invoke(home, "run", "--input", str(events)).exit_code == 0  # the lock is released with its holder
