@@ -80,7 +80,7 @@ class Event:
     customer_id: str
     amount_minor: int
     currency: str
-    timestamp: str  # RFC 3339, UTC, "Z", fraction digits as sent
+    timestamp: str  # RFC 3339, UTC, "Z", fraction without trailing zeros
     entitlement_id: str | None = None
     usage_description: str | None = None
     instant: str = field(default="", compare=False)  # sortable: fraction padded to 9 digits
@@ -276,8 +276,9 @@ def _check_timestamp(value: Any, errors: list[FieldError]) -> tuple[str, str] | 
     whole = (
         utc.strftime("%Y-%m-%dT%H:%M:%S") if utc.year >= 1000 else f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S")
     )
+    fraction = (fraction or "").rstrip("0")  # the same instant is the same text: .500 -> .5, .000 -> none
     text = whole + (f".{fraction}" if fraction else "") + "Z"
-    return text, f"{whole}.{(fraction or '').ljust(9, '0')}"
+    return text, f"{whole}.{fraction.ljust(9, '0')}"
 
 
 def _invalid(field_name: str | None, reason: str, detail: str) -> Invalid:

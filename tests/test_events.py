@@ -644,11 +644,16 @@ def test_timestamp_digits_must_be_ascii(timestamp: str) -> None:
             "2024-03-01T00:30:00+01:00", "2024-02-29T23:30:00Z", "2024-02-29T23:30:00.000000000", id="into-leap-day"
         ),
         pytest.param("2024-02-29T12:00:00Z", "2024-02-29T12:00:00Z", "2024-02-29T12:00:00.000000000", id="leap-day"),
+        pytest.param(
+            "2026-01-25T10:30:45.250000+00:00", "2026-01-25T10:30:45.25Z", "2026-01-25T10:30:45.250000000", id=".250000"
+        ),
+        pytest.param("2026-01-25T10:30:45.000Z", "2026-01-25T10:30:45Z", "2026-01-25T10:30:45.000000000", id=".000"),
         pytest.param("0999-06-01T00:00:00Z", "0999-06-01T00:00:00Z", "0999-06-01T00:00:00.000000000", id="year-999"),
         pytest.param("9999-12-31T23:59:59Z", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59.000000000", id="year-9999"),
     ],
 )
 def test_timestamp_normalized_to_utc(sent: str, normalized: str, instant: str) -> None:
+    """UTC with "Z", and a fraction without trailing zeros: one instant, one text."""
     event = make_event(timestamp=sent)
     assert event.timestamp == normalized
     assert event.instant == instant
@@ -901,6 +906,8 @@ def base_event() -> Event:
         pytest.param(event_bytes(**{**BASE, "timestamp": "2026-01-25T11:30:45+01:00"}), id="timestamp-+01:00"),
         pytest.param(event_bytes(**{**BASE, "timestamp": "2026-01-25T05:30:45-05:00"}), id="timestamp--05:00"),
         pytest.param(event_bytes(**{**BASE, "timestamp": "2026-01-25t10:30:45z"}), id="timestamp-lower-case"),
+        pytest.param(event_bytes(**{**BASE, "timestamp": "2026-01-25T10:30:45.000Z"}), id="timestamp-zero-fraction"),
+        pytest.param(event_bytes(**{**BASE, "timestamp": "2026-01-25T11:30:45.0+01:00"}), id="timestamp-.0+01:00"),
     ],
 )
 def test_same_payload_same_event_sha256(data: bytes) -> None:
