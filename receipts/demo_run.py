@@ -5,9 +5,11 @@ from collections import Counter
 from rich.console import Console
 from rich.table import Table
 
+from receipts.archive import read_archive
 from receipts.console import print_run_summary, report_verification, run_pipeline
 from receipts.demo import DEMO_ENTITLEMENTS, write_sample
 from receipts.home import Home
+from receipts.records import export_line
 from receipts.store import open_store
 from receipts.verify import Jwks, verify_chain
 
@@ -47,6 +49,20 @@ def run_demo(home: Home, events_per_customer: int) -> int:
     jwks = Jwks(home.keyring().jwks())
     results = verify_chain(receipts, jwks)
     failed = report_verification(results, [])
+    archived = {record["receipt_id"]: export_line(record) for record in read_archive(home.archive)}
+    stored = {record["receipt_id"]: export_line(record) for record in receipts}
+    if archived == stored:
+        files = len(list(home.archive.glob("receipts-*.jsonl")))
+        console.print(
+            f"[green]OK[/] the archive holds the same {len(archived)} receipts, byte for byte, in {files} hourly files."
+        )
+    else:
+        missing, extra = len(stored.keys() - archived.keys()), len(archived.keys() - stored.keys())
+        differ = sum(archived[k] != stored[k] for k in stored.keys() & archived.keys())
+        console.print(
+            f"[red]The archive differs from the store: {missing} missing, {extra} extra, {differ} different.[/]"
+        )
+        failed += 1
     console.rule("Try next")
     console.print(
         f"  receipts --home {home.root} export --customer cust_acme | head -3\n"
