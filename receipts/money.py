@@ -65,6 +65,15 @@ def to_decimal(minor: int, currency: str) -> Decimal:
     return Decimal(format_amount(minor, currency))
 
 
+def minor_from_decimal(value: Decimal, currency: str) -> int:
+    """An exact Decimal (e.g. a Spanner NUMERIC) as minor units; ValueError if it has
+    more fraction digits than the currency allows."""
+    scaled = value.scaleb(minor_units(currency))
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more fraction digits than {currency} allows")
+    return int(scaled)
+
+
 def parse_balance(text: object, currency: object) -> int | None:
     """A non-negative amount written exactly as `format_amount` writes it, else None."""
     if not isinstance(text, str) or not isinstance(currency, str) or currency not in MINOR_UNITS:

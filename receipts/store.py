@@ -67,9 +67,13 @@ class Store(Protocol):
 
 
 def open_store(url: str) -> Store:
-    """Open the store a URL names: `sqlite:///path/receipts.db`."""
+    """Open the store a URL names: `sqlite:///path/receipts.db` or `gcp://PROJECT[?instance=&database=&bucket=]`."""
+    if url.startswith("gcp://"):
+        from receipts.gcp.store import SpannerFirestoreStore
+
+        return SpannerFirestoreStore(url)
     if url.startswith("sqlite:///"):
         from receipts.sqlite_store import SqliteStore
 
         return SqliteStore(url)
-    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH")
+    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH or gcp://PROJECT")

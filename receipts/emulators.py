@@ -1,0 +1,262 @@
+"""Start, find and stop the local Google Cloud: the official Pub/Sub, Spanner and
+Firestore emulators from the Cloud SDK, and a Cloud Storage emulator from PyPI.
+
+Each runs as its own process group on a free (or given) port. Their pids, ports and logs
+live in one folder (`HOME/emulators/`), so later commands, and `down`, find them without
+any variable being exported.
+"""
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+DEFAULT_PROJECT = "billing-local"  # Beam's ReadFromPubSub refuses ids shorter than 6 characters
+STATE_FILE = "state.json"
+NAMES = ("pubsub", "spanner", "firestore", "storage")
+VARIABLES = {
+    "pubsub": "PUBSUB_EMULATOR_HOST",
+    "spanner": "SPANNER_EMULATOR_HOST",
+    "firestore": "FIRESTORE_EMULATOR_HOST",
+    "storage": "STORAGE_EMULATOR_HOST",
+}
+INSTALL_HINT = (
+    "install the Google Cloud CLI with its emulators (Debian: apt-get install google-cloud-cli "
+    "google-cloud-cli-pubsub-emulator google-cloud-cli-firestore-emulator google-cloud-cli-spanner-emulator, "
+    "plus a Java 17 runtime), or `gcloud components install pubsub-emulator cloud-firestore-emulator "
+    "cloud-spanner-emulator`"
+)
+
+
+class EmulatorError(RuntimeError):
+    """An emulator is missing, did not start, or did not answer."""
+
+
+@dataclass(frozen=True)
+class Running:
+    """One started emulator: enough to reach it, read its log and stop it."""
+
+    name: str
+    pid: int
+    port: int
+    value: str  # what its *_EMULATOR_HOST variable holds
+    log: str
+    admin_port: int | None = None  # Spanner's REST port, used to check it answers
+
+    @property
+    def variable(self) -> str:
+        return VARIABLES[self.name]
+
+
+def cloud_sdk_root() -> Path | None:
+    """The Cloud SDK's root folder, found from `gcloud` on PATH; None when absent."""
+    gcloud = shutil.which("gcloud")
+    if gcloud is None:
+        return None
+    try:
+        out = subprocess.run(
+            [gcloud, "info", "--format=value(installation.sdk_root)"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.strip()
+    except (subprocess.SubprocessError, OSError):
+        out = ""
+    root = Path(out) if out else Path(os.path.realpath(gcloud)).parent.parent
+    return root if root.is_dir() else None
+
+
+def missing_tools() -> list[str]:
+    """What the emulators need and this machine lacks, in words a user can act on."""
+    problems = []
+    root = cloud_sdk_root()
+    if root is None:
+        return [f"the Google Cloud CLI (`gcloud`) is not on PATH: {INSTALL_HINT}"]
+    if not (root / "bin" / "cloud_spanner_emulator" / "gateway_main").exists():
+        problems.append(f"the Cloud Spanner emulator is not in {root}/bin/cloud_spanner_emulator: {INSTALL_HINT}")
+    for folder in ("pubsub-emulator", "cloud-firestore-emulator"):
+        if not (root / "platform" / folder).is_dir():
+            problems.append(f"{folder} is not in {root}/platform: {INSTALL_HINT}")
+    if shutil.which("java") is None:
+        problems.append("java is not on PATH: the Pub/Sub and Firestore emulators need a Java 17 runtime")
+    return problems
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _commands(root: Path, ports: dict[str, int], admin_port: int, project: str) -> dict[str, list[str]]:
+    gcloud = shutil.which("gcloud") or "gcloud"
+    return {
+        "pubsub": [
+            gcloud,
+            "beta",
+            "emulators",
+            "pubsub",
+            "start",
+            f"--host-port=127.0.0.1:{ports['pubsub']}",
+            f"--project={project}",
+        ],
+        "spanner": [
+            str(root / "bin" / "cloud_spanner_emulator" / "gateway_main"),
+            "--hostname",
+            "127.0.0.1",
+            "--grpc_port",
+            str(ports["spanner"]),
+            "--http_port",
+            str(admin_port),
+        ],
+        "firestore": [gcloud, "emulators", "firestore", "start", f"--host-port=127.0.0.1:{ports['firestore']}"],
+        "storage": [
+            sys.executable,
+            "-m",
+            "gcp_storage_emulator",
+            "start",
+            "--host=127.0.0.1",
+            f"--port={ports['storage']}",
+            "--in-memory",
+        ],
+    }
+
+
+def _probe_url(running: Running) -> str:
+    if running.name == "spanner":
+        return f"http://127.0.0.1:{running.admin_port}/v1/projects/{DEFAULT_PROJECT}/instanceConfigs"
+    if running.name == "storage":
+        return f"http://127.0.0.1:{running.port}/storage/v1/b?project={DEFAULT_PROJECT}"
+    return f"http://127.0.0.1:{running.port}/"
+
+
+def answers(running: Running, timeout: float = 2.0) -> bool:
+    """Does the emulator answer a real request?"""
+    try:
+        with urllib.request.urlopen(_probe_url(running), timeout=timeout) as response:
+            return 200 <= response.status < 300
+    except OSError:
+        return False
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Emulators:
+    """The four emulators of one folder: start them, read their state, stop them."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = Path(folder)
+        self.state_path = self.folder / STATE_FILE
+
+    def running(self) -> dict[str, Running]:
+        """The emulators this folder started whose processes are still alive."""
+        if not self.state_path.exists():
+            return {}
+        entries = json.loads(self.state_path.read_text())
+        found = {name: Running(**entry) for name, entry in entries.items()}
+        return {name: item for name, item in found.items() if alive(item.pid)}
+
+    def environment(self) -> dict[str, str]:
+        """`*_EMULATOR_HOST` variables for every running emulator."""
+        return {item.variable: item.value for item in self.running().values()}
+
+    def up(
+        self,
+        project: str = DEFAULT_PROJECT,
+        ports: dict[str, int] | None = None,
+        timeout: float = 90.0,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> dict[str, Running]:
+        """Start whichever of the four is not running; wait until each answers."""
+        problems = missing_tools()
+        if problems:
+            raise EmulatorError("; ".join(problems))
+        self.folder.mkdir(parents=True, exist_ok=True)
+        running = self.running()
+        wanted = {name: (ports or {}).get(name) or free_port() for name in NAMES if name not in running}
+        admin_port = free_port()
+        commands = _commands(cloud_sdk_root(), {**dict.fromkeys(NAMES, 0), **wanted}, admin_port, project)
+        started: dict[str, Running] = {}
+        for name, port in wanted.items():
+            log = self.folder / f"{name}.log"
+            with open(log, "ab") as handle:
+                process = subprocess.Popen(
+                    commands[name],
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # its own process group: `down` stops the JVM it spawns too
+                    cwd=self.folder,
+                )
+            value = f"http://127.0.0.1:{port}" if name == "storage" else f"127.0.0.1:{port}"
+            started[name] = Running(name, process.pid, port, value, str(log), admin_port if name == "spanner" else None)
+        self._save({**running, **started})
+        deadline = time.monotonic() + timeout
+        for item in started.values():
+            progress(f"waiting for the {item.name} emulator on port {item.port}")
+            while not answers(item):
+                if not alive(item.pid):
+                    raise EmulatorError(f"the {item.name} emulator exited; see {item.log}")
+                if time.monotonic() > deadline:
+                    raise EmulatorError(f"the {item.name} emulator did not answer in {timeout:.0f} s; see {item.log}")
+                time.sleep(0.3)
+        return {**running, **started}
+
+    def down(self, timeout: float = 15.0) -> list[str]:
+        """Stop every emulator this folder started; return their names."""
+        stopped = []
+        for item in self.running().values():
+            stop_group(item.pid, timeout)
+            stopped.append(item.name)
+        if self.state_path.exists():
+            self.state_path.unlink()
+        return stopped
+
+    def _save(self, running: dict[str, Running]) -> None:
+        temporary = self.state_path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({name: asdict(item) for name, item in running.items()}, indent=2) + "\n")
+        temporary.replace(self.state_path)
+
+
+def stop_group(pid: int, timeout: float = 15.0) -> None:
+    """SIGTERM a process group, then SIGKILL what is left after `timeout`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                return
+            _reap(pid)
+            time.sleep(0.1)
+
+
+def _reap(pid: int) -> None:
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def export_lines(environment: dict[str, str]) -> list[str]:
+    return [f"export {name}={value}" for name, value in sorted(environment.items())]

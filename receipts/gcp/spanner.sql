@@ -1,0 +1,57 @@
+-- Cloud Spanner (GoogleSQL) schema of the receipts state store.
+-- One file for `receipts init` and for Terraform (google_spanner_database.ddl reads it):
+-- statements are separated by ";" at the end of a line; "--" comments are dropped.
+--
+-- A receipt's rows (its idempotency row, the chain head, the balance, the entitlement
+-- usage) are written in one commit, and only when the receipt extends the chain head.
+-- Money is NUMERIC (exact decimal) or INT64 minor units, never FLOAT64.
+
+-- One row per (customer, idempotency key) ever charged. It also holds the signed receipt
+-- until the ledger (Firestore) is known to have it; rows expire after 30 days, after
+-- which the ledger document receipts/{receipt_id} answers for the key.
+CREATE TABLE IdempotencyKeys (
+  CustomerId STRING(64) NOT NULL,
+  IdempotentKey STRING(255) NOT NULL,
+  ReceiptId STRING(32) NOT NULL,
+  EventSha256 STRING(64) NOT NULL,
+  Sequence INT64 NOT NULL,
+  ReceiptHash STRING(64) NOT NULL,
+  Body STRING(MAX) NOT NULL,
+  Signature STRING(MAX) NOT NULL,
+  CreatedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
+) PRIMARY KEY (CustomerId, IdempotentKey),
+  ROW DELETION POLICY (OLDER_THAN(CreatedAt, INTERVAL 30 DAY));
+
+CREATE UNIQUE INDEX IdempotencyKeysBySequence ON IdempotencyKeys (CustomerId, Sequence);
+
+-- Where each customer's chain stands.
+CREATE TABLE ChainHeads (
+  CustomerId STRING(64) NOT NULL,
+  Sequence INT64 NOT NULL,
+  ReceiptHash STRING(64) NOT NULL,
+  UpdatedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
+) PRIMARY KEY (CustomerId);
+
+-- Running total of accepted charges per (customer, currency).
+CREATE TABLE Balances (
+  CustomerId STRING(64) NOT NULL,
+  Currency STRING(3) NOT NULL,
+  Balance NUMERIC NOT NULL,
+  AsOfSequence INT64 NOT NULL,
+) PRIMARY KEY (CustomerId, Currency);
+
+-- Spending caps, set by `receipts entitlements set`.
+CREATE TABLE Entitlements (
+  CustomerId STRING(64) NOT NULL,
+  EntitlementId STRING(64) NOT NULL,
+  LimitAmount NUMERIC NOT NULL,
+  Currency STRING(3) NOT NULL,
+) PRIMARY KEY (CustomerId, EntitlementId);
+
+-- What each entitlement has used, in minor units of its currency, as of a chain sequence.
+CREATE TABLE EntitlementUsage (
+  CustomerId STRING(64) NOT NULL,
+  EntitlementId STRING(64) NOT NULL,
+  UsedMinor INT64 NOT NULL,
+  AsOfSequence INT64 NOT NULL,
+) PRIMARY KEY (CustomerId, EntitlementId);

@@ -1,0 +1,411 @@
+"""`SpannerFirestoreStore`: the production store, `gcp://PROJECT[?instance=&database=&bucket=]`.
+
+- Spanner holds the state: idempotency keys (TTL), chain heads, balances, entitlements
+  and their usage. A receipt's rows are one commit, taken only when the receipt extends
+  its customer's chain head, so a balance never moves without its receipt and the chain
+  never has a gap. The idempotency row also carries the signed receipt (an outbox).
+- Firestore holds the ledger: `receipts/{receipt_id}`, created after the Spanner commit,
+  create-only. The same receipt again is a no-op; a different one under the same id is
+  logged and counted, never written. If a process died between the two, the next
+  `load_chain` of that customer copies the missing tail from the outbox.
+- Dead letters: `dead_letters/{dead_letter_id}` in Firestore, create-only.
+
+Every call that a briefly unavailable service can fail is retried with backoff.
+"""
+
+import json
+import logging
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from google.api_core import exceptions as api_exceptions
+from google.auth.credentials import AnonymousCredentials
+from google.cloud import firestore, spanner
+from google.cloud.spanner_v1 import param_types
+
+from receipts import canonical
+from receipts.canonical import ZERO_HASH
+from receipts.ledger import ChainState, Entitlement
+from receipts.money import format_amount, minor_from_decimal, to_decimal
+from receipts.records import DeadLetter, SignedReceipt
+from receipts.retry import with_backoff
+from receipts.store import Balance, IdempotencyRecord, WriteOutcome
+
+log = logging.getLogger("receipts.gcp")
+RECEIPTS = "receipts"
+DEAD_LETTERS = "dead_letters"
+OUTBOX_SCAN = 1000  # receipts a crash can leave out of the ledger: at most one write batch
+
+
+@dataclass(frozen=True)
+class GcpLocation:
+    """Where the production store lives, parsed from `gcp://PROJECT?instance=&database=&bucket=`."""
+
+    project: str
+    instance: str = "receipts"
+    database: str = "receipts"
+    bucket: str = ""
+
+    @classmethod
+    def parse(cls, url: str) -> "GcpLocation":
+        parsed = urlparse(url)
+        if parsed.scheme != "gcp" or not parsed.netloc:
+            raise ValueError(f"not a gcp:// store URL: {url!r} (use gcp://PROJECT)")
+        query = {name: values[-1] for name, values in parse_qs(parsed.query).items()}
+        unknown = set(query) - {"instance", "database", "bucket"}
+        if unknown:
+            raise ValueError(f"unknown store URL parameters {sorted(unknown)}: use instance, database, bucket")
+        project = parsed.netloc
+        return cls(
+            project,
+            query.get("instance", "receipts"),
+            query.get("database", "receipts"),
+            query.get("bucket") or f"{project}-receipts-archive",
+        )
+
+    @property
+    def archive_url(self) -> str:
+        return f"gs://{self.bucket}/receipts"
+
+
+def client_options() -> dict[str, Any]:
+    """Emulators take anonymous credentials; production uses the ambient ones."""
+    if any(os.environ.get(name) for name in ("SPANNER_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")):
+        return {"credentials": AnonymousCredentials()}
+    return {}
+
+
+class SpannerFirestoreStore:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.location = GcpLocation.parse(url)
+        options = client_options()
+        self._spanner = spanner.Client(project=self.location.project, **options)
+        self._database = self._spanner.instance(self.location.instance).database(self.location.database)
+        self._firestore = firestore.Client(project=self.location.project, **options)
+        self.ledger_conflicts = 0  # different receipts found under a stored id: logged, never written
+
+    def close(self) -> None:
+        self._firestore.close()
+        if hasattr(self._spanner, "close"):
+            self._spanner.close()
+
+    # -- Spanner reads -------------------------------------------------------------
+    def _query(self, sql: str, params: dict[str, Any] | None = None, types: dict[str, Any] | None = None) -> list:
+        def run() -> list:
+            with self._database.snapshot() as snapshot:
+                return list(snapshot.execute_sql(sql, params=params, param_types=types))
+
+        return with_backoff("Spanner query", run)
+
+    def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None:
+        rows = self._query(
+            "SELECT ReceiptId, EventSha256 FROM IdempotencyKeys WHERE CustomerId = @c AND IdempotentKey = @k",
+            {"c": customer_id, "k": idempotent_key},
+            {"c": param_types.STRING, "k": param_types.STRING},
+        )
+        if rows:
+            return IdempotencyRecord(customer_id, idempotent_key, rows[0][0], rows[0][1])
+        # Older than the Spanner TTL: the ledger document under the deterministic id answers.
+        document = self._get_ledger(canonical.receipt_id(customer_id, idempotent_key))
+        if document is None:
+            return None
+        body = json.loads(document["body"])
+        if body.get("idempotent_key") != idempotent_key or body.get("customer_id") != customer_id:
+            return None
+        return IdempotencyRecord(customer_id, idempotent_key, body["receipt_id"], body["event_sha256"])
+
+    def load_chain(self, customer_id: str) -> ChainState:
+        params, types = {"c": customer_id}, {"c": param_types.STRING}
+        head = self._query("SELECT Sequence, ReceiptHash FROM ChainHeads WHERE CustomerId = @c", params, types)
+        sequence, head_hash = (head[0][0], head[0][1]) if head else (0, ZERO_HASH)
+        balances = {
+            currency: minor_from_decimal(amount, currency)
+            for currency, amount in self._query(
+                "SELECT Currency, Balance FROM Balances WHERE CustomerId = @c", params, types
+            )
+        }
+        usage = dict(
+            self._query("SELECT EntitlementId, UsedMinor FROM EntitlementUsage WHERE CustomerId = @c", params, types)
+        )
+        if sequence:
+            self._sync_ledger_tail(customer_id, sequence)
+        return ChainState(customer_id, sequence, head_hash, balances, usage)
+
+    def entitlement(self, customer_id: str, entitlement_id: str) -> Entitlement | None:
+        rows = self._query(
+            "SELECT LimitAmount, Currency FROM Entitlements WHERE CustomerId = @c AND EntitlementId = @e",
+            {"c": customer_id, "e": entitlement_id},
+            {"c": param_types.STRING, "e": param_types.STRING},
+        )
+        if not rows:
+            return None
+        limit, currency = rows[0]
+        return Entitlement(customer_id, entitlement_id, minor_from_decimal(limit, currency), currency)
+
+    def entitlements(self) -> list[Entitlement]:
+        rows = self._query(
+            "SELECT CustomerId, EntitlementId, LimitAmount, Currency FROM Entitlements "
+            "ORDER BY CustomerId, EntitlementId"
+        )
+        return [Entitlement(c, e, minor_from_decimal(limit, cur), cur) for c, e, limit, cur in rows]
+
+    def balances(self) -> list[Balance]:
+        rows = self._query(
+            "SELECT CustomerId, Currency, Balance, AsOfSequence FROM Balances ORDER BY CustomerId, Currency"
+        )
+        return [
+            Balance(customer, currency, format_amount(minor_from_decimal(amount, currency), currency), as_of)
+            for customer, currency, amount, as_of in rows
+        ]
+
+    # -- Spanner writes ------------------------------------------------------------
+    def set_entitlement(self, entitlement: Entitlement) -> None:
+        def work(transaction) -> None:
+            transaction.insert_or_update(
+                "Entitlements",
+                ["CustomerId", "EntitlementId", "LimitAmount", "Currency"],
+                [
+                    [
+                        entitlement.customer_id,
+                        entitlement.entitlement_id,
+                        to_decimal(entitlement.limit_minor, entitlement.currency),
+                        entitlement.currency,
+                    ]
+                ],
+            )
+
+        with_backoff("Spanner set entitlement", lambda: self._database.run_in_transaction(work))
+
+    def write_receipts(self, receipts: Sequence[SignedReceipt]) -> list[WriteOutcome]:
+        """One Spanner commit for the batch (state + outbox), then the ledger documents."""
+        if not receipts:
+            return []
+        outcomes = with_backoff(
+            "Spanner receipt commit", lambda: self._database.run_in_transaction(self._commit_receipts, receipts)
+        )
+        stored = [
+            r
+            for r, o in zip(receipts, outcomes, strict=True)
+            if o in (WriteOutcome.WRITTEN, WriteOutcome.ALREADY_PRESENT)
+        ]
+        self._create_ledger_documents([(r.receipt_id, _ledger_document(r)) for r in stored])
+        return outcomes
+
+    def _commit_receipts(self, transaction, receipts: Sequence[SignedReceipt]) -> list[WriteOutcome]:
+        keys = [[r.chained.customer_id, r.chained.body["idempotent_key"]] for r in receipts]
+        stored_hashes = {
+            (customer, key): receipt_hash
+            for customer, key, receipt_hash in transaction.read(
+                "IdempotencyKeys",
+                ["CustomerId", "IdempotentKey", "ReceiptHash"],
+                spanner.KeySet(keys=keys),
+            )
+        }
+        customers = sorted({r.chained.customer_id for r in receipts})
+        heads = {
+            customer: (sequence, receipt_hash)
+            for customer, sequence, receipt_hash in transaction.read(
+                "ChainHeads", ["CustomerId", "Sequence", "ReceiptHash"], spanner.KeySet(keys=[[c] for c in customers])
+            )
+        }
+        outcomes = []
+        for receipt in receipts:
+            chained, body = receipt.chained, receipt.chained.body
+            customer, sequence = chained.customer_id, chained.sequence
+            stored = stored_hashes.get((customer, body["idempotent_key"]))
+            if stored is not None:
+                outcomes.append(
+                    WriteOutcome.ALREADY_PRESENT if stored == chained.receipt_hash else WriteOutcome.CONFLICT
+                )
+                continue
+            head_sequence, head_hash = heads.get(customer, (0, ZERO_HASH))
+            if (sequence, body["previous_receipt_hash"]) != (head_sequence + 1, head_hash):
+                outcomes.append(WriteOutcome.NOT_NEXT)
+                continue
+            currency = body["currency"]
+            transaction.insert(
+                "IdempotencyKeys",
+                [
+                    "CustomerId",
+                    "IdempotentKey",
+                    "ReceiptId",
+                    "EventSha256",
+                    "Sequence",
+                    "ReceiptHash",
+                    "Body",
+                    "Signature",
+                    "CreatedAt",
+                ],
+                [
+                    [
+                        customer,
+                        body["idempotent_key"],
+                        chained.receipt_id,
+                        body["event_sha256"],
+                        sequence,
+                        chained.receipt_hash,
+                        chained.canonical.decode("utf-8"),
+                        receipt.signature,
+                        spanner.COMMIT_TIMESTAMP,
+                    ]
+                ],
+            )
+            transaction.insert_or_update(
+                "ChainHeads",
+                ["CustomerId", "Sequence", "ReceiptHash", "UpdatedAt"],
+                [[customer, sequence, chained.receipt_hash, spanner.COMMIT_TIMESTAMP]],
+            )
+            transaction.insert_or_update(
+                "Balances",
+                ["CustomerId", "Currency", "Balance", "AsOfSequence"],
+                [[customer, currency, Decimal(body["balance_after"]), sequence]],
+            )
+            if chained.entitlement_used_minor is not None:
+                transaction.insert_or_update(
+                    "EntitlementUsage",
+                    ["CustomerId", "EntitlementId", "UsedMinor", "AsOfSequence"],
+                    [[customer, body["entitlement_id"], chained.entitlement_used_minor, sequence]],
+                )
+            heads[customer] = (sequence, chained.receipt_hash)
+            stored_hashes[(customer, body["idempotent_key"])] = chained.receipt_hash
+            outcomes.append(WriteOutcome.WRITTEN)
+        return outcomes
+
+    # -- Firestore: the ledger -----------------------------------------------------
+    def _get_ledger(self, receipt_id: str) -> dict[str, Any] | None:
+        snapshot = with_backoff(
+            "Firestore get", lambda: self._firestore.collection(RECEIPTS).document(receipt_id).get()
+        )
+        return snapshot.to_dict() if snapshot.exists else None
+
+    def _create_ledger_documents(self, documents: list[tuple[str, dict[str, Any]]]) -> None:
+        """Create-only. A batch is atomic, so the fast path is one batch; if any document
+        exists already (a retry), fall back to one create per document."""
+        if not documents:
+            return
+        collection = self._firestore.collection(RECEIPTS)
+
+        def as_batch() -> None:
+            batch = self._firestore.batch()
+            for receipt_id, document in documents:
+                batch.create(collection.document(receipt_id), document)
+            batch.commit()
+
+        try:
+            with_backoff("Firestore ledger batch", as_batch)
+            return
+        except api_exceptions.Conflict:  # AlreadyExists: some were written before
+            pass
+        for receipt_id, document in documents:
+            reference = collection.document(receipt_id)
+            try:
+                with_backoff("Firestore ledger create", lambda ref=reference, doc=document: ref.create(doc))
+            except api_exceptions.Conflict:
+                existing = self._get_ledger(receipt_id)
+                if existing is None or existing.get("receipt_hash") != document["receipt_hash"]:
+                    self.ledger_conflicts += 1
+                    log.error(
+                        "ledger conflict: receipts/%s holds receipt_hash %s, not %s; the stored one stands",
+                        receipt_id,
+                        (existing or {}).get("receipt_hash"),
+                        document["receipt_hash"],
+                    )
+
+    def _sync_ledger_tail(self, customer_id: str, head_sequence: int) -> int:
+        """Copy receipts that Spanner committed but the ledger lacks (a process died between
+        the two writes). They can only be the newest ones; return how many were copied."""
+        rows = self._query(
+            "SELECT ReceiptId, Sequence, ReceiptHash, Body, Signature "
+            "FROM IdempotencyKeys@{FORCE_INDEX=IdempotencyKeysBySequence} "
+            "WHERE CustomerId = @c AND Sequence > @from ORDER BY Sequence DESC",
+            {"c": customer_id, "from": max(0, head_sequence - OUTBOX_SCAN)},
+            {"c": param_types.STRING, "from": param_types.INT64},
+        )
+        if not rows or self._get_ledger(rows[0][0]) is not None:
+            return 0
+        references = [self._firestore.collection(RECEIPTS).document(row[0]) for row in rows]
+        present = {
+            snapshot.id
+            for snapshot in with_backoff("Firestore get_all", lambda: list(self._firestore.get_all(references)))
+            if snapshot.exists
+        }
+        missing = [row for row in reversed(rows) if row[0] not in present]
+        self._create_ledger_documents(
+            [
+                (receipt_id, _document(body, receipt_hash, signature))
+                for receipt_id, _, receipt_hash, body, signature in missing
+            ]
+        )
+        if missing:
+            log.warning("copied %d receipt(s) of %s from the Spanner outbox into the ledger", len(missing), customer_id)
+        return len(missing)
+
+    def receipts(self, customer_id: str | None = None) -> Iterator[dict[str, Any]]:
+        query = self._firestore.collection(RECEIPTS)
+        if customer_id is not None:
+            query = query.where(filter=firestore.FieldFilter("customer_id", "==", customer_id))
+        else:
+            query = query.order_by("customer_id")
+        query = query.order_by("sequence")
+        for snapshot in with_backoff("Firestore query", lambda: list(query.stream())):
+            yield _export(snapshot.to_dict())
+
+    def receipt(self, receipt_id: str) -> dict[str, Any] | None:
+        document = self._get_ledger(receipt_id)
+        return _export(document) if document else None
+
+    # -- Firestore: dead letters ---------------------------------------------------
+    def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
+        collection = self._firestore.collection(DEAD_LETTERS)
+        added = 0
+        for letter in letters:
+            document = {**letter.export(), "recorded_at": firestore.SERVER_TIMESTAMP}
+            reference = collection.document(letter.dead_letter_id)
+            try:
+                with_backoff("Firestore dead letter", lambda ref=reference, doc=document: ref.create(doc))
+                added += 1
+            except api_exceptions.Conflict:
+                pass  # the same message with the same reason is kept once
+        return added
+
+    def dead_letters(self) -> Iterator[dict[str, Any]]:
+        query = self._firestore.collection(DEAD_LETTERS).order_by("recorded_at")
+        for snapshot in with_backoff("Firestore query", lambda: list(query.stream())):
+            record = snapshot.to_dict()
+            record.pop("recorded_at", None)
+            yield record
+
+
+def _ledger_document(receipt: SignedReceipt) -> dict[str, Any]:
+    return _document(receipt.chained.canonical.decode("utf-8"), receipt.chained.receipt_hash, receipt.signature)
+
+
+def _document(body_text: str, receipt_hash: str, signature: str) -> dict[str, Any]:
+    """A ledger document: the signed canonical body as text (the bytes that were hashed),
+    its hash and JWS, and the fields people query by."""
+    body = json.loads(body_text)
+    return {
+        "body": body_text,
+        "receipt_hash": receipt_hash,
+        "signature": signature,
+        "receipt_id": body["receipt_id"],
+        "customer_id": body["customer_id"],
+        "sequence": body["sequence"],
+        "status": body["status"],
+        "currency": body["currency"],
+        "event_timestamp": body["event_timestamp"],
+        "processed_at": body["processed_at"],
+    }
+
+
+def _export(document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **json.loads(document["body"]),
+        "receipt_hash": document["receipt_hash"],
+        "signature": document["signature"],
+    }
