@@ -1,15 +1,12 @@
-"""Sinks: receipts (with their state rows, in chain order) and dead letters into the
-store; the windowed JSONL archive into a folder."""
+"""Sinks: receipts (with their state rows, in chain order) and dead letters into the store."""
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.coders import PickleCoder, VarIntCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec
 
-from receipts.archive import merge_into, window_name
 from receipts.canonical import canonical_bytes
 from receipts.events import FieldError
 from receipts.ledger import event_of
@@ -115,19 +112,3 @@ class WriteDeadLetters(beam.DoFn):
     def process(self, batch: list[DeadLetter]):
         self.store.add_dead_letters(batch)
         self.kept.inc(len(batch))
-
-
-class ArchiveToFolder(beam.PTransform):
-    """SignedReceipt -> hourly JSONL window files (by event time) in a local folder."""
-
-    def __init__(self, folder: str) -> None:
-        super().__init__()
-        self.folder = folder
-
-    def expand(self, receipts):
-        return (
-            receipts
-            | "KeyByHourWindow" >> beam.Map(lambda r: (window_name(r.chained.body["event_timestamp"]), r.export_line()))
-            | "GroupByWindow" >> beam.GroupByKey()
-            | "MergeWindowFile" >> beam.MapTuple(lambda name, lines: merge_into(Path(self.folder), name, lines))
-        )
