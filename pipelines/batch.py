@@ -6,13 +6,12 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
 from transforms.archive import ArchiveToBucket, ArchiveToFolder
 from transforms.charge import ChargeEvents
 from transforms.parse import DEAD as PARSE_DEAD
 from transforms.parse import ParseEvents, ReadJsonLines
 from transforms.sinks import WriteDeadLetters
-
-BATCH_RUNNER = "BundleBasedDirectRunner"  # faster here than FnApiRunner for stateful steps (see README)
 
 
 class BatchOptions(PipelineOptions):
@@ -74,7 +73,8 @@ def archive_sink(archive: str) -> beam.PTransform:
 
 
 def run(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:
-    options = PipelineOptions(extra_args or [], runner=BATCH_RUNNER)
+    fix_direct_runner_metrics()
+    options = PipelineOptions(extra_args or [], runner=RUNNER)  # faster here than FnApiRunner (see README)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings)
     result = pipeline.run()

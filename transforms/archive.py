@@ -13,10 +13,11 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger, window
-from apache_beam.utils.timestamp import Duration, Timestamp
+from apache_beam.utils.timestamp import Duration
 
 from receipts.archive import merge_into, window_name
 from receipts.records import SignedReceipt
+from transforms.sign import processed_at
 
 
 class ArchiveToFolder(beam.PTransform):
@@ -83,12 +84,11 @@ class ArchiveToBucket(beam.PTransform):
 
 
 class TimestampByProcessedAt(beam.DoFn):
-    """Event time for the archive is processing time: never earlier than the element's own
-    timestamp, so a clock behind Pub/Sub's cannot move an element backwards."""
+    """Event time for the archive is when the receipt was made (SignReceipts stamps that
+    already; this keeps the transform right on any PCollection of receipts)."""
 
-    def process(self, receipt: SignedReceipt, timestamp=beam.DoFn.TimestampParam):
-        processed = Timestamp.from_rfc3339(receipt.chained.body["processed_at"])
-        yield window.TimestampedValue(receipt, max(processed, timestamp))
+    def process(self, receipt: SignedReceipt):
+        yield window.TimestampedValue(receipt, processed_at(receipt.chained))
 
 
 class WriteWindowObject(beam.DoFn):

@@ -1,6 +1,8 @@
 """Sign chained receipts as RS256 JWS, a batch at a time."""
 
 import apache_beam as beam
+from apache_beam.transforms.window import TimestampedValue
+from apache_beam.utils.timestamp import Timestamp
 
 from receipts.keys import KeyRing
 from receipts.ledger import ChainedReceipt
@@ -23,4 +25,11 @@ class SignReceipts(beam.DoFn):
     def process(self, batch: list[ChainedReceipt]):
         signatures = sign_payloads(self.signer, [receipt.canonical for receipt in batch])
         for receipt, signature in zip(batch, signatures, strict=True):
-            yield SignedReceipt(receipt, signature)
+            # A receipt's event time from here on is when it was made. BatchElements stamps a
+            # streaming batch with the end of the global window; left so, no window
+            # downstream (the archive's) would ever close.
+            yield TimestampedValue(SignedReceipt(receipt, signature), processed_at(receipt))
+
+
+def processed_at(receipt: ChainedReceipt) -> Timestamp:
+    return Timestamp.from_rfc3339(receipt.body["processed_at"])

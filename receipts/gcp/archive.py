@@ -50,7 +50,10 @@ class BucketArchive:
 
     def __init__(self, url: str) -> None:
         self.path = BucketPath.parse(url)
-        self._client = storage.Client(**client_options())
+        options = client_options()
+        if options:  # an emulator: with no project given the client would ask a metadata server, and hang
+            options["project"] = "local-emulator"
+        self._client = storage.Client(**options)
         self._bucket = self._client.bucket(self.path.bucket)
 
     def write_once(self, name: str, data: bytes) -> tuple[ArchiveOutcome, str]:

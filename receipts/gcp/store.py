@@ -72,9 +72,12 @@ class GcpLocation:
         return f"gs://{self.bucket}/receipts"
 
 
+EMULATOR_VARIABLES = ("SPANNER_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "STORAGE_EMULATOR_HOST")
+
+
 def client_options() -> dict[str, Any]:
     """Emulators take anonymous credentials; production uses the ambient ones."""
-    if any(os.environ.get(name) for name in ("SPANNER_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST")):
+    if any(os.environ.get(name) for name in EMULATOR_VARIABLES):
         return {"credentials": AnonymousCredentials()}
     return {}
 

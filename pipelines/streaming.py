@@ -1,0 +1,126 @@
+"""The streaming job: Pub/Sub events -> signed receipts in Spanner, Firestore and Cloud
+Storage; dead letters to the store and the dead-letter topic. DirectRunner locally
+(against the emulators), Dataflow in production. Same charging steps as the batch job."""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
+from transforms.archive import ArchiveToBucket
+from transforms.charge import ChargeEvents
+from transforms.parse import DEAD as PARSE_DEAD
+from transforms.parse import ParseEvents
+from transforms.pubsub import ToMessage, dead_letter_message
+from transforms.sinks import WriteDeadLetters
+
+
+class StreamingOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument("--subscription", help="Pub/Sub subscription: projects/P/subscriptions/S")
+        parser.add_argument("--store", help="Store URL: gcp://PROJECT[?instance=&database=&bucket=]")
+        parser.add_argument("--keys", help="Folder of the local signing key ring")
+        parser.add_argument("--kid", help="kid (RFC 7638 thumbprint) of the key to sign with")
+        parser.add_argument("--archive", help="gs://bucket/prefix for the write-once JSONL archive")
+        parser.add_argument("--dead_letter_topic", help="Pub/Sub topic for dead letters: projects/P/topics/T")
+        parser.add_argument(
+            "--archive_window_seconds", type=int, default=300, help="Processing-time window of one archive object"
+        )
+        parser.add_argument("--archive_shards", type=int, default=4, help="Archive objects per window")
+        parser.add_argument(
+            "--dedup_ttl_seconds",
+            type=int,
+            default=24 * 3600,
+            help="How long dedup state remembers a key before the store answers for it",
+        )
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    subscription: str
+    store: str
+    keys: str
+    kid: str
+    archive: str
+    dead_letter_topic: str | None
+    archive_window_seconds: int = 300
+    archive_shards: int = 4
+    dedup_ttl_seconds: int = 24 * 3600
+
+    @classmethod
+    def from_options(cls, options: PipelineOptions) -> "StreamSettings":
+        view = options.view_as(StreamingOptions)
+        return cls(
+            view.subscription,
+            view.store,
+            view.keys,
+            view.kid,
+            view.archive,
+            view.dead_letter_topic,
+            view.archive_window_seconds,
+            view.archive_shards,
+            view.dedup_ttl_seconds,
+        )
+
+
+def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.PCollection]:
+    """Add the streaming job's steps to `pipeline`; return its main outputs."""
+    parsed = (
+        pipeline
+        | "ReadFromPubSub" >> beam.io.ReadFromPubSub(subscription=settings.subscription, with_attributes=True)
+        | "ToMessage" >> beam.ParDo(ToMessage())
+        | "ParseAndValidate" >> beam.ParDo(ParseEvents()).with_outputs(PARSE_DEAD, main="valid")
+    )
+    charged = parsed.valid | "Charge" >> ChargeEvents(
+        settings.store, settings.keys, settings.kid, streaming=True, dedup_ttl_seconds=settings.dedup_ttl_seconds
+    )
+    charged["stored"] | "ArchiveReceipts" >> ArchiveToBucket(
+        settings.archive, settings.archive_window_seconds, settings.archive_shards
+    )
+    dead = (parsed[PARSE_DEAD], charged["dead"]) | "AllDeadLetters" >> beam.Flatten()
+    _ = (
+        dead
+        | "BatchDeadLetters" >> beam.BatchElements(min_batch_size=1, max_batch_size=500)
+        | "WriteDeadLetters" >> beam.ParDo(WriteDeadLetters(settings.store))
+    )
+    if settings.dead_letter_topic:
+        _ = (
+            dead
+            | "ToDeadLetterMessage" >> beam.Map(dead_letter_message)
+            | "PublishDeadLetters" >> beam.io.WriteToPubSub(settings.dead_letter_topic, with_attributes=True)
+        )
+    return {"receipts": charged["stored"], "dead": dead, "duplicates": charged["duplicates"]}
+
+
+def start(settings: StreamSettings, extra_args: list[str] | None = None):
+    """Start the job and return its PipelineResult at once (streaming never finishes)."""
+    fix_direct_runner_metrics()
+    options = PipelineOptions(extra_args or [], runner=RUNNER)
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, settings)
+    return pipeline.run()
+
+
+def run_for(
+    settings: StreamSettings,
+    seconds: float | None,
+    tick: Callable[[object], None] = lambda result: None,
+    every: float = 5.0,
+    extra_args: list[str] | None = None,
+) -> object:
+    """Run until `seconds` have passed (or forever), calling `tick(result)` every `every`
+    seconds; then cancel. The DirectRunner cannot wait with a timeout (PITFALLS.md)."""
+    result = start(settings, extra_args)
+    deadline = None if seconds is None else time.monotonic() + seconds
+    try:
+        while deadline is None or time.monotonic() < deadline:
+            time.sleep(every if deadline is None else max(0.0, min(every, deadline - time.monotonic())))
+            tick(result)
+    finally:
+        result.cancel()
+    return result
