@@ -1,0 +1,493 @@
+"""The OpenAPI 3.1 description of every route, written by hand. It is Python rather than
+a JSON file only so that patterns and limits are the ones the views enforce."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from receipts.events import ID_PATTERN
+from verifier_site.blueprints.api import MAX_SEQUENCE
+from verifier_site.blueprints.keys import KID_PATTERN
+from verifier_site.checks import RECEIPT_ID_PATTERN
+
+JSON = "application/json"
+HTML = "text/html"
+NULLABLE_STRING = {"type": ["string", "null"]}
+HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _error(description: str, media: str = JSON, headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    content = {JSON: {"schema": _ref("Error")}} if media == JSON else {HTML: {"schema": {"type": "string"}}}
+    response: dict[str, Any] = {"description": description, "content": content}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds until a request may succeed", "schema": {"type": "string"}}}
+
+
+def _errors(media: str, *statuses: int) -> dict[str, Any]:
+    texts = {
+        400: "Invalid input (bad id pattern, parameter out of range, unreadable body)",
+        401: "No valid API key (JSON) or not signed in (page); WWW-Authenticate names the scheme",
+        403: "A form sent from another site",
+        404: "Not found; another customer's receipt answers exactly like a missing one",
+        413: "Body larger than the limit, or too many receipts",
+    }
+    out = {str(status): _error(texts[status], media) for status in statuses}
+    out["429"] = _error("Rate limited per client IP or per API key", media, RETRY_AFTER)
+    return out
+
+
+def _path_param(name: str, pattern: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "string", "pattern": f"^{pattern}$"},
+    }
+
+
+def _html(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {HTML: {"schema": {"type": "string"}}}}
+
+
+def _json(description: str, schema: dict[str, Any], headers: dict[str, Any] | None = None) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": description, "content": {JSON: {"schema": schema}}}
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+def _schemas() -> dict[str, Any]:
+    receipt_fields: dict[str, Any] = {
+        "v": {"type": "integer", "const": 1},
+        "receipt_id": {"type": "string", "pattern": f"^{RECEIPT_ID_PATTERN.pattern}$"},
+        "customer_id": {"type": "string"},
+        "sequence": {"type": "integer", "minimum": 1},
+        "previous_receipt_hash": HEX64,
+        "idempotent_key": {"type": "string"},
+        "event_sha256": HEX64,
+        "entitlement_id": NULLABLE_STRING,
+        "amount": {"type": "string", "description": "Decimal text with the currency's minor digits, never a float"},
+        "currency": {"type": "string"},
+        "usage_description": NULLABLE_STRING,
+        "event_timestamp": {"type": "string"},
+        "processed_at": {"type": "string"},
+        "status": {"type": "string", "enum": ["accepted", "rejected"]},
+        "reason": NULLABLE_STRING,
+        "balance_after": {"type": "string"},
+        "quota_remaining": NULLABLE_STRING,
+        "kid": {"type": "string"},
+        "receipt_hash": HEX64,
+        "signature": {"type": "string", "description": "JWS compact serialization (RS256) of the canonical body"},
+    }
+    check = {
+        "type": "object",
+        "required": ["label", "step", "check", "ok", "reason"],
+        "properties": {
+            "label": {"type": "string"},
+            "step": {"type": "integer"},
+            "check": {"type": "string"},
+            "ok": {"type": "boolean"},
+            "reason": {"type": "string", "description": "Printed as receipts.verify wrote it"},
+        },
+    }
+    verification = {
+        "type": "object",
+        "required": ["receipt_id", "customer_id", "sequence", "ok", "receipt_hash", "summary", "checks"],
+        "properties": {
+            "receipt_id": NULLABLE_STRING,
+            "customer_id": NULLABLE_STRING,
+            "sequence": {"type": ["integer", "null"]},
+            "ok": {"type": "boolean"},
+            "receipt_hash": {"type": ["string", "null"], "description": "SHA-256 of the signed payload, recomputed"},
+            "summary": {
+                "type": "object",
+                "required": ["signature", "hash", "chain_link"],
+                "properties": {name: {"type": "boolean"} for name in ("signature", "hash", "chain_link")},
+            },
+            "checks": {"type": "array", "items": _ref("Check")},
+        },
+    }
+    link = {
+        "type": ["object", "null"],
+        "required": ["receipt_id", "sequence", "receipt_hash", "previous_receipt_hash"],
+        "properties": {
+            "receipt_id": {"type": "string"},
+            "sequence": {"type": "integer"},
+            "receipt_hash": HEX64,
+            "previous_receipt_hash": HEX64,
+        },
+    }
+    return {
+        "Error": {
+            "type": "object",
+            "required": ["error"],
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+                }
+            },
+        },
+        "Receipt": {
+            "type": "object",
+            "description": "A receipt in the export format: the signed body's fields, receipt_hash and signature",
+            "required": sorted(receipt_fields),
+            "properties": receipt_fields,
+            "additionalProperties": False,
+        },
+        "ReceiptPage": {
+            "type": "object",
+            "required": ["customer_id", "after", "limit", "receipts", "next_after"],
+            "properties": {
+                "customer_id": {"type": "string"},
+                "after": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "receipts": {"type": "array", "items": _ref("Receipt")},
+                "next_after": {"type": ["integer", "null"], "description": "Pass as `after` for the next page"},
+            },
+        },
+        "Check": check,
+        "Verification": verification,
+        "VerifyResponse": {
+            "type": "object",
+            "required": ["ok", "count", "results"],
+            "properties": {
+                "ok": {"type": "boolean"},
+                "count": {"type": "integer"},
+                "results": {"type": "array", "items": _ref("Verification")},
+            },
+        },
+        "Jwks": {
+            "type": "object",
+            "required": ["keys"],
+            "properties": {
+                "keys": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["kty", "n", "e", "kid", "alg", "use"],
+                        "properties": {
+                            "kty": {"const": "RSA"},
+                            "n": {"type": "string"},
+                            "e": {"type": "string"},
+                            "kid": {"type": "string"},
+                            "alg": {"const": "RS256"},
+                            "use": {"const": "sig"},
+                        },
+                    },
+                }
+            },
+        },
+        "Evidence": {
+            "type": "object",
+            "required": [
+                "evidence_version",
+                "generated_at",
+                "receipt",
+                "signature",
+                "receipt_hash",
+                "public_key",
+                "chain",
+                "verification",
+                "instructions",
+            ],
+            "properties": {
+                "evidence_version": {"const": 1},
+                "generated_at": {"type": "string"},
+                "receipt": _ref("Receipt"),
+                "signature": {"type": "string"},
+                "receipt_hash": HEX64,
+                "public_key": {
+                    "type": ["object", "null"],
+                    "properties": {"kid": {"type": "string"}, "pem": {"type": "string"}, "jwk": {"type": "object"}},
+                },
+                "chain": {
+                    "type": "object",
+                    "required": ["previous", "this", "next"],
+                    "properties": {"previous": link, "this": link, "next": link},
+                },
+                "verification": _ref("Verification"),
+                "instructions": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["step", "text", "command"],
+                        "properties": {
+                            "step": {"type": "integer"},
+                            "text": {"type": "string"},
+                            "command": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "checks"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+    }
+
+
+def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The document served at /openapi.json, with this app's configured limits."""
+    receipt_id = _path_param("receipt_id", RECEIPT_ID_PATTERN.pattern, "A receipt id: r_ + 26 base32 characters")
+    customer_id = _path_param("customer_id", ID_PATTERN.pattern, "A customer id")
+    kid = _path_param("kid", KID_PATTERN.pattern, "A key id: the RFC 7638 thumbprint of the key")
+    bearer = [{"apiKey": []}]
+    session = [{"session": []}]
+    max_receipts = config["MAX_VERIFY_RECEIPTS"]
+    verify_body = {
+        "required": True,
+        "description": f"A receipt, an array of receipts, or JSONL (one receipt a line); at most {max_receipts} "
+        f"receipts and {config['MAX_CONTENT_LENGTH']} bytes",
+        "content": {
+            JSON: {
+                "schema": {
+                    "oneOf": [
+                        {"type": "object", "description": "One receipt in the export format"},
+                        {"type": "array", "items": {"type": "object"}, "minItems": 1},
+                    ]
+                }
+            },
+            "application/x-ndjson": {"schema": {"type": "string"}},
+        },
+    }
+    form_body = {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {"type": "object", "properties": {"receipts": {"type": "string"}}, "required": ["receipts"]}
+            },
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"receipts": {"type": "string"}, "file": {"type": "string", "format": "binary"}},
+                }
+            },
+        },
+    }
+    paths: dict[str, Any] = {
+        "/": {
+            "get": {"summary": "Look up a receipt, or paste receipts to verify", "responses": {"200": _html("Page")}}
+        },
+        "/lookup": {
+            "post": {
+                "summary": "Sign in with an API key (kept as a session naming the key id) and open a receipt",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["receipt_id"],
+                                "properties": {"receipt_id": {"type": "string"}, "api_key": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "303": {"description": "To /receipts/{receipt_id}"},
+                    **_errors(HTML, 400, 401, 403),
+                },
+            }
+        },
+        "/sign-out": {
+            "post": {
+                "summary": "End the session",
+                "responses": {"303": {"description": "To /"}, **_errors(HTML, 403)},
+            }
+        },
+        "/receipts/{receipt_id}": {
+            "get": {
+                "summary": "A receipt's page: fields, chain links, the server's three checks, verify in the browser",
+                "parameters": [receipt_id],
+                "security": session,
+                "responses": {"200": _html("Page"), **_errors(HTML, 400, 401, 404)},
+            }
+        },
+        "/receipts/{receipt_id}/evidence": {
+            "get": {
+                "summary": "The evidence bundle as a printable page",
+                "parameters": [receipt_id],
+                "security": session,
+                "responses": {"200": _html("Page"), **_errors(HTML, 400, 401, 404)},
+            }
+        },
+        "/receipts/{receipt_id}/evidence.zip": {
+            "get": {
+                "summary": "The evidence bundle as a zip (the page's download)",
+                "parameters": [receipt_id],
+                "security": session,
+                "responses": {
+                    "200": {"description": "Zip", "content": {"application/zip": {"schema": {"type": "string"}}}},
+                    **_errors(HTML, 400, 401, 404),
+                },
+            }
+        },
+        "/verify": {
+            "get": {"summary": "Paste or upload receipts; verified in the page", "responses": {"200": _html("Page")}},
+            "post": {
+                "summary": "The form without JavaScript: the server's checks as a page; nothing is stored",
+                "requestBody": form_body,
+                "responses": {"200": _html("Results"), **_errors(HTML, 400, 413)},
+            },
+        },
+        "/v1/verify": {
+            "post": {
+                "summary": "Verify receipts or a chain segment; public, nothing is stored",
+                "requestBody": verify_body,
+                "responses": {"200": _json("Each receipt's checks", _ref("VerifyResponse")), **_errors(JSON, 400, 413)},
+            }
+        },
+        "/v1/receipts/{receipt_id}": {
+            "get": {
+                "summary": "A receipt in the export format (body fields, receipt_hash, signature)",
+                "parameters": [receipt_id],
+                "security": bearer,
+                "responses": {
+                    "200": _json(
+                        "The receipt; Link names the previous and next",
+                        _ref("Receipt"),
+                        {"Link": {"schema": {"type": "string"}}},
+                    ),
+                    **_errors(JSON, 400, 401, 404),
+                },
+            }
+        },
+        "/v1/receipts/{receipt_id}/evidence": {
+            "get": {
+                "summary": "The dispute evidence bundle",
+                "parameters": [
+                    receipt_id,
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["zip", "json", "html"], "default": "zip"},
+                    },
+                ],
+                "security": bearer,
+                "responses": {
+                    "200": {
+                        "description": "The bundle",
+                        "content": {
+                            "application/zip": {"schema": {"type": "string"}},
+                            JSON: {"schema": _ref("Evidence")},
+                            HTML: {"schema": {"type": "string"}},
+                        },
+                    },
+                    **_errors(JSON, 400, 401, 404),
+                },
+            }
+        },
+        "/v1/customers/{customer_id}/receipts": {
+            "get": {
+                "summary": "A chain segment: receipts with sequence > after, in order",
+                "parameters": [
+                    customer_id,
+                    {
+                        "name": "after",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_SEQUENCE, "default": 0},
+                    },
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "required": False,
+                        "schema": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": config["PAGE_LIMIT_MAX"],
+                            "default": config["PAGE_LIMIT_DEFAULT"],
+                        },
+                    },
+                ],
+                "security": bearer,
+                "responses": {
+                    "200": _json("The segment", _ref("ReceiptPage"), {"Link": {"schema": {"type": "string"}}}),
+                    **_errors(JSON, 400, 401, 404),
+                },
+            }
+        },
+        "/.well-known/jwks.json": {
+            "get": {
+                "summary": "Every public key receipts may be signed with (RFC 7517), retired ones too",
+                "responses": {"200": _json("JWKS", _ref("Jwks"))},
+            }
+        },
+        "/v1/keys/{kid}.pem": {
+            "get": {
+                "summary": "One public key as PEM, for openssl",
+                "parameters": [kid],
+                "responses": {
+                    "200": {
+                        "description": "SubjectPublicKeyInfo PEM",
+                        "content": {"application/x-pem-file": {"schema": {"type": "string"}}},
+                    },
+                    **_errors(JSON, 400, 404),
+                },
+            }
+        },
+        "/healthz": {
+            "get": {
+                "summary": "Ready when the store answers and a public key is published",
+                "responses": {"200": _json("Healthy", _ref("Health")), "503": _json("Unhealthy", _ref("Health"))},
+            }
+        },
+        "/metrics": {
+            "get": {
+                "summary": "Prometheus text format",
+                "responses": {
+                    "200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}
+                },
+            }
+        },
+        "/openapi.json": {
+            "get": {"summary": "This document", "responses": {"200": _json("OpenAPI 3.1", {"type": "object"})}}
+        },
+        "/static/{filename}": {
+            "get": {
+                "summary": "The pages' stylesheet and JavaScript modules",
+                "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": {"description": "A file", "content": {"*/*": {"schema": {"type": "string"}}}},
+                    **_errors(HTML, 404),
+                },
+            }
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Verifiable billing receipts: verifier site",
+            "version": "1",
+            "description": "Customers read their receipts with an API key; anyone verifies receipts against the "
+            'published keys. Errors on /v1 are JSON: {"error": {"code", "message"}}.',
+        },
+        "paths": paths,
+        "components": {
+            "schemas": _schemas(),
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key sk_…, scoped to one customer (`receipts api-keys create`)",
+                },
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+    }
