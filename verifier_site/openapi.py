@@ -267,6 +267,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
     }
     form_body = {
         "required": True,
+        "description": "The page's textarea (always sent, maybe blank) and an optional file that takes precedence",
         "content": {
             "application/x-www-form-urlencoded": {
                 "schema": {"type": "object", "properties": {"receipts": {"type": "string"}}, "required": ["receipts"]}
@@ -275,6 +276,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
                 "schema": {
                     "type": "object",
                     "properties": {"receipts": {"type": "string"}, "file": {"type": "string", "format": "binary"}},
+                    "required": ["receipts"],
                 }
             },
         },
@@ -293,7 +295,10 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
                             "schema": {
                                 "type": "object",
                                 "required": ["receipt_id"],
-                                "properties": {"receipt_id": {"type": "string"}, "api_key": {"type": "string"}},
+                                "properties": {
+                                    "receipt_id": {"type": "string", "pattern": f"^{RECEIPT_ID_PATTERN.pattern}$"},
+                                    "api_key": {"type": "string", "description": "Optional once signed in"},
+                                },
                             }
                         }
                     },
@@ -462,7 +467,14 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
         "/static/{filename}": {
             "get": {
                 "summary": "The pages' stylesheet and JavaScript modules",
-                "parameters": [{"name": "filename", "in": "path", "required": True, "schema": {"type": "string"}}],
+                "parameters": [
+                    {
+                        "name": "filename",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "pattern": "^[a-z]+[.](js|css)$"},
+                    }
+                ],
                 "responses": {
                     "200": {"description": "A file", "content": {"*/*": {"schema": {"type": "string"}}}},
                     **_errors(HTML, 404),

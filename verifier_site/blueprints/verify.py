@@ -46,16 +46,25 @@ def page() -> str:
 
 @blueprint.post("/verify")
 def form() -> str:
-    """The page's form without JavaScript: the server's verdict, same checks as the API."""
+    """The page's form without JavaScript: the server's verdict, same checks as the API.
+    A blank or unreadable paste is shown back on the page with what to do."""
+    if "receipts" not in request.form:
+        raise SiteError(400, "the form has no receipts field", code="invalid_body")
     upload = request.files.get("file")
     data = upload.read() if upload is not None and upload.filename else b""
     if not data:
-        data = request.form.get("receipts", "").encode("utf-8")
-    receipts, unreadable = read_submitted(data)
+        data = request.form["receipts"].encode("utf-8")
+    text = data.decode("utf-8", errors="replace")
+    try:
+        receipts, unreadable = read_submitted(data)
+    except SiteError as error:
+        if error.status != 400:
+            raise
+        return render_template("verify.html", rows=None, text=text, problem=error.message)
     results = verify_receipts(receipts, "form")
     rows = [(result, headlines(result)) for result in results]
     ok = not unreadable and all(result.ok for result in results)
-    return render_template("verify.html", rows=rows, unreadable=unreadable, ok=ok, text=data.decode("utf-8"))
+    return render_template("verify.html", rows=rows, unreadable=unreadable, ok=ok, text=text)
 
 
 @blueprint.post("/v1/verify")
