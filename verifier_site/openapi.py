@@ -472,7 +472,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
                         "name": "filename",
                         "in": "path",
                         "required": True,
-                        "schema": {"type": "string", "pattern": "^[a-z]+[.](js|css)$"},
+                        "schema": {"type": "string", "pattern": "^[a-z]+[.](js|css|svg)$"},
                     }
                 ],
                 "responses": {

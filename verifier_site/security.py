@@ -31,7 +31,9 @@ def _headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Referrer-Policy", "no-referrer")
+    # "same-origin", not "no-referrer": under no-referrer Chromium sends `Origin: null` on
+    # the site's own form POSTs, which the same-origin check below would refuse.
+    headers.setdefault("Referrer-Policy", "same-origin")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
     max_age = int(current_app.config["HSTS_MAX_AGE"])

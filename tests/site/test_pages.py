@@ -131,6 +131,7 @@ def test_a_cross_site_form_post_is_refused(site: Site) -> None:
     data = {"receipt_id": receipt_id, "api_key": site.api_keys["cust_1"]}
     refused = site.client.post("/lookup", data=data, headers={"Origin": "https://evil.example"})
     assert refused.status_code == 403
+    assert site.client.post("/lookup", data=data, headers={"Origin": "null"}).status_code == 403
     accepted = site.client.post("/lookup", data=data, headers={"Origin": "http://localhost"})
     assert accepted.status_code == 303
 
@@ -152,7 +153,7 @@ def test_security_headers_on_every_answer(site: Site, path: str) -> None:
     assert headers["X-Content-Type-Options"] == "nosniff"
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
-    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Referrer-Policy"] == "same-origin"
 
 
 def test_hsts_can_be_turned_off_for_plain_http_deployments(make_site) -> None:
