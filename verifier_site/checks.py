@@ -75,13 +75,13 @@ def result_json(result: Verification, next_result: Verification | None = None) -
 
 @dataclass(frozen=True)
 class ReceiptReport:
-    """A stored receipt, its neighbours in the chain, and the server's verification of the three."""
+    """A stored receipt, its neighbours in the chain, and the server's verification of it and of the
+    next receipt (whose chain link is about this one)."""
 
     receipt: dict[str, Any]
     previous: dict[str, Any] | None
     next: dict[str, Any] | None
     result: Verification
-    previous_result: Verification | None
     next_result: Verification | None
 
     @property
@@ -119,7 +119,6 @@ def report(store: Store, receipt: dict[str, Any], jwks: Jwks, source: str) -> Re
         previous,
         following,
         results[index],
-        results[0] if previous is not None else None,
         results[index + 1] if following is not None else None,
     )
     count_verification(source, built.ok)

@@ -8,19 +8,14 @@ from receipts.events import ID_PATTERN
 from verifier_site.blueprints.api import MAX_SEQUENCE
 from verifier_site.blueprints.keys import KID_PATTERN
 from verifier_site.checks import RECEIPT_ID_PATTERN
+from verifier_site.openapi_schemas import component_schemas, ref
 
 JSON = "application/json"
 HTML = "text/html"
-NULLABLE_STRING = {"type": ["string", "null"]}
-HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
 
 
 def _error(description: str, media: str = JSON, headers: dict[str, Any] | None = None) -> dict[str, Any]:
-    content = {JSON: {"schema": _ref("Error")}} if media == JSON else {HTML: {"schema": {"type": "string"}}}
+    content = {JSON: {"schema": ref("Error")}} if media == JSON else {HTML: {"schema": {"type": "string"}}}
     response: dict[str, Any] = {"description": description, "content": content}
     if headers:
         response["headers"] = headers
@@ -62,183 +57,6 @@ def _json(description: str, schema: dict[str, Any], headers: dict[str, Any] | No
     if headers:
         response["headers"] = headers
     return response
-
-
-def _schemas() -> dict[str, Any]:
-    receipt_fields: dict[str, Any] = {
-        "v": {"type": "integer", "const": 1},
-        "receipt_id": {"type": "string", "pattern": f"^{RECEIPT_ID_PATTERN.pattern}$"},
-        "customer_id": {"type": "string"},
-        "sequence": {"type": "integer", "minimum": 1},
-        "previous_receipt_hash": HEX64,
-        "idempotent_key": {"type": "string"},
-        "event_sha256": HEX64,
-        "entitlement_id": NULLABLE_STRING,
-        "amount": {"type": "string", "description": "Decimal text with the currency's minor digits, never a float"},
-        "currency": {"type": "string"},
-        "usage_description": NULLABLE_STRING,
-        "event_timestamp": {"type": "string"},
-        "processed_at": {"type": "string"},
-        "status": {"type": "string", "enum": ["accepted", "rejected"]},
-        "reason": NULLABLE_STRING,
-        "balance_after": {"type": "string"},
-        "quota_remaining": NULLABLE_STRING,
-        "kid": {"type": "string"},
-        "receipt_hash": HEX64,
-        "signature": {"type": "string", "description": "JWS compact serialization (RS256) of the canonical body"},
-    }
-    check = {
-        "type": "object",
-        "required": ["label", "step", "check", "ok", "reason"],
-        "properties": {
-            "label": {"type": "string"},
-            "step": {"type": "integer"},
-            "check": {"type": "string"},
-            "ok": {"type": "boolean"},
-            "reason": {"type": "string", "description": "Printed as receipts.verify wrote it"},
-        },
-    }
-    verification = {
-        "type": "object",
-        "required": ["receipt_id", "customer_id", "sequence", "ok", "receipt_hash", "summary", "checks"],
-        "properties": {
-            "receipt_id": NULLABLE_STRING,
-            "customer_id": NULLABLE_STRING,
-            "sequence": {"type": ["integer", "null"]},
-            "ok": {"type": "boolean"},
-            "receipt_hash": {"type": ["string", "null"], "description": "SHA-256 of the signed payload, recomputed"},
-            "summary": {
-                "type": "object",
-                "required": ["signature", "hash", "chain_link"],
-                "properties": {name: {"type": "boolean"} for name in ("signature", "hash", "chain_link")},
-            },
-            "checks": {"type": "array", "items": _ref("Check")},
-        },
-    }
-    link = {
-        "type": ["object", "null"],
-        "required": ["receipt_id", "sequence", "receipt_hash", "previous_receipt_hash"],
-        "properties": {
-            "receipt_id": {"type": "string"},
-            "sequence": {"type": "integer"},
-            "receipt_hash": HEX64,
-            "previous_receipt_hash": HEX64,
-        },
-    }
-    return {
-        "Error": {
-            "type": "object",
-            "required": ["error"],
-            "properties": {
-                "error": {
-                    "type": "object",
-                    "required": ["code", "message"],
-                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
-                }
-            },
-        },
-        "Receipt": {
-            "type": "object",
-            "description": "A receipt in the export format: the signed body's fields, receipt_hash and signature",
-            "required": sorted(receipt_fields),
-            "properties": receipt_fields,
-            "additionalProperties": False,
-        },
-        "ReceiptPage": {
-            "type": "object",
-            "required": ["customer_id", "after", "limit", "receipts", "next_after"],
-            "properties": {
-                "customer_id": {"type": "string"},
-                "after": {"type": "integer"},
-                "limit": {"type": "integer"},
-                "receipts": {"type": "array", "items": _ref("Receipt")},
-                "next_after": {"type": ["integer", "null"], "description": "Pass as `after` for the next page"},
-            },
-        },
-        "Check": check,
-        "Verification": verification,
-        "VerifyResponse": {
-            "type": "object",
-            "required": ["ok", "count", "results"],
-            "properties": {
-                "ok": {"type": "boolean"},
-                "count": {"type": "integer"},
-                "results": {"type": "array", "items": _ref("Verification")},
-            },
-        },
-        "Jwks": {
-            "type": "object",
-            "required": ["keys"],
-            "properties": {
-                "keys": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["kty", "n", "e", "kid", "alg", "use"],
-                        "properties": {
-                            "kty": {"const": "RSA"},
-                            "n": {"type": "string"},
-                            "e": {"type": "string"},
-                            "kid": {"type": "string"},
-                            "alg": {"const": "RS256"},
-                            "use": {"const": "sig"},
-                        },
-                    },
-                }
-            },
-        },
-        "Evidence": {
-            "type": "object",
-            "required": [
-                "evidence_version",
-                "generated_at",
-                "receipt",
-                "signature",
-                "receipt_hash",
-                "public_key",
-                "chain",
-                "verification",
-                "instructions",
-            ],
-            "properties": {
-                "evidence_version": {"const": 1},
-                "generated_at": {"type": "string"},
-                "receipt": _ref("Receipt"),
-                "signature": {"type": "string"},
-                "receipt_hash": HEX64,
-                "public_key": {
-                    "type": ["object", "null"],
-                    "properties": {"kid": {"type": "string"}, "pem": {"type": "string"}, "jwk": {"type": "object"}},
-                },
-                "chain": {
-                    "type": "object",
-                    "required": ["previous", "this", "next"],
-                    "properties": {"previous": link, "this": link, "next": link},
-                },
-                "verification": _ref("Verification"),
-                "instructions": {
-                    "type": "array",
-                    "items": {
-                        "type": "object",
-                        "required": ["step", "text", "command"],
-                        "properties": {
-                            "step": {"type": "integer"},
-                            "text": {"type": "string"},
-                            "command": {"type": "string"},
-                        },
-                    },
-                },
-            },
-        },
-        "Health": {
-            "type": "object",
-            "required": ["status", "checks"],
-            "properties": {
-                "status": {"type": "string", "enum": ["ok", "unavailable"]},
-                "checks": {"type": "object", "additionalProperties": {"type": "string"}},
-            },
-        },
-    }
 
 
 def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -354,7 +172,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
             "post": {
                 "summary": "Verify receipts or a chain segment; public, nothing is stored",
                 "requestBody": verify_body,
-                "responses": {"200": _json("Each receipt's checks", _ref("VerifyResponse")), **_errors(JSON, 400, 413)},
+                "responses": {"200": _json("Each receipt's checks", ref("VerifyResponse")), **_errors(JSON, 400, 413)},
             }
         },
         "/v1/receipts/{receipt_id}": {
@@ -365,7 +183,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
                 "responses": {
                     "200": _json(
                         "The receipt; Link names the previous and next",
-                        _ref("Receipt"),
+                        ref("Receipt"),
                         {"Link": {"schema": {"type": "string"}}},
                     ),
                     **_errors(JSON, 400, 401, 404),
@@ -390,7 +208,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
                         "description": "The bundle",
                         "content": {
                             "application/zip": {"schema": {"type": "string"}},
-                            JSON: {"schema": _ref("Evidence")},
+                            JSON: {"schema": ref("Evidence")},
                             HTML: {"schema": {"type": "string"}},
                         },
                     },
@@ -423,7 +241,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
                 ],
                 "security": bearer,
                 "responses": {
-                    "200": _json("The segment", _ref("ReceiptPage"), {"Link": {"schema": {"type": "string"}}}),
+                    "200": _json("The segment", ref("ReceiptPage"), {"Link": {"schema": {"type": "string"}}}),
                     **_errors(JSON, 400, 401, 404),
                 },
             }
@@ -431,7 +249,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
         "/.well-known/jwks.json": {
             "get": {
                 "summary": "Every public key receipts may be signed with (RFC 7517), retired ones too",
-                "responses": {"200": _json("JWKS", _ref("Jwks"))},
+                "responses": {"200": _json("JWKS", ref("Jwks"))},
             }
         },
         "/v1/keys/{kid}.pem": {
@@ -450,7 +268,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
         "/healthz": {
             "get": {
                 "summary": "Ready when the store answers and a public key is published",
-                "responses": {"200": _json("Healthy", _ref("Health")), "503": _json("Unhealthy", _ref("Health"))},
+                "responses": {"200": _json("Healthy", ref("Health")), "503": _json("Unhealthy", ref("Health"))},
             }
         },
         "/metrics": {
@@ -492,7 +310,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": _schemas(),
+            "schemas": component_schemas(),
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",

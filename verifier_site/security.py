@@ -39,7 +39,8 @@ def _headers(response: Response) -> Response:
     max_age = int(current_app.config["HSTS_MAX_AGE"])
     if max_age > 0:
         headers.setdefault("Strict-Transport-Security", f"max-age={max_age}; includeSubDomains")
-    if request.authorization is not None or request.cookies or request.path.startswith("/receipts/"):
+    personal = request.authorization is not None or request.cookies or request.path.startswith("/receipts/")
+    if personal and request.endpoint != "static":
         headers.setdefault("Cache-Control", "no-store")  # nothing tied to a customer lands in a shared cache
     return response
 
