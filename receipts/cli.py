@@ -228,3 +228,78 @@ def demo(home: Home, events_per_customer: int) -> None:
     except HomeBusy as error:
         raise click.ClickException(str(error)) from error
     sys.exit(status)
+
+
+# -- The verifier site: `serve` and API keys -------------------------------------------
+# Kept together at the end of the file. Flask and gunicorn load only when `serve` runs.
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes (rate limits and metrics are per worker).",
+)
+@click.pass_obj
+def serve(home: Home, host: str, port: int, workers: int) -> None:
+    """Run the verifier site under gunicorn against this home's store and public keys."""
+    from verifier_site.server import serve as serve_site
+
+    if not KeyRing(home.keys).exists():
+        err.print(f"[yellow]No signing keys in {home.root} yet: the site will publish an empty JWKS.[/]")
+    err.print(f"Verifier site for {home.store_url}: open http://{host}:{port}/ (Ctrl-C stops it)")
+    serve_site(home, host, port, workers)
+
+
+@main.group("api-keys")
+def api_keys() -> None:
+    """API keys of the verifier site: each sees one customer's receipts."""
+
+
+@api_keys.command("create")
+@click.option("--customer", required=True, help="The customer whose receipts the key may read.")
+@click.pass_obj
+def api_keys_create(home: Home, customer: str) -> None:
+    """Create a key and print it once: only its hash is stored."""
+    from receipts.api_keys import issue_api_key
+
+    if not ID_PATTERN.fullmatch(customer):
+        raise click.BadParameter("must match [A-Za-z0-9_-]{1,64}", param_hint="--customer")
+    key, record = issue_api_key(_store(home), customer)
+    err.print(
+        f"API key {record.key_id} for {customer}. It is shown only now: keep it secret. "
+        f"Revoke it with `receipts api-keys revoke {record.key_id}`."
+    )
+    click.echo(key)
+
+
+@api_keys.command("revoke")
+@click.argument("key_id")
+@click.pass_obj
+def api_keys_revoke(home: Home, key_id: str) -> None:
+    """Revoke a key by its id (the 16 hex digits after sk_); it stops working at once."""
+    from receipts.api_keys import now_utc
+
+    store = _store(home)
+    if store.revoke_api_key(key_id, now_utc()):
+        err.print(f"Revoked API key {key_id}.")
+        return
+    record = store.api_key(key_id)
+    if record is None:
+        raise click.ClickException(f"no API key {key_id}; see `receipts api-keys list`")
+    err.print(f"API key {key_id} was already revoked on {record.revoked_at}.")
+
+
+@api_keys.command("list")
+@click.option("--customer", default=None, help="Only this customer's keys.")
+@click.pass_obj
+def api_keys_list(home: Home, customer: str | None) -> None:
+    """Every key with its customer and state (the keys themselves are not stored)."""
+    table = Table("key id", "customer", "created", "revoked")
+    for record in _store(home).api_keys(customer):
+        table.add_row(record.key_id, record.customer_id, record.created_at, record.revoked_at or "active")
+    Console().print(table)

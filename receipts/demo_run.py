@@ -1,16 +1,18 @@
 """What `make demo` shows: sample -> pipeline -> summary -> verification -> next steps."""
 
+import os
 from collections import Counter
 
 from rich.console import Console
 from rich.table import Table
 
+from receipts.api_keys import authenticate, issue_api_key
 from receipts.archive import read_archive
 from receipts.console import print_run_summary, report_verification, run_pipeline
 from receipts.demo import DEMO_ENTITLEMENTS, write_sample
 from receipts.home import Home
 from receipts.records import export_line
-from receipts.store import open_store
+from receipts.store import Store, open_store
 from receipts.verify import Jwks, verify_chain
 
 
@@ -72,4 +74,38 @@ def run_demo(home: Home, events_per_customer: int) -> int:
         f"  receipts --home {home.root} run --input {events}   # a replay: nothing changes\n"
         "  README.md shows how to verify a receipt with openssl alone."
     )
+    key, reused = demo_api_key(home, store)
+    sample = next(store.receipts(DEMO_SITE_CUSTOMER), None)
+    console.rule("Verifier site")
+    console.print(
+        f"  receipts --home {home.root} serve        # then open http://127.0.0.1:8000/\n"
+        f"  API key for {DEMO_SITE_CUSTOMER}: {key}\n"
+        f"    ({'the same key as last time' if reused else 'new'}, kept in {home.root / DEMO_KEY_FILE}, mode 0600; "
+        f"`receipts --home {home.root} api-keys list` shows it)\n"
+        + (f"  a receipt to look up: {sample['receipt_id']}" if sample else ""),
+        soft_wrap=True,  # a wrapped key cannot be copied
+    )
     return 1 if failed else 0
+
+
+DEMO_SITE_CUSTOMER = "cust_acme"
+DEMO_KEY_FILE = "demo-api-key"
+
+
+def demo_api_key(home: Home, store: Store) -> tuple[str, bool]:
+    """The demo customer's site API key: the one kept in the home while it is still valid,
+    else a new one written there (mode 0600). Returns (key, reused)."""
+    path = home.root / DEMO_KEY_FILE
+    if path.exists():
+        kept = path.read_text().strip()
+        record = authenticate(store, kept)
+        if record is not None and record.customer_id == DEMO_SITE_CUSTOMER:
+            return kept, True
+    key, _ = issue_api_key(store, DEMO_SITE_CUSTOMER)
+    temporary = path.with_name(f".{DEMO_KEY_FILE}.tmp")
+    temporary.unlink(missing_ok=True)
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(key + "\n")
+    temporary.replace(path)
+    return key, False

@@ -15,7 +15,7 @@ from receipts.canonical import ZERO_HASH
 from receipts.ledger import ChainState, Entitlement
 from receipts.money import parse_balance
 from receipts.records import DeadLetter, SignedReceipt
-from receipts.store import Balance, IdempotencyRecord, WriteOutcome
+from receipts.store import ApiKeyRecord, Balance, IdempotencyRecord, WriteOutcome
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -59,6 +59,13 @@ CREATE TABLE IF NOT EXISTS entitlement_usage (
     used_minor     TEXT NOT NULL,
     as_of_sequence INTEGER NOT NULL,
     PRIMARY KEY (customer_id, entitlement_id)
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id      TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    key_hash    TEXT NOT NULL,  -- hex SHA-256 of the key; the key itself is never stored
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id TEXT PRIMARY KEY,
@@ -154,6 +161,31 @@ class SqliteStore:
     def count_receipts(self) -> int:
         return self._db.execute("SELECT count(*) FROM receipts").fetchone()[0]
 
+    def receipts_page(self, customer_id: str, after_sequence: int, limit: int) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT body, receipt_hash, signature FROM receipts WHERE customer_id = ? AND sequence > ? "
+            "ORDER BY sequence LIMIT ?",
+            (customer_id, after_sequence, limit),
+        )
+        return [
+            {**json.loads(body), "receipt_hash": receipt_hash, "signature": signature}
+            for body, receipt_hash, signature in rows
+        ]
+
+    def api_key(self, key_id: str) -> ApiKeyRecord | None:
+        row = self._db.execute(
+            "SELECT key_id, customer_id, key_hash, created_at, revoked_at FROM api_keys WHERE key_id = ?", (key_id,)
+        ).fetchone()
+        return ApiKeyRecord(*row) if row else None
+
+    def api_keys(self, customer_id: str | None = None) -> list[ApiKeyRecord]:
+        query = "SELECT key_id, customer_id, key_hash, created_at, revoked_at FROM api_keys"
+        arguments: tuple[str, ...] = ()
+        if customer_id is not None:
+            query += " WHERE customer_id = ?"
+            arguments = (customer_id,)
+        return [ApiKeyRecord(*row) for row in self._db.execute(query + " ORDER BY created_at, key_id", arguments)]
+
     # -- writes --------------------------------------------------------------------
     def set_entitlement(self, entitlement: Entitlement) -> None:
         with self._transaction():
@@ -209,6 +241,23 @@ class SqliteStore:
                 (customer, body["entitlement_id"], str(chained.entitlement_used_minor), sequence),
             )
         return WriteOutcome.WRITTEN
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        try:
+            with self._transaction():
+                self._db.execute(
+                    "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?)",
+                    (record.key_id, record.customer_id, record.key_hash, record.created_at, record.revoked_at),
+                )
+        except sqlite3.IntegrityError as error:
+            raise ValueError(f"API key id {record.key_id} is taken") from error
+
+    def revoke_api_key(self, key_id: str, revoked_at: str) -> bool:
+        with self._transaction():
+            cursor = self._db.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (revoked_at, key_id)
+            )
+            return cursor.rowcount == 1
 
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
         """Keep dead letters; the same message with the same reason is kept once."""

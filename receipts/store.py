@@ -31,6 +31,18 @@ class WriteOutcome(Enum):
 
 
 @dataclass(frozen=True)
+class ApiKeyRecord:
+    """An API key of the verifier site, scoped to one customer. The key itself is never
+    stored: only `key_hash`, the lowercase hex SHA-256 of the whole key text."""
+
+    key_id: str
+    customer_id: str
+    key_hash: str
+    created_at: str  # RFC 3339 UTC
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
 class Balance:
     customer_id: str
     currency: str
@@ -64,6 +76,28 @@ class Store(Protocol):
     def balances(self) -> list[Balance]: ...
 
     def close(self) -> None: ...
+
+    # -- for the verifier site (added with it; every adapter implements them) -----------
+    def receipts_page(self, customer_id: str, after_sequence: int, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` of a customer's receipts with sequence > `after_sequence`, in
+        sequence order, in the export format (body fields, receipt_hash, signature)."""
+        ...
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        """Store a new key's record; its key_id is new (ValueError when it is taken)."""
+        ...
+
+    def api_key(self, key_id: str) -> ApiKeyRecord | None:
+        """The record of one key, revoked or not; None when unknown."""
+        ...
+
+    def api_keys(self, customer_id: str | None = None) -> list[ApiKeyRecord]:
+        """Every key (of one customer), oldest first."""
+        ...
+
+    def revoke_api_key(self, key_id: str, revoked_at: str) -> bool:
+        """Mark a key revoked; False when it is unknown or already revoked (then unchanged)."""
+        ...
 
 
 def open_store(url: str) -> Store:

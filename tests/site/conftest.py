@@ -1,0 +1,88 @@
+"""Fixtures for the verifier site: a store with real signed chains for two customers, an
+API key for each, and the app built by its factory against them (no globals)."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from receipts.api_keys import issue_api_key
+from receipts.keys import KeyRing
+from receipts.ledger import ChainState
+from receipts.records import SignedReceipt
+from receipts.signers import LocalKeySigner, sign_payloads
+from receipts.sqlite_store import SqliteStore
+from tests.conftest import PROCESSED_AT, make_event
+from verifier_site import create_app
+
+HOSTILE = "</script><img src=x onerror=alert(1)>\u2028"
+
+
+def signed_chain(signer: LocalKeySigner, customer: str, descriptions: list[str | None]) -> list[SignedReceipt]:
+    """One receipt per description, chained and signed with the domain code."""
+    state = ChainState(customer)
+    chain = []
+    for index, description in enumerate(descriptions):
+        event = make_event(
+            idempotent_key=f"{customer}-{index}",
+            customer_id=customer,
+            amount=f"{index + 1}.25",
+            timestamp=f"2026-01-25T10:{index:02d}:00Z",
+            usage_description=description,
+        )
+        chained = state.append(event, None, signer.kid, PROCESSED_AT)
+        chain.append(SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0]))
+    return chain
+
+
+@dataclass
+class Site:
+    app: Flask
+    client: FlaskClient
+    store: SqliteStore
+    keys_folder: Path
+    receipts: dict[str, list[dict[str, Any]]]  # customer -> exported receipts in chain order
+    api_keys: dict[str, str]  # customer -> key text
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def bearer(self, customer: str = "cust_1") -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_keys[customer]}"}
+
+    def sign_in(self, customer: str = "cust_1", receipt_id: str | None = None) -> None:
+        receipt_id = receipt_id or self.receipts[customer][0]["receipt_id"]
+        response = self.client.post("/lookup", data={"receipt_id": receipt_id, "api_key": self.api_keys[customer]})
+        assert response.status_code == 303, response.data
+
+
+@pytest.fixture
+def make_site(tmp_path: Path, keyring: KeyRing, signer: LocalKeySigner) -> Callable[..., Site]:
+    """make_site(**config) -> a Site whose store holds cust_1 (3 receipts, the second with
+    hostile text) and cust_2 (2 receipts), with one API key each."""
+
+    def build(**config: Any) -> Site:
+        store = SqliteStore(f"sqlite:///{tmp_path / 'site.db'}")
+        if not list(store.receipts()):
+            store.write_receipts(signed_chain(signer, "cust_1", ["first", HOSTILE, None]))
+            store.write_receipts(signed_chain(signer, "cust_2", ["other customer", "again"]))
+        keys = {customer: issue_api_key(store, customer)[0] for customer in ("cust_1", "cust_2")}
+        settings = {
+            "STORE_URL": store.url,
+            "KEYS_FOLDER": str(keyring.folder),
+            "TESTING": True,
+            "SECRET_KEY": b"test-secret",
+            **config,
+        }
+        app = create_app(settings)
+        receipts = {customer: list(store.receipts(customer)) for customer in ("cust_1", "cust_2")}
+        return Site(app, app.test_client(), store, keyring.folder, receipts, keys)
+
+    return build
+
+
+@pytest.fixture
+def site(make_site: Callable[..., Site]) -> Site:
+    return make_site()

@@ -1,0 +1,71 @@
+"""The verifier site's app factory: configuration comes from the argument, never globals,
+so tests (and several apps in one process) each get their own store, keys and limits."""
+
+import json
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from verifier_site import errors, metrics, ratelimit, security, storage
+from verifier_site.blueprints import api, keys, lookup, ops, verify
+from verifier_site.key_source import KeyRingSource
+
+DEFAULTS: dict[str, Any] = {
+    "STORE_URL": None,  # required: e.g. sqlite:///HOME/receipts.db
+    "KEY_SOURCE": None,  # a KeySource; or KEYS_FOLDER, a local key ring folder
+    "KEYS_FOLDER": None,
+    "KEYS_CACHE_SECONDS": 60.0,  # a rotated key shows in the JWKS within this time
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # bodies (pasted receipts) over 1 MiB: 413
+    "MAX_VERIFY_RECEIPTS": 1000,  # receipts per verification request
+    "PAGE_LIMIT_DEFAULT": 100,
+    "PAGE_LIMIT_MAX": 500,
+    "RATE_LIMIT_IP": (120, 10.0),  # (burst, tokens per second) per client IP; None: off
+    "RATE_LIMIT_KEY": (60, 5.0),  # per API key (and per signed-in session's key)
+    "RATE_LIMIT_TRACKED": 10_000,  # buckets kept per limit; the least recently used go first
+    "TRUSTED_PROXIES": 0,  # X-Forwarded-* hops to trust for the client IP and scheme
+    "HSTS_MAX_AGE": 31_536_000,  # browsers honour it over HTTPS only; 0 leaves the header out
+    "SESSION_COOKIE_SECURE": False,  # True behind HTTPS
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Strict",
+    "SESSION_MINUTES": 30,
+}
+
+
+def json_text(value: Any, indent: int | None = None) -> str:
+    """JSON for a page as plain text, so Jinja's autoescape makes it inert in an element
+    or a data- attribute (never inline script: the CSP forbids it)."""
+    return json.dumps(value, ensure_ascii=False, indent=indent)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the site for one store and one key source (see DEFAULTS for every setting)."""
+    app = Flask(__name__)
+    app.config.update(DEFAULTS)
+    app.config.update(config or {})
+    if not app.config["STORE_URL"]:
+        raise ValueError("the verifier site needs STORE_URL (e.g. sqlite:///path/receipts.db)")
+    if app.config["KEY_SOURCE"] is None:
+        if not app.config["KEYS_FOLDER"]:
+            raise ValueError("the verifier site needs KEY_SOURCE or KEYS_FOLDER (the signing key ring's folder)")
+        app.config["KEY_SOURCE"] = KeyRingSource(Path(app.config["KEYS_FOLDER"]), app.config["KEYS_CACHE_SECONDS"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secrets.token_bytes(32)  # sessions end with the process
+    app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]
+    app.config["PERMANENT_SESSION_LIFETIME"] = 60 * app.config["SESSION_MINUTES"]
+    if app.config["TRUSTED_PROXIES"]:
+        hops = int(app.config["TRUSTED_PROXIES"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
+
+    storage.init_app(app)
+    metrics.init_app(app)  # first, so that it times everything after it
+    ratelimit.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.add_template_filter(json_text)
+    for blueprint in (lookup.blueprint, verify.blueprint, api.blueprint, keys.blueprint, ops.blueprint):
+        app.register_blueprint(blueprint)
+    return app

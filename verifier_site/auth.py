@@ -1,0 +1,100 @@
+"""Who is asking: an API key (`Authorization: Bearer sk_…`) for the API, or a signed
+session cookie naming a key for the pages. Either way the key is looked up again on
+every request, so a revoked key stops working at once, and each key is rate limited."""
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
+
+from flask import g, request, session
+
+from receipts.api_keys import authenticate
+from receipts.store import ApiKeyRecord
+from verifier_site.checks import RECEIPT_ID_PATTERN
+from verifier_site.errors import SiteError
+from verifier_site.ratelimit import limit_api_key
+from verifier_site.storage import get_store
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+NO_KEY = "send your API key as `Authorization: Bearer sk_…` (create one with `receipts api-keys create --customer ID`)"
+BAD_KEY = "this API key is not valid: it is mistyped, unknown or revoked"
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="receipts"'}
+
+
+def current_key() -> ApiKeyRecord:
+    """The authenticated key of this request (set by the decorators below)."""
+    return g.api_key
+
+
+def api_key_required(view: Callable[P, R]) -> Callable[P, R]:
+    """For /v1 routes: 401 with a JSON error unless a valid bearer key is sent."""
+
+    @wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        credentials = request.authorization
+        if credentials is None or credentials.type != "bearer" or not credentials.token:
+            raise SiteError(401, NO_KEY, headers=CHALLENGE)
+        record = authenticate(get_store(), credentials.token)
+        if record is None:
+            raise SiteError(401, BAD_KEY, headers=CHALLENGE)
+        limit_api_key(record.key_id)
+        g.api_key = record
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def sign_in(presented_key: str) -> ApiKeyRecord:
+    """Check a key typed into the look-up form and remember its id (never the key) in the session."""
+    record = authenticate(get_store(), presented_key.strip())
+    if record is None:
+        raise SiteError(401, BAD_KEY)
+    limit_api_key(record.key_id)
+    session.clear()
+    session.permanent = True
+    session["key_id"] = record.key_id
+    return record
+
+
+def sign_out() -> None:
+    session.clear()
+
+
+def signed_in_key() -> ApiKeyRecord | None:
+    """The session's key when it is still active; a revoked key ends the session."""
+    key_id = session.get("key_id")
+    if not isinstance(key_id, str):
+        return None
+    record = get_store().api_key(key_id)
+    if record is None or record.revoked_at is not None:
+        session.clear()
+        return None
+    return record
+
+
+def session_required(view: Callable[P, R]) -> Callable[P, R]:
+    """For pages: 401 with the sign-in form unless the session names an active key."""
+
+    @wraps(view)
+    def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
+        record = signed_in_key()
+        if record is None:
+            raise SiteError(401, "enter your API key to see this receipt", code="sign_in_required")
+        limit_api_key(record.key_id)
+        g.api_key = record
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def owned_receipt(receipt_id: str) -> dict[str, Any]:
+    """The receipt, if it belongs to the authenticated key's customer. Another customer's
+    receipt answers exactly like a missing one, so ids cannot be probed."""
+    if not RECEIPT_ID_PATTERN.fullmatch(receipt_id):
+        raise SiteError(400, "a receipt id is r_ followed by 26 characters a-z and 2-7", code="invalid_receipt_id")
+    receipt = get_store().receipt(receipt_id)
+    if receipt is None or receipt.get("customer_id") != current_key().customer_id:
+        raise SiteError(404, f"no receipt {receipt_id} for this API key's customer")
+    return receipt

@@ -1,0 +1,1 @@
+"""The site's areas: pages to look receipts up, verification, the API, keys, operations."""

@@ -1,0 +1,34 @@
+"""Public keys: the JWKS (RFC 7517) and one key as PEM, for any verifier and for openssl."""
+
+import re
+
+from flask import Blueprint, Response, jsonify
+
+from verifier_site.errors import SiteError
+from verifier_site.key_source import site_keys
+
+blueprint = Blueprint("keys", __name__)
+KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)  # an RFC 7638 SHA-256 thumbprint, base64url
+PUBLIC_CACHE = "public, max-age=300"
+
+
+@blueprint.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    response = jsonify(site_keys().jwks())
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    response.headers["Access-Control-Allow-Origin"] = "*"  # public keys: any page may verify with them
+    return response
+
+
+@blueprint.get("/v1/keys/<kid>.pem")
+def pem(kid: str) -> Response:
+    if not KID_PATTERN.fullmatch(kid):
+        raise SiteError(400, "a kid is an RFC 7638 thumbprint: 43 characters A-Z a-z 0-9 _ -", code="invalid_kid")
+    public = site_keys().public_pem(kid)
+    if public is None:
+        raise SiteError(404, f"no published key {kid}: see /.well-known/jwks.json")
+    response = Response(public, mimetype="application/x-pem-file")
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    response.headers["Content-Disposition"] = f'inline; filename="{kid}.pem"'
+    return response

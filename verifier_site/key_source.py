@@ -1,0 +1,62 @@
+"""Where the site's public keys come from. A tiny interface, so that a production site
+can serve Cloud KMS public keys instead of the local key ring without touching routes."""
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+from flask import current_app
+
+from receipts.keys import KeyRing
+from receipts.verify import Jwks
+
+
+class KeySource(Protocol):
+    def jwks(self) -> dict[str, Any]:
+        """The RFC 7517 JWK Set of every key receipts may be signed with, retired ones too."""
+        ...
+
+    def public_pem(self, kid: str) -> bytes | None:
+        """One public key as PEM (SubjectPublicKeyInfo); None for a kid not in the JWKS."""
+        ...
+
+
+class KeyRingSource:
+    """The local key ring's public keys, re-read at most every `cache_seconds` (a rotation
+    shows up by then). An empty ring serves an empty JWKS: the site never creates keys."""
+
+    def __init__(self, folder: Path, cache_seconds: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._ring = KeyRing(folder)
+        self._cache_seconds = cache_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, dict[str, Any]] | None = None
+
+    def jwks(self) -> dict[str, Any]:
+        with self._lock:
+            now = self._clock()
+            if self._cached is None or now - self._cached[0] >= self._cache_seconds:
+                document = self._ring.jwks() if self._ring.exists() else {"keys": []}
+                self._cached = (now, document)
+            return self._cached[1]
+
+    def public_pem(self, kid: str) -> bytes | None:
+        if kid not in {key["kid"] for key in self.jwks()["keys"]}:
+            return None
+        return self._ring.public_pem(kid)
+
+
+def site_keys() -> KeySource:
+    return current_app.config["KEY_SOURCE"]
+
+
+def trusted_jwks() -> Jwks:
+    """The site's JWKS as the verifier reads it; parsed once per JWKS document."""
+    document = site_keys().jwks()
+    memo = current_app.extensions.get("trusted_jwks")
+    if memo is None or memo[0] is not document:
+        memo = (document, Jwks(document))
+        current_app.extensions["trusted_jwks"] = memo
+    return memo[1]

@@ -1,0 +1,65 @@
+"""`receipts serve`: the site under gunicorn (a production WSGI server), configured from a
+receipts home. Sessions are signed with a secret kept in the home, so every worker and
+every restart accepts the same cookies."""
+
+import os
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask
+from gunicorn.app.base import BaseApplication
+
+from receipts.home import Home
+from verifier_site.app import create_app
+
+SECRET_FILE = "site-secret"
+
+
+def session_secret(home: Home) -> bytes:
+    """The home's session-signing secret, created on first use (mode 0600)."""
+    path = home.root / SECRET_FILE
+    home.root.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(os.urandom(32))
+    return path.read_bytes()
+
+
+def site_config(home: Home) -> dict[str, Any]:
+    return {"STORE_URL": home.store_url, "KEYS_FOLDER": str(home.keys), "SECRET_KEY": session_secret(home)}
+
+
+class SiteServer(BaseApplication):
+    """gunicorn's programmatic entry point: each worker builds its own app."""
+
+    def __init__(self, factory: Callable[[], Flask], options: dict[str, Any]) -> None:
+        self._factory = factory
+        self._options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self._options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        return self._factory()
+
+
+def serve(home: Home, host: str, port: int, workers: int = 1, threads: int = 4) -> None:
+    """Run until interrupted. Rate limits and metrics are per worker process."""
+    config = site_config(home)
+    create_app(config)  # fail here, with a clear message, rather than in every worker
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread",
+        "accesslog": "-",
+        "timeout": 30,
+        "limit_request_line": 4094,
+        "limit_request_fields": 100,
+    }
+    SiteServer(lambda: create_app(config), options).run()
