@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from receipts.cli_cloud import register as register_cloud_commands
 from receipts.console import err, print_run_summary, report_verification, run_pipeline
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
@@ -36,7 +37,8 @@ from receipts.verify import Jwks, verify_chain
     "store_url",
     envvar="RECEIPTS_STORE",
     default=None,
-    help="Store URL (env RECEIPTS_STORE). Default: sqlite:///HOME/receipts.db",
+    help="Store URL (env RECEIPTS_STORE): sqlite:///PATH or gcp://PROJECT[?instance=&database=&bucket=]. "
+    "Default: sqlite:///HOME/receipts.db",
 )
 @click.version_option(package_name="verifiable-receipts")
 @click.pass_context
@@ -44,6 +46,8 @@ def main(context: click.Context, home: Path, store_url: str | None) -> None:
     """Verifiable billing receipts: hash-chained, RS256-signed, checkable with public math."""
     logging.basicConfig(level=logging.ERROR)  # Beam's import-time chatter is not for users
     context.obj = Home(home, store_url)
+    if context.obj.is_gcp:
+        context.obj.use_running_emulators()
 
 
 def _store(home: Home):
@@ -303,3 +307,6 @@ def api_keys_list(home: Home, customer: str | None) -> None:
     for record in _store(home).api_keys(customer):
         table.add_row(record.key_id, record.customer_id, record.created_at, record.revoked_at or "active")
     Console().print(table)
+
+
+register_cloud_commands(main)

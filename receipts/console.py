@@ -19,13 +19,18 @@ def run_pipeline(home: Home, input_path: str) -> Counter:
     from pipelines.batch import run as run_batch
 
     kid = home.keyring().current_kid
-    settings = Settings(str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, str(home.archive))
+    settings = Settings(str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url)
     with (
         home.exclusive_run(),
         err.status(f"Running the receipts pipeline over {input_path} (Beam, batch)…", spinner="dots"),
     ):
         logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
         result = run_batch(settings)
+    return pipeline_counts(result)
+
+
+def pipeline_counts(result) -> Counter:
+    """The job's "receipts" counters (Beam metrics), summed over steps."""
     from apache_beam.metrics.metric import MetricsFilter
 
     counts: Counter = Counter()

@@ -28,6 +28,35 @@ class Home:
         return self.root / "archive"
 
     @property
+    def is_gcp(self) -> bool:
+        return self.store_url.startswith("gcp://")
+
+    @property
+    def archive_url(self) -> str:
+        """Where the pipeline archives receipts: the store's bucket for gcp://, else archive/."""
+        if self.is_gcp:
+            from receipts.gcp.store import GcpLocation
+
+            return GcpLocation.parse(self.store_url).archive_url
+        return str(self.archive)
+
+    @property
+    def emulators(self) -> Path:
+        return self.root / "emulators"
+
+    def use_running_emulators(self) -> dict[str, str]:
+        """Point this process at the emulators `receipts emulators up` started for this home,
+        unless the variables are set already; return what was set."""
+        from receipts.emulators import Emulators
+
+        applied = {}
+        for name, value in Emulators(self.emulators).environment().items():
+            if not os.environ.get(name):
+                os.environ[name] = value
+                applied[name] = value
+        return applied
+
+    @property
     def keys(self) -> Path:
         return self.root / "keys"
 

@@ -55,3 +55,12 @@ CREATE TABLE EntitlementUsage (
   UsedMinor INT64 NOT NULL,
   AsOfSequence INT64 NOT NULL,
 ) PRIMARY KEY (CustomerId, EntitlementId);
+
+-- API keys of the verifier site, one customer each. Only the SHA-256 of a key is stored.
+CREATE TABLE ApiKeys (
+  KeyId STRING(64) NOT NULL,
+  CustomerId STRING(64) NOT NULL,
+  KeyHash STRING(64) NOT NULL,
+  CreatedAt STRING(40) NOT NULL,
+  RevokedAt STRING(40),
+) PRIMARY KEY (KeyId);

@@ -33,7 +33,7 @@ from receipts.ledger import ChainState, Entitlement
 from receipts.money import format_amount, minor_from_decimal, to_decimal
 from receipts.records import DeadLetter, SignedReceipt
 from receipts.retry import with_backoff
-from receipts.store import Balance, IdempotencyRecord, WriteOutcome
+from receipts.store import ApiKeyRecord, Balance, IdempotencyRecord, WriteOutcome
 
 log = logging.getLogger("receipts.gcp")
 RECEIPTS = "receipts"
@@ -361,6 +361,62 @@ class SpannerFirestoreStore:
     def receipt(self, receipt_id: str) -> dict[str, Any] | None:
         document = self._get_ledger(receipt_id)
         return _export(document) if document else None
+
+    def receipts_page(self, customer_id: str, after_sequence: int, limit: int) -> list[dict[str, Any]]:
+        query = (
+            self._firestore.collection(RECEIPTS)
+            .where(filter=firestore.FieldFilter("customer_id", "==", customer_id))
+            .where(filter=firestore.FieldFilter("sequence", ">", after_sequence))
+            .order_by("sequence")
+            .limit(limit)
+        )
+        return [
+            _export(snapshot.to_dict()) for snapshot in with_backoff("Firestore query", lambda: list(query.stream()))
+        ]
+
+    # -- Spanner: API keys of the verifier site -------------------------------------
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        def work(transaction) -> None:
+            transaction.insert(
+                "ApiKeys",
+                ["KeyId", "CustomerId", "KeyHash", "CreatedAt", "RevokedAt"],
+                [[record.key_id, record.customer_id, record.key_hash, record.created_at, record.revoked_at]],
+            )
+
+        try:
+            with_backoff("Spanner add API key", lambda: self._database.run_in_transaction(work))
+        except api_exceptions.AlreadyExists as error:
+            raise ValueError(f"API key id {record.key_id} is taken") from error
+
+    def api_key(self, key_id: str) -> ApiKeyRecord | None:
+        rows = self._query(
+            "SELECT KeyId, CustomerId, KeyHash, CreatedAt, RevokedAt FROM ApiKeys WHERE KeyId = @k",
+            {"k": key_id},
+            {"k": param_types.STRING},
+        )
+        return ApiKeyRecord(*rows[0]) if rows else None
+
+    def api_keys(self, customer_id: str | None = None) -> list[ApiKeyRecord]:
+        sql = "SELECT KeyId, CustomerId, KeyHash, CreatedAt, RevokedAt FROM ApiKeys"
+        params, types = None, None
+        if customer_id is not None:
+            sql += " WHERE CustomerId = @c"
+            params, types = {"c": customer_id}, {"c": param_types.STRING}
+        return [ApiKeyRecord(*row) for row in self._query(sql + " ORDER BY CreatedAt, KeyId", params, types)]
+
+    def revoke_api_key(self, key_id: str, revoked_at: str) -> bool:
+        def work(transaction) -> bool:
+            rows = list(
+                transaction.execute_sql(
+                    "SELECT RevokedAt FROM ApiKeys WHERE KeyId = @k", {"k": key_id}, {"k": param_types.STRING}
+                )
+            )
+            if not rows or rows[0][0] is not None:
+                return False
+            transaction.update("ApiKeys", ["KeyId", "RevokedAt"], [[key_id, revoked_at]])
+            return True
+
+        return with_backoff("Spanner revoke API key", lambda: self._database.run_in_transaction(work))
 
     # -- Firestore: dead letters ---------------------------------------------------
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
