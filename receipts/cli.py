@@ -222,13 +222,19 @@ def verify(home: Home, file, jwks_file, quiet: bool) -> None:
 
 @main.command()
 @click.option("--events-per-customer", default=40, show_default=True, help="Size of the generated sample.")
+@click.option(
+    "--emulators",
+    "use_emulators",
+    is_flag=True,
+    help="Through Pub/Sub and the streaming job into Spanner, Firestore and Cloud Storage (local emulators).",
+)
 @click.pass_obj
-def demo(home: Home, events_per_customer: int) -> None:
+def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
     """Generate a sample, run the pipeline, summarize, and verify every receipt."""
     from receipts.demo_run import run_demo
 
     try:
-        status = run_demo(home, events_per_customer)
+        status = run_demo(home, events_per_customer, emulators=use_emulators)
     except HomeBusy as error:
         raise click.ClickException(str(error)) from error
     sys.exit(status)

@@ -1,5 +1,6 @@
 """What `make demo` shows: sample -> pipeline -> summary -> verification -> next steps."""
 
+import json
 import os
 from collections import Counter
 
@@ -16,12 +17,18 @@ from receipts.store import Store, open_store
 from receipts.verify import Jwks, verify_chain
 
 
-def run_demo(home: Home, events_per_customer: int) -> int:
+def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> int:
+    """The demo on the embedded store (batch), or with `emulators` through Pub/Sub and the
+    streaming job into Spanner, Firestore and Cloud Storage on the local emulators."""
     console = Console(highlight=False)
     home.root.mkdir(parents=True, exist_ok=True)
+    if emulators:
+        from receipts.demo_cloud import prepare_emulators
+
+        home = prepare_emulators(home, console)
     events = home.root / "demo-events.jsonl"
     count = write_sample(str(events), events_per_customer)
-    console.rule("Verifiable billing receipts: demo")
+    console.rule("Verifiable billing receipts: demo" + (" on the Google Cloud emulators" if emulators else ""))
     console.print(
         f"Wrote {count} sample messages to {events}: 5 customers in USD, EUR, JPY, GBP and BHD, "
         "producer retries, an idempotency conflict, a quota overrun and malformed lines."
@@ -33,7 +40,12 @@ def run_demo(home: Home, events_per_customer: int) -> int:
         console.print(f"Entitlement {cap.entitlement_id} of {cap.customer_id}: limit {cap.limit} {cap.currency}.")
     if replay:
         console.print("[yellow]This home already has receipts: the same events again must add nothing.[/]")
-    print_run_summary(run_pipeline(home, str(events)))
+    if emulators:
+        from receipts.demo_cloud import stream_until_done
+
+        print_run_summary(stream_until_done(home, events, console))
+    else:
+        print_run_summary(run_pipeline(home, str(events)))
 
     receipts = list(store.receipts())
     per_customer = Table("customer", "receipts", "accepted", "rejected", "balances")
@@ -51,12 +63,13 @@ def run_demo(home: Home, events_per_customer: int) -> int:
     jwks = Jwks(home.keyring().jwks())
     results = verify_chain(receipts, jwks)
     failed = report_verification(results, [])
-    archived = {record["receipt_id"]: export_line(record) for record in read_archive(home.archive)}
+    files, records = archived_receipts(home)
+    archived = {record["receipt_id"]: export_line(record) for record in records}
     stored = {record["receipt_id"]: export_line(record) for record in receipts}
     if archived == stored:
-        files = len(list(home.archive.glob("receipts-*.jsonl")))
         console.print(
-            f"[green]OK[/] the archive holds the same {len(archived)} receipts, byte for byte, in {files} hourly files."
+            f"[green]OK[/] the archive ({home.archive_url}) holds the same {len(archived)} receipts, byte for byte, "
+            f"in {files} files."
         )
     else:
         missing, extra = len(stored.keys() - archived.keys()), len(archived.keys() - stored.keys())
@@ -66,26 +79,44 @@ def run_demo(home: Home, events_per_customer: int) -> int:
         )
         failed += 1
     console.rule("Try next")
+    cli = f"receipts --home {home.root}" + (f" --store {home.store_url}" if home.is_gcp else "")
+    replay = (
+        f"  {cli} publish --input {events} && {cli} stream --run-for 60   # a replay: nothing changes\n"
+        f"  receipts --home {home.root} emulators down                  # when you are done\n"
+        if home.is_gcp
+        else f"  {cli} run --input {events}   # a replay: nothing changes\n"
+    )
     console.print(
-        f"  receipts --home {home.root} export --customer cust_acme | head -3\n"
-        f"  receipts --home {home.root} export > receipts.jsonl && receipts --home {home.root} verify receipts.jsonl\n"
-        f"  receipts --home {home.root} keys jwks > jwks.json      # the public keys anyone can verify with\n"
-        f"  receipts --home {home.root} dead-letters | head -3\n"
-        f"  receipts --home {home.root} run --input {events}   # a replay: nothing changes\n"
-        "  README.md shows how to verify a receipt with openssl alone."
+        f"  {cli} export --customer cust_acme | head -3\n"
+        f"  {cli} export > receipts.jsonl && {cli} verify receipts.jsonl\n"
+        f"  {cli} keys jwks > jwks.json      # the public keys anyone can verify with\n"
+        f"  {cli} dead-letters | head -3\n" + replay + "  README.md shows how to verify a receipt with openssl alone.",
+        soft_wrap=True,
     )
     key, reused = demo_api_key(home, store)
     sample = next(store.receipts(DEMO_SITE_CUSTOMER), None)
     console.rule("Verifier site")
     console.print(
-        f"  receipts --home {home.root} serve        # then open http://127.0.0.1:8000/\n"
+        f"  {cli} serve        # then open http://127.0.0.1:8000/\n"
         f"  API key for {DEMO_SITE_CUSTOMER}: {key}\n"
         f"    ({'the same key as last time' if reused else 'new'}, kept in {home.root / DEMO_KEY_FILE}, mode 0600; "
-        f"`receipts --home {home.root} api-keys list` shows it)\n"
+        f"`{cli} api-keys list` shows it)\n"
         + (f"  a receipt to look up: {sample['receipt_id']}" if sample else ""),
         soft_wrap=True,  # a wrapped key cannot be copied
     )
     return 1 if failed else 0
+
+
+def archived_receipts(home: Home) -> tuple[int, list[dict]]:
+    """(number of files, every archived receipt) from the archive folder or bucket."""
+    if home.is_gcp:
+        from receipts.gcp.archive import BucketArchive
+
+        archive = BucketArchive(home.archive_url)
+        names = archive.objects()
+        records = [json.loads(line) for name in names for line in archive.read(name).split(b"\n") if line]
+        return len(names), records
+    return len(list(home.archive.glob("receipts-*.jsonl"))), list(read_archive(home.archive))
 
 
 DEMO_SITE_CUSTOMER = "cust_acme"

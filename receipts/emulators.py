@@ -16,12 +16,13 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 DEFAULT_PROJECT = "billing-local"  # Beam's ReadFromPubSub refuses ids shorter than 6 characters
 STATE_FILE = "state.json"
+STORAGE_DATA = ".cloudstorage"  # where the Cloud Storage emulator keeps objects (under STORAGE_BASE)
 NAMES = ("pubsub", "spanner", "firestore", "storage")
 VARIABLES = {
     "pubsub": "PUBSUB_EMULATOR_HOST",
@@ -100,6 +101,7 @@ def free_port() -> int:
 
 def _commands(root: Path, ports: dict[str, int], admin_port: int, project: str) -> dict[str, list[str]]:
     gcloud = shutil.which("gcloud") or "gcloud"
+    ports = {**dict.fromkeys(NAMES, 0), **ports}
     return {
         "pubsub": [
             gcloud,
@@ -127,7 +129,6 @@ def _commands(root: Path, ports: dict[str, int], admin_port: int, project: str) 
             "start",
             "--host=127.0.0.1",
             f"--port={ports['storage']}",
-            "--in-memory",
         ],
     }
 
@@ -191,26 +192,50 @@ class Emulators:
             raise EmulatorError("; ".join(problems))
         self.folder.mkdir(parents=True, exist_ok=True)
         running = self.running()
-        wanted = {name: (ports or {}).get(name) or free_port() for name in NAMES if name not in running}
-        admin_port = free_port()
-        commands = _commands(cloud_sdk_root(), {**dict.fromkeys(NAMES, 0), **wanted}, admin_port, project)
-        started: dict[str, Running] = {}
-        for name, port in wanted.items():
-            log = self.folder / f"{name}.log"
-            with open(log, "ab") as handle:
-                process = subprocess.Popen(
-                    commands[name],
-                    stdout=handle,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    start_new_session=True,  # its own process group: `down` stops the JVM it spawns too
-                    cwd=self.folder,
-                )
-            value = f"http://127.0.0.1:{port}" if name == "storage" else f"127.0.0.1:{port}"
-            started[name] = Running(name, process.pid, port, value, str(log), admin_port if name == "spanner" else None)
+        started = {
+            name: self._launch(name, (ports or {}).get(name) or free_port(), project)
+            for name in NAMES
+            if name not in running
+        }
         self._save({**running, **started})
+        self._wait(started.values(), timeout, progress)
+        return {**running, **started}
+
+    def stop(self, name: str) -> Running:
+        """Stop one emulator, keeping its record so `start` brings it back on the same port.
+        Cloud Storage keeps its objects on disk; the others lose their data."""
+        item = self.running()[name]
+        stop_group(item.pid)
+        return item
+
+    def start(self, stopped: Running, project: str = DEFAULT_PROJECT, timeout: float = 90.0) -> Running:
+        """Start an emulator that `stop` stopped, on its old port."""
+        item = self._launch(stopped.name, stopped.port, project, stopped.admin_port)
+        self._save({**self.running(), stopped.name: item})
+        self._wait([item], timeout)
+        return item
+
+    def _launch(self, name: str, port: int, project: str, admin_port: int | None = None) -> Running:
+        admin_port = admin_port or free_port()
+        command = _commands(cloud_sdk_root(), {name: port}, admin_port, project)[name]
+        log = self.folder / f"{name}.log"
+        environment = {**os.environ, "STORAGE_BASE": str(self.folder)}  # Cloud Storage objects live here
+        with open(log, "ab") as handle:
+            process = subprocess.Popen(
+                command,
+                stdout=handle,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # its own process group: stopping it stops the JVM it spawns too
+                cwd=self.folder,
+                env=environment,
+            )
+        value = f"http://127.0.0.1:{port}" if name == "storage" else f"127.0.0.1:{port}"
+        return Running(name, process.pid, port, value, str(log), admin_port if name == "spanner" else None)
+
+    def _wait(self, items: Iterable[Running], timeout: float, progress: Callable[[str], None] = lambda _: None) -> None:
         deadline = time.monotonic() + timeout
-        for item in started.values():
+        for item in items:
             progress(f"waiting for the {item.name} emulator on port {item.port}")
             while not answers(item):
                 if not alive(item.pid):
@@ -218,7 +243,6 @@ class Emulators:
                 if time.monotonic() > deadline:
                     raise EmulatorError(f"the {item.name} emulator did not answer in {timeout:.0f} s; see {item.log}")
                 time.sleep(0.3)
-        return {**running, **started}
 
     def down(self, timeout: float = 15.0) -> list[str]:
         """Stop every emulator this folder started; return their names."""
@@ -228,6 +252,7 @@ class Emulators:
             stopped.append(item.name)
         if self.state_path.exists():
             self.state_path.unlink()
+        shutil.rmtree(self.folder / STORAGE_DATA, ignore_errors=True)  # the others forget theirs too
         return stopped
 
     def _save(self, running: dict[str, Running]) -> None:
