@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
+from pipelines.local_runner import RUNNER, fix_direct_runner_metrics, stop, tune_direct_runner_pubsub
 from transforms.archive import ArchiveToBucket
 from transforms.charge import ChargeEvents
 from transforms.parse import DEAD as PARSE_DEAD
@@ -99,6 +99,7 @@ def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.P
 def start(settings: StreamSettings, extra_args: list[str] | None = None):
     """Start the job and return its PipelineResult at once (streaming never finishes)."""
     fix_direct_runner_metrics()
+    tune_direct_runner_pubsub()
     options = PipelineOptions(extra_args or [], runner=RUNNER)
     options.view_as(StandardOptions).streaming = True
     pipeline = beam.Pipeline(options=options)
@@ -122,5 +123,5 @@ def run_for(
             time.sleep(every if deadline is None else max(0.0, min(every, deadline - time.monotonic())))
             tick(result)
     finally:
-        result.cancel()
+        stop(result)
     return result

@@ -40,6 +40,7 @@ def prepare_emulators(home: Home, console: Console) -> Home:
 def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
     """Publish the sample, run the streaming job until every message is processed and the
     archive has caught up with the ledger (or PATIENCE_SECONDS pass), then stop it."""
+    from pipelines.local_runner import stop
     from pipelines.streaming import StreamSettings, start
     from receipts.demo_run import archived_receipts
     from receipts.gcp.store import GcpLocation
@@ -63,7 +64,7 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
     with home.exclusive_run():
         result = start(settings)
         deadline = time.monotonic() + PATIENCE_SECONDS
-        with err.status("Streaming (the local Pub/Sub reader waits 30 s on an empty subscription)…") as status:
+        with err.status("Streaming…") as status:
             while time.monotonic() < deadline:
                 time.sleep(2)
                 counts = pipeline_counts(result)
@@ -77,5 +78,5 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
                 if seen >= len(lines) and stored >= expected and archived >= stored:
                     break
         with err.status("Stopping the streaming job…"):
-            result.cancel()
+            stop(result)
     return pipeline_counts(result)

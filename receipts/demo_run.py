@@ -100,8 +100,7 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
         f"  {cli} serve        # then open http://127.0.0.1:8000/\n"
         f"  API key for {DEMO_SITE_CUSTOMER}: {key}\n"
         f"    ({'the same key as last time' if reused else 'new'}, kept in {home.root / DEMO_KEY_FILE}, mode 0600; "
-        f"`{cli} api-keys list` shows it)\n"
-        + (f"  a receipt to look up: {sample['receipt_id']}" if sample else ""),
+        f"`{cli} api-keys list` shows it)\n" + (f"  a receipt to look up: {sample['receipt_id']}" if sample else ""),
         soft_wrap=True,  # a wrapped key cannot be copied
     )
     return 1 if failed else 0

@@ -1,0 +1,167 @@
+"""SpannerFirestoreStore on the real emulators: one commit per receipt with its state rows,
+append-only chains, a create-only ledger, and repair of a ledger that fell behind."""
+
+import json
+import threading
+import time
+
+from google.cloud import spanner
+
+from receipts.canonical import receipt_id
+from receipts.gcp.archive import ArchiveOutcome, BucketArchive
+from receipts.gcp.provision import spanner_ddl
+from receipts.gcp.store import RECEIPTS
+from receipts.ledger import ChainState, Entitlement
+from receipts.records import DeadLetter, SignedReceipt
+from receipts.signers import LocalKeySigner, sign_payloads
+from receipts.store import ApiKeyRecord, WriteOutcome
+from receipts.verify import Jwks, verify_chain
+from tests.conftest import PROCESSED_AT, make_event
+
+
+def chain(keyring, customer: str, count: int, amount: str = "2.50", currency: str = "USD", entitlement=None):
+    signer = LocalKeySigner(keyring.private_pem(keyring.current_kid))
+    state = ChainState(customer)
+    out = []
+    for index in range(count):
+        event = make_event(
+            idempotent_key=f"{customer}-{index}",
+            customer_id=customer,
+            amount=amount,
+            currency=currency,
+            entitlement_id=entitlement.entitlement_id if entitlement else None,
+        )
+        chained = state.append(event, entitlement, signer.kid, PROCESSED_AT)
+        out.append(SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0]))
+    return out
+
+
+def test_the_ddl_file_is_what_init_applied(cloud) -> None:
+    statements = spanner_ddl()
+    assert any("ROW DELETION POLICY (OLDER_THAN(CreatedAt, INTERVAL 30 DAY))" in s for s in statements)
+    database = cloud.store()._database
+    database.reload()
+    assert len(database.ddl_statements) == len(statements)
+
+
+def test_a_batch_commits_state_and_ledger_and_replays_change_nothing(cloud, keyring) -> None:
+    store = cloud.store()
+    cap = Entitlement("cust_1", "ent", 1000, "USD")
+    store.set_entitlement(cap)
+    receipts = chain(keyring, "cust_1", 3, entitlement=cap)
+    assert store.write_receipts(receipts) == [WriteOutcome.WRITTEN] * 3
+    state = store.load_chain("cust_1")
+    assert (state.sequence, state.head_hash) == (3, receipts[-1].chained.receipt_hash)
+    assert state.balances == {"USD": 750} and state.usage == {"ent": 750}
+    exported = list(store.receipts("cust_1"))
+    assert exported == [r.export() for r in receipts]
+    assert all(result.ok for result in verify_chain(exported, Jwks(keyring.jwks())))
+    assert store.write_receipts(receipts) == [WriteOutcome.ALREADY_PRESENT] * 3
+    assert list(store.receipts("cust_1")) == exported
+    record = store.lookup_idempotency("cust_1", "cust_1-1")
+    assert record.receipt_id == receipts[1].receipt_id
+    assert store.entitlements() == [cap]
+    [balance] = store.balances()
+    assert (balance.balance, balance.as_of_sequence) == ("7.50", 3)
+
+
+def test_money_is_exact_in_spanner(cloud, keyring) -> None:
+    store = cloud.store()
+    receipts = chain(keyring, "cust_bh", 3, amount="0.125", currency="BHD")
+    store.write_receipts(receipts)
+    assert [(b.currency, b.balance) for b in store.balances()] == [("BHD", "0.375")]
+    assert store.load_chain("cust_bh").balances == {"BHD": 375}
+
+
+def test_out_of_order_and_forked_receipts_are_refused(cloud, keyring) -> None:
+    store = cloud.store()
+    receipts = chain(keyring, "cust_1", 3)
+    assert store.write_receipts([receipts[0], receipts[2]]) == [WriteOutcome.WRITTEN, WriteOutcome.NOT_NEXT]
+    assert store.receipt(receipts[2].receipt_id) is None
+    assert store.lookup_idempotency("cust_1", "cust_1-2") is None
+    other = chain(keyring, "cust_1", 1, amount="9.99")[0]  # same key as receipts[0], another body
+    assert store.write_receipts([other]) == [WriteOutcome.CONFLICT]
+    assert store.write_receipts(receipts[1:]) == [WriteOutcome.WRITTEN] * 2
+    assert [r["sequence"] for r in store.receipts("cust_1")] == [1, 2, 3]
+    assert store.load_chain("cust_1").balances == {"USD": 750}
+
+
+def test_a_different_ledger_document_is_never_overwritten(cloud, keyring) -> None:
+    store = cloud.store()
+    [receipt] = chain(keyring, "cust_1", 1)
+    planted = {"body": "{}", "receipt_hash": "f" * 64, "signature": "x", "customer_id": "cust_1", "sequence": 1}
+    store._firestore.collection(RECEIPTS).document(receipt.receipt_id).create(planted)
+    assert store.write_receipts([receipt]) == [WriteOutcome.WRITTEN]  # Spanner state moved with its receipt
+    assert store.ledger_conflicts == 1
+    stored = store._firestore.collection(RECEIPTS).document(receipt.receipt_id).get().to_dict()
+    assert stored["receipt_hash"] == "f" * 64
+
+
+def test_load_chain_copies_receipts_the_ledger_missed_from_the_outbox(cloud, keyring) -> None:
+    store = cloud.store()
+    receipts = chain(keyring, "cust_1", 4)
+    store.write_receipts(receipts)
+    for lost in receipts[2:]:  # as if the process died between the Spanner commit and the ledger
+        store._firestore.collection(RECEIPTS).document(lost.receipt_id).delete()
+    assert len(list(store.receipts("cust_1"))) == 2
+    assert store.load_chain("cust_1").sequence == 4
+    assert list(store.receipts("cust_1")) == [r.export() for r in receipts]
+
+
+def test_idempotency_falls_back_to_the_ledger_after_the_spanner_ttl(cloud, keyring) -> None:
+    store = cloud.store()
+    [receipt] = chain(keyring, "cust_1", 1)
+    store.write_receipts([receipt])
+    store._database.run_in_transaction(
+        lambda t: t.delete("IdempotencyKeys", spanner.KeySet(keys=[["cust_1", "cust_1-0"]]))
+    )
+    record = store.lookup_idempotency("cust_1", "cust_1-0")
+    assert record is not None
+    assert (record.receipt_id, record.event_sha256) == (receipt.receipt_id, receipt.chained.body["event_sha256"])
+    assert store.lookup_idempotency("cust_1", "never-seen") is None
+    assert receipt_id("cust_1", "cust_1-0") == receipt.receipt_id
+
+
+def test_dead_letters_are_kept_once(cloud) -> None:
+    store = cloud.store()
+    letter = DeadLetter("malformed_json", "bad", b"\xff{", "m-1")
+    assert store.add_dead_letters([letter, letter]) == 1
+    [record] = list(store.dead_letters())
+    assert DeadLetter.from_export(record) == letter
+
+
+def test_api_keys_and_pages(cloud, keyring) -> None:
+    store = cloud.store()
+    record = ApiKeyRecord("k1", "cust_1", "a" * 64, "2026-01-25T10:00:00Z", None)
+    store.add_api_key(record)
+    assert store.api_key("k1") == record
+    assert store.revoke_api_key("k1", "2026-01-26T10:00:00Z") is True
+    assert store.revoke_api_key("k1", "2026-01-27T10:00:00Z") is False
+    assert store.api_key("k1").revoked_at == "2026-01-26T10:00:00Z"
+    assert [k.key_id for k in store.api_keys("cust_1")] == ["k1"]
+    store.write_receipts(chain(keyring, "cust_1", 5))
+    page = store.receipts_page("cust_1", 2, 2)
+    assert [r["sequence"] for r in page] == [3, 4]
+
+
+def test_archive_writes_once_and_rides_out_a_restarted_emulator(cloud, emulators) -> None:
+    archive = BucketArchive(cloud.location.archive_url)
+    data = b'{"receipt_id":"r_1"}\n'
+    assert archive.write_once("w/1.jsonl", data)[0] is ArchiveOutcome.WRITTEN
+    assert archive.write_once("w/1.jsonl", data)[0] is ArchiveOutcome.ALREADY_ARCHIVED
+    outcome, aside = archive.write_once("w/1.jsonl", b'{"receipt_id":"r_2"}\n')
+    assert outcome is ArchiveOutcome.WRITTEN_ASIDE and aside != "w/1.jsonl"
+    assert archive.read("w/1.jsonl") == data
+
+    stopped = emulators.stop("storage")
+    results: list = []
+    writer = threading.Thread(target=lambda: results.append(archive.write_once("w/2.jsonl", data)))
+    writer.start()
+    time.sleep(3)  # the write is failing and backing off now
+    assert writer.is_alive()
+    emulators.start(stopped)
+    writer.join(timeout=120)
+    assert results and results[0][0] is ArchiveOutcome.WRITTEN
+    assert archive.read("w/2.jsonl") == data
+    assert archive.read("w/1.jsonl") == data  # kept on disk across the restart
+    assert json.loads(archive.read("w/2.jsonl"))["receipt_id"] == "r_1"
