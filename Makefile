@@ -19,7 +19,7 @@ demo: venv
 	$(BIN)/receipts demo
 
 test: venv
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: venv
 	$(BIN)/ruff check .

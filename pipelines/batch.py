@@ -7,6 +7,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
+from pipelines.options import ReceiptsOptions
 from transforms.archive import ArchiveToBucket, ArchiveToFolder
 from transforms.charge import ChargeEvents
 from transforms.parse import DEAD as PARSE_DEAD
@@ -18,16 +19,6 @@ class BatchOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument("--input", help="JSONL file: one raw event message per line")
-        parser.add_argument("--store", help="Store URL, e.g. sqlite:///.receipts/receipts.db")
-        parser.add_argument("--keys", help="Folder of the local signing key ring")
-        parser.add_argument("--kid", help="kid (RFC 7638 thumbprint) of the key to sign with")
-        parser.add_argument("--archive", help="Receipt archive: a folder (hourly files) or gs://bucket/prefix")
-        parser.add_argument(
-            "--dedup_ttl_seconds",
-            type=int,
-            default=24 * 3600,
-            help="How long dedup state remembers a key before falling back to the store",
-        )
 
 
 @dataclass(frozen=True)
@@ -41,8 +32,15 @@ class Settings:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "Settings":
-        view = options.view_as(BatchOptions)
-        return cls(view.input, view.store, view.keys, view.kid, view.archive, view.dedup_ttl_seconds)
+        common = options.view_as(ReceiptsOptions)
+        return cls(
+            options.view_as(BatchOptions).input,
+            common.store,
+            common.keys,
+            common.kid,
+            common.archive,
+            common.dedup_ttl_seconds,
+        )
 
 
 def build(pipeline: beam.Pipeline, settings: Settings) -> dict[str, beam.PCollection]:

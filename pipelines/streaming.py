@@ -10,6 +10,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.local_runner import RUNNER, fix_direct_runner_metrics, stop, tune_direct_runner_pubsub
+from pipelines.options import ReceiptsOptions
 from transforms.archive import ArchiveToBucket
 from transforms.charge import ChargeEvents
 from transforms.parse import DEAD as PARSE_DEAD
@@ -22,21 +23,11 @@ class StreamingOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument("--subscription", help="Pub/Sub subscription: projects/P/subscriptions/S")
-        parser.add_argument("--store", help="Store URL: gcp://PROJECT[?instance=&database=&bucket=]")
-        parser.add_argument("--keys", help="Folder of the local signing key ring")
-        parser.add_argument("--kid", help="kid (RFC 7638 thumbprint) of the key to sign with")
-        parser.add_argument("--archive", help="gs://bucket/prefix for the write-once JSONL archive")
         parser.add_argument("--dead_letter_topic", help="Pub/Sub topic for dead letters: projects/P/topics/T")
         parser.add_argument(
             "--archive_window_seconds", type=int, default=300, help="Processing-time window of one archive object"
         )
         parser.add_argument("--archive_shards", type=int, default=4, help="Archive objects per window")
-        parser.add_argument(
-            "--dedup_ttl_seconds",
-            type=int,
-            default=24 * 3600,
-            help="How long dedup state remembers a key before the store answers for it",
-        )
 
 
 @dataclass(frozen=True)
@@ -53,17 +44,17 @@ class StreamSettings:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "StreamSettings":
-        view = options.view_as(StreamingOptions)
+        view, common = options.view_as(StreamingOptions), options.view_as(ReceiptsOptions)
         return cls(
             view.subscription,
-            view.store,
-            view.keys,
-            view.kid,
-            view.archive,
+            common.store,
+            common.keys,
+            common.kid,
+            common.archive,
             view.dead_letter_topic,
             view.archive_window_seconds,
             view.archive_shards,
-            view.dedup_ttl_seconds,
+            common.dedup_ttl_seconds,
         )
 
 
