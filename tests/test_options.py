@@ -7,9 +7,17 @@ from pipelines.streaming import StreamSettings
 
 
 def test_batch_and_streaming_options_coexist() -> None:
+    common = ["--store", "gcp://p-123456", "--keys", "k", "--kid", "K", "--archive", "gs://b/r"]
     options = PipelineOptions(
-        ["--store", "gcp://p-123456", "--keys", "k", "--kid", "K", "--archive", "gs://b/r", "--input", "e.jsonl"]
-        + ["--subscription", "projects/p/subscriptions/s", "--archive_window_seconds", "60"]
+        [
+            *common,
+            "--input",
+            "e.jsonl",
+            "--subscription",
+            "projects/p/subscriptions/s",
+            "--archive_window_seconds",
+            "60",
+        ]
     )
     assert Settings.from_options(options) == Settings("e.jsonl", "gcp://p-123456", "k", "K", "gs://b/r")
     streaming = StreamSettings.from_options(options)

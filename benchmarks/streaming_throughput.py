@@ -1,0 +1,108 @@
+"""Streaming throughput on the emulators: Pub/Sub -> streaming job -> Spanner + Firestore + GCS,
+against the batch job writing the same events into the same kind of store in the same run.
+
+Starts its own emulators (Cloud SDK needed), one project per job so neither sees the
+other's data. Times from the job's start until every receipt is in the ledger.
+Usage: python benchmarks/streaming_throughput.py [--events N] [--customers N]
+"""
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.pipeline_throughput import RESULTS, generate
+from pipelines.batch import Settings
+from pipelines.batch import run as run_batch
+from pipelines.local_runner import stop
+from pipelines.streaming import StreamSettings, start
+from receipts.emulators import Emulators
+from receipts.gcp.provision import init
+from receipts.gcp.store import GcpLocation, SpannerFirestoreStore
+from receipts.keys import KeyRing
+from receipts.publisher import publish_lines
+
+
+def ledger_count(store: SpannerFirestoreStore) -> int:
+    return sum(1 for _ in store.receipts())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=2_000)
+    parser.add_argument("--customers", type=int, default=50)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder)
+        emulators = Emulators(home / "emulators")
+        emulators.up()
+        os.environ.update(emulators.environment())
+        try:
+            lines = generate(args.events, args.customers)
+            unique = len({json.loads(line)["idempotent_key"] for line in lines})
+            (home / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n")
+            ring = KeyRing(home / "keys")
+            kid = ring.current_kid
+
+            batch_url, stream_url = "gcp://bench-batch-job", "gcp://bench-stream-job"
+            for url in (batch_url, stream_url):
+                init(GcpLocation.parse(url), report=lambda _: None)
+
+            started = time.perf_counter()
+            run_batch(
+                Settings(
+                    str(home / "events.jsonl"),
+                    batch_url,
+                    str(home / "keys"),
+                    kid,
+                    GcpLocation.parse(batch_url).archive_url,
+                )
+            )
+            batch_seconds = time.perf_counter() - started
+            assert ledger_count(SpannerFirestoreStore(batch_url)) == unique
+
+            location = GcpLocation.parse(stream_url)
+            publish_lines(location.project, "billing-events", lines)
+            settings = StreamSettings(
+                f"projects/{location.project}/subscriptions/billing-events-sub",
+                stream_url,
+                str(home / "keys"),
+                kid,
+                location.archive_url,
+                None,
+                archive_window_seconds=5,
+            )
+            store = SpannerFirestoreStore(stream_url)
+            started = time.perf_counter()
+            job = start(settings)
+            while ledger_count(store) < unique:
+                time.sleep(0.5)
+            stream_seconds = time.perf_counter() - started
+            stop(job)
+        finally:
+            emulators.down()
+
+    stream_rate, batch_rate = args.events / stream_seconds, args.events / batch_seconds
+    print(f"{'what':<52}{'seconds':>10}{'events/s':>12}")
+    print(f"{'batch job into Spanner + Firestore + GCS (emulators)':<52}{batch_seconds:>10.2f}{batch_rate:>12.0f}")
+    print(f"{'streaming job from Pub/Sub into the same (emulators)':<52}{stream_seconds:>10.2f}{stream_rate:>12.0f}")
+    print(f"ratio (streaming / batch): {stream_rate / batch_rate:.2f}")
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["streaming"] = {
+        "value": round(stream_rate, 1),
+        "baseline": round(batch_rate, 1),
+        "ratio": round(stream_rate / batch_rate, 3),
+        "unit": "events/s",
+        "command": f"python benchmarks/streaming_throughput.py --events {args.events} --customers {args.customers}",
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
