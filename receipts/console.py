@@ -52,6 +52,10 @@ def print_run_summary(counts: Counter) -> None:
         ("receipts already present (replay)", counts["receipts_already_present"]),
         ("receipt conflicts (dead letters)", counts["receipt_conflicts"]),
     ]
+    if counts["ledger_conflicts"]:
+        rows.append(("ledger conflicts (logged; the stored receipt stands)", counts["ledger_conflicts"]))
+    if counts["receipts_archived"]:
+        rows.append(("receipts archived", counts["receipts_archived"]))
     for label, value in rows:
         table.add_row(label, str(value))
     err.print(table)

@@ -39,6 +39,7 @@ class WriteReceipts(beam.DoFn):
         self.replayed = Metrics.counter("receipts", "receipts_already_present")
         self.conflicts = Metrics.counter("receipts", "receipt_conflicts")
         self.waiting = Metrics.counter("receipts", "receipts_waited_for_predecessor")
+        self.ledger_conflicts = Metrics.counter("receipts", "ledger_conflicts")
 
     def setup(self) -> None:
         self.store = open_store(self.store_url)
@@ -73,7 +74,10 @@ class WriteReceipts(beam.DoFn):
         next_sequence.write(expected)
         for start in range(0, len(ready), self.transaction_size):
             chunk = ready[start : start + self.transaction_size]
-            for receipt, outcome in zip(chunk, self.store.write_receipts(chunk), strict=True):
+            conflicts_before = getattr(self.store, "ledger_conflicts", 0)
+            outcomes = self.store.write_receipts(chunk)
+            self.ledger_conflicts.inc(getattr(self.store, "ledger_conflicts", 0) - conflicts_before)
+            for receipt, outcome in zip(chunk, outcomes, strict=True):
                 if outcome in (WriteOutcome.CONFLICT, WriteOutcome.NOT_NEXT):
                     self.conflicts.inc()
                     yield beam.pvalue.TaggedOutput(DEAD, not_written(receipt, outcome))
