@@ -15,7 +15,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
 from receipts.events import Event
-from receipts.ledger import ACCEPTED, ChainState
+from receipts.ledger import ACCEPTED, ChainState, Entitlement
 from receipts.records import Message
 from receipts.store import open_store
 
@@ -43,8 +43,13 @@ class ChainReceipts(beam.DoFn):
     def process(self, element: tuple[str, Iterable[tuple[Message, Event]]], chain=beam.DoFn.StateParam(CHAIN)):
         customer_id, batch = element
         state: ChainState = chain.read() or self.store.load_chain(customer_id)
+        entitlements: dict[str, Entitlement | None] = {}  # one store read per entitlement per batch
         for _, event in sorted(batch, key=lambda item: item[1].order_key):
-            entitlement = self.store.entitlement(customer_id, event.entitlement_id) if event.entitlement_id else None
+            entitlement = None
+            if event.entitlement_id:
+                if event.entitlement_id not in entitlements:
+                    entitlements[event.entitlement_id] = self.store.entitlement(customer_id, event.entitlement_id)
+                entitlement = entitlements[event.entitlement_id]
             receipt = state.append(event, entitlement, self.kid, self.clock())
             (self.accepted if receipt.body["status"] == ACCEPTED else self.rejected).inc()
             yield receipt

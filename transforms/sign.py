@@ -1,5 +1,7 @@
 """Sign chained receipts as RS256 JWS, a batch at a time."""
 
+from datetime import datetime
+
 import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
@@ -32,4 +34,5 @@ class SignReceipts(beam.DoFn):
 
 
 def processed_at(receipt: ChainedReceipt) -> Timestamp:
-    return Timestamp.from_rfc3339(receipt.body["processed_at"])
+    # fromisoformat is C; Timestamp.from_rfc3339 goes through dateutil at ~4% of the batch job.
+    return Timestamp.from_utc_datetime(datetime.fromisoformat(receipt.body["processed_at"].replace("Z", "+00:00")))
