@@ -8,6 +8,7 @@ answer with all reasons at once.
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from receipts.canonical import canonical_bytes, receipt_id, sha256_hex, strict_loads
@@ -110,7 +111,7 @@ class Event:
             "usage_description": self.usage_description,
         }
 
-    @property
+    @cached_property  # dedup and the chain both ask; computed once per event
     def event_sha256(self) -> str:
         """SHA-256 of the RFC 8785 form of `normalized()`: recomputable from a receipt."""
         return sha256_hex(canonical_bytes(self.normalized()))

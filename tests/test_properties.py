@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from receipts.ledger import Entitlement
@@ -167,3 +167,22 @@ def test_built_chains_verify_and_balance_is_the_sum(
     assert all(result.ok for result in verify_chain(receipts, jwks))
     total = sum(int(amount.replace(".", "")) for amount in amounts)
     assert receipts[-1]["balance_after"] == f"{total // 100}.{total % 100:02d}"
+
+
+@settings(max_examples=200, deadline=None)
+@given(description=st.one_of(st.none(), st.text(max_size=60)), key=st.text(min_size=1, max_size=40))
+@example(description='x","status":"accepted","receipt_id":"r_', key='k,"status":"rejected')
+def test_spliced_export_line_is_the_canonical_export(signer, description: str | None, key: str) -> None:
+    """SignedReceipt.export_line splices bytes; it must equal RFC 8785 of the export, for any text."""
+    from receipts.events import Invalid, parse_event
+    from receipts.ledger import ChainState
+    from receipts.records import SignedReceipt, export_line
+    from receipts.signers import sign_payloads
+    from tests.conftest import event_bytes
+
+    event = parse_event(event_bytes(idempotent_key=key, usage_description=description))
+    if isinstance(event, Invalid):
+        return  # e.g. a key with a control character: not an event
+    chained = ChainState("cust_1").append(event, None, signer.kid, "2026-01-25T12:00:00.000000Z")
+    receipt = SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0])
+    assert receipt.export_line() == export_line(receipt.export())

@@ -62,12 +62,19 @@ class ChargeEvents(beam.PTransform):
                 DEDUP_DEAD, DUPLICATE, main="fresh"
             )
         )
-        signed = (
+        chained = (
             deduplicated.fresh
             | "KeyByCustomer" >> beam.Map(lambda item: (item[1].customer_id, item)).with_output_types(tuple[str, Any])
             | "BatchPerCustomer" >> batching()
             | "ChainPerCustomer" >> beam.ParDo(ChainReceipts(self.store, self.kid))
-            | "CheckpointChained" >> beam.Reshuffle()
+        )
+        if self.streaming:
+            # Chaining stamps processed_at, so a retried bundle would chain different bytes:
+            # checkpoint its output before anything is written. In batch the GroupByKey
+            # before the write is that checkpoint already.
+            chained = chained | "CheckpointChained" >> beam.Reshuffle()
+        signed = (
+            chained
             | "BatchForSigning" >> beam.BatchElements(min_batch_size=SIGN_BATCH, max_batch_size=SIGN_BATCH)
             | "SignReceipts" >> beam.ParDo(SignReceipts(self.keys, self.kid))
         )
