@@ -1,22 +1,25 @@
-"""One store connection per request, closed when the request ends (flaskr's get_db):
-a SQLite connection is never shared between a server's threads."""
+"""One store per server thread, opened on its first request and kept: opening a store per
+request (a SQLite connection and its schema check, or a Spanner and a Firestore client
+with their gRPC channels) cost more than the lookup itself. A SQLite connection is still
+never shared between threads."""
 
-from flask import Flask, current_app, g
+import threading
+
+from flask import Flask, current_app
 
 from receipts.store import Store, open_store
 
+_threads = threading.local()
+
 
 def get_store() -> Store:
-    if "store" not in g:
-        g.store = open_store(current_app.config["STORE_URL"])
-    return g.store
-
-
-def close_store(_error: BaseException | None = None) -> None:
-    store = g.pop("store", None)
-    if store is not None:
-        store.close()
+    stores: dict[str, Store] = _threads.__dict__.setdefault("stores", {})
+    url = current_app.config["STORE_URL"]
+    store = stores.get(url)
+    if store is None:
+        store = stores[url] = open_store(url)
+    return store
 
 
 def init_app(app: Flask) -> None:
-    app.teardown_appcontext(close_store)
+    """Nothing to tear down per request; kept so the factory reads the same for every part."""
