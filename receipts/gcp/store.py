@@ -459,6 +459,7 @@ def _document(body_text: str, receipt_hash: str, signature: str) -> dict[str, An
         "currency": body["currency"],
         "event_timestamp": body["event_timestamp"],
         "processed_at": body["processed_at"],
+        "ledger_written_at": firestore.SERVER_TIMESTAMP,  # when the ledger got it: latency, audits
     }
 
 
