@@ -29,6 +29,7 @@ CREATE TABLE ChainHeads (
   CustomerId STRING(64) NOT NULL,
   Sequence INT64 NOT NULL,
   ReceiptHash STRING(64) NOT NULL,
+  ReceiptId STRING(32) NOT NULL,
   UpdatedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
 ) PRIMARY KEY (CustomerId);
 

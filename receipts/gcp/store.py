@@ -105,11 +105,18 @@ class SpannerFirestoreStore:
 
         return with_backoff("Spanner query", run)
 
+    def _read(self, table: str, columns: list[str], keys: spanner.KeySet) -> list:
+        """Rows by key: a Spanner read is about twice as fast as the same SELECT."""
+
+        def run() -> list:
+            with self._database.snapshot() as snapshot:
+                return list(snapshot.read(table, columns, keys))
+
+        return with_backoff(f"Spanner read {table}", run)
+
     def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None:
-        rows = self._query(
-            "SELECT ReceiptId, EventSha256 FROM IdempotencyKeys WHERE CustomerId = @c AND IdempotentKey = @k",
-            {"c": customer_id, "k": idempotent_key},
-            {"c": param_types.STRING, "k": param_types.STRING},
+        rows = self._read(
+            "IdempotencyKeys", ["ReceiptId", "EventSha256"], spanner.KeySet(keys=[[customer_id, idempotent_key]])
         )
         if rows:
             return IdempotencyRecord(customer_id, idempotent_key, rows[0][0], rows[0][1])
@@ -123,27 +130,27 @@ class SpannerFirestoreStore:
         return IdempotencyRecord(customer_id, idempotent_key, body["receipt_id"], body["event_sha256"])
 
     def load_chain(self, customer_id: str) -> ChainState:
-        params, types = {"c": customer_id}, {"c": param_types.STRING}
-        head = self._query("SELECT Sequence, ReceiptHash FROM ChainHeads WHERE CustomerId = @c", params, types)
-        sequence, head_hash = (head[0][0], head[0][1]) if head else (0, ZERO_HASH)
-        balances = {
-            currency: minor_from_decimal(amount, currency)
-            for currency, amount in self._query(
-                "SELECT Currency, Balance FROM Balances WHERE CustomerId = @c", params, types
-            )
-        }
-        usage = dict(
-            self._query("SELECT EntitlementId, UsedMinor FROM EntitlementUsage WHERE CustomerId = @c", params, types)
-        )
-        if sequence:
+        one = spanner.KeySet(keys=[[customer_id]])
+        prefix = spanner.KeySet(ranges=[spanner.KeyRange(start_closed=[customer_id], end_closed=[customer_id])])
+
+        def run() -> tuple[list, list, list]:
+            with self._database.snapshot(multi_use=True) as snapshot:
+                return (
+                    list(snapshot.read("ChainHeads", ["Sequence", "ReceiptHash", "ReceiptId"], one)),
+                    list(snapshot.read("Balances", ["Currency", "Balance"], prefix)),
+                    list(snapshot.read("EntitlementUsage", ["EntitlementId", "UsedMinor"], prefix)),
+                )
+
+        head, balance_rows, usage_rows = with_backoff("Spanner read chain", run)
+        sequence, head_hash, head_id = head[0] if head else (0, ZERO_HASH, None)
+        balances = {currency: minor_from_decimal(amount, currency) for currency, amount in balance_rows}
+        if head_id is not None and self._get_ledger(head_id) is None:
             self._sync_ledger_tail(customer_id, sequence)
-        return ChainState(customer_id, sequence, head_hash, balances, usage)
+        return ChainState(customer_id, sequence, head_hash, balances, dict(usage_rows))
 
     def entitlement(self, customer_id: str, entitlement_id: str) -> Entitlement | None:
-        rows = self._query(
-            "SELECT LimitAmount, Currency FROM Entitlements WHERE CustomerId = @c AND EntitlementId = @e",
-            {"c": customer_id, "e": entitlement_id},
-            {"c": param_types.STRING, "e": param_types.STRING},
+        rows = self._read(
+            "Entitlements", ["LimitAmount", "Currency"], spanner.KeySet(keys=[[customer_id, entitlement_id]])
         )
         if not rows:
             return None
@@ -260,8 +267,8 @@ class SpannerFirestoreStore:
             )
             transaction.insert_or_update(
                 "ChainHeads",
-                ["CustomerId", "Sequence", "ReceiptHash", "UpdatedAt"],
-                [[customer, sequence, chained.receipt_hash, spanner.COMMIT_TIMESTAMP]],
+                ["CustomerId", "Sequence", "ReceiptHash", "ReceiptId", "UpdatedAt"],
+                [[customer, sequence, chained.receipt_hash, chained.receipt_id, spanner.COMMIT_TIMESTAMP]],
             )
             transaction.insert_or_update(
                 "Balances",
@@ -321,7 +328,8 @@ class SpannerFirestoreStore:
 
     def _sync_ledger_tail(self, customer_id: str, head_sequence: int) -> int:
         """Copy receipts that Spanner committed but the ledger lacks (a process died between
-        the two writes). They can only be the newest ones; return how many were copied."""
+        the two writes; load_chain found the head missing). They can only be the newest
+        ones; return how many were copied."""
         rows = self._query(
             "SELECT ReceiptId, Sequence, ReceiptHash, Body, Signature "
             "FROM IdempotencyKeys@{FORCE_INDEX=IdempotencyKeysBySequence} "
@@ -329,7 +337,7 @@ class SpannerFirestoreStore:
             {"c": customer_id, "from": max(0, head_sequence - OUTBOX_SCAN)},
             {"c": param_types.STRING, "from": param_types.INT64},
         )
-        if not rows or self._get_ledger(rows[0][0]) is not None:
+        if not rows:
             return 0
         references = [self._firestore.collection(RECEIPTS).document(row[0]) for row in rows]
         present = {
