@@ -156,6 +156,9 @@ def json_documents(text: str) -> list[dict]:
     return documents
 
 
+# checkov keeps a core busy for ~15 s: run it on the emulator tests' worker, after them or
+# before them, never beside their timed streaming runs.
+@pytest.mark.xdist_group("emulators")
 def test_checkov_finds_nothing_and_every_skip_says_why() -> None:
     checkov = checkov_command()
     done = subprocess.run(
