@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# checkov (the Terraform scan in tests/test_terraform.py) gets a virtualenv of its own:
+# its pins conflict with the project's test dependencies (see tests/tools/checkov-requirements.txt).
+CHECKOV_VENV  := $(VENV)/checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-stamp
 
 .PHONY: venv demo test lint bench clean
 
@@ -13,7 +17,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	@touch $(STAMP)
 
-venv: $(STAMP)
+$(CHECKOV_STAMP): tests/tools/checkov-requirements.txt $(STAMP)
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r tests/tools/checkov-requirements.txt
+	@touch $(CHECKOV_STAMP)
+
+venv: $(STAMP) $(CHECKOV_STAMP)
 
 demo: venv
 	$(BIN)/receipts demo

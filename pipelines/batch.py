@@ -7,7 +7,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
-from pipelines.options import ReceiptsOptions
+from pipelines.options import LocalKeyOptions, ReceiptsOptions, signing
 from transforms.archive import ArchiveToBucket, ArchiveToFolder
 from transforms.charge import ChargeEvents
 from transforms.parse import DEAD as PARSE_DEAD
@@ -23,12 +23,16 @@ class BatchOptions(PipelineOptions):
 
 @dataclass(frozen=True)
 class Settings:
+    """What the batch job needs. The signing key is `signer` (a URL: kms://… or file://…) or,
+    by default, the key `kid` of the local key ring in `keys`."""
+
     input: str
     store: str
-    keys: str
-    kid: str
+    keys: str | None
+    kid: str | None
     archive: str
     dedup_ttl_seconds: int = 24 * 3600
+    signer: str | None = None
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "Settings":
@@ -36,10 +40,11 @@ class Settings:
         return cls(
             options.view_as(BatchOptions).input,
             common.store,
-            common.keys,
+            options.view_as(LocalKeyOptions).keys,
             common.kid,
             common.archive,
             common.dedup_ttl_seconds,
+            common.signer,
         )
 
 
@@ -51,7 +56,8 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> dict[str, beam.PCollec
         | "ReadJsonLines" >> beam.ParDo(ReadJsonLines())
         | "ParseAndValidate" >> beam.ParDo(ParseEvents()).with_outputs(PARSE_DEAD, main="valid")
     )
-    charged = parsed.valid | "Charge" >> ChargeEvents(settings.store, settings.keys, settings.kid, streaming=False)
+    signer, kid = signing(settings.signer, settings.keys, settings.kid)
+    charged = parsed.valid | "Charge" >> ChargeEvents(settings.store, signer, kid, streaming=False)
     charged["stored"] | "ArchiveReceipts" >> archive_sink(settings.archive)
     dead = (parsed[PARSE_DEAD], charged["dead"]) | "AllDeadLetters" >> beam.Flatten()
     _ = (

@@ -1,15 +1,34 @@
 """Pipeline options shared by the batch and streaming jobs. Beam registers every
-PipelineOptions subclass in one parser, so each flag is declared once, here."""
+PipelineOptions subclass in one parser, so each flag is declared once, here.
+
+Beam's one parser also means no flag can be argparse-`required` (every PipelineOptions
+made anywhere in the process would then demand it): each class lists in `required` what
+a job launched on Dataflow must be given, `missing_options` checks it, and the Flex
+Template metadata marks exactly those parameters as not optional (tests/test_templates.py).
+"""
+
+from collections.abc import Iterable
+from typing import ClassVar
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from receipts.signers import key_file_url, signer_from_url
+
 
 class ReceiptsOptions(PipelineOptions):
+    required: ClassVar[tuple[str, ...]] = ("store", "signer", "archive")
+
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument("--store", help="Store URL: sqlite:///PATH or gcp://PROJECT[?instance=&database=&bucket=]")
-        parser.add_argument("--keys", help="Folder of the local signing key ring")
-        parser.add_argument("--kid", help="kid (RFC 7638 thumbprint) of the key to sign with")
+        parser.add_argument(
+            "--signer",
+            help="Signing key: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N "
+            "(Cloud KMS) or file:///PATH/key.pem (a PEM private key)",
+        )
+        parser.add_argument(
+            "--kid", help="kid (RFC 7638 thumbprint) the signing key must have; default: the signing key's own"
+        )
         parser.add_argument("--archive", help="Receipt archive: a folder (hourly files) or gs://bucket/prefix")
         parser.add_argument(
             "--dedup_ttl_seconds",
@@ -17,3 +36,33 @@ class ReceiptsOptions(PipelineOptions):
             default=24 * 3600,
             help="Streaming: how long dedup state remembers a key before the store answers for it",
         )
+
+
+class LocalKeyOptions(PipelineOptions):
+    """Local runs only: sign with a key of the local key ring (a Dataflow job uses --signer)."""
+
+    required: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument("--keys", help="Folder of the local signing key ring (with --kid; --signer overrides)")
+
+
+def missing_options(options: PipelineOptions, classes: Iterable[type[PipelineOptions]]) -> list[str]:
+    """The `required` options of `classes` that `options` leaves unset, as --flags."""
+    return [
+        f"--{name}"
+        for cls in classes
+        for name in getattr(cls, "required", ())
+        if getattr(options.view_as(cls), name) in (None, "")
+    ]
+
+
+def signing(signer: str | None, keys: str | None, kid: str | None) -> tuple[str, str]:
+    """(signer URL, kid) for a job: the signer URL given, or the key ring key `kid` names;
+    the kid given, or the signing key's own (for KMS, one GetPublicKey call)."""
+    if not signer:
+        if not (keys and kid):
+            raise ValueError("name the signing key: --signer URL, or --keys FOLDER with --kid KID")
+        signer = key_file_url(keys, kid)
+    return signer, kid or signer_from_url(signer).kid

@@ -1,16 +1,19 @@
 """The streaming job: Pub/Sub events -> signed receipts in Spanner, Firestore and Cloud
 Storage; dead letters to the store and the dead-letter topic. DirectRunner locally
-(against the emulators), Dataflow in production. Same charging steps as the batch job."""
+(against the emulators), Dataflow in production (`main`, which the Flex Template in
+templates/streaming/ launches). Same charging steps as the batch job."""
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import ClassVar
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.local_runner import RUNNER, fix_direct_runner_metrics, stop, tune_direct_runner_pubsub
-from pipelines.options import ReceiptsOptions
+from pipelines.options import LocalKeyOptions, ReceiptsOptions, missing_options, signing
 from transforms.archive import ArchiveToBucket
 from transforms.charge import ChargeEvents
 from transforms.parse import DEAD as PARSE_DEAD
@@ -20,6 +23,8 @@ from transforms.sinks import WriteDeadLetters
 
 
 class StreamingOptions(PipelineOptions):
+    required: ClassVar[tuple[str, ...]] = ("subscription",)
+
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument("--subscription", help="Pub/Sub subscription: projects/P/subscriptions/S")
@@ -30,17 +35,25 @@ class StreamingOptions(PipelineOptions):
         parser.add_argument("--archive_shards", type=int, default=4, help="Archive objects per window")
 
 
+# The options a Dataflow streaming job is launched with: the Flex Template's parameters.
+OPTIONS: tuple[type[PipelineOptions], ...] = (ReceiptsOptions, StreamingOptions)
+
+
 @dataclass(frozen=True)
 class StreamSettings:
+    """What the streaming job needs. The signing key is `signer` (a URL: kms://… or file://…)
+    or, for local runs, the key `kid` of the local key ring in `keys`."""
+
     subscription: str
     store: str
-    keys: str
-    kid: str
+    keys: str | None
+    kid: str | None
     archive: str
     dead_letter_topic: str | None
     archive_window_seconds: int = 300
     archive_shards: int = 4
     dedup_ttl_seconds: int = 24 * 3600
+    signer: str | None = None
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "StreamSettings":
@@ -48,13 +61,14 @@ class StreamSettings:
         return cls(
             view.subscription,
             common.store,
-            common.keys,
+            options.view_as(LocalKeyOptions).keys,
             common.kid,
             common.archive,
             view.dead_letter_topic,
             view.archive_window_seconds,
             view.archive_shards,
             common.dedup_ttl_seconds,
+            common.signer,
         )
 
 
@@ -66,8 +80,9 @@ def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.P
         | "ToMessage" >> beam.ParDo(ToMessage())
         | "ParseAndValidate" >> beam.ParDo(ParseEvents()).with_outputs(PARSE_DEAD, main="valid")
     )
+    signer, kid = signing(settings.signer, settings.keys, settings.kid)
     charged = parsed.valid | "Charge" >> ChargeEvents(
-        settings.store, settings.keys, settings.kid, streaming=True, dedup_ttl_seconds=settings.dedup_ttl_seconds
+        settings.store, signer, kid, streaming=True, dedup_ttl_seconds=settings.dedup_ttl_seconds
     )
     charged["stored"] | "ArchiveReceipts" >> ArchiveToBucket(
         settings.archive, settings.archive_window_seconds, settings.archive_shards
@@ -85,6 +100,26 @@ def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.P
             | "PublishDeadLetters" >> beam.io.WriteToPubSub(settings.dead_letter_topic, with_attributes=True)
         )
     return {"receipts": charged["stored"], "dead": dead, "duplicates": charged["duplicates"]}
+
+
+def pipeline_from_options(options: PipelineOptions) -> beam.Pipeline:
+    """The streaming job as Dataflow runs it, built (not run) from its options; a missing
+    required option is a ValueError naming every one."""
+    missing = missing_options(options, OPTIONS)
+    if missing:
+        raise ValueError(f"the streaming job needs {', '.join(missing)}")
+    options.view_as(StandardOptions).streaming = True
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, StreamSettings.from_options(options))
+    return pipeline
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Launch the job on the runner its options name (Dataflow, from the Flex Template) and
+    return: a streaming job runs until it is drained or cancelled."""
+    logging.getLogger().setLevel(logging.INFO)
+    result = pipeline_from_options(PipelineOptions(argv)).run()
+    logging.info("Launched the streaming job: %s", getattr(result, "job_id", lambda: "local")())
 
 
 def start(settings: StreamSettings, extra_args: list[str] | None = None):

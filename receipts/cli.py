@@ -9,6 +9,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from receipts.cli_cloud import kms_key_option, signer_option
 from receipts.cli_cloud import register as register_cloud_commands
 from receipts.console import err, print_run_summary, report_verification, run_pipeline
 from receipts.currencies import MINOR_UNITS
@@ -65,12 +66,15 @@ def _store(home: Home):
     type=click.Path(exists=True, dir_okay=False),
     help="JSONL file: one raw event message per line.",
 )
+@signer_option
 @click.pass_obj
-def run(home: Home, input_path: str) -> None:
+def run(home: Home, input_path: str, signer: str | None) -> None:
     """Run the Beam pipeline in batch mode over a JSONL file of events."""
     try:
-        counts = run_pipeline(home, input_path)
+        counts = run_pipeline(home, input_path, signer)
     except HomeBusy as error:
+        raise click.ClickException(str(error)) from error
+    except ValueError as error:  # an unusable --signer
         raise click.ClickException(str(error)) from error
     print_run_summary(counts)
 
@@ -111,9 +115,16 @@ def keys() -> None:
 
 
 @keys.command("jwks")
+@kms_key_option
 @click.pass_obj
-def keys_jwks(home: Home) -> None:
-    """The JWKS (RFC 7517) of every signing key, current and retired."""
+def keys_jwks(home: Home, kms_keys: tuple[str, ...]) -> None:
+    """The JWKS (RFC 7517) of every signing key, current and retired; with --kms-key, of
+    those Cloud KMS key versions instead (list every version receipts were signed with)."""
+    if kms_keys:
+        from receipts.cli_cloud import kms_jwks
+
+        click.echo(json.dumps(kms_jwks(kms_keys), indent=2))
+        return
     click.echo(json.dumps(home.keyring().jwks(), indent=2))
 
 
@@ -140,9 +151,16 @@ def keys_list(home: Home) -> None:
 
 @keys.command("pem")
 @click.argument("kid", required=False)
+@click.option("--kms-key", "kms_key", default=None, help="A Cloud KMS key version (projects/…/cryptoKeyVersions/N).")
 @click.pass_obj
-def keys_pem(home: Home, kid: str | None) -> None:
-    """A public key as PEM (default: the current one), e.g. for `openssl dgst -verify`."""
+def keys_pem(home: Home, kid: str | None, kms_key: str | None) -> None:
+    """A public key as PEM (default: the current one), e.g. for `openssl dgst -verify`;
+    with --kms-key, that Cloud KMS key version's."""
+    if kms_key:
+        from receipts.cli_cloud import kms_public_key
+
+        click.echo(kms_public_key(kms_key).pem.decode(), nl=False)
+        return
     ring = home.keyring()
     try:
         click.echo(ring.public_pem(kid or ring.current_kid).decode(), nl=False)
@@ -254,15 +272,44 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
     type=click.IntRange(1, 64),
     help="gunicorn worker processes (rate limits and metrics are per worker).",
 )
+@kms_key_option
+@click.option(
+    "--trusted-proxies",
+    default=0,
+    show_default=True,
+    envvar="RECEIPTS_TRUSTED_PROXIES",
+    type=click.IntRange(0, 5),
+    help="X-Forwarded-For hops to trust for the client IP (env RECEIPTS_TRUSTED_PROXIES): 1 on Cloud Run, "
+    "2 behind Google's HTTPS load balancer.",
+)
+@click.option(
+    "--https",
+    "https_only",
+    is_flag=True,
+    envvar="RECEIPTS_HTTPS",
+    help="Browsers reach the site over HTTPS only (env RECEIPTS_HTTPS): session cookies are marked Secure.",
+)
 @click.pass_obj
-def serve(home: Home, host: str, port: int, workers: int) -> None:
-    """Run the verifier site under gunicorn against this home's store and public keys."""
+def serve(
+    home: Home,
+    host: str,
+    port: int,
+    workers: int,
+    kms_keys: tuple[str, ...],
+    trusted_proxies: int,
+    https_only: bool,
+) -> None:
+    """Run the verifier site under gunicorn against this home's store and public keys (or
+    the Cloud KMS key versions given). The session secret is RECEIPTS_SITE_SECRET when set."""
     from verifier_site.server import serve as serve_site
 
-    if not KeyRing(home.keys).exists():
+    if not kms_keys and not KeyRing(home.keys).exists():
         err.print(f"[yellow]No signing keys in {home.root} yet: the site will publish an empty JWKS.[/]")
     err.print(f"Verifier site for {home.store_url}: open http://{host}:{port}/ (Ctrl-C stops it)")
-    serve_site(home, host, port, workers)
+    overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only}
+    if kms_keys:
+        overrides["KMS_KEY_VERSIONS"] = list(kms_keys)
+    serve_site(home, host, port, workers, overrides=overrides)
 
 
 @main.group("api-keys")

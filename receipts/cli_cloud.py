@@ -17,6 +17,45 @@ from receipts.home import Home, HomeBusy
 
 DEFAULT_STORE = f"gcp://{DEFAULT_PROJECT}"
 
+signer_option = click.option(
+    "--signer",
+    default=None,
+    envvar="RECEIPTS_SIGNER",
+    help="Sign with this key instead of the home's key ring (env RECEIPTS_SIGNER): "
+    "kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N or file:///PATH/key.pem.",
+)
+kms_key_option = click.option(
+    "--kms-key",
+    "kms_keys",
+    multiple=True,
+    envvar="RECEIPTS_KMS_KEYS",
+    metavar="VERSION",
+    help="A Cloud KMS key version, projects/…/cryptoKeyVersions/N; repeat it for every version receipts were "
+    "signed with, current first (env RECEIPTS_KMS_KEYS, separated by spaces).",
+)
+
+
+def kms_public_key(name: str):
+    """A KMS key version's checked public key; a ClickException saying what to fix otherwise."""
+    from google.api_core import exceptions as api_exceptions
+
+    from receipts.gcp.kms import KmsIntegrityError, fetch_public_key, kms_client
+
+    try:
+        return fetch_public_key(kms_client(), name)
+    except (ValueError, KmsIntegrityError) as error:
+        raise click.ClickException(str(error)) from error
+    except api_exceptions.GoogleAPICallError as error:
+        raise click.ClickException(
+            f"Cloud KMS refused GetPublicKey for {name}: {error.message}. Check the name and that you may "
+            "view its public key (roles/cloudkms.publicKeyViewer)."
+        ) from error
+
+
+def kms_jwks(names: tuple[str, ...]) -> dict:
+    """The JWKS of KMS key versions, in the order given."""
+    return {"keys": [kms_public_key(name).jwk for name in names]}
+
 
 def gcp_location(home: Home):
     """The store's GcpLocation; a usage error when the store is not gcp://."""
@@ -140,13 +179,21 @@ def publish(home: Home, input_path: str, topic: str) -> None:
 @click.option(
     "--archive-window", type=click.IntRange(min=1), default=300, show_default=True, help="Seconds per archive object."
 )
+@signer_option
 @click.pass_obj
-def stream(home: Home, subscription: str, dead_letter_topic: str, run_for: float | None, archive_window: int) -> None:
+def stream(
+    home: Home,
+    subscription: str,
+    dead_letter_topic: str,
+    run_for: float | None,
+    archive_window: int,
+    signer: str | None,
+) -> None:
     """Run the streaming pipeline (DirectRunner) until stopped, printing throughput."""
     try:
         with home.exclusive_run():
-            counts = run_stream(home, subscription, dead_letter_topic, run_for, archive_window)
-    except HomeBusy as error:
+            counts = run_stream(home, subscription, dead_letter_topic, run_for, archive_window, signer)
+    except (HomeBusy, ValueError) as error:  # ValueError: an unusable --signer
         raise click.ClickException(str(error)) from error
     from receipts.console import print_run_summary
 
@@ -154,9 +201,15 @@ def stream(home: Home, subscription: str, dead_letter_topic: str, run_for: float
 
 
 def run_stream(
-    home: Home, subscription: str, dead_letter_topic: str | None, run_for: float | None, archive_window: int = 300
+    home: Home,
+    subscription: str,
+    dead_letter_topic: str | None,
+    run_for: float | None,
+    archive_window: int = 300,
+    signer: str | None = None,
 ):
-    """Run the streaming job for `run_for` seconds (None: until interrupted); return its counts."""
+    """Run the streaming job for `run_for` seconds (None: until interrupted); return its counts.
+    It signs with `signer` (a signer URL) or the home's current key."""
     from pipelines.streaming import StreamSettings
     from pipelines.streaming import run_for as run_job
 
@@ -165,10 +218,11 @@ def run_stream(
         subscription=_path(location.project, "subscriptions", subscription),
         store=home.store_url,
         keys=str(home.keys),
-        kid=home.keyring().current_kid,
+        kid=None if signer else home.keyring().current_kid,
         archive=location.archive_url,
         dead_letter_topic=_path(location.project, "topics", dead_letter_topic) if dead_letter_topic else None,
         archive_window_seconds=archive_window,
+        signer=signer,
     )
     started = time.monotonic()
     last: dict = {}

@@ -14,12 +14,15 @@ from receipts.verify import Verification
 err = Console(stderr=True, highlight=False)
 
 
-def run_pipeline(home: Home, input_path: str) -> Counter:
+def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Counter:
+    """The batch job over a file; signed with `signer` (a signer URL) or the home's current key."""
     from pipelines.batch import Settings  # Beam loads only for commands that run it
     from pipelines.batch import run as run_batch
 
-    kid = home.keyring().current_kid
-    settings = Settings(str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url)
+    kid = None if signer else home.keyring().current_kid
+    settings = Settings(
+        str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url, signer=signer
+    )
     with (
         home.exclusive_run(),
         err.status(f"Running the receipts pipeline over {input_path} (Beam, batch)…", spinner="dots"),

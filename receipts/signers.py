@@ -1,8 +1,11 @@
-"""Signers turn JWS signing inputs into RS256 signatures. Adapters: local PEM key now,
-Cloud KMS later; both are `Signer`s so the pipeline does not care which."""
+"""Signers turn JWS signing inputs into RS256 signatures. Adapters: a local PEM key
+(`LocalKeySigner`) and a Cloud KMS key version (`receipts.gcp.kms.KmsSigner`); both are
+`Signer`s, chosen by a URL, so the pipeline does not care which."""
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Protocol
+from urllib.parse import unquote
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
@@ -33,6 +36,27 @@ class LocalKeySigner:
 
     def sign(self, signing_inputs: Sequence[bytes]) -> list[bytes]:
         return [self._key.sign(data, padding.PKCS1v15(), hashes.SHA256()) for data in signing_inputs]
+
+
+def signer_from_url(url: str) -> Signer:
+    """`kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N` (Cloud KMS)
+    or `file:///PATH/key.pem` (a PEM private key, e.g. one of the local key ring's)."""
+    if url.startswith("kms://"):
+        from receipts.gcp.kms import KmsSigner  # the KMS client loads only when asked for
+
+        return KmsSigner.from_url(url)
+    if url.startswith("file://"):
+        path = Path(unquote(url.removeprefix("file://")))
+        try:
+            return LocalKeySigner(path.read_bytes())
+        except OSError as error:
+            raise ValueError(f"cannot read the signing key {path}: {error.strerror}") from error
+    raise ValueError(f"unknown signer {url!r}: use kms://projects/…/cryptoKeyVersions/N or file:///PATH/key.pem")
+
+
+def key_file_url(keys_folder: str | Path, kid: str) -> str:
+    """The file:// URL of one local key ring key (the ring keeps `<kid>.pem` in its folder)."""
+    return (Path(keys_folder) / f"{kid}.pem").resolve().as_uri()
 
 
 def sign_payloads(signer: Signer, payloads: Sequence[bytes]) -> list[str]:

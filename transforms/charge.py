@@ -42,9 +42,10 @@ class ChargeEvents(beam.PTransform):
     store answers for old keys.
     """
 
-    def __init__(self, store: str, keys: str, kid: str, streaming: bool, dedup_ttl_seconds: int = 24 * 3600) -> None:
+    def __init__(self, store: str, signer: str, kid: str, streaming: bool, dedup_ttl_seconds: int = 24 * 3600) -> None:
+        """`signer` is a signer URL (receipts.signers.signer_from_url) whose key's kid is `kid`."""
         super().__init__()
-        self.store, self.keys, self.kid = store, keys, kid
+        self.store, self.signer, self.kid = store, signer, kid
         self.streaming = streaming
         self.dedup_ttl = dedup_ttl_seconds if streaming else None
 
@@ -76,7 +77,7 @@ class ChargeEvents(beam.PTransform):
         signed = (
             chained
             | "BatchForSigning" >> beam.BatchElements(min_batch_size=SIGN_BATCH, max_batch_size=SIGN_BATCH)
-            | "SignReceipts" >> beam.ParDo(SignReceipts(self.keys, self.kid))
+            | "SignReceipts" >> beam.ParDo(SignReceipts(self.signer, self.kid))
         )
         written = (
             signed

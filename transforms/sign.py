@@ -6,23 +6,28 @@ import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
-from receipts.keys import KeyRing
 from receipts.ledger import ChainedReceipt
 from receipts.records import SignedReceipt
-from receipts.signers import LocalKeySigner, sign_payloads
+from receipts.signers import sign_payloads, signer_from_url
 
 
 class SignReceipts(beam.DoFn):
-    """list[ChainedReceipt] -> SignedReceipt each. The key is loaded in setup(), never pickled."""
+    """list[ChainedReceipt] -> SignedReceipt each. The signer (a local PEM key or a Cloud KMS
+    key version, named by a URL) is built in setup(), never pickled."""
 
-    def __init__(self, keys_folder: str, kid: str) -> None:
-        self.keys_folder = keys_folder
+    def __init__(self, signer_url: str, kid: str) -> None:
+        self.signer_url = signer_url
         self.kid = kid
 
     def setup(self) -> None:
-        self.signer = LocalKeySigner(KeyRing(self.keys_folder).private_pem(self.kid))
+        self.signer = signer_from_url(self.signer_url)
         if self.signer.kid != self.kid:
-            raise ValueError(f"key file for {self.kid} holds key {self.signer.kid}")
+            raise ValueError(f"the signer {self.signer_url} holds key {self.signer.kid}, not {self.kid}")
+
+    def teardown(self) -> None:
+        close = getattr(getattr(self, "signer", None), "close", None)
+        if close is not None:
+            close()
 
     def process(self, batch: list[ChainedReceipt]):
         signatures = sign_payloads(self.signer, [receipt.canonical for receipt in batch])

@@ -12,11 +12,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from verifier_site import errors, metrics, ratelimit, security, storage
 from verifier_site.blueprints import api, keys, lookup, ops, verify
-from verifier_site.key_source import KeyRingSource
+from verifier_site.key_source import KeyRingSource, KmsKeySource
 
 DEFAULTS: dict[str, Any] = {
     "STORE_URL": None,  # required: e.g. sqlite:///HOME/receipts.db
-    "KEY_SOURCE": None,  # a KeySource; or KEYS_FOLDER, a local key ring folder
+    "KEY_SOURCE": None,  # a KeySource; or KMS_KEY_VERSIONS (Cloud KMS), or KEYS_FOLDER (a local key ring)
+    "KMS_KEY_VERSIONS": None,  # [projects/…/cryptoKeyVersions/N, …]: every version receipts were signed with
     "KEYS_FOLDER": None,
     "KEYS_CACHE_SECONDS": 60.0,  # a rotated key shows in the JWKS within this time
     "MAX_CONTENT_LENGTH": 1024 * 1024,  # bodies (pasted receipts) over 1 MiB: 413
@@ -48,9 +49,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(config or {})
     if not app.config["STORE_URL"]:
         raise ValueError("the verifier site needs STORE_URL (e.g. sqlite:///path/receipts.db)")
+    if app.config["KEY_SOURCE"] is None and app.config["KMS_KEY_VERSIONS"]:
+        app.config["KEY_SOURCE"] = KmsKeySource(app.config["KMS_KEY_VERSIONS"])
     if app.config["KEY_SOURCE"] is None:
         if not app.config["KEYS_FOLDER"]:
-            raise ValueError("the verifier site needs KEY_SOURCE or KEYS_FOLDER (the signing key ring's folder)")
+            raise ValueError(
+                "the verifier site needs KEY_SOURCE, KMS_KEY_VERSIONS or KEYS_FOLDER (the signing key ring's folder)"
+            )
         app.config["KEY_SOURCE"] = KeyRingSource(Path(app.config["KEYS_FOLDER"]), app.config["KEYS_CACHE_SECONDS"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_bytes(32)  # sessions end with the process

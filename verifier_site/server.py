@@ -13,10 +13,16 @@ from receipts.home import Home
 from verifier_site.app import create_app
 
 SECRET_FILE = "site-secret"
+# In production (Cloud Run) every instance must sign sessions with the same secret: it comes
+# from Secret Manager in this variable, and the home's file is not used.
+SECRET_ENV = "RECEIPTS_SITE_SECRET"
 
 
 def session_secret(home: Home) -> bytes:
-    """The home's session-signing secret, created on first use (mode 0600)."""
+    """RECEIPTS_SITE_SECRET when set, else the home's session-signing secret, created on
+    first use (mode 0600)."""
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV].encode()
     path = home.root / SECRET_FILE
     home.root.mkdir(parents=True, exist_ok=True)
     try:
@@ -48,9 +54,12 @@ class SiteServer(BaseApplication):
         return self._factory()
 
 
-def serve(home: Home, host: str, port: int, workers: int = 1, threads: int = 4) -> None:
-    """Run until interrupted. Rate limits and metrics are per worker process."""
-    config = site_config(home)
+def serve(
+    home: Home, host: str, port: int, workers: int = 1, threads: int = 4, overrides: dict[str, Any] | None = None
+) -> None:
+    """Run until interrupted. Rate limits and metrics are per worker process. `overrides`
+    are create_app settings on top of the home's (e.g. KMS_KEY_VERSIONS, TRUSTED_PROXIES)."""
+    config = {**site_config(home), **(overrides or {})}
     create_app(config)  # fail here, with a clear message, rather than in every worker
     options = {
         "bind": f"{host}:{port}",

@@ -1,0 +1,107 @@
+variable "project_id" {
+  description = "Google Cloud project id."
+  type        = string
+}
+
+variable "region" {
+  description = "Region the job runs in (its workers, state and Streaming Engine). Change it to fail over."
+  type        = string
+}
+
+variable "job_name" {
+  description = "Dataflow job name; alert policies match jobs by this name."
+  type        = string
+  default     = "receipts-streaming"
+}
+
+variable "template_spec" {
+  description = "gs:// path of the Flex Template spec written by `gcloud dataflow flex-template build`."
+  type        = string
+}
+
+variable "image" {
+  description = "The template's container image (Artifact Registry), also used as the workers' SDK container."
+  type        = string
+}
+
+variable "service_account" {
+  description = "Email of the workers' service account (receipts-pipeline)."
+  type        = string
+}
+
+variable "subnetwork" {
+  description = "Self link of the worker subnetwork in this region (private IPs only)."
+  type        = string
+}
+
+variable "machine_type" {
+  description = "Worker machine type."
+  type        = string
+  default     = "n2-standard-2"
+}
+
+variable "max_workers" {
+  description = "Upper bound of autoscaling."
+  type        = number
+  default     = 10
+}
+
+variable "staging_bucket" {
+  description = "Bucket for the job's staging/ and temp/ files."
+  type        = string
+}
+
+variable "store_url" {
+  description = "The job's --store: gcp://PROJECT?instance=I&database=D&bucket=B."
+  type        = string
+}
+
+variable "signer" {
+  description = "The job's --signer: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N."
+  type        = string
+}
+
+variable "kid" {
+  description = "The job's --kid, the RFC 7638 thumbprint the signing key must have; null derives it from the key at launch."
+  type        = string
+  default     = null
+}
+
+variable "archive_url" {
+  description = "The job's --archive: gs://BUCKET/receipts."
+  type        = string
+}
+
+variable "subscription" {
+  description = "The job's --subscription: projects/P/subscriptions/S."
+  type        = string
+}
+
+variable "dead_letter_topic" {
+  description = "The job's --dead_letter_topic: projects/P/topics/T."
+  type        = string
+}
+
+variable "archive_window_seconds" {
+  description = "The job's --archive_window_seconds: processing-time window of one archive object."
+  type        = number
+  default     = 300
+}
+
+variable "archive_shards" {
+  description = "The job's --archive_shards: archive objects per window."
+  type        = number
+  default     = 4
+}
+
+variable "dedup_ttl_seconds" {
+  description = "The job's --dedup_ttl_seconds: how long dedup state remembers a key before Spanner answers for it."
+  type        = number
+  default     = 86400
+}
+
+variable "labels" {
+  description = "Labels on the job."
+  type        = map(string)
+  default     = {}
+}

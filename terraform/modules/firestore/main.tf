@@ -1,0 +1,72 @@
+# The ledger: the (default) Firestore database in Native mode, the security rules from
+# receipts/gcp/firestore.rules (clients may do nothing; the pipeline creates documents
+# through the server SDK, and the code only ever creates), and the composite indexes of
+# receipts/gcp/firestore.indexes.json, read from that file so the two cannot differ.
+locals {
+  rules_file   = "${path.module}/../../../receipts/gcp/firestore.rules"
+  indexes_file = "${path.module}/../../../receipts/gcp/firestore.indexes.json"
+  indexes = {
+    for index in jsondecode(file(local.indexes_file)).indexes :
+    "${index.collectionGroup}-${join("-", [for field in index.fields : field.fieldPath])}" => index
+  }
+}
+
+resource "google_firestore_database" "this" {
+  project                           = var.project_id
+  name                              = "(default)"
+  location_id                       = var.location
+  type                              = "FIRESTORE_NATIVE"
+  concurrency_mode                  = "PESSIMISTIC"
+  app_engine_integration_mode       = "DISABLED"
+  point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
+  delete_protection_state           = "DELETE_PROTECTION_ENABLED"
+  deletion_policy                   = "ABANDON"
+}
+
+resource "google_firebaserules_ruleset" "firestore" {
+  project = var.project_id
+
+  source {
+    files {
+      name    = "firestore.rules"
+      content = file(local.rules_file)
+    }
+  }
+
+  depends_on = [google_firestore_database.this]
+}
+
+resource "google_firebaserules_release" "firestore" {
+  project      = var.project_id
+  name         = "cloud.firestore"
+  ruleset_name = google_firebaserules_ruleset.firestore.name
+
+  lifecycle {
+    replace_triggered_by = [google_firebaserules_ruleset.firestore]
+  }
+}
+
+resource "google_firestore_index" "this" {
+  for_each = local.indexes
+
+  project     = var.project_id
+  database    = google_firestore_database.this.name
+  collection  = each.value.collectionGroup
+  query_scope = each.value.queryScope
+
+  dynamic "fields" {
+    for_each = each.value.fields
+    content {
+      field_path = fields.value.fieldPath
+      order      = fields.value.order
+    }
+  }
+}
+
+resource "google_firestore_backup_schedule" "daily" {
+  project   = var.project_id
+  database  = google_firestore_database.this.name
+  retention = var.backup_retention
+
+  daily_recurrence {}
+}

@@ -1,0 +1,35 @@
+# The receipt-signing key: an HSM-protected RSA-2048 key for RS256 (PKCS#1 v1.5, SHA-256)
+# in its own key ring. Asymmetric keys have no automatic rotation: an operator creates a
+# new version, publishes its public key beside the old ones and switches the job's
+# --signer to it (docs/DEPLOY.md, "Rotating the signing key"). Old versions must stay
+# enabled: their public keys verify every receipt they signed.
+resource "google_kms_key_ring" "this" {
+  project  = var.project_id
+  name     = var.key_ring_name
+  location = var.location
+}
+
+resource "google_kms_crypto_key" "signing" {
+  #checkov:skip=CKV_GCP_43:Cloud KMS cannot rotate asymmetric keys automatically; rotation is an operator step (docs/DEPLOY.md) because every new version's public key must be published first.
+  name     = var.key_name
+  key_ring = google_kms_key_ring.this.id
+  purpose  = "ASYMMETRIC_SIGN"
+  labels   = var.labels
+
+  version_template {
+    algorithm        = "RSA_SIGN_PKCS1_2048_SHA256"
+    protection_level = var.protection_level
+  }
+
+  # A destroyed key version can never verify again: the key outlives any terraform destroy.
+  destroy_scheduled_duration = "2592000s"
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+data "google_kms_crypto_key_version" "first" {
+  crypto_key = google_kms_crypto_key.signing.id
+  version    = 1
+}

@@ -1,0 +1,25 @@
+variable "project_id" {
+  description = "Google Cloud project id the receipts system runs in."
+  type        = string
+}
+
+variable "services" {
+  description = "APIs to enable (service names such as spanner.googleapis.com)."
+  type        = list(string)
+  default = [
+    "artifactregistry.googleapis.com",
+    "cloudkms.googleapis.com",
+    "compute.googleapis.com",
+    "dataflow.googleapis.com",
+    "firebaserules.googleapis.com",
+    "firestore.googleapis.com",
+    "iam.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
+    "pubsub.googleapis.com",
+    "run.googleapis.com",
+    "secretmanager.googleapis.com",
+    "spanner.googleapis.com",
+    "storage.googleapis.com",
+  ]
+}

@@ -1,0 +1,67 @@
+# The state store: instance and database. The DDL is receipts/gcp/spanner.sql, the file
+# `receipts init` applies too, split the way receipts/gcp/provision.py splits it: lines
+# starting with "--" dropped, statements separated by a ";" that ends a line.
+#
+# Terraform applies statements appended to the file as schema updates; changing or removing
+# an applied statement would replace the database, which deletion protection refuses. So
+# the schema only grows: add new statements at the end of spanner.sql.
+locals {
+  ddl_file  = "${path.module}/../../../receipts/gcp/spanner.sql"
+  ddl_lines = [for line in split("\n", file(local.ddl_file)) : line if !startswith(trimspace(line), "--")]
+  ddl       = [for statement in split(";\n", join("\n", local.ddl_lines)) : trimspace(trimsuffix(trimspace(statement), ";")) if trimspace(statement) != ""]
+}
+
+resource "google_spanner_instance" "this" {
+  project      = var.project_id
+  name         = var.instance_name
+  config       = var.instance_config
+  display_name = "Billing receipts"
+  edition      = var.edition
+  labels       = var.labels
+
+  # Fixed size, or Spanner's managed autoscaler between the bounds given.
+  processing_units = var.autoscaling == null ? var.processing_units : null
+
+  dynamic "autoscaling_config" {
+    for_each = var.autoscaling == null ? [] : [var.autoscaling]
+    content {
+      autoscaling_limits {
+        min_processing_units = autoscaling_config.value.min_processing_units
+        max_processing_units = autoscaling_config.value.max_processing_units
+      }
+      autoscaling_targets {
+        high_priority_cpu_utilization_percent = autoscaling_config.value.high_priority_cpu_percent
+        storage_utilization_percent           = 90
+      }
+    }
+  }
+}
+
+resource "google_spanner_database" "this" {
+  #checkov:skip=CKV_GCP_93:Google-managed encryption at rest. A customer-managed key would make the billing state unreadable whenever that key is disabled or its region is lost; we do not add that failure mode by default.
+  project                  = var.project_id
+  instance                 = google_spanner_instance.this.name
+  name                     = var.database_name
+  database_dialect         = "GOOGLE_STANDARD_SQL"
+  ddl                      = local.ddl
+  version_retention_period = var.version_retention_period
+  deletion_protection      = true
+  enable_drop_protection   = true
+}
+
+resource "google_spanner_backup_schedule" "daily" {
+  project  = var.project_id
+  instance = google_spanner_instance.this.name
+  database = google_spanner_database.this.name
+  name     = "daily"
+
+  retention_duration = var.backup_retention
+
+  spec {
+    cron_spec {
+      text = "0 3 * * *"
+    }
+  }
+
+  full_backup_spec {}
+}

@@ -1,0 +1,134 @@
+"""Dataflow Flex Templates cannot drift from the pipelines: each template's metadata.json
+parameters are exactly its job's PipelineOptions (names, order, required, help text,
+defaults), its Dockerfile builds on the Beam version pyproject.toml pins, its main.py only
+calls the pipeline module, and Terraform launches it with parameters it declares.
+
+A template is one line of TEMPLATES: (folder, the job's options classes). The reconcile
+template joins when the reconcile pipeline lands."""
+
+import argparse
+import ast
+import json
+import re
+import tomllib
+from pathlib import Path
+
+import pytest
+from apache_beam.options.pipeline_options import PipelineOptions
+
+from pipelines import streaming
+
+ROOT = Path(__file__).resolve().parent.parent
+TEMPLATES = [("streaming", streaming.OPTIONS)]
+
+
+def declared_parameters(classes: tuple[type[PipelineOptions], ...]) -> list[dict]:
+    """The flags `classes` declare, as Flex Template parameters (required from `required`)."""
+    parameters = []
+    for cls in classes:
+        parser = argparse.ArgumentParser()
+        cls._add_argparse_args(parser)
+        for action in parser._actions:
+            if action.dest == "help":
+                continue
+            parameter = {"name": action.dest, "helpText": action.help, "isOptional": action.dest not in cls.required}
+            if action.default is not None:
+                parameter["defaultValue"] = str(action.default)
+            parameters.append(parameter)
+    return parameters
+
+
+def template_drift(classes: tuple[type[PipelineOptions], ...], metadata_path: Path) -> list[str]:
+    """Every difference between a template's parameters and its job's options."""
+    metadata = json.loads(metadata_path.read_text())
+    ours = [
+        {key: value for key, value in parameter.items() if key in ("name", "helpText", "isOptional", "defaultValue")}
+        for parameter in metadata["parameters"]
+    ]
+    expected = declared_parameters(classes)
+    if [p["name"] for p in ours] != [p["name"] for p in expected]:
+        return [f"names: metadata {[p['name'] for p in ours]} != options {[p['name'] for p in expected]}"]
+    return [
+        f"{want['name']}: metadata {got} != options {want}"
+        for got, want in zip(ours, expected, strict=True)
+        if got != want
+    ]
+
+
+@pytest.mark.parametrize(("name", "classes"), TEMPLATES)
+def test_metadata_parameters_are_the_pipeline_options(name: str, classes: tuple) -> None:
+    assert template_drift(classes, ROOT / "templates" / name / "metadata.json") == []
+
+
+@pytest.mark.parametrize(("name", "classes"), TEMPLATES)
+def test_metadata_labels_and_regexes(name: str, classes: tuple) -> None:
+    metadata = json.loads((ROOT / "templates" / name / "metadata.json").read_text())
+    assert metadata["name"] and metadata["description"]
+    for parameter in metadata["parameters"]:
+        assert parameter["label"], parameter["name"]
+        for pattern in parameter.get("regexes", []):
+            re.compile(pattern)
+
+
+def test_drift_is_reported() -> None:
+    class Extra(PipelineOptions):
+        required = ("extra",)
+
+        @classmethod
+        def _add_argparse_args(cls, parser) -> None:
+            parser.add_argument("--extra", help="not in the template")
+
+    drift = template_drift((*streaming.OPTIONS, Extra), ROOT / "templates/streaming/metadata.json")
+    assert drift and "extra" in drift[0]
+
+
+def test_streaming_regexes_accept_what_terraform_passes() -> None:
+    parameters = {
+        p["name"]: p for p in json.loads((ROOT / "templates/streaming/metadata.json").read_text())["parameters"]
+    }
+    examples = {
+        "store": "gcp://billing-receipts-prod?instance=receipts&database=receipts&bucket=billing-receipts-prod-receipts-archive",
+        "signer": "kms://projects/p/locations/us/keyRings/receipts/cryptoKeys/receipt-signing/cryptoKeyVersions/3",
+        "archive": "gs://billing-receipts-prod-receipts-archive/receipts",
+    }
+    for name, value in examples.items():
+        assert all(re.fullmatch(pattern, value) for pattern in parameters[name]["regexes"]), name
+    assert not re.fullmatch(parameters["signer"]["regexes"][0], "file:///keys/k.pem")
+
+
+@pytest.mark.parametrize(("name", "classes"), TEMPLATES)
+def test_dockerfile_pins_the_beam_version_of_pyproject(name: str, classes: tuple) -> None:
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    [beam] = [pin.split("==")[1] for pin in pins if pin.startswith("apache-beam==")]
+    dockerfile = (ROOT / "templates" / name / "Dockerfile").read_text()
+    assert f"ARG BEAM_VERSION={beam}\n" in dockerfile
+    assert "FROM apache/beam_python3.11_sdk:${BEAM_VERSION}" in dockerfile
+    [entry] = re.findall(r"ENV FLEX_TEMPLATE_PYTHON_PY_FILE=/template/(\S+)", dockerfile)
+    assert entry == f"templates/{name}/main.py" and (ROOT / entry).is_file()
+
+
+@pytest.mark.parametrize(
+    "dockerfile", [*sorted(ROOT.glob("templates/*/Dockerfile")), ROOT / "verifier_site/Dockerfile"]
+)
+def test_dockerfiles_copy_files_that_exist(dockerfile: Path) -> None:
+    for line in dockerfile.read_text().splitlines():
+        if line.startswith("COPY ") and "--from=" not in line:
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), f"{dockerfile}: {source}"
+
+
+@pytest.mark.parametrize(("name", "classes"), TEMPLATES)
+def test_main_only_calls_the_pipeline_module(name: str, classes: tuple) -> None:
+    tree = ast.parse((ROOT / "templates" / name / "main.py").read_text())
+    statements = [node for node in tree.body if not isinstance(node, ast.Expr)]  # the docstring
+    assert isinstance(statements[0], ast.ImportFrom) and statements[0].module == f"pipelines.{name}"
+    assert [alias.name for alias in statements[0].names] == ["main"]
+    assert isinstance(statements[1], ast.If) and ast.unparse(statements[1]) == "if __name__ == '__main__':\n    main()"
+
+
+def test_terraform_launches_the_streaming_template_with_its_parameters() -> None:
+    text = (ROOT / "terraform/modules/dataflow/main.tf").read_text()
+    block = text[text.index("parameters = merge(") :]
+    passed = set(re.findall(r"^\s+(\w+)\s+=", block[: block.index("var.kid ==")], re.MULTILINE)) | {"kid"}
+    parameters = json.loads((ROOT / "templates/streaming/metadata.json").read_text())["parameters"]
+    assert passed == {p["name"] for p in parameters}
