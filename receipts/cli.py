@@ -254,15 +254,53 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
     type=click.IntRange(1, 64),
     help="gunicorn worker processes (rate limits and metrics are per worker).",
 )
+@click.option(
+    "--topic",
+    default=None,
+    help="Pub/Sub topic POST /v1/events publishes to (name or projects/P/topics/T). "
+    "Default with --store gcp://P: billing-events of P; otherwise ingest is off (503).",
+)
+@click.option(
+    "--max-in-flight",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Unconfirmed publishes per worker process; past it POST /v1/events answers 429.",
+)
+@click.option(
+    "--max-in-flight-per-customer",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The same bound per customer, so one customer's flood leaves room for the rest.",
+)
 @click.pass_obj
-def serve(home: Home, host: str, port: int, workers: int) -> None:
+def serve(
+    home: Home,
+    host: str,
+    port: int,
+    workers: int,
+    topic: str | None,
+    max_in_flight: int,
+    max_in_flight_per_customer: int,
+) -> None:
     """Run the verifier site under gunicorn against this home's store and public keys."""
+    from verifier_site.server import ingest_config
     from verifier_site.server import serve as serve_site
 
     if not KeyRing(home.keys).exists():
         err.print(f"[yellow]No signing keys in {home.root} yet: the site will publish an empty JWKS.[/]")
+    try:
+        ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
     err.print(f"Verifier site for {home.store_url}: open http://{host}:{port}/ (Ctrl-C stops it)")
-    serve_site(home, host, port, workers)
+    err.print(
+        f"POST /v1/events publishes to {ingest['INGEST_TOPIC']}"
+        if ingest
+        else "Ingest is off: POST /v1/events answers 503 (pass --topic, or --store gcp://PROJECT)"
+    )
+    serve_site(home, host, port, workers, extra=ingest)
 
 
 @main.group("api-keys")
