@@ -205,11 +205,6 @@ def _say(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
-@dataclass(frozen=True)
-class IngestMetrics:
-    events: Counter
-
-
 def from_config(config: Mapping[str, Any]) -> EventPublisher | None:
     """The publisher the settings describe; None when ingest is not configured."""
     timeout = float(config["INGEST_PUBLISH_TIMEOUT"])
@@ -227,7 +222,7 @@ def get_publisher() -> EventPublisher | None:
 
 
 def count_event(outcome: str) -> None:
-    current_app.extensions["ingest_metrics"].events.labels(outcome).inc()
+    current_app.extensions["ingest_events"].labels(outcome).inc()
 
 
 def init_app(app: Flask) -> None:
@@ -235,7 +230,8 @@ def init_app(app: Flask) -> None:
     publisher = from_config(app.config)
     app.extensions["ingest"] = publisher
     registry = app.extensions["metrics"].registry
-    events = Counter("verifier_ingest_events", "Events posted, by outcome", ["outcome"], registry=registry)
-    app.extensions["ingest_metrics"] = IngestMetrics(events)
+    app.extensions["ingest_events"] = Counter(
+        "verifier_ingest_events", "Events posted, by outcome", ["outcome"], registry=registry
+    )
     in_flight = Gauge("verifier_ingest_in_flight", "Publishes not yet confirmed by Pub/Sub", registry=registry)
     in_flight.set_function(lambda: publisher.limits.total if publisher else 0)

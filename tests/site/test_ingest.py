@@ -172,6 +172,23 @@ def test_a_pubsub_that_is_down_is_503_then_fails_fast_for_the_cooldown(make_site
     assert post(site, event_bytes()).status_code == 503 and failing.calls == 2
 
 
+def test_a_publish_the_client_cannot_even_queue_is_503_and_frees_its_slot(make_site) -> None:
+    class Broken:
+        def publish(self, raw: bytes, attributes) -> None:
+            raise RuntimeError("the client is closed")
+
+    site = make_site(INGEST_PUBLISHER=Broken(), INGEST_OUTAGE_COOLDOWN=0.0, INGEST_MAX_IN_FLIGHT=1)
+    for _ in range(2):  # the slot came back: the second is refused for the same reason, not 429
+        response = post(site, event_bytes())
+        assert response.status_code == 503 and response.json["error"]["code"] == "publish_failed"
+        assert "RuntimeError: the client is closed" in response.json["error"]["message"]
+
+
+def test_a_topic_that_is_not_a_topic_path_is_refused_when_the_app_is_built(make_site) -> None:
+    with pytest.raises(ValueError, match="projects/PROJECT/topics/TOPIC"):
+        make_site(INGEST_TOPIC="billing-events")
+
+
 def batch(*events: bytes) -> bytes:
     return b"[" + b",\n ".join(events) + b"]"
 
