@@ -15,7 +15,6 @@ import argparse
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,7 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from receipts.api_keys import issue_api_key
-from receipts.emulators import DEFAULT_PROJECT, Emulators
+from receipts.emulators import DEFAULT_PROJECT, Emulators, free_port
 from receipts.keys import KeyRing
 from receipts.sqlite_store import SqliteStore
 
@@ -91,12 +90,6 @@ def group_cpu_seconds(group: int) -> float:
         if int(fields[2]) == group:  # fields[0] is the state; [2] the process group
             total += int(fields[11]) + int(fields[12])
     return total / ticks
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve(config_path: str, port: int, workers: int, threads: int) -> None:

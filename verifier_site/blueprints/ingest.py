@@ -128,9 +128,9 @@ def ingest(messages: list[bytes], customer: str) -> list[Outcome]:
 
 
 def _accepted(event: Event) -> Outcome:
-    url = url_for("api.receipt", receipt_id=event.receipt_id, _external=True)
-    body = {"receipt_id": event.receipt_id, "status": "pending", "receipt_url": url}
-    return Outcome(202, body, receipt_id=event.receipt_id)
+    rid = event.receipt_id
+    url = url_for("api.receipt", receipt_id=rid, _external=True)
+    return Outcome(202, {"receipt_id": rid, "status": "pending", "receipt_url": url}, receipt_id=rid)
 
 
 def _from_refusal(refusal: Refusal, event: Event) -> Outcome:
