@@ -289,6 +289,26 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
     envvar="RECEIPTS_HTTPS",
     help="Browsers reach the site over HTTPS only (env RECEIPTS_HTTPS): session cookies are marked Secure.",
 )
+@click.option(
+    "--topic",
+    default=None,
+    help="Pub/Sub topic POST /v1/events publishes to (name or projects/P/topics/T). "
+    "Default with --store gcp://P: billing-events of P; otherwise ingest is off (503).",
+)
+@click.option(
+    "--max-in-flight",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Unconfirmed publishes per worker process; past it POST /v1/events answers 429.",
+)
+@click.option(
+    "--max-in-flight-per-customer",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The same bound per customer, so one customer's flood leaves room for the rest.",
+)
 @click.pass_obj
 def serve(
     home: Home,
@@ -298,15 +318,28 @@ def serve(
     kms_keys: tuple[str, ...],
     trusted_proxies: int,
     https_only: bool,
+    topic: str | None,
+    max_in_flight: int,
+    max_in_flight_per_customer: int,
 ) -> None:
     """Run the verifier site under gunicorn against this home's store and public keys (or
     the Cloud KMS key versions given). The session secret is RECEIPTS_SITE_SECRET when set."""
+    from verifier_site.server import ingest_config
     from verifier_site.server import serve as serve_site
 
     if not kms_keys and not KeyRing(home.keys).exists():
         err.print(f"[yellow]No signing keys in {home.root} yet: the site will publish an empty JWKS.[/]")
+    try:
+        ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
     err.print(f"Verifier site for {home.store_url}: open http://{host}:{port}/ (Ctrl-C stops it)")
-    overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only}
+    err.print(
+        f"POST /v1/events publishes to {ingest['INGEST_TOPIC']}"
+        if ingest
+        else "Ingest is off: POST /v1/events answers 503 (pass --topic, or --store gcp://PROJECT)"
+    )
+    overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only, **ingest}
     if kms_keys:
         overrides["KMS_KEY_VERSIONS"] = list(kms_keys)
     serve_site(home, host, port, workers, overrides=overrides)

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -185,8 +185,9 @@ class Emulators:
         ports: dict[str, int] | None = None,
         timeout: float = 90.0,
         progress: Callable[[str], None] = lambda _: None,
+        names: Collection[str] = NAMES,
     ) -> dict[str, Running]:
-        """Start whichever of the four is not running; wait until each answers."""
+        """Start whichever of the four (or of `names`) is not running; wait until each answers."""
         problems = missing_tools()
         if problems:
             raise EmulatorError("; ".join(problems))
@@ -195,7 +196,7 @@ class Emulators:
         started = {
             name: self._launch(name, (ports or {}).get(name) or free_port(), project)
             for name in NAMES
-            if name not in running
+            if name in names and name not in running
         }
         self._save({**running, **started})
         self._wait(started.values(), timeout, progress)

@@ -3,9 +3,8 @@
 import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage
 
+from receipts.publisher import ATTRIBUTE_LIMIT
 from receipts.records import DeadLetter, Message
-
-ATTRIBUTE_LIMIT = 1024  # bytes in a Pub/Sub attribute value
 
 
 class ToMessage(beam.DoFn):

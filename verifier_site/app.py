@@ -10,8 +10,9 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from verifier_site import errors, metrics, ratelimit, security, storage
+from verifier_site import errors, ingest, metrics, ratelimit, security, storage
 from verifier_site.blueprints import api, keys, lookup, ops, verify
+from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource
 
 DEFAULTS: dict[str, Any] = {
@@ -33,6 +34,14 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Strict",
     "SESSION_MINUTES": 30,
+    # The producers' API (POST /v1/events): without a topic or publisher it answers 503.
+    "INGEST_TOPIC": None,  # projects/P/topics/T: where accepted events are published
+    "INGEST_PUBLISHER": None,  # a verifier_site.ingest.Transport to use instead (tests inject slow or failing ones)
+    "INGEST_MAX_IN_FLIGHT": 1000,  # unconfirmed publishes per process (the seed's bound); then 429
+    "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": 100,  # per customer and process, so one flood cannot fill the rest
+    "INGEST_PUBLISH_TIMEOUT": 5.0,  # seconds Pub/Sub may take to confirm, retries included; then 503
+    "INGEST_OUTAGE_COOLDOWN": 2.0,  # after a failed publish, answer 503 at once for this long
+    "INGEST_MAX_BATCH": 500,  # events per POST /v1/events:batch
 }
 
 
@@ -68,9 +77,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     storage.init_app(app)
     metrics.init_app(app)  # first, so that it times everything after it
     ratelimit.init_app(app)
+    ingest.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.add_template_filter(json_text)
-    for blueprint in (lookup.blueprint, verify.blueprint, api.blueprint, keys.blueprint, ops.blueprint):
-        app.register_blueprint(blueprint)
+    for module in (lookup, verify, api, ingest_api, keys, ops):
+        app.register_blueprint(module.blueprint)
     return app

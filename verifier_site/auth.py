@@ -33,17 +33,22 @@ def api_key_required(view: Callable[P, R]) -> Callable[P, R]:
 
     @wraps(view)
     def wrapped(*args: P.args, **kwargs: P.kwargs) -> R:
-        credentials = request.authorization
-        if credentials is None or credentials.type != "bearer" or not credentials.token:
-            raise SiteError(401, NO_KEY, headers=CHALLENGE)
-        record = authenticate(get_store(), credentials.token)
-        if record is None:
-            raise SiteError(401, BAD_KEY, headers=CHALLENGE)
-        limit_api_key(record.key_id)
-        g.api_key = record
+        limit_api_key(bearer_key().key_id)
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def bearer_key() -> ApiKeyRecord:
+    """The active key sent as `Authorization: Bearer sk_…` (then the request's key); 401 otherwise."""
+    credentials = request.authorization
+    if credentials is None or credentials.type != "bearer" or not credentials.token:
+        raise SiteError(401, NO_KEY, headers=CHALLENGE)
+    record = authenticate(get_store(), credentials.token)
+    if record is None:
+        raise SiteError(401, BAD_KEY, headers=CHALLENGE)
+    g.api_key = record
+    return record
 
 
 def sign_in(presented_key: str) -> ApiKeyRecord:

@@ -5,6 +5,8 @@ through the same two renderers, so every route answers errors the same way.
 """
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, Response, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -40,12 +42,20 @@ TITLES = {
 class SiteError(Exception):
     """An answer a view gives on purpose: status, a stable code and a message that says what to do."""
 
-    def __init__(self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        headers: dict[str, str] | None = None,
+        extra: Mapping[str, Any] | None = None,
+    ):
         super().__init__(message)
         self.status = status
         self.code = code or CODES.get(status, "error")
         self.message = message
         self.headers = headers or {}
+        self.extra = dict(extra or {})  # more members of the JSON error, e.g. every reason an event is invalid
 
 
 def wants_json() -> bool:
@@ -54,7 +64,7 @@ def wants_json() -> bool:
 
 def error_response(error: SiteError) -> Response:
     if wants_json():
-        response = jsonify({"error": {"code": error.code, "message": error.message}})
+        response = jsonify({"error": {"code": error.code, "message": error.message, **error.extra}})
     else:
         title = TITLES.get(error.status, "Error")
         response = Response(

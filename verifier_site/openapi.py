@@ -38,6 +38,67 @@ def _errors(media: str, *statuses: int) -> dict[str, Any]:
     return out
 
 
+def _ingest_paths(config: Mapping[str, Any], bearer: list[dict[str, Any]]) -> dict[str, Any]:
+    """POST /v1/events and /v1/events:batch (verifier_site/blueprints/ingest.py)."""
+    location = {"Location": {"description": "The receipt_url", "schema": {"type": "string"}}}
+    refused = {
+        "401": _error("No valid API key; failed attempts spend the client IP's budget"),
+        "429": _error(
+            "This customer's or this server's publishes in flight are all taken (or, after failed "
+            "authentications, the client IP's budget); retry the same event after Retry-After",
+            headers=RETRY_AFTER,
+        ),
+        "503": _error(
+            "Ingest not configured, or Pub/Sub slow or unavailable (code says which); retrying the same event is safe",
+            headers=RETRY_AFTER,
+        ),
+    }
+    limit = config["INGEST_MAX_BATCH"]
+    return {
+        "/v1/events": {
+            "post": {
+                "summary": "Publish one usage event; 202 with its receipt_id once Pub/Sub has it",
+                "security": bearer,
+                "requestBody": {"required": True, "content": {JSON: {"schema": ref("Event")}}},
+                "responses": {
+                    "202": _json("Published; the receipt follows at receipt_url", ref("EventAccepted"), location),
+                    "400": _error("Not a valid event: error.errors lists every rule it breaks"),
+                    "403": _error("The event names another customer than the API key's"),
+                    "413": _error("Body over 64 KiB, an event's limit"),
+                    **refused,
+                },
+            }
+        },
+        "/v1/events:batch": {
+            "post": {
+                "summary": f"Publish up to {limit} events, answered per event",
+                "security": bearer,
+                "requestBody": {
+                    "required": True,
+                    "description": "A JSON array of events, or JSONL (one event per line); each is published as "
+                    "its exact bytes",
+                    "content": {
+                        JSON: {"schema": {"type": "array", "items": ref("Event"), "minItems": 1, "maxItems": limit}},
+                        "application/x-ndjson": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {
+                    "202": _json("Every event published", ref("BatchResponse")),
+                    "207": _json(
+                        "Some events refused: each result has the status and error POST /v1/events would give; "
+                        "Retry-After when any may be retried",
+                        ref("BatchResponse"),
+                        RETRY_AFTER,
+                    ),
+                    "400": _error("Not a JSON array or JSONL, or no events"),
+                    "413": _error(f"More than {limit} events, or a body over {config['MAX_CONTENT_LENGTH']} bytes"),
+                    **refused,
+                },
+            }
+        },
+    }
+
+
 def _path_param(name: str, pattern: str, description: str) -> dict[str, Any]:
     return {
         "name": name,
@@ -246,6 +307,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
                 },
             }
         },
+        **_ingest_paths(config, bearer),
         "/.well-known/jwks.json": {
             "get": {
                 "summary": "Every public key receipts may be signed with (RFC 7517), retired ones too",

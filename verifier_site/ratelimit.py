@@ -7,13 +7,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, request
 
 from verifier_site.errors import SiteError
 from verifier_site.metrics import count_rate_limited
 
+V = TypeVar("V", bound=Callable[..., Any])
 UNLIMITED_PATHS = frozenset({"/healthz", "/metrics"})  # probes and scrapers must always get through
 
 
@@ -76,10 +77,25 @@ def _enforce(buckets: TokenBuckets | None, name: str, what: str) -> None:
         )
 
 
+def bounded_elsewhere(view: V) -> V:
+    """Mark a view whose callers are bounded another way (the ingest API: publishes in
+    flight per customer and per process); the per-IP bucket skips it before the view runs."""
+    view.bounded_elsewhere = True  # type: ignore[attr-defined]
+    return view
+
+
 def limit_client_ip() -> None:
     """Before any request: the caller's IP (as ProxyFix reports it, when configured)."""
     if request.path in UNLIMITED_PATHS:
         return
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    if getattr(view, "bounded_elsewhere", False):
+        return
+    charge_client_ip()
+
+
+def charge_client_ip() -> None:
+    """Take a token from the caller's IP bucket now (429 when it is empty)."""
     _enforce(current_app.extensions["rate_limits"].by_ip, request.remote_addr or "unknown", "IP address")
 
 

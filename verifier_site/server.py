@@ -10,6 +10,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from receipts.home import Home
+from receipts.publisher import topic_path
 from verifier_site.app import create_app
 
 SECRET_FILE = "site-secret"
@@ -38,6 +39,27 @@ def site_config(home: Home) -> dict[str, Any]:
     return {"STORE_URL": home.store_url, "KEYS_FOLDER": str(home.keys), "SECRET_KEY": session_secret(home)}
 
 
+def ingest_config(
+    home: Home, topic: str | None, max_in_flight: int = 1000, max_in_flight_per_customer: int = 100
+) -> dict[str, Any]:
+    """The ingest settings for `receipts serve`: the topic given (a bare name needs a gcp://
+    store for its project), else billing-events of a gcp:// store; {} leaves ingest off."""
+    if topic is None and not home.is_gcp:
+        return {}
+    if not (topic or "").startswith("projects/"):
+        if not home.is_gcp:
+            raise ValueError(f"--topic {topic} needs --store gcp://PROJECT (its project) or projects/P/topics/T")
+        from receipts.gcp.provision import TOPIC
+        from receipts.gcp.store import GcpLocation
+
+        topic = topic_path(GcpLocation.parse(home.store_url).project, topic or TOPIC)
+    return {
+        "INGEST_TOPIC": topic,
+        "INGEST_MAX_IN_FLIGHT": max_in_flight,
+        "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": max_in_flight_per_customer,
+    }
+
+
 class SiteServer(BaseApplication):
     """gunicorn's programmatic entry point: each worker builds its own app."""
 
@@ -57,8 +79,9 @@ class SiteServer(BaseApplication):
 def serve(
     home: Home, host: str, port: int, workers: int = 1, threads: int = 4, overrides: dict[str, Any] | None = None
 ) -> None:
-    """Run until interrupted. Rate limits and metrics are per worker process. `overrides`
-    are create_app settings on top of the home's (e.g. KMS_KEY_VERSIONS, TRUSTED_PROXIES)."""
+    """Run until interrupted. Rate limits, in-flight bounds and metrics are per worker process.
+    `overrides` are create_app settings on top of the home's (e.g. KMS_KEY_VERSIONS,
+    TRUSTED_PROXIES, INGEST_*)."""
     config = {**site_config(home), **(overrides or {})}
     create_app(config)  # fail here, with a clear message, rather than in every worker
     options = {

@@ -61,7 +61,7 @@ def test_stream_runs_for_the_given_time_and_prints_counts(cloud, tmp_path: Path)
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"\n".join(event_bytes(idempotent_key=f"k{n}", amount="1.00") for n in range(5)) + b"\n")
     assert invoke(home, "--store", cloud.url, "publish", "--input", str(events)).exit_code == 0
-    result = invoke(home, "--store", cloud.url, "stream", "--run-for", "8", "--archive-window", "2")
+    result = invoke(home, "--store", cloud.url, "stream", "--run-for", "25", "--archive-window", "2")
     assert result.exit_code == 0, result.output
     assert "receipts written" in result.output
     exported = [json.loads(line) for line in invoke(home, "--store", cloud.url, "export").output.splitlines()]

@@ -9,9 +9,10 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.generation import GenerationMode
-from schemathesis.specs.openapi.checks import negative_data_rejection
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
 
 from tests.site.conftest import Site
+from tests.site.publishers import InstantPublisher
 from verifier_site.app import DEFAULTS
 from verifier_site.openapi import openapi_document
 
@@ -30,7 +31,7 @@ CASES = [
 
 @pytest.fixture
 def fuzz_site(make_site) -> Site:
-    site = make_site(RATE_LIMIT_IP=None, RATE_LIMIT_KEY=None)
+    site = make_site(RATE_LIMIT_IP=None, RATE_LIMIT_KEY=None, INGEST_PUBLISHER=InstantPublisher())
     site.sign_in()
     return site
 
@@ -47,6 +48,13 @@ def test_every_operation_matches_the_document(fuzz_site: Site, path: str, method
     # A form field is text: a "null" or a number generated as "invalid" arrives as the
     # text "null" or "-1.5", which the form rightly takes (and verifies as unreadable).
     excluded = [negative_data_rejection] if path in FORM_PATHS else []
+    # Some event rules cross fields (fraction digits per currency, a real calendar date),
+    # beyond JSON Schema: a schema-valid event may rightly answer 400 with its reasons.
+    if path == "/v1/events":
+        excluded = [positive_data_acceptance]
+    # A batch is answered per event: an invalid event gets its 400 inside the 207, by design.
+    if path == "/v1/events:batch":
+        excluded = [negative_data_rejection]
 
     @given(case=operation.as_strategy(generation_mode=mode))
     @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
