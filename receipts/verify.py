@@ -365,15 +365,23 @@ def _signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: by
 
 def _first_difference(exported: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
     """First field whose exported value is not the signed one (compared as RFC 8785 JSON)."""
-    for name in sorted(set(exported) | set(body)):
-        if name not in exported or name not in body:
-            return name
+    return next(iter(differing_fields(exported, body)), None)
+
+
+def differing_fields(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
+    """Every field, sorted, that one record lacks or holds with another value than the other
+    (values compared as RFC 8785 JSON, so 1.0 and 1 are the same and "1" is not)."""
+    different = []
+    for name in sorted(set(first) | set(second)):
+        if name not in first or name not in second:
+            different.append(name)
+            continue
         try:
-            if canonical_bytes({"x": exported[name]}) != canonical_bytes({"x": body[name]}):
-                return name
+            if canonical_bytes({"x": first[name]}) != canonical_bytes({"x": second[name]}):
+                different.append(name)
         except ValueError:  # not representable in I-JSON, so not what was signed
-            return name
-    return None
+            different.append(name)
+    return different
 
 
 def _is_int(value: Any) -> bool:
