@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from receipts.cli_cloud import register as register_cloud_commands
+from receipts.cli_reconcile import register as register_reconcile_command
 from receipts.console import err, print_run_summary, report_verification, run_pipeline
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
@@ -316,3 +317,4 @@ def api_keys_list(home: Home, customer: str | None) -> None:
 
 
 register_cloud_commands(main)
+register_reconcile_command(main)
