@@ -180,7 +180,7 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
         fail(CANONICAL, f"signed payload: {str(error)[:200]}")
         return done()
     exported = {name: value for name, value in receipt.items() if name not in EXPORT_EXTRA_FIELDS}
-    mismatch = _first_difference(exported, body)
+    mismatch = None if _canonical_or_none(exported) == payload else _first_difference(exported, body)
     if mismatch:
         fail(CANONICAL, f"exported field {mismatch!r} differs from the signed body")
     else:
@@ -361,6 +361,15 @@ def _signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: by
     except InvalidSignature:
         return f"RS256 signature does not verify with key {kid}"
     return None
+
+
+def _canonical_or_none(value: Mapping[str, Any]) -> bytes | None:
+    """RFC 8785 bytes, or None when the value has no I-JSON form. Equal to the signed payload
+    means every field equals the signed one: one serialization instead of two per field."""
+    try:
+        return canonical_bytes(value)
+    except (ValueError, TypeError, RecursionError):
+        return None
 
 
 def _first_difference(exported: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:

@@ -68,7 +68,8 @@ def test_read_stores_and_archive_key_everything_by_customer(ledger, keyring) -> 
         stores = pipeline | ReadStores(store.url, AS_OF, read_ledger=True)
         archive = pipeline | ReadArchive(str(folder / "archive"))
         assert_that(
-            stores["ledger"] | "LedgerIds" >> beam.MapTuple(lambda c, entry: (c, entry.stored["sequence"])),
+            stores["ledger"]
+            | "LedgerIds" >> beam.FlatMapTuple(lambda c, entries: [(c, e.stored["sequence"]) for e in entries]),
             equal_to([(c, n) for c in chains for n in range(1, 5)]),
             label="ledger",
         )
@@ -78,7 +79,8 @@ def test_read_stores_and_archive_key_everything_by_customer(ledger, keyring) -> 
             label="state",
         )
         assert_that(
-            archive["archive"] | "ArchiveIds" >> beam.MapTuple(lambda c, copy: (c, copy.receipt["receipt_id"])),
+            archive["archive"]
+            | "ArchiveIds" >> beam.FlatMapTuple(lambda c, copies: [(c, copy.receipt["receipt_id"]) for copy in copies]),
             equal_to([(c, r.receipt_id) for c, chain in chains.items() for r in chain]),
             label="archive",
         )
@@ -101,8 +103,8 @@ def test_reconcile_customer_runs_every_check_on_grouped_input(signer, keyring) -
     chain, orphan = signed_chain(signer, 3, customer="cust_g"), signed_chain(signer, 1, customer="cust_orphan")
     records = exported(chain)
     grouped = [
-        ("cust_g", {"ledger": ledger_of(records), "archive": archive_of(records[:2]), "state": [state_of(chain)]}),
-        ("cust_orphan", {"archive": archive_of(exported(orphan))}),  # only in the archive: no state element
+        ("cust_g", {"ledger": [ledger_of(records)], "archive": [archive_of(records[:2])], "state": [state_of(chain)]}),
+        ("cust_orphan", {"archive": [archive_of(exported(orphan))]}),  # only in the archive: no state element
     ]
     dofn = ReconcileCustomer(Scope("both", AS_OF), None, str(keyring.folder), read_state=True)
     with TestPipeline(runner=BATCH) as pipeline:

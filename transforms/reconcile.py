@@ -25,7 +25,8 @@ log = logging.getLogger("receipts.reconcile")
 
 
 class ReconcileCustomer(beam.DoFn):
-    """(customer_id, {'ledger': [...], 'archive': [...], 'state': [...]}) -> CustomerResult.
+    """(customer_id, {'ledger': [[LedgerEntry]], 'archive': [[ArchivedCopy], ...], 'state': [CustomerState]})
+    -> CustomerResult: the ledger as one list, the archive as one list per file.
 
     `read_state`: the state store was read, so a customer with no state element has no
     state rows at all (which the checks report), rather than none read.
@@ -57,8 +58,8 @@ class ReconcileCustomer(beam.DoFn):
             state = CustomerState(customer_id, None, None, {}, {}, {}, (), self.ttl)
         result = reconcile_customer(
             customer_id,
-            grouped.get(LEDGER, ()),
-            grouped.get(ARCHIVE, ()),
+            [entry for entries in grouped.get(LEDGER, ()) for entry in entries],
+            [copy for copies in grouped.get(ARCHIVE, ()) for copy in copies],
             state,
             self.jwks,
             self.scope,

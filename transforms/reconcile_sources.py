@@ -51,9 +51,11 @@ class ListCustomers(beam.DoFn):
 
 
 class ReadCustomer(beam.DoFn):
-    """customer_id -> (customer_id, CustomerState) on 'state', then (customer_id, LedgerEntry)
-    for each ledger receipt. The state is read first, at the cut (`as_of`): a receipt the
-    ledger gained since lies past the chain head the state had and is left for the next run."""
+    """customer_id -> (customer_id, CustomerState) on 'state', then (customer_id, [LedgerEntry])
+    with the customer's whole ledger (one element per customer: the check needs the chain in
+    one pass anyway, and each element costs the runner more than a receipt costs to carry).
+    The state is read first, at the cut (`as_of`): a receipt the ledger gained since lies
+    past the chain head the state had and is left for the next run."""
 
     def __init__(self, store_url: str, as_of: str | None, read_ledger: bool) -> None:
         self.store_url, self.as_of, self.read_ledger = store_url, as_of, read_ledger
@@ -68,13 +70,13 @@ class ReadCustomer(beam.DoFn):
     def process(self, customer_id: str):
         yield beam.pvalue.TaggedOutput(STATE, (customer_id, self.store.customer_state(customer_id, self.as_of)))
         if self.read_ledger:
-            for entry in self.store.ledger_entries(customer_id):
-                self.ledger_read.inc()
-                yield customer_id, entry
+            entries = list(self.store.ledger_entries(customer_id))
+            self.ledger_read.inc(len(entries))
+            yield customer_id, entries
 
 
 class ReadStores(beam.PTransform):
-    """PBegin -> {'state': (customer_id, CustomerState), 'ledger': (customer_id, LedgerEntry)}."""
+    """PBegin -> {'state': (customer_id, CustomerState), 'ledger': (customer_id, [LedgerEntry])}."""
 
     def __init__(self, store_url: str, as_of: str | None, read_ledger: bool) -> None:
         super().__init__()
@@ -107,8 +109,8 @@ class ListArchiveFiles(beam.DoFn):
 
 
 class ReadArchiveFile(beam.DoFn):
-    """One archive file -> (customer_id, ArchivedCopy) per line, split on "\\n" only; a line
-    that is not a receipt -> a CustomerResult naming it, on 'unreadable'."""
+    """One archive file -> (customer_id, [ArchivedCopy]) per customer in it, lines split on
+    "\\n" only; a line that is not a receipt -> a CustomerResult naming it, on 'unreadable'."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -128,22 +130,24 @@ class ReadArchiveFile(beam.DoFn):
             where = f"gs://{self.bucket.path.bucket}/{name}"
         else:
             data, where = Path(name).read_bytes(), Path(name).name
+        per_customer: dict[str, list[ArchivedCopy]] = {}
         for number, line in enumerate(data.split(b"\n"), start=1):
             if not line:
                 continue
             self.lines_read.inc()
             copy = archived_copy(line, f"{where} line {number}")
             if isinstance(copy, ArchivedCopy):
-                yield copy.receipt["customer_id"], copy
+                per_customer.setdefault(copy.receipt["customer_id"], []).append(copy)
             else:
                 self.unreadable.inc()
                 tally = Tally()
                 tally.found([copy])
                 yield beam.pvalue.TaggedOutput(UNREADABLE, CustomerResult(None, (copy,), tally))
+        yield from per_customer.items()
 
 
 class ReadArchive(beam.PTransform):
-    """PBegin -> {'archive': (customer_id, ArchivedCopy), 'unreadable': CustomerResult}."""
+    """PBegin -> {'archive': (customer_id, [ArchivedCopy]), 'unreadable': CustomerResult}."""
 
     def __init__(self, url: str) -> None:
         super().__init__()

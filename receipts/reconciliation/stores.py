@@ -198,7 +198,7 @@ def check_stores(
                 reason = f"in {held_by}, missing from the state store's idempotency rows"
                 add(receipt_id, sequence, STATE, reason, "missing", STATE)
 
-        if in_ledger is not None and in_archive is not None:
+        if in_ledger is not None and in_archive is not None and not _same(in_archive.receipt, in_ledger.receipt):
             fields = differing_fields(in_archive.receipt, in_ledger.receipt)
             if fields and all(differing_fields(c.receipt, in_ledger.receipt) for c in archived[receipt_id]):
                 reason = f"the archived copy ({in_archive.where}) differs from the ledger in {', '.join(fields)}"
@@ -232,6 +232,12 @@ def _order(receipt_id: str, *maps: dict) -> tuple[int, str]:
 
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _same(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """The same JSON, checked cheaply (json.dumps is C; RFC 8785 is not). Not the same text
+    may still be the same JSON (1.0 and 1), so differing_fields decides then."""
+    return first == second and _text(first) == _text(second)
 
 
 def _text(record: dict[str, Any]) -> str:
