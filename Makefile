@@ -27,6 +27,7 @@ lint: venv
 
 bench: venv
 	$(BIN)/python benchmarks/pipeline_throughput.py
+	$(BIN)/python benchmarks/reconcile_throughput.py
 
 clean:
 	rm -rf $(VENV) .receipts .pytest_cache .ruff_cache .hypothesis
