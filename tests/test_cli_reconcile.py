@@ -81,14 +81,19 @@ def reconcile(home: Path, *args: str) -> tuple[int, dict, str]:
     return result.exit_code, json.loads(report.read_text()), result.output
 
 
-def assert_names(home: Path, check: str, receipt_id: str, field: str, *args: str) -> dict:
-    """The run fails, and its report and output name the receipt and field at fault."""
+def failing(home: Path, *args: str) -> tuple[dict, str]:
+    """A run that must fail (exit 1): its report and output."""
     status, report, output = reconcile(home, *args)
-    assert status == 1 and report["ok"] is False
+    assert status == 1 and report["ok"] is False, output
+    return report, output
+
+
+def assert_names(run: tuple[dict, str], check: str, receipt_id: str, field: str) -> None:
+    """The report and the output name the receipt and the field at fault."""
+    report, output = run
     named = {(d["check"], d["customer_id"], d["receipt_id"], d["field"]) for d in report["discrepancies"]}
     assert (check, CUSTOMER, receipt_id, field) in named, sorted(named)
     assert f"FAIL {check}: {CUSTOMER} {receipt_id}" in output and f"{field}:" in output
-    return report
 
 
 def test_the_clean_ledger_passes_with_zero_discrepancies(home: Path) -> None:
@@ -107,17 +112,19 @@ def test_the_clean_ledger_passes_with_zero_discrepancies(home: Path) -> None:
 def test_an_amount_edited_in_the_ledger(home: Path) -> None:
     receipt = target(home)
     store_receipt(home, {**receipt, "amount": "0.01"})
-    report = assert_names(home, "signatures", receipt["receipt_id"], "amount")
-    assert any(d["check"] == "stores" and d["field"] == "amount" for d in report["discrepancies"])
+    run = failing(home)
+    assert_names(run, "signatures", receipt["receipt_id"], "amount")
+    assert_names(run, "stores", receipt["receipt_id"], "amount")  # the archived copy differs
 
 
 def test_a_receipt_deleted_from_the_ledger(home: Path) -> None:
     deleted, after = target(home), target(home, TARGET + 1)
     rows(home).execute("DELETE FROM receipts WHERE receipt_id = ?", (deleted["receipt_id"],))
-    report = assert_names(home, "stores", deleted["receipt_id"], "ledger")
-    assert ("chain", after["receipt_id"], "previous_receipt_hash") in {
-        (d["check"], d["receipt_id"], d["field"]) for d in report["discrepancies"]
-    }
+    run = failing(home)
+    assert_names(run, "stores", deleted["receipt_id"], "ledger")
+    assert_names(run, "chain", after["receipt_id"], "previous_receipt_hash")
+    status, report, _ = reconcile(home, "--source", "archive")  # the archive and the state store still agree
+    assert status == 0 and report["receipts"] == run[0]["receipts"] + 1
 
 
 def test_two_receipts_swapped_in_the_ledger(home: Path) -> None:
@@ -126,9 +133,10 @@ def test_two_receipts_swapped_in_the_ledger(home: Path) -> None:
     db.execute("UPDATE receipts SET sequence = -1 WHERE receipt_id = ?", (first["receipt_id"],))
     db.execute("UPDATE receipts SET sequence = ? WHERE receipt_id = ?", (TARGET, second["receipt_id"]))
     db.execute("UPDATE receipts SET sequence = ? WHERE receipt_id = ?", (TARGET + 1, first["receipt_id"]))
-    assert_names(home, "signatures", first["receipt_id"], "sequence")
-    assert_names(home, "signatures", second["receipt_id"], "sequence")
-    assert_names(home, "chain", second["receipt_id"], "sequence")  # the first one out of place
+    run = failing(home)
+    assert_names(run, "signatures", first["receipt_id"], "sequence")
+    assert_names(run, "signatures", second["receipt_id"], "sequence")
+    assert_names(run, "chain", second["receipt_id"], "sequence")  # the first one out of place
 
 
 def test_a_signature_replaced_by_one_from_a_foreign_key(home: Path, tmp_path: Path) -> None:
@@ -138,8 +146,9 @@ def test_a_signature_replaced_by_one_from_a_foreign_key(home: Path, tmp_path: Pa
     body = {k: v for k, v in receipt.items() if k not in ("receipt_hash", "signature")}
     [token] = sign_payloads(signer, [canonical_bytes(body)])
     store_receipt(home, {**receipt, "signature": token})
-    report = assert_names(home, "signatures", receipt["receipt_id"], "signature")
-    assert any(foreign.current_kid in d["reason"] and "not in the JWKS" in d["reason"] for d in report["discrepancies"])
+    run = failing(home)
+    assert_names(run, "signatures", receipt["receipt_id"], "signature")
+    assert any(foreign.current_kid in d["reason"] and "not in the JWKS" in d["reason"] for d in run[0]["discrepancies"])
 
 
 def test_a_balance_row_drifted_by_one_cent(home: Path) -> None:
@@ -149,9 +158,9 @@ def test_a_balance_row_drifted_by_one_cent(home: Path) -> None:
     ).fetchone()
     drifted = f"{int(balance.replace('.', '')) + 1:03d}"
     db.execute("UPDATE balances SET balance = ? WHERE customer_id = ?", (f"{drifted[:-2]}.{drifted[-2:]}", CUSTOMER))
-    report = assert_names(home, "money", target(home, as_of)["receipt_id"], "balances[EUR]")
-    assert report["discrepancies_found"] == 1
-    assert balance in report["discrepancies"][0]["reason"]
+    run = failing(home)
+    assert_names(run, "money", target(home, as_of)["receipt_id"], "balances[EUR]")
+    assert run[0]["discrepancies_found"] == 1 and balance in run[0]["discrepancies"][0]["reason"]
 
 
 def test_an_archive_line_removed(home: Path) -> None:
@@ -159,10 +168,9 @@ def test_an_archive_line_removed(home: Path) -> None:
     [path] = [p for p in (home / "archive").glob("*.jsonl") if receipt["receipt_id"].encode() in p.read_bytes()]
     kept = [line for line in path.read_bytes().split(b"\n") if receipt["receipt_id"].encode() not in line]
     path.write_bytes(b"\n".join(kept))
-    report = assert_names(home, "stores", receipt["receipt_id"], "archive")
-    assert report["discrepancies_found"] == 1
-    status, _, _ = reconcile(home, "--source", "store")  # the ledger alone is whole
-    assert status == 0
+    run = failing(home)
+    assert_names(run, "stores", receipt["receipt_id"], "archive")
+    assert run[0]["discrepancies_found"] == 1
 
 
 def test_a_receipt_resigned_after_an_edit_with_our_key_but_the_link_left_stale(home: Path) -> None:
@@ -171,25 +179,21 @@ def test_a_receipt_resigned_after_an_edit_with_our_key_but_the_link_left_stale(h
     signer = LocalKeySigner(ring.private_pem(ring.current_kid))
     forged = resign(signer, receipt, amount="0.01", kid=signer.kid)
     store_receipt(home, forged)
-    report = assert_names(home, "chain", after["receipt_id"], "previous_receipt_hash")
-    named = {(d["check"], d["receipt_id"], d["field"]) for d in report["discrepancies"]}
-    assert ("money", receipt["receipt_id"], "balance_after") in named
-    assert ("stores", receipt["receipt_id"], "amount") in named  # the archive still has the original
-    assert not any(d["check"] == "signatures" for d in report["discrepancies"])  # validly signed
+    run = failing(home)
+    assert_names(run, "chain", after["receipt_id"], "previous_receipt_hash")
+    assert_names(run, "money", receipt["receipt_id"], "balance_after")
+    assert_names(run, "stores", receipt["receipt_id"], "amount")  # the archive still has the original
+    assert not any(d["check"] == "signatures" for d in run[0]["discrepancies"])  # validly signed
 
 
-def test_the_archive_alone_and_another_jwks(home: Path, tmp_path: Path) -> None:
-    receipt = target(home)
-    status, report, _ = reconcile(home, "--source", "archive")
-    assert status == 0 and report["source"] == "archive" and report["receipts"] > 0
-    rows(home).execute("DELETE FROM receipts WHERE receipt_id = ?", (receipt["receipt_id"],))
-    status, report, _ = reconcile(home, "--source", "archive")
-    assert status == 0  # the archive and the state store still agree; the ledger was not read
-
+def test_the_archive_alone_against_another_jwks(home: Path, tmp_path: Path) -> None:
+    rows(home).execute("DELETE FROM receipts WHERE receipt_id = ?", (target(home)["receipt_id"],))
     other = tmp_path / "other.json"
     other.write_text(invoke(tmp_path / "other-home", "keys", "jwks").output)
-    status, report, _ = reconcile(home, "--source", "archive", "--jwks", str(other))
-    assert status == 1 and report["checks"]["signatures"]["discrepancies"] == report["receipts"]
+    report, _ = failing(home, "--source", "archive", "--jwks", str(other))
+    assert report["source"] == "archive" and report["jwks"] == str(other) and report["receipts"] > 0
+    # The ledger was not read (its deleted receipt is not reported); every archived signature fails.
+    assert report["checks"]["signatures"]["discrepancies"] == report["receipts"] == report["discrepancies_found"]
 
 
 def test_usage_errors_and_runs_that_cannot_finish(home: Path, tmp_path: Path) -> None:

@@ -182,3 +182,16 @@ def test_options_are_pipeline_options_and_are_checked(tmp_path: Path) -> None:
         with pytest.raises(ValueError, match=message):
             ReconcileSettings(**values).checked()
     assert ReconcileSettings(None, "a", source="archive", jwks="j").checked().store is None
+
+
+def test_the_module_runs_from_its_command_line_as_a_flex_template_would(ledger, keyring) -> None:
+    from pipelines.reconcile import main
+
+    store, chains, folder = ledger
+    store._db.execute("DELETE FROM idempotency_keys WHERE receipt_id = ?", (chains["cust_a"][0].receipt_id,))
+    argv = ["--store", store.url, "--archive", str(folder / "archive"), "--keys", str(keyring.folder)]
+    assert main([*argv, "--report", str(folder / "cli.json"), "--max_listed_discrepancies", "5"]) == 1
+    report = json.loads((folder / "cli.json").read_text())
+    assert [(d["check"], d["receipt_id"], d["field"]) for d in report["discrepancies"]] == [
+        ("stores", chains["cust_a"][0].receipt_id, "state")
+    ]
