@@ -16,7 +16,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
@@ -103,8 +103,11 @@ class ReconcileSettings:
             raise ValueError(f"--source {self.source} reads the archive: give --archive")
         if not self.jwks and not self.keys:
             raise ValueError("give --jwks (a JWKS file or URL) or --keys (a key ring folder)")
-        if self.as_of is not None and parse_time(self.as_of) is None:
+        cut = parse_time(self.as_of) if self.as_of is not None else None
+        if self.as_of is not None and cut is None:
             raise ValueError(f"--as_of {self.as_of!r} is not an RFC 3339 time with an offset")
+        if cut is not None and cut > datetime.now(UTC) + timedelta(minutes=1):
+            raise ValueError(f"--as_of {self.as_of} is in the future: a Spanner read would wait until then")
         if self.settle_seconds < 0 or self.max_listed < 1:
             raise ValueError("--settle_seconds must be >= 0 and --max_listed_discrepancies >= 1")
         return self

@@ -88,7 +88,9 @@ def reconcile(
 ) -> None:
     """Prove the ledger is whole: every chain contiguous and linked, every signature valid
     against the JWKS, balances and usage equal to the receipts, no key charged twice, and the
-    same receipts in the ledger, the archive and the state store."""
+    same receipts in the ledger, the archive and the state store.
+
+    Exit status 0 when every check holds, 1 when anything does not, 2 when it could not run."""
     from pipelines.reconcile import ReconcileSettings
     from receipts.public_keys import JwksUnavailable, load_jwks
 

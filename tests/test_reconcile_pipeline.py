@@ -176,6 +176,7 @@ def test_options_are_pipeline_options_and_are_checked(tmp_path: Path) -> None:
         ({"archive": None}, "give --archive"),
         ({"jwks": None}, "give --jwks"),
         ({"as_of": "yesterday"}, "RFC 3339"),
+        ({"as_of": "2099-01-01T00:00:00Z"}, "in the future"),
         ({"source": "ledger"}, "--source must be"),
     ):
         values = {"store": "sqlite:///x", "archive": "a", "jwks": "j", "as_of": AS_OF, **wrong}
