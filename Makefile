@@ -35,8 +35,13 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: venv
+bench: venv  # each prints a table and a ratio, and writes benchmarks/results.json
 	$(BIN)/python benchmarks/pipeline_throughput.py
+	$(BIN)/python benchmarks/reconcile_throughput.py
+	@if command -v wrk >/dev/null; then $(BIN)/python benchmarks/site_throughput.py; \
+	else echo "site benchmark skipped: wrk is missing (apt-get install wrk)"; fi
+	@if command -v gcloud >/dev/null; then $(BIN)/python benchmarks/streaming_latency.py; \
+	else echo "streaming latency benchmark skipped: the Google Cloud CLI (emulators) is missing"; fi
 
 clean:
 	rm -rf $(VENV) .receipts .pytest_cache .ruff_cache .hypothesis

@@ -39,9 +39,14 @@ def merge_into(folder: Path, name: str, lines: Iterable[bytes]) -> int:
 
 def read_archive(folder: Path) -> Iterator[dict[str, Any]]:
     """Every archived receipt, file by file."""
-    for path in sorted(Path(folder).glob("receipts-*.jsonl")):
+    for path in window_files(folder):
         for line in _read_lines(path):
             yield json.loads(line)
+
+
+def window_files(folder: Path) -> list[Path]:
+    """The archive's window files, in name (time) order."""
+    return sorted(Path(folder).glob("receipts-*.jsonl"))
 
 
 def _read_lines(path: Path) -> Iterator[bytes]:

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from receipts.cli_cloud import kms_key_option, signer_option
 from receipts.cli_cloud import register as register_cloud_commands
+from receipts.cli_reconcile import register as register_reconcile_command
 from receipts.console import err, print_run_summary, report_verification, run_pipeline
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
@@ -396,3 +397,4 @@ def api_keys_list(home: Home, customer: str | None) -> None:
 
 
 register_cloud_commands(main)
+register_reconcile_command(main)

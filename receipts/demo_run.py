@@ -90,7 +90,10 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
         f"  {cli} export --customer cust_acme | head -3\n"
         f"  {cli} export > receipts.jsonl && {cli} verify receipts.jsonl\n"
         f"  {cli} keys jwks > jwks.json      # the public keys anyone can verify with\n"
-        f"  {cli} dead-letters | head -3\n" + replay + "  README.md shows how to verify a receipt with openssl alone.",
+        f"  {cli} dead-letters | head -3\n"
+        f"  {cli} reconcile --report report.json   # prove the ledger is whole: chains, signatures, money, stores\n"
+        + replay
+        + "  README.md shows how to verify a receipt with openssl alone.",
         soft_wrap=True,
     )
     key, reused = demo_api_key(home, store)

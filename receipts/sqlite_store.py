@@ -15,7 +15,16 @@ from receipts.canonical import ZERO_HASH
 from receipts.ledger import ChainState, Entitlement
 from receipts.money import parse_balance
 from receipts.records import DeadLetter, SignedReceipt
-from receipts.store import ApiKeyRecord, Balance, IdempotencyRecord, WriteOutcome
+from receipts.store import (
+    AmountRow,
+    ApiKeyRecord,
+    Balance,
+    CustomerState,
+    IdempotencyRecord,
+    IdempotencyRow,
+    LedgerEntry,
+    WriteOutcome,
+)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -76,6 +85,8 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 
 
 class SqliteStore:
+    idempotency_ttl_seconds = None  # idempotency rows are kept for ever
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.path = Path(url.removeprefix("sqlite:///"))
@@ -186,6 +197,71 @@ class SqliteStore:
             arguments = (customer_id,)
         return [ApiKeyRecord(*row) for row in self._db.execute(query + " ORDER BY created_at, key_id", arguments)]
 
+    # -- reads for the reconciliation: rows as stored ---------------------------------
+    def customers(self, first: str = "", before: str | None = None) -> Iterator[str]:
+        tables = ("receipts", "chain_heads", "balances", "entitlement_usage", "idempotency_keys")
+        union = " UNION ".join(f"SELECT customer_id FROM {table}" for table in tables)
+        query = f"SELECT customer_id FROM ({union}) WHERE customer_id >= ?"
+        arguments: tuple[str, ...] = (first,)
+        if before is not None:
+            query += " AND customer_id < ?"
+            arguments += (before,)
+        for (customer_id,) in self._db.execute(query + " ORDER BY 1", arguments):
+            yield customer_id
+
+    def ledger_entries(self, customer_id: str) -> Iterator[LedgerEntry]:
+        rows = self._db.execute(
+            "SELECT receipt_id, customer_id, sequence, receipt_hash, body, signature FROM receipts "
+            "WHERE customer_id = ? ORDER BY sequence",
+            (customer_id,),
+        )
+        for receipt_id, customer, sequence, receipt_hash, body, signature in rows:
+            try:
+                exported = {**json.loads(body), "receipt_hash": receipt_hash, "signature": signature}
+            except ValueError:  # an edited row may not even be JSON: the check says so
+                exported = {"receipt_hash": receipt_hash, "signature": signature}
+            yield LedgerEntry(exported, {"receipt_id": receipt_id, "customer_id": customer, "sequence": sequence})
+
+    def customer_state(self, customer_id: str, as_of: str | None = None) -> CustomerState:
+        """One read transaction; `as_of` is ignored (SQLite keeps no versions; the CLI holds
+        the home's run lock, so nothing moves while the reconciliation reads)."""
+        with self._read():
+            head = self._db.execute(
+                "SELECT sequence, receipt_hash FROM chain_heads WHERE customer_id = ?", (customer_id,)
+            ).fetchone()
+            balances = {
+                currency: AmountRow(str(balance), as_of_sequence)
+                for currency, balance, as_of_sequence in self._db.execute(
+                    "SELECT currency, balance, as_of_sequence FROM balances WHERE customer_id = ?", (customer_id,)
+                )
+            }
+            usage = {
+                entitlement_id: AmountRow(str(used), as_of_sequence)
+                for entitlement_id, used, as_of_sequence in self._db.execute(
+                    "SELECT entitlement_id, used_minor, as_of_sequence FROM entitlement_usage WHERE customer_id = ?",
+                    (customer_id,),
+                )
+            }
+            caps = {cap.entitlement_id: cap for cap in self.entitlements() if cap.customer_id == customer_id}
+            rows = tuple(
+                IdempotencyRow(key, receipt_id, event_sha256)
+                for key, receipt_id, event_sha256 in self._db.execute(
+                    "SELECT idempotent_key, receipt_id, event_sha256 FROM idempotency_keys "
+                    "WHERE customer_id = ? ORDER BY idempotent_key",
+                    (customer_id,),
+                )
+            )
+        return CustomerState(
+            customer_id,
+            head[0] if head else None,
+            head[1] if head else None,
+            balances,
+            usage,
+            caps,
+            rows,
+            self.idempotency_ttl_seconds,
+        )
+
     # -- writes --------------------------------------------------------------------
     def set_entitlement(self, entitlement: Entitlement) -> None:
         with self._transaction():
@@ -275,15 +351,20 @@ class SqliteStore:
     def _transaction(self) -> "_Transaction":
         return _Transaction(self._db)
 
+    def _read(self) -> "_Transaction":
+        """BEGIN (deferred): several SELECTs see one snapshot of the file."""
+        return _Transaction(self._db, "BEGIN")
+
 
 class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+    """BEGIN IMMEDIATE (writes) or BEGIN (reads) ... COMMIT, or ROLLBACK on any error."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> None:
         self._db = db
+        self._begin = begin
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute(self._begin)
 
     def __exit__(self, kind: object, *_: object) -> None:
         self._db.execute("ROLLBACK" if kind else "COMMIT")

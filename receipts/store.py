@@ -50,6 +50,55 @@ class Balance:
     as_of_sequence: int
 
 
+# -- what the reconciliation reads: rows as stored, nothing derived or repaired ----------
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger row (SQLite) or document (Firestore) as stored: the receipt in the export
+    format, and the fields the store keeps beside the signed body to find it (its key and
+    index columns), which must say what the signed body says."""
+
+    receipt: dict[str, Any]
+    stored: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IdempotencyRow:
+    """A state store's record that a key was charged. SQLite keeps no hash or sequence in it;
+    Spanner's row (an outbox) has both and a commit timestamp its TTL counts from."""
+
+    idempotent_key: str
+    receipt_id: str
+    event_sha256: str
+    sequence: int | None = None
+    receipt_hash: str | None = None
+    created_at: str | None = None  # RFC 3339 UTC
+
+
+@dataclass(frozen=True)
+class AmountRow:
+    """A balance (per currency) or an entitlement's usage, with the sequence it is as of.
+    `amount` is the stored value as decimal text (balances) or minor units (usage)."""
+
+    amount: str
+    as_of_sequence: int
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """Every state row of one customer, read at one moment (one Spanner snapshot)."""
+
+    customer_id: str
+    head_sequence: int | None  # None: no chain head row
+    head_hash: str | None
+    balances: dict[str, AmountRow]  # currency -> balance text
+    usage: dict[str, AmountRow]  # entitlement_id -> used, minor units as text
+    entitlements: dict[str, Entitlement]
+    idempotency: tuple[IdempotencyRow, ...]
+    idempotency_ttl_seconds: int | None = None  # rows older than this may be gone (Spanner TTL)
+
+
 class Store(Protocol):
     url: str
 
@@ -97,6 +146,23 @@ class Store(Protocol):
 
     def revoke_api_key(self, key_id: str, revoked_at: str) -> bool:
         """Mark a key revoked; False when it is unknown or already revoked (then unchanged)."""
+        ...
+
+    # -- for the reconciliation (read-only: they never repair, create or derive) --------
+    def customers(self, first: str = "", before: str | None = None) -> Iterator[str]:
+        """Every customer id with a ledger receipt or any state row, sorted, each once, with
+        `first` <= id < `before` (None: no upper bound), so ranges can be listed in parallel."""
+        ...
+
+    def ledger_entries(self, customer_id: str) -> Iterator[LedgerEntry]:
+        """A customer's ledger exactly as stored, ordered by the stored sequence. Unlike
+        `load_chain` on Spanner, it never copies anything from the outbox first."""
+        ...
+
+    def customer_state(self, customer_id: str, as_of: str | None = None) -> CustomerState:
+        """A customer's chain head, balances, entitlement usage, entitlements and idempotency
+        rows, read together; `as_of` (RFC 3339) is the read time where the store keeps
+        versions (Spanner), else ignored."""
         ...
 
 

@@ -180,7 +180,7 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
         fail(CANONICAL, f"signed payload: {str(error)[:200]}")
         return done()
     exported = {name: value for name, value in receipt.items() if name not in EXPORT_EXTRA_FIELDS}
-    mismatch = _first_difference(exported, body)
+    mismatch = None if _canonical_or_none(exported) == payload else _first_difference(exported, body)
     if mismatch:
         fail(CANONICAL, f"exported field {mismatch!r} differs from the signed body")
     else:
@@ -363,17 +363,34 @@ def _signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: by
     return None
 
 
+def _canonical_or_none(value: Mapping[str, Any]) -> bytes | None:
+    """RFC 8785 bytes, or None when the value has no I-JSON form. Equal to the signed payload
+    means every field equals the signed one: one serialization instead of two per field."""
+    try:
+        return canonical_bytes(value)
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
 def _first_difference(exported: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
     """First field whose exported value is not the signed one (compared as RFC 8785 JSON)."""
-    for name in sorted(set(exported) | set(body)):
-        if name not in exported or name not in body:
-            return name
+    return next(iter(differing_fields(exported, body)), None)
+
+
+def differing_fields(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
+    """Every field, sorted, that one record lacks or holds with another value than the other
+    (values compared as RFC 8785 JSON, so 1.0 and 1 are the same and "1" is not)."""
+    different = []
+    for name in sorted(set(first) | set(second)):
+        if name not in first or name not in second:
+            different.append(name)
+            continue
         try:
-            if canonical_bytes({"x": exported[name]}) != canonical_bytes({"x": body[name]}):
-                return name
+            if canonical_bytes({"x": first[name]}) != canonical_bytes({"x": second[name]}):
+                different.append(name)
         except ValueError:  # not representable in I-JSON, so not what was signed
-            return name
-    return None
+            different.append(name)
+    return different
 
 
 def _is_int(value: Any) -> bool:

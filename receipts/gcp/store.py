@@ -18,6 +18,7 @@ import logging
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -33,12 +34,23 @@ from receipts.ledger import ChainState, Entitlement
 from receipts.money import format_amount, minor_from_decimal, to_decimal
 from receipts.records import DeadLetter, SignedReceipt
 from receipts.retry import with_backoff
-from receipts.store import ApiKeyRecord, Balance, IdempotencyRecord, WriteOutcome
+from receipts.store import (
+    AmountRow,
+    ApiKeyRecord,
+    Balance,
+    CustomerState,
+    IdempotencyRecord,
+    IdempotencyRow,
+    LedgerEntry,
+    WriteOutcome,
+)
 
 log = logging.getLogger("receipts.gcp")
 RECEIPTS = "receipts"
 DEAD_LETTERS = "dead_letters"
 OUTBOX_SCAN = 1000  # receipts a crash can leave out of the ledger: at most one write batch
+IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600  # spanner.sql: ROW DELETION POLICY (OLDER_THAN(CreatedAt, INTERVAL 30 DAY))
+STATE_TABLES = ("ChainHeads", "Balances", "EntitlementUsage", "IdempotencyKeys")
 
 
 @dataclass(frozen=True)
@@ -83,6 +95,8 @@ def client_options() -> dict[str, Any]:
 
 
 class SpannerFirestoreStore:
+    idempotency_ttl_seconds = IDEMPOTENCY_TTL_SECONDS
+
     def __init__(self, url: str) -> None:
         self.url = url
         self.location = GcpLocation.parse(url)
@@ -382,6 +396,83 @@ class SpannerFirestoreStore:
             _export(snapshot.to_dict()) for snapshot in with_backoff("Firestore query", lambda: list(query.stream()))
         ]
 
+    # -- reads for the reconciliation: rows as stored, never repaired --------------------
+    def customers(self, first: str = "", before: str | None = None) -> Iterator[str]:
+        """Customers with state rows in Spanner, merged with those in the ledger. Firestore has
+        no DISTINCT: each next customer is one indexed query (customer_id > the last one)."""
+        union = " UNION DISTINCT ".join(f"SELECT CustomerId FROM {table}" for table in STATE_TABLES)
+        sql = f"SELECT CustomerId FROM ({union}) WHERE CustomerId >= @first"
+        params, types = {"first": first}, {"first": param_types.STRING}
+        if before is not None:
+            sql += " AND CustomerId < @before"
+            params["before"], types["before"] = before, param_types.STRING
+        found = {row[0] for row in self._query(sql + " ORDER BY CustomerId", params, types)}
+        found.update(self._ledger_customers(first, before))
+        yield from sorted(found)
+
+    def _ledger_customers(self, first: str, before: str | None) -> Iterator[str]:
+        collection = self._firestore.collection(RECEIPTS)
+        query = collection.where(filter=firestore.FieldFilter("customer_id", ">=", first))
+        while True:
+            page = query.order_by("customer_id").select(["customer_id"]).limit(1)
+            found = with_backoff("Firestore query", lambda page=page: list(page.stream()))
+            if not found:
+                return
+            customer = found[0].get("customer_id")
+            if before is not None and customer >= before:
+                return
+            yield customer
+            query = collection.where(filter=firestore.FieldFilter("customer_id", ">", customer))
+
+    def ledger_entries(self, customer_id: str) -> Iterator[LedgerEntry]:
+        query = (
+            self._firestore.collection(RECEIPTS)
+            .where(filter=firestore.FieldFilter("customer_id", "==", customer_id))
+            .order_by("sequence")
+        )
+        for snapshot in with_backoff("Firestore query", lambda: list(query.stream())):
+            document = snapshot.to_dict()
+            stored = {name: document.get(name) for name in INDEXED_FIELDS}
+            try:
+                exported = _export(document)
+            except (KeyError, TypeError, ValueError):  # an edited document may not hold a body at all
+                exported = {"receipt_hash": document.get("receipt_hash"), "signature": document.get("signature")}
+            yield LedgerEntry(exported, {"document_id": snapshot.id, **stored})
+
+    def customer_state(self, customer_id: str, as_of: str | None = None) -> CustomerState:
+        """Every state row of the customer from one snapshot: at `as_of` (a read timestamp
+        within the database's version retention, 1 hour by default) or now."""
+        params, kinds = {"c": customer_id}, {"c": param_types.STRING}
+        snapshot_options: dict[str, Any] = {"multi_use": True}
+        if as_of is not None:
+            snapshot_options["read_timestamp"] = _timestamp(as_of)
+
+        def read() -> dict[str, list]:
+            with self._database.snapshot(**snapshot_options) as snapshot:
+                return {
+                    name: list(snapshot.execute_sql(sql, params=params, param_types=kinds))
+                    for name, sql in STATE_QUERIES.items()
+                }
+
+        rows = with_backoff("Spanner state read", read)
+        head = rows["head"][0] if rows["head"] else (None, None)
+        return CustomerState(
+            customer_id,
+            head[0],
+            head[1],
+            {currency: AmountRow(str(amount), as_of_sequence) for currency, amount, as_of_sequence in rows["balances"]},
+            {entitlement: AmountRow(str(used), as_of_sequence) for entitlement, used, as_of_sequence in rows["usage"]},
+            {
+                entitlement: Entitlement(customer_id, entitlement, minor_from_decimal(limit, currency), currency)
+                for entitlement, limit, currency in rows["entitlements"]
+            },
+            tuple(
+                IdempotencyRow(key, receipt_id, event_sha256, sequence, receipt_hash, _rfc3339(created_at))
+                for key, receipt_id, event_sha256, sequence, receipt_hash, created_at in rows["idempotency"]
+            ),
+            self.idempotency_ttl_seconds,
+        )
+
     # -- Spanner: API keys of the verifier site -------------------------------------
     def add_api_key(self, record: ApiKeyRecord) -> None:
         def work(transaction) -> None:
@@ -446,6 +537,25 @@ class SpannerFirestoreStore:
             record = snapshot.to_dict()
             record.pop("recorded_at", None)
             yield record
+
+
+INDEXED_FIELDS = ("receipt_id", "customer_id", "sequence", "status", "currency", "event_timestamp", "processed_at")
+STATE_QUERIES = {  # one customer's state rows (@c), read in one snapshot
+    "head": "SELECT Sequence, ReceiptHash FROM ChainHeads WHERE CustomerId = @c",
+    "balances": "SELECT Currency, Balance, AsOfSequence FROM Balances WHERE CustomerId = @c",
+    "usage": "SELECT EntitlementId, UsedMinor, AsOfSequence FROM EntitlementUsage WHERE CustomerId = @c",
+    "entitlements": "SELECT EntitlementId, LimitAmount, Currency FROM Entitlements WHERE CustomerId = @c",
+    "idempotency": "SELECT IdempotentKey, ReceiptId, EventSha256, Sequence, ReceiptHash, CreatedAt "
+    "FROM IdempotencyKeys WHERE CustomerId = @c ORDER BY IdempotentKey",
+}
+
+
+def _timestamp(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _rfc3339(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ") if moment is not None else None
 
 
 def _ledger_document(receipt: SignedReceipt) -> dict[str, Any]:

@@ -1,0 +1,152 @@
+"""Reconciliation throughput: receipts verified per second by the reconcile job against a
+plain loop of RSA verifications over the same receipts, in the same run.
+
+The receipts (20,000 over 500 customers by default) are chained and signed with the domain
+code and written to a SQLite store and an archive folder, as the batch job leaves them.
+The job reads both copies and the state store and runs every check; the plain loop only
+checks each JWS signature (RSA-2048), the least any verifier must do. A third row, the
+same checks as the job (`verify_chain` per customer) in a plain loop with no Beam, shows
+where the rest of the time goes. The ratio is job rate / RSA loop rate.
+Usage: python benchmarks/reconcile_throughput.py [--receipts N] [--customers N]
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
+
+from benchmarks.pipeline_throughput import RESULTS
+from pipelines.reconcile import ReconcileSettings, run
+from receipts.archive import merge_into, window_name
+from receipts.events import parse_event
+from receipts.jws import b64url_decode, split_compact
+from receipts.keys import KeyRing
+from receipts.ledger import ChainState
+from receipts.records import SignedReceipt
+from receipts.signers import LocalKeySigner, sign_payloads
+from receipts.sqlite_store import SqliteStore
+from receipts.verify import Jwks, verify_chain
+
+PROCESSED_AT = "2026-01-25T12:00:00.000000Z"
+
+
+def make_ledger(folder: Path, count: int, customers: int, signer: LocalKeySigner) -> list[dict]:
+    """Chain, sign and store `count` receipts; return them in the export format."""
+    chains: dict[str, ChainState] = {}
+    chained = []
+    for n in range(count):
+        customer = f"cust_{n % customers}"
+        event = parse_event(
+            json.dumps(
+                {
+                    "idempotent_key": f"evt-{n}",
+                    "customer_id": customer,
+                    "amount": f"{1 + n % 997}.{n % 100:02d}",
+                    "currency": "USD",
+                    "timestamp": f"2026-01-25T{n % 24:02d}:{n % 60:02d}:{n % 59:02d}Z",
+                    "usage_description": "benchmark usage",
+                }
+            ).encode()
+        )
+        chain = chains.setdefault(customer, ChainState(customer))
+        chained.append(chain.append(event, None, signer.kid, PROCESSED_AT))
+    signatures = sign_payloads(signer, [receipt.canonical for receipt in chained])
+    receipts = [SignedReceipt(receipt, signature) for receipt, signature in zip(chained, signatures, strict=True)]
+    store = SqliteStore(f"sqlite:///{folder / 'receipts.db'}")
+    by_customer = defaultdict(list)
+    for receipt in receipts:
+        by_customer[receipt.chained.customer_id].append(receipt)
+    for chain in by_customer.values():
+        store.write_receipts(chain)
+    by_file = defaultdict(list)
+    for receipt in receipts:
+        by_file[window_name(receipt.chained.body["event_timestamp"])].append(receipt.export_line())
+    for name, lines in by_file.items():
+        merge_into(folder / "archive", name, lines)
+    store.close()
+    return [receipt.export() for receipt in receipts]
+
+
+def rsa_loop(receipts: list[dict], jwks: Jwks) -> int:
+    """Only the signature: split the JWS, decode, RSA-2048 PKCS#1 v1.5 verify."""
+    verified = 0
+    for receipt in receipts:
+        parts = split_compact(receipt["signature"])
+        key = jwks.keys[receipt["kid"]]
+        key.verify(b64url_decode(parts.signature_b64), parts.signing_input, padding.PKCS1v15(), hashes.SHA256())
+        verified += 1
+    return verified
+
+
+def checks_loop(receipts: list[dict], jwks: Jwks) -> int:
+    """The job's chain and receipt checks (verify_chain per customer) with no Beam and no stores."""
+    by_customer = defaultdict(list)
+    for receipt in receipts:
+        by_customer[receipt["customer_id"]].append(receipt)
+    return sum(sum(result.ok for result in verify_chain(chain, jwks)) for chain in by_customer.values())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--receipts", type=int, default=20_000)
+    parser.add_argument("--customers", type=int, default=500)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        ring = KeyRing(folder / "keys")
+        signer = LocalKeySigner(ring.private_pem(ring.current_kid))
+        receipts = make_ledger(folder, args.receipts, args.customers, signer)
+        jwks = Jwks(ring.jwks())
+
+        started = time.perf_counter()
+        assert rsa_loop(receipts, jwks) == len(receipts)
+        rsa_seconds = time.perf_counter() - started
+
+        started = time.perf_counter()
+        assert checks_loop(receipts, jwks) == len(receipts)
+        checks_seconds = time.perf_counter() - started
+
+        settings = ReconcileSettings(
+            store=f"sqlite:///{folder / 'receipts.db'}",
+            archive=str(folder / "archive"),
+            keys=str(folder / "keys"),
+            report=str(folder / "report.json"),
+            as_of="2026-01-26T00:00:00Z",
+        ).checked()
+        started = time.perf_counter()
+        run(settings)
+        job_seconds = time.perf_counter() - started
+        report = json.loads((folder / "report.json").read_text())
+        assert report["ok"] and report["receipts"] == len(receipts), report["discrepancies"][:5]
+
+    count = len(receipts)
+    job_rate, rsa_rate, checks_rate = count / job_seconds, count / rsa_seconds, count / checks_seconds
+    print(f"{'what':<58}{'seconds':>10}{'receipts/s':>12}")
+    print(f"{'plain loop: RSA-2048 signature verification only':<58}{rsa_seconds:>10.2f}{rsa_rate:>12.0f}")
+    print(
+        f"{'plain loop: verify_chain per customer (no Beam, no stores)':<58}{checks_seconds:>10.2f}{checks_rate:>12.0f}"
+    )
+    print(f"{'reconcile job (DirectRunner; ledger, archive, state)':<58}{job_seconds:>10.2f}{job_rate:>12.0f}")
+    print(f"ratio (job / RSA loop): {job_rate / rsa_rate:.3f}; job / verify_chain loop: {job_rate / checks_rate:.2f}")
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["reconcile"] = {
+        "value": round(job_rate, 1),
+        "baseline": round(rsa_rate, 1),
+        "ratio": round(job_rate / rsa_rate, 3),
+        "unit": "receipts/s",
+        "command": f"python benchmarks/reconcile_throughput.py --receipts {args.receipts} --customers {args.customers}",
+    }
+    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

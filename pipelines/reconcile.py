@@ -1,0 +1,240 @@
+"""The reconciliation job: prove the ledger is whole. A Beam batch pipeline (DirectRunner
+locally, Dataflow in production; every parameter is a pipeline option, so it launches as a
+Flex Template as it is) that a data engineer runs hourly or on demand:
+
+    ReadStores (customers in parallel: state rows at the cut, the ledger as stored)
+    ReadArchive (files or objects in parallel)
+      -> GroupPerCustomer (CoGroupByKey) -> ReconcileCustomer (one pass per chain)
+      -> SummarizeResults (CombineGlobally) -> WriteReport [-> PublishAlert]
+
+    python -m pipelines.reconcile --store gcp://PROJECT --archive gs://BUCKET/receipts \\
+        --jwks https://SITE/.well-known/jwks.json --report gs://BUCKET/reports/run.json
+"""
+
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+
+from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
+from pipelines.options import ReceiptsOptions
+from receipts.reconciliation import SOURCES, Scope
+from receipts.reconciliation.findings import parse_time, utc_text
+from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
+from transforms.reconcile_sources import ARCHIVE, LEDGER, STATE, UNREADABLE, ReadArchive, ReadStores
+
+
+class ReconcileOptions(PipelineOptions):
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument(
+            "--source",
+            choices=sorted(SOURCES),
+            default="both",
+            help="Copies of the receipts to reconcile: store (the ledger), archive, or both (default)",
+        )
+        parser.add_argument("--jwks", help="JWKS file or http(s) URL to verify with (default: the key ring in --keys)")
+        parser.add_argument("--report", help="Where the JSON report goes: a path or gs://bucket/object")
+        parser.add_argument(
+            "--alert_topic", help="Pub/Sub topic (projects/P/topics/T): one summary message when anything is wrong"
+        )
+        parser.add_argument(
+            "--as_of",
+            help="The cut (RFC 3339): the state store is read as of this time (a Spanner read timestamp, so "
+            "within its version retention); receipts charged after it are left for the next run. "
+            "Default: when the job is launched",
+        )
+        parser.add_argument(
+            "--settle_seconds",
+            type=int,
+            default=0,
+            help="Receipts processed this close to the cut may still be on their way to the archive or ledger",
+        )
+        parser.add_argument(
+            "--max_listed_discrepancies",
+            type=int,
+            default=1000,
+            help="Discrepancies listed in the report (their counts are always exact)",
+        )
+
+
+@dataclass(frozen=True)
+class ReconcileSettings:
+    store: str | None
+    archive: str | None
+    source: str = "both"
+    jwks: str | None = None
+    keys: str | None = None
+    report: str | None = None
+    alert_topic: str | None = None
+    as_of: str | None = None
+    settle_seconds: int = 0
+    max_listed: int = 1000
+
+    @classmethod
+    def from_options(cls, options: PipelineOptions) -> "ReconcileSettings":
+        view, common = options.view_as(ReconcileOptions), options.view_as(ReceiptsOptions)
+        return cls(
+            store=common.store,
+            archive=common.archive,
+            source=view.source,
+            jwks=view.jwks,
+            keys=common.keys,
+            report=view.report,
+            alert_topic=view.alert_topic,
+            as_of=view.as_of or utc_text(datetime.now(UTC)),
+            settle_seconds=view.settle_seconds,
+            max_listed=view.max_listed_discrepancies,
+        ).checked()
+
+    def checked(self) -> "ReconcileSettings":
+        """These settings, or a ValueError saying which option to give."""
+        sources = SOURCES.get(self.source)
+        if sources is None:
+            raise ValueError(f"--source must be one of {', '.join(sorted(SOURCES))}")
+        if LEDGER in sources and not self.store:
+            raise ValueError(f"--source {self.source} reads the ledger: give --store")
+        if ARCHIVE in sources and not self.archive:
+            raise ValueError(f"--source {self.source} reads the archive: give --archive")
+        if not self.jwks and not self.keys:
+            raise ValueError("give --jwks (a JWKS file or URL) or --keys (a key ring folder)")
+        cut = parse_time(self.as_of) if self.as_of is not None else None
+        if self.as_of is not None and cut is None:
+            raise ValueError(f"--as_of {self.as_of!r} is not an RFC 3339 time with an offset")
+        if cut is not None and cut > datetime.now(UTC) + timedelta(minutes=1):
+            raise ValueError(f"--as_of {self.as_of} is in the future: a Spanner read would wait until then")
+        if self.settle_seconds < 0 or self.max_listed < 1:
+            raise ValueError("--settle_seconds must be >= 0 and --max_listed_discrepancies >= 1")
+        return self
+
+    @property
+    def scope(self) -> Scope:
+        return Scope(self.source, self.as_of, self.settle_seconds)
+
+    def described(self) -> dict:
+        """What the report says was reconciled."""
+        run = {name: value for name, value in asdict(self).items() if name not in ("keys", "max_listed", "report")}
+        run["jwks"] = self.jwks or f"key ring {self.keys}"
+        return run
+
+
+def build(pipeline: beam.Pipeline, settings: ReconcileSettings) -> dict[str, beam.PCollection]:
+    """Add the reconciliation's steps to `pipeline`; return its outputs for tests."""
+    sources = SOURCES[settings.source]
+    grouped_inputs, unreadable = {}, []
+    if settings.store:
+        stores = pipeline | "ReadStores" >> ReadStores(settings.store, settings.as_of, LEDGER in sources)
+        grouped_inputs[STATE] = stores[STATE]
+        if LEDGER in sources:
+            grouped_inputs[LEDGER] = stores[LEDGER]
+    if ARCHIVE in sources:
+        archive = pipeline | "ReadArchive" >> ReadArchive(settings.archive)
+        grouped_inputs[ARCHIVE] = archive[ARCHIVE]
+        unreadable.append(archive[UNREADABLE])
+    checked = (
+        grouped_inputs
+        | "GroupPerCustomer" >> beam.CoGroupByKey()
+        | "ReconcileCustomer"
+        >> beam.ParDo(
+            ReconcileCustomer(
+                settings.scope, settings.jwks, settings.keys, bool(settings.store), state_ttl(settings.store)
+            )
+        )
+    )
+    results = (checked, *unreadable) | "AllResults" >> beam.Flatten()
+    report = (
+        results
+        | "SummarizeResults" >> beam.CombineGlobally(SummarizeResults(settings.max_listed))
+        | "BuildReport" >> beam.Map(lambda summary, run: summary.report(run), run=settings.described())
+    )
+    if settings.report:
+        report = report | "WriteReport" >> beam.ParDo(WriteReport(settings.report))
+    if settings.alert_topic:
+        _ = report | "AlertOnDiscrepancies" >> beam.ParDo(PublishAlert(settings.alert_topic, settings.report))
+    return {"results": results, "report": report}
+
+
+def state_ttl(store_url: str | None) -> int | None:
+    """How long the store keeps idempotency rows (None: for ever)."""
+    if store_url and store_url.startswith("gcp://"):
+        from receipts.gcp.store import IDEMPOTENCY_TTL_SECONDS
+
+        return IDEMPOTENCY_TTL_SECONDS
+    return None
+
+
+def start(settings: ReconcileSettings, extra_args: list[str] | None = None):
+    """Start the job locally and return its PipelineResult at once."""
+    fix_direct_runner_metrics()
+    options = PipelineOptions(extra_args or [], runner=RUNNER)
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, settings)
+    return pipeline.run()
+
+
+def run(
+    settings: ReconcileSettings,
+    extra_args: list[str] | None = None,
+    on_progress: Callable[[Counter], None] | None = None,
+    every: float = 0.25,
+):
+    """Run the job locally to the end, calling `on_progress(counts)` every `every` seconds."""
+    result = start(settings, extra_args)
+    finished = threading.Event()
+    failure: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            result.wait_until_finish()
+        except BaseException as error:  # re-raised in the caller's thread
+            failure.append(error)
+        finally:
+            finished.set()
+
+    waiter = threading.Thread(target=wait, name="reconcile-wait", daemon=True)
+    waiter.start()
+    while not finished.wait(every):
+        if on_progress:
+            on_progress(reconcile_counts(result))
+    waiter.join()
+    if failure:
+        raise failure[0]
+    if on_progress:
+        on_progress(reconcile_counts(result))
+    return result
+
+
+def reconcile_counts(result) -> Counter:
+    """The job's "reconcile" counters (Beam metrics), summed over steps."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    counts: Counter = Counter()
+    for counter in result.metrics().query(MetricsFilter().with_namespace("reconcile"))["counters"]:
+        counts[counter.key.metric.name] += counter.committed or 0
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Launch as a Flex Template does: options from the command line; the runner they name
+    (default: the local one). Exit status 1 when the local run found discrepancies."""
+    options = PipelineOptions(argv if argv is not None else sys.argv[1:])
+    settings = ReconcileSettings.from_options(options)
+    standard = options.view_as(StandardOptions)
+    if not standard.runner:
+        standard.runner = RUNNER
+        fix_direct_runner_metrics()
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline, settings)
+    result = pipeline.run()
+    result.wait_until_finish()
+    found = reconcile_counts(result)
+    return 1 if sum(value for name, value in found.items() if name.startswith("discrepancies_")) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

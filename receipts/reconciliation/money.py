@@ -1,0 +1,153 @@
+"""Money: balances and entitlement usage recomputed from the accepted receipts must equal
+the state store's rows, and each receipt's quota_remaining must fit its status.
+
+Every `balance_after` moving by exactly the accepted amount is verify_chain's check.
+"""
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from receipts.currencies import MINOR_UNITS
+from receipts.ledger import ACCEPTED, QUOTA_EXCEEDED
+from receipts.money import AmountError, format_amount, parse_amount, parse_balance, to_decimal
+from receipts.reconciliation.findings import LEDGER, MONEY, STATE, Discrepancy
+from receipts.store import AmountRow, CustomerState
+
+Position = tuple[Any, str | None]  # (sequence, receipt_id) of the receipt a row is as of
+
+
+def check_money(
+    customer_id: str, chain: Sequence[tuple[dict[str, Any], str | None]], state: CustomerState | None
+) -> list[Discrepancy]:
+    """`chain`: the signed bodies in chain order, with their receipt ids."""
+    found: list[Discrepancy] = []
+    balances: dict[str, int] = {}  # currency -> accepted minor units
+    used: dict[str, int] = {}  # entitlement_id -> accepted minor units
+    last_in: dict[str, Position] = {}  # currency -> last receipt in it (its balance row is as of it)
+    last_of: dict[str, Position] = {}  # entitlement_id -> last receipt naming it
+    for body, receipt_id in chain:
+        currency, sequence = body.get("currency"), body.get("sequence")
+        if currency not in MINOR_UNITS:
+            continue  # the contract check reports it
+        amount = _amount(body.get("amount"), currency)
+        charged = amount if body.get("status") == ACCEPTED and amount is not None else 0
+        balances[currency] = balances.get(currency, 0) + charged
+        last_in[currency] = (sequence, receipt_id)
+        entitlement = body.get("entitlement_id")
+        if isinstance(entitlement, str):
+            used[entitlement] = used.get(entitlement, 0) + charged
+            last_of[entitlement] = (sequence, receipt_id)
+        found += _quota(customer_id, body, receipt_id, amount)
+    if state is None:
+        return found
+    for currency in sorted(set(balances) | set(state.balances)):
+        found += _compare_row(
+            customer_id,
+            f"balances[{currency}]",
+            f"{currency} balance",
+            state.balances.get(currency),
+            balances.get(currency),
+            last_in.get(currency),
+            lambda minor, currency=currency: format_amount(minor, currency),
+            _decimal,
+            lambda minor, currency=currency: to_decimal(minor, currency),
+        )
+    for entitlement in sorted(set(used) | set(state.usage)):
+        found += _compare_row(
+            customer_id,
+            f"entitlement_usage[{entitlement}]",
+            f"usage of entitlement {entitlement}",
+            state.usage.get(entitlement),
+            used.get(entitlement),
+            last_of.get(entitlement),
+            lambda minor: f"{minor} minor units",
+            _integer,
+            lambda minor: minor,
+        )
+    return found
+
+
+def _compare_row(
+    customer_id: str,
+    field: str,
+    what: str,
+    row: AmountRow | None,
+    recomputed: int | None,
+    last: Position | None,
+    show: Callable[[int | None], str],
+    read_row: Callable[[str], Any],
+    as_row: Callable[[int], Any],
+) -> list[Discrepancy]:
+    """One state row against what the receipts add up to, and the receipt it is as of."""
+
+    def discrepancy(name: str, reason: str, position: Position | None) -> Discrepancy:
+        sequence, receipt_id = position or (row.as_of_sequence if row else None, None)
+        return Discrepancy(MONEY, customer_id, receipt_id, sequence, name, reason, "state_row", STATE)
+
+    if row is None:
+        return [discrepancy(field, f"the state store has no {what}; the receipts add up to {show(recomputed)}", last)]
+    if recomputed is None or last is None:
+        reason = f"the state store has a {what} of {row.amount} as of sequence {row.as_of_sequence}, but no receipt"
+        return [discrepancy(field, reason, None)]
+    found = []
+    if read_row(row.amount) != as_row(recomputed):
+        reason = f"the state store holds a {what} of {row.amount}; the accepted receipts add up to {show(recomputed)}"
+        found.append(discrepancy(field, reason, last))
+    if row.as_of_sequence != last[0]:
+        reason = f"the state store's {what} is as of sequence {row.as_of_sequence}; the last receipt is {last[0]}"
+        found.append(discrepancy(f"{field}.as_of_sequence", reason, last))
+    return found
+
+
+def _quota(customer_id: str, body: dict[str, Any], receipt_id: str | None, amount: int | None) -> list[Discrepancy]:
+    """An accepted charge never passes its entitlement's limit, and a quota_exceeded rejection
+    really would have. (The limit in force at each receipt is not recorded anywhere:
+    `entitlements set` overwrites it, so receipts are not compared with today's limit.)"""
+    text, currency = body.get("quota_remaining"), body["currency"]
+    if text is None or amount is None:
+        return []
+    remaining = _signed_minor(text, currency)
+    accepted, reason = body.get("status") == ACCEPTED, body.get("reason")
+    problem = None
+    if remaining is None and (accepted or reason == QUOTA_EXCEEDED):
+        problem = f"quota_remaining {text!r} is not an amount in {currency}"
+    elif accepted and remaining < 0:
+        problem = f"an accepted charge left quota_remaining at {text} {currency}: it passed the entitlement's limit"
+    elif reason == QUOTA_EXCEEDED and amount <= remaining:
+        problem = f"rejected as {QUOTA_EXCEEDED}, but {body['amount']} {currency} fits in quota_remaining {text}"
+    if problem is None:
+        return []
+    sequence = body.get("sequence")
+    return [Discrepancy(MONEY, customer_id, receipt_id, sequence, "quota_remaining", problem, "quota", LEDGER)]
+
+
+def _amount(text: Any, currency: str) -> int | None:
+    try:
+        return parse_amount(text, currency) if isinstance(text, str) else None
+    except AmountError:
+        return None
+
+
+def _signed_minor(text: Any, currency: str) -> int | None:
+    """quota_remaining may go below zero once a limit is lowered under the usage."""
+    if not isinstance(text, str):
+        return None
+    negative = text.startswith("-")
+    minor = parse_balance(text[1:] if negative else text, currency)
+    return None if minor is None else -minor if negative else minor
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError, ValueError):
+        return None
+    return value if value.is_finite() else None
+
+
+def _integer(text: str) -> int | None:
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None

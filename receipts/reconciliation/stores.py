@@ -1,0 +1,257 @@
+"""Do the stores agree? The same receipts, with the same hashes, in the ledger, the archive
+and the state store's idempotency rows; a receipt missing from any one is named."""
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from receipts.canonical import receipt_id as derived_receipt_id
+from receipts.canonical import strict_loads
+from receipts.reconciliation.findings import (
+    AFTER_CUT,
+    ARCHIVE,
+    EXPIRED_STATE_ROW,
+    IDEMPOTENCY,
+    IN_FLIGHT,
+    LEDGER,
+    NOT_YET_ARCHIVED,
+    SIGNATURES,
+    STATE,
+    STORES,
+    ArchivedCopy,
+    Discrepancy,
+    Scope,
+    Tally,
+    parse_time,
+)
+from receipts.store import CustomerState, IdempotencyRow, LedgerEntry
+from receipts.verify import Jwks, differing_fields, verify_receipt
+
+if TYPE_CHECKING:
+    from receipts.reconciliation.customer import Link
+
+LAST = 2**63  # sorts receipts without a readable sequence after every real one
+STORE_NAMES = {LEDGER: "the ledger", ARCHIVE: "the archive", STATE: "the state store"}
+
+
+@dataclass(frozen=True)
+class Held:
+    """A receipt as one store holds it: the export format as read, and for the ledger the
+    key and index fields kept beside the signed body."""
+
+    receipt: dict[str, Any]
+    source: str
+    where: str
+    stored: dict[str, Any] | None = None
+
+    @classmethod
+    def of_ledger(cls, entry: LedgerEntry) -> "Held":
+        return cls(entry.receipt, LEDGER, "the ledger", entry.stored)
+
+    @classmethod
+    def of_archive(cls, copy: ArchivedCopy) -> "Held":
+        return cls(copy.receipt, ARCHIVE, copy.where)
+
+    def position(self) -> tuple[int, int, str]:
+        """Where the store puts it in the chain: its stored sequence (a ledger row's own
+        column, so a swap shows), else the exported one."""
+        claimed = _int(self.receipt.get("sequence"))
+        stored = _int((self.stored or {}).get("sequence"))
+        first = stored if stored is not None else claimed
+        return (LAST if first is None else first, LAST if claimed is None else claimed, str(self.receipt_id(None)))
+
+    def receipt_id(self, body: dict[str, Any] | None) -> str | None:
+        for record in (body, self.receipt, self.stored):
+            value = record.get("receipt_id") if record else None
+            if isinstance(value, str):
+                return value
+        return None
+
+
+def distinct_copies(
+    customer_id: str, copies: Iterable[ArchivedCopy]
+) -> tuple[dict[str | None, list[Held]], list[Discrepancy]]:
+    """The archive's different copies of each receipt, in file order. The same line twice is
+    fine (a streaming replay archives a receipt again, byte for byte); two different copies
+    of one receipt are not."""
+    groups: dict[str | None, list[Held]] = {}
+    texts: dict[str | None, set[str]] = {}
+    found = []
+    for copy in sorted(copies, key=lambda c: c.where):
+        held = Held.of_archive(copy)
+        key = held.receipt_id(None) or copy.where
+        text = _text(copy.receipt)
+        if text in texts.setdefault(key, set()):
+            continue
+        texts[key].add(text)
+        group = groups.setdefault(key, [])
+        if group:
+            first = group[0]
+            fields = differing_fields(first.receipt, held.receipt)
+            found.append(
+                Discrepancy(
+                    STORES,
+                    customer_id,
+                    first.receipt_id(None),
+                    _int(first.receipt.get("sequence")),
+                    fields[0] if fields else "receipt",
+                    f"two archived copies differ in {', '.join(fields)}: {first.where} and {held.where}",
+                    "archive_copies",
+                    ARCHIVE,
+                )
+            )
+        group.append(held)
+    return groups, found
+
+
+def check_idempotency_rows(customer_id: str, state: CustomerState | None) -> list[Discrepancy]:
+    """Each idempotency row names the receipt its key derives to, so no two receipts can
+    share a (customer_id, idempotent_key); the chain's own repeats are verify_chain's."""
+    found = []
+    for row in state.idempotency if state else ():
+        expected = derived_receipt_id(customer_id, row.idempotent_key)
+        if row.receipt_id != expected:
+            found.append(
+                Discrepancy(
+                    IDEMPOTENCY,
+                    customer_id,
+                    row.receipt_id,
+                    row.sequence,
+                    "receipt_id",
+                    f"the state store's idempotency row for key {row.idempotent_key!r} names {row.receipt_id}; "
+                    f"that key's receipt is {expected}",
+                    "idempotency_row",
+                    STATE,
+                )
+            )
+    return found
+
+
+def check_stores(
+    customer_id: str,
+    chain: Sequence["Link"],
+    archived: dict[str | None, list[Held]],
+    state: CustomerState | None,
+    scope: Scope,
+    jwks: Jwks,
+    after_cut: Callable[[Held], bool],
+    counted: set[str | None],
+    tally: Tally,
+) -> tuple[list[Discrepancy], int]:
+    """Compare the receipt sets; return the discrepancies and how many receipts were compared.
+    `chain` is the ledger's part in this run (when the ledger is read), `archived` the
+    different archived copies of each receipt, `state` the rows read at the cut; `counted`:
+    receipts already set aside as charged after the cut."""
+    ledger = {link.receipt_id: link.held for link in chain} if LEDGER in scope.sources else {}
+    archive = {receipt_id: copies[0] for receipt_id, copies in archived.items()}
+    rows = {row.receipt_id: row for row in state.idempotency} if state else {}
+    settled = scope.settled_before()
+    cut = parse_time(scope.as_of)
+    ttl = state.idempotency_ttl_seconds if state else None
+    expired_before = None if cut is None or ttl is None else cut - timedelta(seconds=ttl)
+    found: list[Discrepancy] = []
+    compared = 0
+
+    def add(receipt_id: str | None, sequence: int | None, field: str, reason: str, rule: str, source: str) -> None:
+        found.append(Discrepancy(STORES, customer_id, receipt_id, sequence, field, reason, rule, source))
+
+    def verdict(held: Held) -> str:
+        tally.examined(SIGNATURES, 1, 0)
+        result = verify_receipt(held.receipt, jwks)
+        if result.ok:
+            return f"; the copy in {held.where} verifies"
+        failure = result.failures[0]
+        return f"; the copy in {held.where} does not verify ({failure.check}: {failure.reason})"
+
+    everywhere = set(ledger) | set(archive) | set(rows)
+    for receipt_id in sorted(everywhere, key=lambda rid: _order(rid, ledger, archive, rows)):
+        in_ledger, in_archive, row = ledger.get(receipt_id), archive.get(receipt_id), rows.get(receipt_id)
+        reference = in_ledger or in_archive
+        if reference is not None and after_cut(reference):
+            if receipt_id not in counted:
+                tally.aside(AFTER_CUT)
+            continue
+        compared += 1
+        sequence = _int(reference.receipt.get("sequence")) if reference else row.sequence
+        processed = parse_time(reference.receipt.get("processed_at")) if reference else None
+        holders = [name for name, held in ((LEDGER, in_ledger), (ARCHIVE, in_archive), (STATE, row)) if held]
+        held_by = " and ".join(STORE_NAMES[name] for name in holders)
+
+        if LEDGER in scope.sources and in_ledger is None:
+            committed = parse_time(row.created_at) if row else None
+            if in_archive is None and committed is not None and settled is not None and committed > settled:
+                tally.aside(IN_FLIGHT)
+                continue
+            reason = f"in {held_by}, missing from the ledger" + (verdict(in_archive) if in_archive else "")
+            add(receipt_id, sequence, LEDGER, reason, "missing", LEDGER)
+        if ARCHIVE in scope.sources and in_archive is None:
+            if processed is not None and settled is not None and processed > settled:
+                tally.aside(NOT_YET_ARCHIVED)
+            else:
+                add(receipt_id, sequence, ARCHIVE, f"in {held_by}, missing from the archive", "missing", ARCHIVE)
+        if state is not None and row is None:
+            if expired_before is not None and processed is not None and processed <= expired_before:
+                tally.aside(EXPIRED_STATE_ROW)
+            else:
+                reason = f"in {held_by}, missing from the state store's idempotency rows"
+                add(receipt_id, sequence, STATE, reason, "missing", STATE)
+
+        if in_ledger is not None and in_archive is not None and not _same(in_archive.receipt, in_ledger.receipt):
+            fields = differing_fields(in_archive.receipt, in_ledger.receipt)
+            if fields and all(differing_fields(c.receipt, in_ledger.receipt) for c in archived[receipt_id]):
+                reason = f"the archived copy ({in_archive.where}) differs from the ledger in {', '.join(fields)}"
+                add(receipt_id, sequence, fields[0], reason + verdict(in_archive), "copies_differ", ARCHIVE)
+        if row is not None and reference is not None:
+            for field, stored, held in _row_differences(row, reference.receipt):
+                reason = f"the state store's idempotency row has {field} {stored!r}; {reference.where} has {held!r}"
+                add(receipt_id, sequence, field, reason, "state_row", STATE)
+    return found, compared
+
+
+def _row_differences(row: IdempotencyRow, receipt: dict[str, Any]) -> list[tuple[str, Any, Any]]:
+    pairs = [("idempotent_key", row.idempotent_key), ("event_sha256", row.event_sha256)]
+    if row.receipt_hash is not None:  # Spanner keeps the hash and sequence; SQLite does not
+        pairs.append(("receipt_hash", row.receipt_hash))
+    if row.sequence is not None:
+        pairs.append(("sequence", row.sequence))
+    return [(field, stored, receipt.get(field)) for field, stored in pairs if receipt.get(field) != stored]
+
+
+def _order(receipt_id: str, *maps: dict) -> tuple[int, str]:
+    for mapping in maps:
+        item = mapping.get(receipt_id)
+        if item is None:
+            continue
+        sequence = _int(item.receipt.get("sequence")) if isinstance(item, Held) else item.sequence
+        if sequence is not None:
+            return sequence, str(receipt_id)
+    return LAST, str(receipt_id)
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _same(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """The same JSON, checked cheaply (json.dumps is C; RFC 8785 is not). Not the same text
+    may still be the same JSON (1.0 and 1), so differing_fields decides then."""
+    return first == second and _text(first) == _text(second)
+
+
+def _text(record: dict[str, Any]) -> str:
+    return json.dumps(record, sort_keys=True, ensure_ascii=False)
+
+
+def archived_copy(line: bytes, where: str) -> ArchivedCopy | Discrepancy:
+    """One archive line as a receipt of some customer, or why it is not one."""
+    try:
+        record = strict_loads(line.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        problem = f"not a JSON receipt ({str(error)[:200]})"
+    else:
+        if isinstance(record, dict) and isinstance(record.get("customer_id"), str):
+            return ArchivedCopy(record, where)
+        problem = "not a receipt: a JSON object with a customer_id is expected"
+    return Discrepancy(STORES, None, None, None, ARCHIVE, f"{where} is {problem}", "unreadable", ARCHIVE)

@@ -1,0 +1,136 @@
+"""Reconcile per customer, then sum up: CoGroupByKey output -> CustomerResult -> one report.
+
+`ReconcileCustomer` runs every check on one customer's chain in one pass with
+`receipts.reconciliation` (which verifies with `receipts.verify`); the JWKS is loaded in
+setup(), never pickled. `SummarizeResults` adds the small per-customer results up into
+one report, listing at most a bounded number of discrepancies.
+"""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from receipts.public_keys import load_jwks
+from receipts.reconciliation import CHECKS, CustomerResult, Scope, reconcile_customer
+from receipts.reconciliation.report import Summary, alert_message, summary_line
+from receipts.retry import with_backoff
+from receipts.store import CustomerState
+from transforms.reconcile_sources import ARCHIVE, LEDGER, STATE
+
+log = logging.getLogger("receipts.reconcile")
+
+
+class ReconcileCustomer(beam.DoFn):
+    """(customer_id, {'ledger': [[LedgerEntry]], 'archive': [[ArchivedCopy], ...], 'state': [CustomerState]})
+    -> CustomerResult: the ledger as one list, the archive as one list per file.
+
+    `read_state`: the state store was read, so a customer with no state element has no
+    state rows at all (which the checks report), rather than none read.
+    """
+
+    def __init__(
+        self,
+        scope: Scope,
+        jwks_location: str | None,
+        keys_folder: str | None,
+        read_state: bool,
+        idempotency_ttl_seconds: int | None = None,
+    ) -> None:
+        self.scope = scope
+        self.jwks_location, self.keys_folder = jwks_location, keys_folder
+        self.read_state, self.ttl = read_state, idempotency_ttl_seconds
+        self.customers = Metrics.counter("reconcile", "customers_reconciled")
+        self.receipts = Metrics.counter("reconcile", "receipts_examined")
+        self.discrepancies = {check: Metrics.counter("reconcile", f"discrepancies_{check}") for check in CHECKS}
+
+    def setup(self) -> None:
+        self.jwks, _ = load_jwks(self.jwks_location, self.keys_folder)
+
+    def process(self, element):
+        customer_id, grouped = element
+        states = list(grouped.get(STATE, ()))
+        state = states[0] if states else None
+        if state is None and self.read_state:
+            state = CustomerState(customer_id, None, None, {}, {}, {}, (), self.ttl)
+        result = reconcile_customer(
+            customer_id,
+            [entry for entries in grouped.get(LEDGER, ()) for entry in entries],
+            [copy for copies in grouped.get(ARCHIVE, ()) for copy in copies],
+            state,
+            self.jwks,
+            self.scope,
+            datetime.now(UTC),
+        )
+        self.customers.inc()
+        self.receipts.inc(result.tally.receipts)
+        for discrepancy in result.discrepancies:
+            self.discrepancies[discrepancy.check].inc()
+        yield result
+
+
+class SummarizeResults(beam.CombineFn):
+    """CustomerResult... -> Summary: exact counts, at most `max_listed` discrepancies kept."""
+
+    def __init__(self, max_listed: int) -> None:
+        super().__init__()
+        self.max_listed = max_listed
+
+    def create_accumulator(self) -> Summary:
+        return Summary(self.max_listed)
+
+    def add_input(self, summary: Summary, result: CustomerResult) -> Summary:
+        return summary.add(result)
+
+    def merge_accumulators(self, summaries) -> Summary:
+        merged = Summary(self.max_listed)
+        for summary in summaries:
+            merged.merge(summary)
+        return merged
+
+    def extract_output(self, summary: Summary) -> Summary:
+        return summary
+
+
+class WriteReport(beam.DoFn):
+    """The report -> a JSON file (a local path or gs://), written whole or not at all; logs
+    one summary line and passes the report on."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def process(self, report: dict):
+        data = json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
+        temporary = f"{self.path}.partial"
+        with FileSystems.create(temporary) as handle:
+            handle.write(data)
+        FileSystems.rename([temporary], [self.path])
+        log.info("%s; report %s", summary_line(report), self.path)
+        yield report
+
+
+class PublishAlert(beam.DoFn):
+    """The report -> one Pub/Sub message on `topic` when it has discrepancies."""
+
+    def __init__(self, topic: str, report_url: str | None) -> None:
+        self.topic, self.report_url = topic, report_url
+        self.published = Metrics.counter("reconcile", "alerts_published")
+
+    def setup(self) -> None:
+        from google.cloud import pubsub_v1
+
+        self.publisher = pubsub_v1.PublisherClient()
+
+    def process(self, report: dict):
+        if report["ok"]:
+            return
+        data, attributes = alert_message(report, self.report_url)
+        message_id = with_backoff(
+            f"publish to {self.topic}", lambda: self.publisher.publish(self.topic, data, **attributes).result(60)
+        )
+        self.published.inc()
+        log.warning("reconciliation alert %s published to %s", message_id, self.topic)
+        yield message_id

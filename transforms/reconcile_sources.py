@@ -1,0 +1,164 @@
+"""What the reconciliation reads, as PCollections keyed by customer_id.
+
+- `ReadStores`: customers listed per id range in parallel, then per customer, in parallel,
+  its state rows (one snapshot at the cut) and its ledger as stored.
+- `ReadArchive`: the archive's files (a folder) or objects (gs://) listed, then one read
+  per file, in parallel; every line becomes a receipt keyed by customer, or a discrepancy.
+
+No step holds more than one customer's rows or one archive file.
+"""
+
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from receipts.archive import window_files
+from receipts.reconciliation import ArchivedCopy, CustomerResult, Tally
+from receipts.reconciliation.stores import archived_copy
+from receipts.retry import with_backoff
+from receipts.store import open_store
+
+STATE, LEDGER, ARCHIVE, UNREADABLE = "state", "ledger", "archive", "unreadable"
+# Customer ids are [A-Za-z0-9_-]: these bounds cut the id space into ranges listed in parallel
+# (an id outside the pattern still falls in the first or last range).
+RANGE_BOUNDS = ("0", "5", "A", "H", "O", "V", "_", "a", "e", "i", "m", "q", "u")
+
+
+def customer_ranges(bounds: tuple[str, ...] = RANGE_BOUNDS) -> list[tuple[str, str | None]]:
+    """[first, before) ranges covering every string: ("", b0), (b0, b1), ..., (bn, None)."""
+    starts = ("", *bounds)
+    return list(zip(starts, (*bounds, None), strict=True))
+
+
+class ListCustomers(beam.DoFn):
+    """(first, before) -> every customer id in that range with a receipt or a state row."""
+
+    def __init__(self, store_url: str) -> None:
+        self.store_url = store_url
+        self.listed = Metrics.counter("reconcile", "customers_listed")
+
+    def setup(self) -> None:
+        self.store = open_store(self.store_url)
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    def process(self, bounds: tuple[str, str | None]):
+        for customer_id in self.store.customers(*bounds):
+            self.listed.inc()
+            yield customer_id
+
+
+class ReadCustomer(beam.DoFn):
+    """customer_id -> (customer_id, CustomerState) on 'state', then (customer_id, [LedgerEntry])
+    with the customer's whole ledger (one element per customer: the check needs the chain in
+    one pass anyway, and each element costs the runner more than a receipt costs to carry).
+    The state is read first, at the cut (`as_of`): a receipt the ledger gained since lies
+    past the chain head the state had and is left for the next run."""
+
+    def __init__(self, store_url: str, as_of: str | None, read_ledger: bool) -> None:
+        self.store_url, self.as_of, self.read_ledger = store_url, as_of, read_ledger
+        self.ledger_read = Metrics.counter("reconcile", "ledger_receipts_read")
+
+    def setup(self) -> None:
+        self.store = open_store(self.store_url)
+
+    def teardown(self) -> None:
+        self.store.close()
+
+    def process(self, customer_id: str):
+        yield beam.pvalue.TaggedOutput(STATE, (customer_id, self.store.customer_state(customer_id, self.as_of)))
+        if self.read_ledger:
+            entries = list(self.store.ledger_entries(customer_id))
+            self.ledger_read.inc(len(entries))
+            yield customer_id, entries
+
+
+class ReadStores(beam.PTransform):
+    """PBegin -> {'state': (customer_id, CustomerState), 'ledger': (customer_id, [LedgerEntry])}."""
+
+    def __init__(self, store_url: str, as_of: str | None, read_ledger: bool) -> None:
+        super().__init__()
+        self.store_url, self.as_of, self.read_ledger = store_url, as_of, read_ledger
+
+    def expand(self, begin):
+        read = (
+            begin
+            | "CustomerIdRanges" >> beam.Create(customer_ranges())
+            | "ListCustomers" >> beam.ParDo(ListCustomers(self.store_url))
+            | "SpreadCustomers" >> beam.Reshuffle()
+            | "ReadStateAndLedger"
+            >> beam.ParDo(ReadCustomer(self.store_url, self.as_of, self.read_ledger)).with_outputs(STATE, main=LEDGER)
+        )
+        return {STATE: read[STATE], LEDGER: read[LEDGER]}
+
+
+class ListArchiveFiles(beam.DoFn):
+    """Archive location -> the name of each file (a folder) or object (gs://bucket/prefix)."""
+
+    def process(self, url: str):
+        if url.startswith("gs://"):
+            from receipts.gcp.archive import BucketArchive
+
+            archive = BucketArchive(url)
+            yield from with_backoff(f"list {url}", archive.objects)
+        else:
+            for path in window_files(Path(url)):
+                yield str(path)
+
+
+class ReadArchiveFile(beam.DoFn):
+    """One archive file -> (customer_id, [ArchivedCopy]) per customer in it, lines split on
+    "\\n" only; a line that is not a receipt -> a CustomerResult naming it, on 'unreadable'."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.lines_read = Metrics.counter("reconcile", "archive_lines_read")
+        self.unreadable = Metrics.counter("reconcile", "discrepancies_stores")
+
+    def setup(self) -> None:
+        self.bucket = None
+        if self.url.startswith("gs://"):
+            from receipts.gcp.archive import BucketArchive
+
+            self.bucket = BucketArchive(self.url)
+
+    def process(self, name: str):
+        if self.bucket is not None:
+            data = with_backoff(f"read {name}", lambda: self.bucket.read(name))
+            where = f"gs://{self.bucket.path.bucket}/{name}"
+        else:
+            data, where = Path(name).read_bytes(), Path(name).name
+        per_customer: dict[str, list[ArchivedCopy]] = {}
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            if not line:
+                continue
+            self.lines_read.inc()
+            copy = archived_copy(line, f"{where} line {number}")
+            if isinstance(copy, ArchivedCopy):
+                per_customer.setdefault(copy.receipt["customer_id"], []).append(copy)
+            else:
+                self.unreadable.inc()
+                tally = Tally()
+                tally.found([copy])
+                yield beam.pvalue.TaggedOutput(UNREADABLE, CustomerResult(None, (copy,), tally))
+        yield from per_customer.items()
+
+
+class ReadArchive(beam.PTransform):
+    """PBegin -> {'archive': (customer_id, [ArchivedCopy]), 'unreadable': CustomerResult}."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        self.url = url
+
+    def expand(self, begin):
+        read = (
+            begin
+            | "ArchiveLocation" >> beam.Create([self.url])
+            | "ListArchiveFiles" >> beam.ParDo(ListArchiveFiles())
+            | "SpreadArchiveFiles" >> beam.Reshuffle()
+            | "ReadArchiveFiles" >> beam.ParDo(ReadArchiveFile(self.url)).with_outputs(UNREADABLE, main=ARCHIVE)
+        )
+        return {ARCHIVE: read[ARCHIVE], UNREADABLE: read[UNREADABLE]}
