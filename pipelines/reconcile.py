@@ -22,7 +22,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
-from pipelines.options import ReceiptsOptions
+from pipelines.options import LocalKeyOptions, ReceiptsOptions
 from receipts.reconciliation import SOURCES, Scope
 from receipts.reconciliation.findings import parse_time, utc_text
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
@@ -84,7 +84,7 @@ class ReconcileSettings:
             archive=common.archive,
             source=view.source,
             jwks=view.jwks,
-            keys=common.keys,
+            keys=options.view_as(LocalKeyOptions).keys,
             report=view.report,
             alert_topic=view.alert_topic,
             as_of=view.as_of or utc_text(datetime.now(UTC)),
