@@ -9,11 +9,54 @@ from typing import Any
 import rfc8785
 
 ZERO_HASH = "0" * 64
+SAFE_INTEGER = 2**53 - 1  # RFC 8785 / I-JSON: integers beyond this are not exact in a double
 
 
 def canonical_bytes(value: Mapping[str, Any]) -> bytes:
-    """RFC 8785 serialization: the exact bytes that are hashed and signed."""
+    """RFC 8785 serialization: the exact bytes that are hashed and signed.
+
+    Receipts and events hold only strings, safe integers, booleans and nulls under ASCII
+    member names. For such values the standard library's C encoder, with sorted keys, no
+    whitespace and no ASCII escaping, writes exactly RFC 8785's bytes: its escape set and
+    spellings (\\b \\f \\n \\r \\t \\" \\\\ and lowercase \\u00xx for the other
+    controls) are RFC 8785's, and code point order is UTF-16 order for ASCII names. It runs
+    about 10x faster than the pure-Python `rfc8785`, which serializes everything else
+    (numbers with a fraction, non-ASCII member names) and raises the errors (lone
+    surrogates, unsafe integers, unsupported types). tests/test_canonical.py checks the
+    two agree on generated values.
+    """
+    if _plain(value):
+        try:
+            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: rfc8785 raises its CanonicalizationError
     return rfc8785.dumps(value)
+
+
+def _plain(value: Any) -> bool:
+    """Is `value` made only of what the fast path writes exactly as RFC 8785 does?
+    (Scalars are checked inline: a receipt body is one flat object.)"""
+    kind = type(value)
+    if kind is dict:
+        for key, item in value.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            kind = type(item)
+            if kind is str or item is None or kind is bool:
+                continue
+            if kind is int:
+                if not -SAFE_INTEGER <= item <= SAFE_INTEGER:
+                    return False
+            elif not _plain(item):
+                return False
+        return True
+    if kind is list:
+        return all(_plain(item) for item in value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -SAFE_INTEGER <= value <= SAFE_INTEGER
+    return False
 
 
 def sha256_hex(data: bytes) -> str:
@@ -28,7 +71,9 @@ def receipt_hash(body: Mapping[str, Any]) -> str:
 def receipt_id(customer_id: str, idempotent_key: str) -> str:
     """Deterministic id a producer can compute at publish time (DESIGN.md, receipt_id)."""
     digest = hashlib.sha256(f"{customer_id}\n{idempotent_key}".encode()).digest()
-    return "r_" + base64.b32encode(digest).decode("ascii").lower().rstrip("=")[:26]
+    # The first 26 base32 characters of the digest are those of its first 20 bytes (base32
+    # writes each 5 bytes as 8 characters on its own): a third of the encoding work.
+    return "r_" + base64.b32encode(digest[:20]).decode("ascii").lower()[:26]
 
 
 class DuplicateKeyError(ValueError):

@@ -10,6 +10,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -155,7 +156,7 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
     token = receipt.get("signature")
     try:
         parts = split_compact(token)
-        header = strict_loads(b64url_decode(parts.header_b64))
+        header = _header(parts.header_b64)
         payload = b64url_decode(parts.payload_b64)
         signature = b64url_decode(parts.signature_b64)
     except (ValueError, TypeError, RecursionError) as error:
@@ -171,16 +172,12 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
         passed(SIGNATURE, f"RS256 by key {kid}")
 
     try:
-        body = strict_loads(payload.decode("utf-8"))
-        if not isinstance(body, dict):
-            raise ValueError("the payload is not a JSON object")
-        if canonical_bytes(body) != payload:
-            raise ValueError("the payload is not in RFC 8785 canonical form")
+        body = _canonical_payload(payload)
     except (ValueError, RecursionError) as error:  # CanonicalizationError is a ValueError
         fail(CANONICAL, f"signed payload: {str(error)[:200]}")
         return done()
     exported = {name: value for name, value in receipt.items() if name not in EXPORT_EXTRA_FIELDS}
-    mismatch = None if _canonical_or_none(exported) == payload else _first_difference(exported, body)
+    mismatch = None if _same_json(exported, body, payload) else _first_difference(exported, body)
     if mismatch:
         fail(CANONICAL, f"exported field {mismatch!r} differs from the signed body")
     else:
@@ -361,6 +358,37 @@ def _signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: by
     except InvalidSignature:
         return f"RS256 signature does not verify with key {kid}"
     return None
+
+
+@lru_cache(maxsize=64)
+def _header(header_b64: str) -> dict[str, Any]:
+    """The protected header, parsed once per distinct text (one per signing key in practice).
+    Callers only read it."""
+    return strict_loads(b64url_decode(header_b64))
+
+
+def _canonical_payload(payload: bytes) -> dict[str, Any]:
+    """The signed body, when the payload is a JSON object in RFC 8785 form; ValueError saying
+    what is wrong otherwise. A payload that re-serializes to itself has no duplicate member
+    and no NaN (both would change the bytes), so the strict parser only runs to name the
+    fault of one that does not."""
+    body = json.loads(payload)
+    if isinstance(body, dict) and _canonical_or_none(body) == payload:
+        return body
+    body = strict_loads(payload.decode("utf-8"))
+    if not isinstance(body, dict):
+        raise ValueError("the payload is not a JSON object")
+    if canonical_bytes(body) != payload:
+        raise ValueError("the payload is not in RFC 8785 canonical form")
+    return body
+
+
+def _same_json(exported: dict[str, Any], body: dict[str, Any], payload: bytes) -> bool:
+    """Are the exported fields the signed body, as JSON? Equal dicts whose values have the same
+    types are (so True is not 1); anything else is decided by RFC 8785 bytes (so 1.0 is 1)."""
+    if exported == body and all(type(value) is type(body[name]) for name, value in exported.items()):
+        return True
+    return _canonical_or_none(exported) == payload
 
 
 def _canonical_or_none(value: Mapping[str, Any]) -> bytes | None:

@@ -49,7 +49,7 @@ def test_the_session_names_the_key_never_the_key_itself(site: Site) -> None:
     cookie = site.client.get_cookie("session")
     assert cookie is not None and cookie.http_only and cookie.same_site == "Strict"
     assert site.api_keys["cust_1"] not in cookie.value
-    assert site.api_keys["cust_1"].split("_")[2] not in cookie.value
+    assert site.api_keys["cust_1"].split("_", 2)[2] not in cookie.value  # the secret may hold "_"
 
 
 def test_hostile_text_in_a_receipt_is_inert(site: Site) -> None:
