@@ -19,7 +19,7 @@ from receipts.records import Message
 from receipts.sqlite_store import SqliteStore
 from tests.conftest import event_bytes, make_event
 from transforms.chain import ChainReceipts
-from transforms.dedup import DEAD, DUPLICATE, DeduplicateEvents
+from transforms.dedup import DEAD, DUPLICATE, DeduplicateEvents, DeduplicateGrouped
 from transforms.parse import ParseEvents, ReadJsonLines
 
 pytestmark = pytest.mark.beam
@@ -79,7 +79,17 @@ def _fields(item: Message) -> dict:
     return {name: value for name, value in json.loads(item.raw).items()}
 
 
-def test_dedup_keeps_the_first_payload_in_input_order(store_url: str) -> None:
+# The streaming step (state, here kept for the job's life) and the batch step (no state: each
+# key arrives once, grouped) decide the same.
+DEDUPLICATORS = pytest.mark.parametrize(
+    "deduplicate",
+    [lambda url: DeduplicateEvents(url, ttl_seconds=None), DeduplicateGrouped],
+    ids=["stateful", "grouped"],
+)
+
+
+@DEDUPLICATORS
+def test_dedup_keeps_the_first_payload_in_input_order(store_url: str, deduplicate) -> None:
     first = message(2, amount="10.00")
     retry = message(5, amount="10.00")
     conflicting = message(3, amount="11.00")  # same key, other payload, later in the input
@@ -88,7 +98,7 @@ def test_dedup_keeps_the_first_payload_in_input_order(store_url: str) -> None:
         result = (
             pipeline
             | beam.Create(keyed([retry, conflicting, first, other_customer]))
-            | beam.ParDo(DeduplicateEvents(store_url, ttl_seconds=None)).with_outputs(DEAD, DUPLICATE, main="fresh")
+            | beam.ParDo(deduplicate(store_url)).with_outputs(DEAD, DUPLICATE, main="fresh")
         )
         assert_that(result.fresh | beam.Map(lambda item: item[0].message_id), equal_to(["m2", "m4"]), label="fresh")
         assert_that(result[DUPLICATE] | beam.Map(lambda item: item[0].message_id), equal_to(["m5"]), label="dup")
@@ -99,7 +109,8 @@ def test_dedup_keeps_the_first_payload_in_input_order(store_url: str) -> None:
         )
 
 
-def test_dedup_falls_back_to_the_store_for_keys_it_has_not_seen(store_url: str, make_chain) -> None:
+@DEDUPLICATORS
+def test_dedup_falls_back_to_the_store_for_keys_it_has_not_seen(store_url: str, make_chain, deduplicate) -> None:
     from receipts.records import SignedReceipt
 
     store = SqliteStore(store_url)
@@ -113,7 +124,7 @@ def test_dedup_falls_back_to_the_store_for_keys_it_has_not_seen(store_url: str, 
         result = (
             pipeline
             | beam.Create(keyed([message(1, amount="10.00"), message(2, amount="12.00")]))
-            | beam.ParDo(DeduplicateEvents(store_url, ttl_seconds=None)).with_outputs(DEAD, DUPLICATE, main="fresh")
+            | beam.ParDo(deduplicate(store_url)).with_outputs(DEAD, DUPLICATE, main="fresh")
         )
         assert_that(result.fresh, equal_to([]), label="fresh")
         assert_that(result[DUPLICATE] | beam.Map(lambda item: item[0].message_id), equal_to(["m1"]), label="dup")

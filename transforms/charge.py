@@ -8,7 +8,7 @@ import apache_beam as beam
 
 from transforms.chain import ChainReceipts
 from transforms.dedup import DEAD as DEDUP_DEAD
-from transforms.dedup import DUPLICATE, DeduplicateEvents
+from transforms.dedup import DUPLICATE, DeduplicateEvents, DeduplicateGrouped
 from transforms.sign import SignReceipts
 from transforms.sinks import DEAD as WRITE_DEAD
 from transforms.sinks import WriteReceipts
@@ -36,8 +36,8 @@ class OnePerBatch(beam.PTransform):
 class ChargeEvents(beam.PTransform):
     """(Message, Event) -> {"stored": SignedReceipt, "dead": DeadLetter, "duplicates": (Message, Event)}.
 
-    Batch hands each stateful step all of a key's elements at once (order is decided by
-    data) and keeps dedup state for the life of the job; streaming handles each element
+    Batch hands each step all of a key's elements at once (order is decided by data), so
+    dedup needs no state beyond the store; streaming handles each element
     on arrival and lets dedup state expire after `dedup_ttl_seconds`, after which the
     store answers for old keys.
     """
@@ -49,6 +49,11 @@ class ChargeEvents(beam.PTransform):
         self.streaming = streaming
         self.dedup_ttl = dedup_ttl_seconds if streaming else None
 
+    def deduplicate(self) -> beam.DoFn:
+        if self.streaming:
+            return DeduplicateEvents(self.store, self.dedup_ttl)
+        return DeduplicateGrouped(self.store)
+
     def expand(self, events):
         batching = OnePerBatch if self.streaming else GroupPerKey
         deduplicated = (
@@ -58,10 +63,7 @@ class ChargeEvents(beam.PTransform):
                 tuple[tuple[str, str], Any]
             )
             | "BatchPerIdempotencyKey" >> batching()
-            | "Deduplicate"
-            >> beam.ParDo(DeduplicateEvents(self.store, self.dedup_ttl)).with_outputs(
-                DEDUP_DEAD, DUPLICATE, main="fresh"
-            )
+            | "Deduplicate" >> beam.ParDo(self.deduplicate()).with_outputs(DEDUP_DEAD, DUPLICATE, main="fresh")
         )
         chained = (
             deduplicated.fresh

@@ -1,14 +1,15 @@
 """Exactly-once charging: drop repeats of (customer_id, idempotent_key).
 
 Keyed by (customer_id, idempotent_key); each element carries a batch of that key's
-messages (one in streaming, all of them in a batch job), decided in input order. State
-remembers the first payload's event_sha256 until an event-time expiry timer clears it
+messages (one in streaming, all of them in a batch job), decided in input order. In
+streaming, state remembers the first payload's event_sha256 until an event-time expiry timer clears it
 (TTL past the element's timestamp: the publish time in streaming); keys older than the
 state fall back to the store. The same key with another payload is an
 `idempotency_conflict` dead letter and the first receipt stands.
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 import apache_beam as beam
 from apache_beam.coders import StrUtf8Coder
@@ -25,14 +26,12 @@ DEAD = "dead"
 DUPLICATE = "duplicate"
 
 
-class DeduplicateEvents(beam.DoFn):
-    FIRST_EVENT_SHA256 = ReadModifyWriteStateSpec("first_event_sha256", StrUtf8Coder())
-    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
+class _Deduplicate(beam.DoFn):
+    """What both jobs decide per key: the first payload stands, its repeats are duplicates,
+    another payload is a conflict."""
 
-    def __init__(self, store_url: str, ttl_seconds: int | None = 24 * 3600) -> None:
-        """`ttl_seconds=None` keeps state for the life of the job (batch: no timers)."""
+    def __init__(self, store_url: str) -> None:
         self.store_url = store_url
-        self.ttl = Duration(seconds=ttl_seconds) if ttl_seconds else None
         self.duplicates = Metrics.counter("receipts", "duplicates")
         self.conflicts = Metrics.counter("receipts", "idempotency_conflicts")
 
@@ -41,6 +40,38 @@ class DeduplicateEvents(beam.DoFn):
 
     def teardown(self) -> None:
         self.store.close()
+
+    def stored_sha256(self, customer_id: str, idempotent_key: str) -> str | None:
+        record = self.store.lookup_idempotency(customer_id, idempotent_key)
+        return record.event_sha256 if record else None
+
+    def decide(self, seen: str | None, batch: Iterable[tuple[Message, Event]]) -> tuple[list[Any], str | None]:
+        """The outputs for a key's messages in input order, given the event_sha256 already
+        charged for it (None: none yet), and the one charged afterwards."""
+        outputs: list[Any] = []
+        for message, event in sorted(batch, key=lambda item: item[0].position):
+            if seen is None:
+                seen = event.event_sha256
+                outputs.append((message, event))
+            elif seen == event.event_sha256:
+                self.duplicates.inc()
+                outputs.append(beam.pvalue.TaggedOutput(DUPLICATE, (message, event)))
+            else:
+                self.conflicts.inc()
+                outputs.append(beam.pvalue.TaggedOutput(DEAD, conflict(message, event)))
+        return outputs, seen
+
+
+class DeduplicateEvents(_Deduplicate):
+    """Streaming: state remembers a key's first payload until its expiry timer fires."""
+
+    FIRST_EVENT_SHA256 = ReadModifyWriteStateSpec("first_event_sha256", StrUtf8Coder())
+    EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
+
+    def __init__(self, store_url: str, ttl_seconds: int | None = 24 * 3600) -> None:
+        """`ttl_seconds=None` keeps state for the life of the job (no timers)."""
+        super().__init__(store_url)
+        self.ttl = Duration(seconds=ttl_seconds) if ttl_seconds else None
 
     def process(
         self,
@@ -52,25 +83,27 @@ class DeduplicateEvents(beam.DoFn):
         (customer_id, idempotent_key), batch = element
         seen = first.read()
         if seen is None:
-            record = self.store.lookup_idempotency(customer_id, idempotent_key)
-            seen = record.event_sha256 if record else None
-        for message, event in sorted(batch, key=lambda item: item[0].position):
-            if seen is None:
-                seen = event.event_sha256
-                yield message, event
-            elif seen == event.event_sha256:
-                self.duplicates.inc()
-                yield beam.pvalue.TaggedOutput(DUPLICATE, (message, event))
-            else:
-                self.conflicts.inc()
-                yield beam.pvalue.TaggedOutput(DEAD, conflict(message, event))
+            seen = self.stored_sha256(customer_id, idempotent_key)
+        outputs, seen = self.decide(seen, batch)
         first.write(seen)
         if self.ttl is not None:
             expiry.set(timestamp + self.ttl)
+        return outputs
 
     @on_timer(EXPIRY)
     def expire(self, first=beam.DoFn.StateParam(FIRST_EVENT_SHA256)):
         first.clear()
+
+
+class DeduplicateGrouped(_Deduplicate):
+    """Batch: the GroupByKey before it hands over each key once, with all of its messages, so
+    the store is the only memory needed. No per-key state and timers: on the DirectRunner
+    their bookkeeping was about a quarter of the batch job's cost besides signing."""
+
+    def process(self, element: tuple[tuple[str, str], Iterable[tuple[Message, Event]]]):
+        (customer_id, idempotent_key), batch = element
+        outputs, _ = self.decide(self.stored_sha256(customer_id, idempotent_key), batch)
+        return outputs
 
 
 def conflict(message: Message, event: Event) -> DeadLetter:
