@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
+from pipelines.local_runner import RUNNER, prepare_direct_runner
 from pipelines.options import LocalKeyOptions, ReceiptsOptions, signing
 from transforms.archive import ArchiveToBucket, ArchiveToFolder
 from transforms.charge import ChargeEvents
@@ -77,7 +77,7 @@ def archive_sink(archive: str) -> beam.PTransform:
 
 
 def run(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:
-    fix_direct_runner_metrics()
+    prepare_direct_runner()
     options = PipelineOptions(extra_args or [], runner=RUNNER)  # faster here than FnApiRunner (see README)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings)

@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
+from pipelines.local_runner import RUNNER, prepare_direct_runner
 from pipelines.options import LocalKeyOptions, ReceiptsOptions
 from receipts.reconciliation import SOURCES, Scope
 from receipts.reconciliation.findings import parse_time, utc_text
@@ -170,7 +170,7 @@ def state_ttl(store_url: str | None) -> int | None:
 
 def start(settings: ReconcileSettings, extra_args: list[str] | None = None):
     """Start the job locally and return its PipelineResult at once."""
-    fix_direct_runner_metrics()
+    prepare_direct_runner()
     options = PipelineOptions(extra_args or [], runner=RUNNER)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings)
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     standard = options.view_as(StandardOptions)
     if not standard.runner:
         standard.runner = RUNNER
-        fix_direct_runner_metrics()
+        prepare_direct_runner()
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings)
     result = pipeline.run()

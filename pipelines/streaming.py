@@ -12,7 +12,7 @@ from typing import ClassVar
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipelines.local_runner import RUNNER, fix_direct_runner_metrics, stop, tune_direct_runner_pubsub
+from pipelines.local_runner import RUNNER, prepare_direct_runner, stop, tune_direct_runner_pubsub
 from pipelines.options import LocalKeyOptions, ReceiptsOptions, missing_options, signing
 from transforms.archive import ArchiveToBucket
 from transforms.charge import ChargeEvents
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
 
 def start(settings: StreamSettings, extra_args: list[str] | None = None):
     """Start the job and return its PipelineResult at once (streaming never finishes)."""
-    fix_direct_runner_metrics()
+    prepare_direct_runner()
     tune_direct_runner_pubsub()
     options = PipelineOptions(extra_args or [], runner=RUNNER)
     options.view_as(StandardOptions).streaming = True

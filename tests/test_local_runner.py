@@ -1,13 +1,18 @@
-"""The DirectRunner metrics fix: user counters keep counting after the first bundle."""
+"""The DirectRunner metrics fix (user counters keep counting after the first bundle) and its
+DoFn inspection kept per DoFn."""
 
 import apache_beam as beam
 import pytest
+from apache_beam.coders import VarIntCoder
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 from apache_beam.testing.test_stream import TestStream
+from apache_beam.transforms import userstate
+from apache_beam.transforms.timeutil import TimeDomain
 
-from pipelines.local_runner import RUNNER, fix_direct_runner_metrics
+from pipelines import local_runner
+from pipelines.local_runner import RUNNER, fix_direct_runner_metrics, prepare_direct_runner
 
 pytestmark = pytest.mark.beam
 
@@ -35,3 +40,55 @@ def test_counters_count_every_bundle_of_a_stream() -> None:
     result.wait_until_finish()
     [counter] = result.metrics().query(MetricsFilter().with_name("seen"))["counters"]
     assert counter.committed == 18
+
+
+TOTALS: list = []  # the runner runs in this process
+
+
+def record(total: tuple[str, int]) -> None:
+    TOTALS.append(total)
+
+
+class Total(beam.DoFn):
+    """Stateful: a running total per key, flushed by an event-time timer."""
+
+    TOTAL = userstate.ReadModifyWriteStateSpec("total", VarIntCoder())
+    FLUSH = userstate.TimerSpec("flush", TimeDomain.WATERMARK)
+
+    def process(
+        self,
+        element,
+        total=beam.DoFn.StateParam(TOTAL),
+        flush=beam.DoFn.TimerParam(FLUSH),
+    ):
+        total.write((total.read() or 0) + element[1])
+        flush.set(10)  # past every element: fires once, when the stream ends
+
+    @userstate.on_timer(FLUSH)
+    def emit(self, key=beam.DoFn.KeyParam, total=beam.DoFn.StateParam(TOTAL)):
+        yield key, total.read()
+
+
+def test_dofn_specs_are_inspected_once_per_dofn_and_stateful_dofns_still_run(monkeypatch) -> None:
+    prepare_direct_runner()
+    inspected = []
+    inspect = local_runner._inspect_dofn  # Beam's own
+
+    def counting(dofn):
+        inspected.append(type(dofn))
+        return inspect(dofn)
+
+    monkeypatch.setattr(local_runner, "_inspect_dofn", counting)
+    monkeypatch.setattr(local_runner, "_dofn_specs", {})
+    stream = TestStream()
+    for batch in range(8):  # eight bundles, each with two keys
+        stream = stream.add_elements([("a", batch), ("b", 10 * batch)]).advance_watermark_to(batch + 1)
+    stream = stream.advance_watermark_to_infinity()
+    options = PipelineOptions([], runner=RUNNER)
+    options.view_as(StandardOptions).streaming = True
+    TOTALS.clear()
+    with beam.Pipeline(options=options) as pipeline:
+        _ = pipeline | stream | beam.ParDo(Total()) | beam.Map(record)
+    assert sorted(TOTALS) == [("a", 28), ("b", 280)]
+    # Once as built, once as the runner's pickled copies look, however many bundles (eight here).
+    assert inspected.count(Total) <= 2
