@@ -7,7 +7,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.local_runner import RUNNER, prepare_direct_runner
-from pipelines.options import LocalKeyOptions, ReceiptsOptions, signing
+from pipelines.options import ChargingOptions, LocalKeyOptions, StoreOptions, signing
 from transforms.archive import ArchiveToBucket, ArchiveToFolder
 from transforms.charge import ChargeEvents
 from transforms.parse import DEAD as PARSE_DEAD
@@ -36,15 +36,15 @@ class Settings:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "Settings":
-        common = options.view_as(ReceiptsOptions)
+        where, charging = options.view_as(StoreOptions), options.view_as(ChargingOptions)
         return cls(
             options.view_as(BatchOptions).input,
-            common.store,
+            where.store,
             options.view_as(LocalKeyOptions).keys,
-            common.kid,
-            common.archive,
-            common.dedup_ttl_seconds,
-            common.signer,
+            charging.kid,
+            where.archive,
+            charging.dedup_ttl_seconds,
+            charging.signer,
         )
 
 

@@ -1,26 +1,34 @@
-"""Pipeline options shared by the batch and streaming jobs. Beam registers every
-PipelineOptions subclass in one parser, so each flag is declared once, here.
+"""Pipeline options shared by the jobs. Beam registers every PipelineOptions subclass in
+one parser, so each flag is declared once, here or next to the one job that reads it.
 
 Beam's one parser also means no flag can be argparse-`required` (every PipelineOptions
-made anywhere in the process would then demand it): each class lists in `required` what
-a job launched on Dataflow must be given, `missing_options` checks it, and the Flex
-Template metadata marks exactly those parameters as not optional (tests/test_templates.py).
+made anywhere in the process would then demand it): each job module names in `REQUIRED`
+what it must be given when launched on Dataflow, `missing_options` checks it, and the job's
+Flex Template metadata marks exactly those parameters as not optional
+(tests/test_templates.py).
 """
 
 from collections.abc import Iterable
-from typing import ClassVar
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from receipts.signers import key_file_url, signer_from_url
 
 
-class ReceiptsOptions(PipelineOptions):
-    required: ClassVar[tuple[str, ...]] = ("store", "signer", "archive")
+class StoreOptions(PipelineOptions):
+    """Where receipts are kept: every job reads or writes these."""
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument("--store", help="Store URL: sqlite:///PATH or gcp://PROJECT[?instance=&database=&bucket=]")
+        parser.add_argument("--archive", help="Receipt archive: a folder (hourly files) or gs://bucket/prefix")
+
+
+class ChargingOptions(PipelineOptions):
+    """How the charging jobs (batch and streaming) sign and deduplicate."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
         parser.add_argument(
             "--signer",
             help="Signing key: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N "
@@ -29,7 +37,6 @@ class ReceiptsOptions(PipelineOptions):
         parser.add_argument(
             "--kid", help="kid (RFC 7638 thumbprint) the signing key must have; default: the signing key's own"
         )
-        parser.add_argument("--archive", help="Receipt archive: a folder (hourly files) or gs://bucket/prefix")
         parser.add_argument(
             "--dedup_ttl_seconds",
             type=int,
@@ -39,23 +46,18 @@ class ReceiptsOptions(PipelineOptions):
 
 
 class LocalKeyOptions(PipelineOptions):
-    """Local runs only: sign with a key of the local key ring (a Dataflow job uses --signer)."""
-
-    required: ClassVar[tuple[str, ...]] = ()
+    """Local runs only: sign with (or verify against) the local key ring; a Dataflow job
+    uses --signer (charging) or --jwks (reconciliation)."""
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument("--keys", help="Folder of the local signing key ring (with --kid; --signer overrides)")
 
 
-def missing_options(options: PipelineOptions, classes: Iterable[type[PipelineOptions]]) -> list[str]:
-    """The `required` options of `classes` that `options` leaves unset, as --flags."""
-    return [
-        f"--{name}"
-        for cls in classes
-        for name in getattr(cls, "required", ())
-        if getattr(options.view_as(cls), name) in (None, "")
-    ]
+def missing_options(options: PipelineOptions, required: Iterable[str]) -> list[str]:
+    """The options named in `required` that `options` leaves unset, as --flags."""
+    given = options.get_all_options()
+    return [f"--{name}" for name in required if given.get(name) in (None, "")]
 
 
 def signing(signer: str | None, keys: str | None, kid: str | None) -> tuple[str, str]:

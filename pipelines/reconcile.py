@@ -11,6 +11,7 @@ Flex Template as it is) that a data engineer runs hourly or on demand:
         --jwks https://SITE/.well-known/jwks.json --report gs://BUCKET/reports/run.json
 """
 
+import logging
 import sys
 import threading
 from collections import Counter
@@ -22,7 +23,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.local_runner import RUNNER, prepare_direct_runner
-from pipelines.options import LocalKeyOptions, ReceiptsOptions
+from pipelines.options import LocalKeyOptions, StoreOptions, missing_options
 from receipts.reconciliation import SOURCES, Scope
 from receipts.reconciliation.findings import parse_time, utc_text
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
@@ -63,6 +64,13 @@ class ReconcileOptions(PipelineOptions):
         )
 
 
+# The options the job is launched with on Dataflow (the Flex Template's parameters), and
+# those it needs there: no local key ring, so the JWKS; and the report is its output.
+# Which of --store and --archive it needs depends on --source (ReconcileSettings.checked).
+OPTIONS: tuple[type[PipelineOptions], ...] = (StoreOptions, ReconcileOptions)
+REQUIRED = ("jwks", "report")
+
+
 @dataclass(frozen=True)
 class ReconcileSettings:
     store: str | None
@@ -78,7 +86,7 @@ class ReconcileSettings:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "ReconcileSettings":
-        view, common = options.view_as(ReconcileOptions), options.view_as(ReceiptsOptions)
+        view, common = options.view_as(ReconcileOptions), options.view_as(StoreOptions)
         return cls(
             store=common.store,
             archive=common.archive,
@@ -220,17 +228,26 @@ def reconcile_counts(result) -> Counter:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Launch as a Flex Template does: options from the command line; the runner they name
-    (default: the local one). Exit status 1 when the local run found discrepancies."""
+    """Launch as a Flex Template does: options from the command line, on the runner they
+    name. On Dataflow, submit the job and return 0 (the launcher must not wait for it);
+    locally (the default runner), wait, and return 1 when it found discrepancies."""
     options = PipelineOptions(argv if argv is not None else sys.argv[1:])
-    settings = ReconcileSettings.from_options(options)
     standard = options.view_as(StandardOptions)
-    if not standard.runner:
+    remote = bool(standard.runner) and standard.runner.endswith("DataflowRunner")
+    if remote:
+        missing = missing_options(options, REQUIRED)
+        if missing:
+            raise ValueError(f"the reconcile job on Dataflow needs {', '.join(missing)}")
+    elif not standard.runner:
         standard.runner = RUNNER
         prepare_direct_runner()
+    settings = ReconcileSettings.from_options(options)
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings)
     result = pipeline.run()
+    if remote:
+        logging.getLogger(__name__).info("Launched the reconcile job: %s", getattr(result, "job_id", lambda: "?")())
+        return 0
     result.wait_until_finish()
     found = reconcile_counts(result)
     return 1 if sum(value for name, value in found.items() if name.startswith("discrepancies_")) else 0

@@ -7,13 +7,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.local_runner import RUNNER, prepare_direct_runner, stop, tune_direct_runner_pubsub
-from pipelines.options import LocalKeyOptions, ReceiptsOptions, missing_options, signing
+from pipelines.options import ChargingOptions, LocalKeyOptions, StoreOptions, missing_options, signing
 from transforms.archive import ArchiveToBucket
 from transforms.charge import ChargeEvents
 from transforms.parse import DEAD as PARSE_DEAD
@@ -23,8 +22,6 @@ from transforms.sinks import WriteDeadLetters
 
 
 class StreamingOptions(PipelineOptions):
-    required: ClassVar[tuple[str, ...]] = ("subscription",)
-
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
         parser.add_argument("--subscription", help="Pub/Sub subscription: projects/P/subscriptions/S")
@@ -35,8 +32,10 @@ class StreamingOptions(PipelineOptions):
         parser.add_argument("--archive_shards", type=int, default=4, help="Archive objects per window")
 
 
-# The options a Dataflow streaming job is launched with: the Flex Template's parameters.
-OPTIONS: tuple[type[PipelineOptions], ...] = (ReceiptsOptions, StreamingOptions)
+# The options a Dataflow streaming job is launched with: the Flex Template's parameters,
+# and those it cannot run without.
+OPTIONS: tuple[type[PipelineOptions], ...] = (StoreOptions, ChargingOptions, StreamingOptions)
+REQUIRED = ("store", "archive", "signer", "subscription")
 
 
 @dataclass(frozen=True)
@@ -57,18 +56,19 @@ class StreamSettings:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "StreamSettings":
-        view, common = options.view_as(StreamingOptions), options.view_as(ReceiptsOptions)
+        view, where = options.view_as(StreamingOptions), options.view_as(StoreOptions)
+        charging = options.view_as(ChargingOptions)
         return cls(
             view.subscription,
-            common.store,
+            where.store,
             options.view_as(LocalKeyOptions).keys,
-            common.kid,
-            common.archive,
+            charging.kid,
+            where.archive,
             view.dead_letter_topic,
             view.archive_window_seconds,
             view.archive_shards,
-            common.dedup_ttl_seconds,
-            common.signer,
+            charging.dedup_ttl_seconds,
+            charging.signer,
         )
 
 
@@ -105,7 +105,7 @@ def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.P
 def pipeline_from_options(options: PipelineOptions) -> beam.Pipeline:
     """The streaming job as Dataflow runs it, built (not run) from its options; a missing
     required option is a ValueError naming every one."""
-    missing = missing_options(options, OPTIONS)
+    missing = missing_options(options, REQUIRED)
     if missing:
         raise ValueError(f"the streaming job needs {', '.join(missing)}")
     options.view_as(StandardOptions).streaming = True

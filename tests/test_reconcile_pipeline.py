@@ -196,3 +196,13 @@ def test_the_module_runs_from_its_command_line_as_a_flex_template_would(ledger, 
     assert [(d["check"], d["receipt_id"], d["field"]) for d in report["discrepancies"]] == [
         ("stores", chains["cust_a"][0].receipt_id, "state")
     ]
+
+
+def test_on_dataflow_the_job_needs_a_jwks_and_a_report_before_anything_is_built() -> None:
+    from pipelines.reconcile import main
+
+    argv = ["--runner", "DataflowRunner", "--store", "gcp://billing-test", "--archive", "gs://b/receipts"]
+    with pytest.raises(ValueError, match=r"on Dataflow needs --jwks, --report$"):
+        main(argv)
+    with pytest.raises(ValueError, match=r"needs --report$"):
+        main([*argv, "--jwks", "https://receipts.example/.well-known/jwks.json"])

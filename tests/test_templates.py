@@ -3,8 +3,8 @@ parameters are exactly its job's PipelineOptions (names, order, required, help t
 defaults), its Dockerfile builds on the Beam version pyproject.toml pins, its main.py only
 calls the pipeline module, and Terraform launches it with parameters it declares.
 
-A template is one line of TEMPLATES: (folder, the job's options classes). The reconcile
-template joins when the reconcile pipeline lands."""
+A template is one line of TEMPLATES: (folder, the job's module, whose OPTIONS are the
+template's parameters and REQUIRED those that are not optional)."""
 
 import argparse
 import ast
@@ -16,14 +16,14 @@ from pathlib import Path
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines import streaming
+from pipelines import reconcile, streaming
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = [("streaming", streaming.OPTIONS)]
+TEMPLATES = [("streaming", streaming), ("reconcile", reconcile)]
 
 
-def declared_parameters(classes: tuple[type[PipelineOptions], ...]) -> list[dict]:
-    """The flags `classes` declare, as Flex Template parameters (required from `required`)."""
+def declared_parameters(classes: tuple[type[PipelineOptions], ...], required: tuple[str, ...]) -> list[dict]:
+    """The flags `classes` declare, as Flex Template parameters (not optional: `required`)."""
     parameters = []
     for cls in classes:
         parser = argparse.ArgumentParser()
@@ -31,21 +31,23 @@ def declared_parameters(classes: tuple[type[PipelineOptions], ...]) -> list[dict
         for action in parser._actions:
             if action.dest == "help":
                 continue
-            parameter = {"name": action.dest, "helpText": action.help, "isOptional": action.dest not in cls.required}
+            parameter = {"name": action.dest, "helpText": action.help, "isOptional": action.dest not in required}
             if action.default is not None:
                 parameter["defaultValue"] = str(action.default)
             parameters.append(parameter)
     return parameters
 
 
-def template_drift(classes: tuple[type[PipelineOptions], ...], metadata_path: Path) -> list[str]:
+def template_drift(
+    classes: tuple[type[PipelineOptions], ...], required: tuple[str, ...], metadata_path: Path
+) -> list[str]:
     """Every difference between a template's parameters and its job's options."""
     metadata = json.loads(metadata_path.read_text())
     ours = [
         {key: value for key, value in parameter.items() if key in ("name", "helpText", "isOptional", "defaultValue")}
         for parameter in metadata["parameters"]
     ]
-    expected = declared_parameters(classes)
+    expected = declared_parameters(classes, required)
     if [p["name"] for p in ours] != [p["name"] for p in expected]:
         return [f"names: metadata {[p['name'] for p in ours]} != options {[p['name'] for p in expected]}"]
     return [
@@ -55,13 +57,14 @@ def template_drift(classes: tuple[type[PipelineOptions], ...], metadata_path: Pa
     ]
 
 
-@pytest.mark.parametrize(("name", "classes"), TEMPLATES)
-def test_metadata_parameters_are_the_pipeline_options(name: str, classes: tuple) -> None:
-    assert template_drift(classes, ROOT / "templates" / name / "metadata.json") == []
+@pytest.mark.parametrize(("name", "job"), TEMPLATES)
+def test_metadata_parameters_are_the_pipeline_options(name: str, job) -> None:
+    assert set(job.REQUIRED) <= {p["name"] for p in declared_parameters(job.OPTIONS, ())}
+    assert template_drift(job.OPTIONS, job.REQUIRED, ROOT / "templates" / name / "metadata.json") == []
 
 
-@pytest.mark.parametrize(("name", "classes"), TEMPLATES)
-def test_metadata_labels_and_regexes(name: str, classes: tuple) -> None:
+@pytest.mark.parametrize(("name", "job"), TEMPLATES)
+def test_metadata_labels_and_regexes(name: str, job) -> None:
     metadata = json.loads((ROOT / "templates" / name / "metadata.json").read_text())
     assert metadata["name"] and metadata["description"]
     for parameter in metadata["parameters"]:
@@ -72,14 +75,15 @@ def test_metadata_labels_and_regexes(name: str, classes: tuple) -> None:
 
 def test_drift_is_reported() -> None:
     class Extra(PipelineOptions):
-        required = ("extra",)
-
         @classmethod
         def _add_argparse_args(cls, parser) -> None:
             parser.add_argument("--extra", help="not in the template")
 
-    drift = template_drift((*streaming.OPTIONS, Extra), ROOT / "templates/streaming/metadata.json")
+    metadata = ROOT / "templates/streaming/metadata.json"
+    drift = template_drift((*streaming.OPTIONS, Extra), streaming.REQUIRED, metadata)
     assert drift and "extra" in drift[0]
+    drift = template_drift(streaming.OPTIONS, (*streaming.REQUIRED, "kid"), metadata)
+    assert len(drift) == 1 and drift[0].startswith("kid:")  # marked optional, but now required
 
 
 def test_streaming_regexes_accept_what_terraform_passes() -> None:
@@ -96,8 +100,8 @@ def test_streaming_regexes_accept_what_terraform_passes() -> None:
     assert not re.fullmatch(parameters["signer"]["regexes"][0], "file:///keys/k.pem")
 
 
-@pytest.mark.parametrize(("name", "classes"), TEMPLATES)
-def test_dockerfile_pins_the_beam_version_of_pyproject(name: str, classes: tuple) -> None:
+@pytest.mark.parametrize(("name", "job"), TEMPLATES)
+def test_dockerfile_pins_the_beam_version_of_pyproject(name: str, job) -> None:
     pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     [beam] = [pin.split("==")[1] for pin in pins if pin.startswith("apache-beam==")]
     dockerfile = (ROOT / "templates" / name / "Dockerfile").read_text()
@@ -117,8 +121,8 @@ def test_dockerfiles_copy_files_that_exist(dockerfile: Path) -> None:
                 assert (ROOT / source).exists(), f"{dockerfile}: {source}"
 
 
-@pytest.mark.parametrize(("name", "classes"), TEMPLATES)
-def test_main_only_calls_the_pipeline_module(name: str, classes: tuple) -> None:
+@pytest.mark.parametrize(("name", "job"), TEMPLATES)
+def test_main_only_calls_the_pipeline_module(name: str, job) -> None:
     tree = ast.parse((ROOT / "templates" / name / "main.py").read_text())
     statements = [node for node in tree.body if not isinstance(node, ast.Expr)]  # the docstring
     assert isinstance(statements[0], ast.ImportFrom) and statements[0].module == f"pipelines.{name}"
