@@ -2,10 +2,11 @@
 
 Keyed by (customer_id, idempotent_key); each element carries a batch of that key's
 messages (one in streaming, all of them in a batch job), decided in input order. In
-streaming, state remembers the first payload's event_sha256 until an event-time expiry timer clears it
-(TTL past the element's timestamp: the publish time in streaming); keys older than the
-state fall back to the store. The same key with another payload is an
-`idempotency_conflict` dead letter and the first receipt stands.
+streaming, state remembers the first payload's event_sha256 until an event-time expiry
+timer clears it (TTL past the element's timestamp: the publish time); keys older than the
+state fall back to the store. In batch each key arrives once, so the store is the only
+memory needed. The same key with another payload is an `idempotency_conflict` dead
+letter and the first receipt stands.
 """
 
 from collections.abc import Iterable
