@@ -1,5 +1,5 @@
 """The DirectRunner metrics fix (user counters keep counting after the first bundle) and its
-DoFn inspection kept per DoFn."""
+DoFn inspection kept per DoFn class."""
 
 import apache_beam as beam
 import pytest
@@ -69,7 +69,7 @@ class Total(beam.DoFn):
         yield key, total.read()
 
 
-def test_dofn_specs_are_inspected_once_per_dofn_and_stateful_dofns_still_run(monkeypatch) -> None:
+def test_dofn_specs_are_inspected_per_class_not_per_bundle_and_timers_still_fire(monkeypatch) -> None:
     prepare_direct_runner()
     inspected = []
     inspect = local_runner._inspect_dofn  # Beam's own
