@@ -139,15 +139,19 @@ def run_for(
     tick: Callable[[object], None] = lambda result: None,
     every: float = 5.0,
     extra_args: list[str] | None = None,
+    done: Callable[[object], bool] = lambda result: False,
 ) -> object:
-    """Run until `seconds` have passed (or forever), calling `tick(result)` every `every`
-    seconds; then cancel. The DirectRunner cannot wait with a timeout (PITFALLS.md)."""
+    """Run until `seconds` have passed (or forever) or `done(result)` says so, calling
+    `tick(result)` every `every` seconds; then cancel. The DirectRunner cannot wait with a
+    timeout (PITFALLS.md)."""
     result = start(settings, extra_args)
     deadline = None if seconds is None else time.monotonic() + seconds
     try:
         while deadline is None or time.monotonic() < deadline:
             time.sleep(every if deadline is None else max(0.0, min(every, deadline - time.monotonic())))
             tick(result)
+            if done(result):
+                break
     finally:
         stop(result)
     return result

@@ -177,6 +177,12 @@ def publish(home: Home, input_path: str, topic: str) -> None:
     help="Stop after this many seconds (default: until Ctrl-C).",
 )
 @click.option(
+    "--until-receipts",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Stop once this many receipts are written (within --run-for, if given): work off a backlog.",
+)
+@click.option(
     "--archive-window", type=click.IntRange(min=1), default=300, show_default=True, help="Seconds per archive object."
 )
 @signer_option
@@ -186,13 +192,16 @@ def stream(
     subscription: str,
     dead_letter_topic: str,
     run_for: float | None,
+    until_receipts: int | None,
     archive_window: int,
     signer: str | None,
 ) -> None:
     """Run the streaming pipeline (DirectRunner) until stopped, printing throughput."""
     try:
         with home.exclusive_run():
-            counts = run_stream(home, subscription, dead_letter_topic, run_for, archive_window, signer)
+            counts = run_stream(
+                home, subscription, dead_letter_topic, run_for, archive_window, signer, until_receipts=until_receipts
+            )
     except (HomeBusy, ValueError) as error:  # ValueError: an unusable --signer
         raise click.ClickException(str(error)) from error
     from receipts.console import print_run_summary
@@ -207,9 +216,11 @@ def run_stream(
     run_for: float | None,
     archive_window: int = 300,
     signer: str | None = None,
+    until_receipts: int | None = None,
 ):
-    """Run the streaming job for `run_for` seconds (None: until interrupted); return its counts.
-    It signs with `signer` (a signer URL) or the home's current key."""
+    """Run the streaming job for `run_for` seconds (None: until interrupted), or until it has
+    written `until_receipts` receipts; return its counts. It signs with `signer` (a signer
+    URL) or the home's current key."""
     from pipelines.streaming import StreamSettings
     from pipelines.streaming import run_for as run_job
 
@@ -241,11 +252,17 @@ def run_stream(
 
     err.print(
         f"Streaming from {settings.subscription} into {home.store_url}"
-        + (f" for {run_for:.0f} s" if run_for else "; Ctrl-C stops")
+        + (f" for {run_for:.0f} s" if run_for else "")
+        + (f" until {until_receipts} receipts are written" if until_receipts else "")
+        + ("" if run_for or until_receipts else "; Ctrl-C stops")
         + "."
     )
+
+    def done(result) -> bool:
+        return until_receipts is not None and pipeline_counts(result)["receipts_written"] >= until_receipts
+
     try:
-        result = run_job(settings, run_for, tick)
+        result = run_job(settings, run_for, tick, every=1.0 if until_receipts else 5.0, done=done)
     except KeyboardInterrupt:
         err.print("Stopping…")
         return last.get("counts") or Counter()

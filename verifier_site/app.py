@@ -37,6 +37,7 @@ DEFAULTS: dict[str, Any] = {
     # The producers' API (POST /v1/events): without a topic or publisher it answers 503.
     "INGEST_TOPIC": None,  # projects/P/topics/T: where accepted events are published
     "INGEST_PUBLISHER": None,  # a verifier_site.ingest.Transport to use instead (tests inject slow or failing ones)
+    "INGEST_CLOCK": None,  # monotonic seconds for the outage cool-down (tests inject a manual clock)
     "INGEST_MAX_IN_FLIGHT": 1000,  # unconfirmed publishes per process (the seed's bound); then 429
     "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": 100,  # per customer and process, so one flood cannot fill the rest
     "INGEST_PUBLISH_TIMEOUT": 5.0,  # seconds Pub/Sub may take to confirm, retries included; then 503

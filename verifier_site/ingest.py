@@ -214,7 +214,8 @@ def from_config(config: Mapping[str, Any]) -> EventPublisher | None:
     if transport is None:
         return None
     limits = InFlight(int(config["INGEST_MAX_IN_FLIGHT"]), int(config["INGEST_MAX_IN_FLIGHT_PER_CUSTOMER"]))
-    return EventPublisher(transport, limits, timeout, float(config["INGEST_OUTAGE_COOLDOWN"]))
+    cooldown = float(config["INGEST_OUTAGE_COOLDOWN"])
+    return EventPublisher(transport, limits, timeout, cooldown, clock=config.get("INGEST_CLOCK") or time.monotonic)
 
 
 def get_publisher() -> EventPublisher | None:

@@ -56,12 +56,14 @@ def test_init_is_idempotent_and_commands_use_the_gcp_store(emulators, tmp_path: 
     assert invoke(home, "--store", store, "dead-letters").output == ""
 
 
-def test_stream_runs_for_the_given_time_and_prints_counts(cloud, tmp_path: Path) -> None:
+def test_stream_runs_until_the_receipts_are_written_and_prints_counts(cloud, tmp_path: Path) -> None:
     home = cloud.keys.folder.parent  # the session key ring's home: the job signs with its current key
     events = tmp_path / "events.jsonl"
     events.write_bytes(b"\n".join(event_bytes(idempotent_key=f"k{n}", amount="1.00") for n in range(5)) + b"\n")
     assert invoke(home, "--store", cloud.url, "publish", "--input", str(events)).exit_code == 0
-    result = invoke(home, "--store", cloud.url, "stream", "--run-for", "25", "--archive-window", "2")
+    result = invoke(
+        home, "--store", cloud.url, "stream", "--until-receipts", "5", "--run-for", "300", "--archive-window", "2"
+    )
     assert result.exit_code == 0, result.output
     assert "receipts written" in result.output
     exported = [json.loads(line) for line in invoke(home, "--store", cloud.url, "export").output.splitlines()]
