@@ -238,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         missing = missing_options(options, REQUIRED)
         if missing:
             raise ValueError(f"the reconcile job on Dataflow needs {', '.join(missing)}")
-    elif not standard.runner:
-        standard.runner = RUNNER
+    else:
+        standard.runner = standard.runner or RUNNER
         prepare_direct_runner()
     settings = ReconcileSettings.from_options(options)
     pipeline = beam.Pipeline(options=options)
