@@ -24,12 +24,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.common import emulators_in, record
 from receipts.api_keys import issue_api_key
-from receipts.emulators import DEFAULT_PROJECT, Emulators, free_port
+from receipts.emulators import DEFAULT_PROJECT, free_port
 from receipts.keys import KeyRing
 from receipts.sqlite_store import SqliteStore
 
-RESULTS = Path(__file__).with_name("results.json")  # no import of the Beam benchmarks: the server loads this file
 TOPIC = f"projects/{DEFAULT_PROJECT}/topics/bench-events"
 PER_CUSTOMER, PER_PROCESS = 8, 64  # per worker process: below the threads, so a flood reaches it
 
@@ -193,56 +193,53 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
-        emulators = Emulators(home / "emulators")
         print("Starting the Pub/Sub emulator…", flush=True)
-        emulators.up(names=("pubsub",))
-        os.environ.update(emulators.environment())
         server = None
-        try:
-            create_topic()
-            store = SqliteStore(f"sqlite:///{home / 'receipts.db'}")
-            customers = [f"cust_{n:02d}" for n in range(16)]
-            keys = {customer: issue_api_key(store, customer)[0] for customer in [*customers, "cust_flood"]}
-            store.close()
-            KeyRing(home / "keys").ensure_current()
-            config = {
-                "STORE_URL": store.url,
-                "KEYS_FOLDER": str(home / "keys"),
-                "SECRET_KEY": "bench",
-                "RATE_LIMIT_IP": None,
-                "INGEST_TOPIC": TOPIC,
-                "INGEST_MAX_IN_FLIGHT": PER_PROCESS,
-                "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": PER_CUSTOMER,
-            }
-            (home / "site.json").write_text(json.dumps(config))
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            command = [sys.executable, __file__, "--serve", str(home / "site.json"), "--port", str(port)]
-            server = subprocess.Popen(
-                [*command, "--workers", str(args.workers), "--threads", str(args.threads)], start_new_session=True
-            )
-            wait_healthy(base, server)
-            groups = {"server": server.pid, "pubsub": emulators.running()["pubsub"].pid}
-            normal = {customer: keys[customer] for customer in customers}
-            duration, connections = args.duration, args.connections
-            warm = finish(wrk(base, home, "warmup", "/v1/events", normal, 4, 2))
-            print(f"warm-up: {warm['requests']} requests", flush=True)
-            print(f"Each scenario runs {duration} s with {connections} connections…", flush=True)
-            before = cpu_now(groups)
-            baseline = finish(
-                wrk(base, home, "baseline", "/bench/constant", normal, connections, duration), groups, before
-            )
-            before = cpu_now(groups)
-            mix = finish(wrk(base, home, "mix", "/v1/events", normal, connections, duration), groups, before)
-            flooder = {"cust_flood": keys["cust_flood"]}
-            flood_run = wrk(base, home, "flood", "/v1/events", flooder, connections - 4, duration)
-            others_run = wrk(base, home, "others", "/v1/events", normal, 4, duration)
-            flood, others = finish(flood_run), finish(others_run)
-        finally:
-            if server is not None:
-                server.terminate()
-                server.wait(30)
-            emulators.down()
+        with emulators_in(home / "emulators", names=("pubsub",)) as emulators:
+            try:
+                create_topic()
+                store = SqliteStore(f"sqlite:///{home / 'receipts.db'}")
+                customers = [f"cust_{n:02d}" for n in range(16)]
+                keys = {customer: issue_api_key(store, customer)[0] for customer in [*customers, "cust_flood"]}
+                store.close()
+                KeyRing(home / "keys").ensure_current()
+                config = {
+                    "STORE_URL": store.url,
+                    "KEYS_FOLDER": str(home / "keys"),
+                    "SECRET_KEY": "bench",
+                    "RATE_LIMIT_IP": None,
+                    "INGEST_TOPIC": TOPIC,
+                    "INGEST_MAX_IN_FLIGHT": PER_PROCESS,
+                    "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": PER_CUSTOMER,
+                }
+                (home / "site.json").write_text(json.dumps(config))
+                port = free_port()
+                base = f"http://127.0.0.1:{port}"
+                command = [sys.executable, __file__, "--serve", str(home / "site.json"), "--port", str(port)]
+                server = subprocess.Popen(
+                    [*command, "--workers", str(args.workers), "--threads", str(args.threads)], start_new_session=True
+                )
+                wait_healthy(base, server)
+                groups = {"server": server.pid, "pubsub": emulators.running()["pubsub"].pid}
+                normal = {customer: keys[customer] for customer in customers}
+                duration, connections = args.duration, args.connections
+                warm = finish(wrk(base, home, "warmup", "/v1/events", normal, 4, 2))
+                print(f"warm-up: {warm['requests']} requests", flush=True)
+                print(f"Each scenario runs {duration} s with {connections} connections…", flush=True)
+                before = cpu_now(groups)
+                baseline = finish(
+                    wrk(base, home, "baseline", "/bench/constant", normal, connections, duration), groups, before
+                )
+                before = cpu_now(groups)
+                mix = finish(wrk(base, home, "mix", "/v1/events", normal, connections, duration), groups, before)
+                flooder = {"cust_flood": keys["cust_flood"]}
+                flood_run = wrk(base, home, "flood", "/v1/events", flooder, connections - 4, duration)
+                others_run = wrk(base, home, "others", "/v1/events", normal, 4, duration)
+                flood, others = finish(flood_run), finish(others_run)
+            finally:
+                if server is not None:
+                    server.terminate()
+                    server.wait(30)
 
     rows = [
         ("constant route (baseline)", baseline),
@@ -265,23 +262,24 @@ def main() -> None:
             f"CPU per request, {label}: server {result['server_cpu_ms']:.2f} ms, "
             f"Pub/Sub emulator {result['pubsub_cpu_ms']:.2f} ms"
         )
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["ingest"] = {
-        "value": round(mix["rate"], 1),
-        "baseline": round(baseline["rate"], 1),
-        "ratio": round(ratio, 3),
-        "unit": "requests/s",
-        "command": f"python benchmarks/ingest_load.py --duration {duration} --connections {connections} "
-        f"--workers {args.workers} --threads {args.threads}",
-        "p50_ms": round(mix["p50_ms"], 1),
-        "p99_ms": round(mix["p99_ms"], 1),
-        "server_cpu_ms_per_request": round(mix["server_cpu_ms"], 2),
-        "emulator_cpu_ms_per_request": round(mix["pubsub_cpu_ms"], 2),
-        "mix_429_share": round(mix["share_429"], 4),
-        "flood_429_share": round(flood["share_429"], 4),
-        "others_during_flood_429_share": round(others["share_429"], 4),
-    }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    record(
+        "ingest",
+        {
+            "value": round(mix["rate"], 1),
+            "baseline": round(baseline["rate"], 1),
+            "ratio": round(ratio, 3),
+            "unit": "requests/s",
+            "command": f"python benchmarks/ingest_load.py --duration {duration} --connections {connections} "
+            f"--workers {args.workers} --threads {args.threads}",
+            "p50_ms": round(mix["p50_ms"], 1),
+            "p99_ms": round(mix["p99_ms"], 1),
+            "server_cpu_ms_per_request": round(mix["server_cpu_ms"], 2),
+            "emulator_cpu_ms_per_request": round(mix["pubsub_cpu_ms"], 2),
+            "mix_429_share": round(mix["share_429"], 4),
+            "flood_429_share": round(flood["share_429"], 4),
+            "others_during_flood_429_share": round(others["share_429"], 4),
+        },
+    )
 
 
 if __name__ == "__main__":

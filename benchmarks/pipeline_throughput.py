@@ -18,13 +18,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.common import percentile, record
 from pipelines.batch import Settings, run
 from receipts.events import Event, parse_event
 from receipts.keys import KeyRing
 from receipts.ledger import ChainState
 from receipts.signers import LocalKeySigner, sign_payloads
-
-RESULTS = Path(__file__).with_name("results.json")
 
 
 def generate(count: int, customers: int, seed: int = 1) -> list[bytes]:
@@ -124,25 +123,25 @@ def main() -> None:
     print(f"ratio with signatures stubbed: {rate(stub_beam_seconds) / rate(stub_loop_seconds):.2f}")
     signing_share = 1 - stub_beam_seconds / beam_seconds
     print(f"RSA signing's share of the Beam job: {signing_share:.0%}")
-    generation_ms.sort()
-    p50, p99 = generation_ms[len(generation_ms) // 2], generation_ms[int(len(generation_ms) * 0.99)]
+    p50, p99 = percentile(generation_ms, 0.5), percentile(generation_ms, 0.99)
     print(f"receipt generation, raw bytes to signature, one event at a time: p50 {p50:.2f} ms, p99 {p99:.2f} ms")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["pipeline"] = {
-        "value": round(beam_rate, 1),
-        "baseline": round(loop_rate, 1),
-        "ratio": round(beam_rate / loop_rate, 3),
-        "unit": "events/s",
-        "command": f"python benchmarks/pipeline_throughput.py --events {args.events} --customers {args.customers}",
-        "generation_p50_ms": round(p50, 3),
-        "generation_p99_ms": round(p99, 3),
-        "stubbed_signatures": {
-            "value": round(rate(stub_beam_seconds), 1),
-            "baseline": round(rate(stub_loop_seconds), 1),
-            "ratio": round(rate(stub_beam_seconds) / rate(stub_loop_seconds), 3),
+    record(
+        "pipeline",
+        {
+            "value": round(beam_rate, 1),
+            "baseline": round(loop_rate, 1),
+            "ratio": round(beam_rate / loop_rate, 3),
+            "unit": "events/s",
+            "command": f"python benchmarks/pipeline_throughput.py --events {args.events} --customers {args.customers}",
+            "generation_p50_ms": round(p50, 3),
+            "generation_p99_ms": round(p99, 3),
+            "stubbed_signatures": {
+                "value": round(rate(stub_beam_seconds), 1),
+                "baseline": round(rate(stub_loop_seconds), 1),
+                "ratio": round(rate(stub_beam_seconds) / rate(stub_loop_seconds), 3),
+            },
         },
-    }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    )
 
 
 if __name__ == "__main__":

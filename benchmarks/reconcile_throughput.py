@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
-from benchmarks.pipeline_throughput import RESULTS
+from benchmarks.common import record
 from pipelines.reconcile import ReconcileSettings, run
 from receipts.archive import merge_into, window_name
 from receipts.events import parse_event
@@ -137,15 +137,18 @@ def main() -> None:
     )
     print(f"{'reconcile job (DirectRunner; ledger, archive, state)':<58}{job_seconds:>10.2f}{job_rate:>12.0f}")
     print(f"ratio (job / RSA loop): {job_rate / rsa_rate:.3f}; job / verify_chain loop: {job_rate / checks_rate:.2f}")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["reconcile"] = {
-        "value": round(job_rate, 1),
-        "baseline": round(rsa_rate, 1),
-        "ratio": round(job_rate / rsa_rate, 3),
-        "unit": "receipts/s",
-        "command": f"python benchmarks/reconcile_throughput.py --receipts {args.receipts} --customers {args.customers}",
-    }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    record(
+        "reconcile",
+        {
+            "value": round(job_rate, 1),
+            "baseline": round(rsa_rate, 1),
+            "ratio": round(job_rate / rsa_rate, 3),
+            "unit": "receipts/s",
+            "command": (
+                f"python benchmarks/reconcile_throughput.py --receipts {args.receipts} --customers {args.customers}"
+            ),
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.pipeline_throughput import RESULTS, generate
+from benchmarks.common import record
+from benchmarks.pipeline_throughput import generate
 from pipelines.batch import Settings, run
 from receipts.api_keys import issue_api_key
 from receipts.emulators import free_port
@@ -146,22 +147,23 @@ def main() -> None:
         print(f"{label:<46}{r['rps']:>10.0f}{r['p50_ms']:>10.2f}{r['p99_ms']:>10.2f}{r['errors']:>9}")
     ratio = results["lookup"]["rps"] / results["constant"]["rps"]
     print(f"ratio (lookup / constant): {ratio:.2f}")
-    stored = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    stored["site"] = {
-        "value": round(results["lookup"]["rps"], 1),
-        "baseline": round(results["constant"]["rps"], 1),
-        "ratio": round(ratio, 3),
-        "unit": "requests/s",
-        "p50_ms": results["lookup"]["p50_ms"],
-        "p99_ms": results["lookup"]["p99_ms"],
-        "verify": results["verify"],
-        "rounds": {what: [round(r["rps"], 1) for r in rounds] for what, rounds in runs.items()},
-        "command": (
-            f"python benchmarks/site_throughput.py --seconds {args.seconds} --connections {args.connections} "
-            f"--rounds {args.rounds}"
-        ),
-    }
-    RESULTS.write_text(json.dumps(stored, indent=2) + "\n")
+    record(
+        "site",
+        {
+            "value": round(results["lookup"]["rps"], 1),
+            "baseline": round(results["constant"]["rps"], 1),
+            "ratio": round(ratio, 3),
+            "unit": "requests/s",
+            "p50_ms": results["lookup"]["p50_ms"],
+            "p99_ms": results["lookup"]["p99_ms"],
+            "verify": results["verify"],
+            "rounds": {what: [round(r["rps"], 1) for r in rounds] for what, rounds in runs.items()},
+            "command": (
+                f"python benchmarks/site_throughput.py --seconds {args.seconds} --connections {args.connections} "
+                f"--rounds {args.rounds}"
+            ),
+        },
+    )
 
 
 if __name__ == "__main__":

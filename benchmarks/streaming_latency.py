@@ -10,8 +10,6 @@ Usage: python benchmarks/streaming_latency.py [--rate 20] [--seconds 30]
 
 import argparse
 import json
-import os
-import statistics
 import sys
 import tempfile
 import time
@@ -19,11 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.pipeline_throughput import RESULTS
+from benchmarks.common import emulators_in, percentile, record
 from pipelines.local_runner import stop
 from pipelines.streaming import StreamSettings, start
 from receipts.canonical import receipt_id
-from receipts.emulators import Emulators
 from receipts.gcp.provision import init
 from receipts.gcp.store import RECEIPTS, GcpLocation, SpannerFirestoreStore
 from receipts.keys import KeyRing
@@ -60,11 +57,6 @@ def wait_for(store: SpannerFirestoreStore, count: int, seconds: float = 120) -> 
         time.sleep(0.5)
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=20.0, help="events published per second")
@@ -73,10 +65,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
-        emulators = Emulators(home / "emulators")
-        emulators.up()
-        os.environ.update(emulators.environment())
-        try:
+        with emulators_in(home / "emulators"):
             url = "gcp://bench-latency"
             location = GcpLocation.parse(url)
             init(location, report=lambda _: None)
@@ -108,10 +97,8 @@ def main() -> None:
                 for sent, measured in ((cold, cold_latencies), (published, latencies)):
                     if document["receipt_id"] in sent:
                         measured.append((written - sent[document["receipt_id"]]) * 1000)
-        finally:
-            emulators.down()
 
-    p50, p99 = statistics.median(latencies), percentile(latencies, 0.99)
+    p50, p99 = percentile(latencies, 0.5), percentile(latencies, 0.99)
     print(f"{len(latencies)} of {count} events in the ledger; publish-to-ledger latency at {args.rate:g} events/s:")
     print(
         f"  p50 {p50:.0f} ms   p90 {percentile(latencies, 0.9):.0f} ms   p99 {p99:.0f} ms   max {max(latencies):.0f} ms"
@@ -121,17 +108,18 @@ def main() -> None:
         f"max {max(cold_latencies):.0f} ms"
     )
     print(f"ratio (seed target {TARGET_P99_MS:.0f} ms / p99): {TARGET_P99_MS / p99:.2f}")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["streaming_latency"] = {
-        "value": round(p99, 1),
-        "baseline": TARGET_P99_MS,
-        "ratio": round(TARGET_P99_MS / p99, 3),
-        "unit": "ms (p99 publish-to-ledger)",
-        "p50_ms": round(p50, 1),
-        "warm_up_max_ms": round(max(cold_latencies), 1),
-        "command": f"python benchmarks/streaming_latency.py --rate {args.rate:g} --seconds {args.seconds:g}",
-    }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    record(
+        "streaming_latency",
+        {
+            "value": round(p99, 1),
+            "baseline": TARGET_P99_MS,
+            "ratio": round(TARGET_P99_MS / p99, 3),
+            "unit": "ms (p99 publish-to-ledger)",
+            "p50_ms": round(p50, 1),
+            "warm_up_max_ms": round(max(cold_latencies), 1),
+            "command": f"python benchmarks/streaming_latency.py --rate {args.rate:g} --seconds {args.seconds:g}",
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ Usage: python benchmarks/streaming_throughput.py [--events N] [--customers N]
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 import time
@@ -16,12 +15,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.pipeline_throughput import RESULTS, generate
+from benchmarks.common import emulators_in, record
+from benchmarks.pipeline_throughput import generate
 from pipelines.batch import Settings
 from pipelines.batch import run as run_batch
 from pipelines.local_runner import stop
 from pipelines.streaming import StreamSettings, start
-from receipts.emulators import Emulators
 from receipts.gcp.provision import init
 from receipts.gcp.store import GcpLocation, SpannerFirestoreStore
 from receipts.keys import KeyRing
@@ -40,10 +39,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
-        emulators = Emulators(home / "emulators")
-        emulators.up()
-        os.environ.update(emulators.environment())
-        try:
+        with emulators_in(home / "emulators"):
             lines = generate(args.events, args.customers)
             unique = len({json.loads(line)["idempotent_key"] for line in lines})
             (home / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n")
@@ -85,23 +81,22 @@ def main() -> None:
                 time.sleep(0.5)
             stream_seconds = time.perf_counter() - started
             stop(job)
-        finally:
-            emulators.down()
 
     stream_rate, batch_rate = args.events / stream_seconds, args.events / batch_seconds
     print(f"{'what':<52}{'seconds':>10}{'events/s':>12}")
     print(f"{'batch job into Spanner + Firestore + GCS (emulators)':<52}{batch_seconds:>10.2f}{batch_rate:>12.0f}")
     print(f"{'streaming job from Pub/Sub into the same (emulators)':<52}{stream_seconds:>10.2f}{stream_rate:>12.0f}")
     print(f"ratio (streaming / batch): {stream_rate / batch_rate:.2f}")
-    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    results["streaming"] = {
-        "value": round(stream_rate, 1),
-        "baseline": round(batch_rate, 1),
-        "ratio": round(stream_rate / batch_rate, 3),
-        "unit": "events/s",
-        "command": f"python benchmarks/streaming_throughput.py --events {args.events} --customers {args.customers}",
-    }
-    RESULTS.write_text(json.dumps(results, indent=2) + "\n")
+    record(
+        "streaming",
+        {
+            "value": round(stream_rate, 1),
+            "baseline": round(batch_rate, 1),
+            "ratio": round(stream_rate / batch_rate, 3),
+            "unit": "events/s",
+            "command": f"python benchmarks/streaming_throughput.py --events {args.events} --customers {args.customers}",
+        },
+    )
 
 
 if __name__ == "__main__":
