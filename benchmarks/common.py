@@ -3,6 +3,7 @@ its own. No Beam import here: ingest_load.py's server process loads this file to
 
 import json
 import os
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,3 +38,13 @@ def emulators_in(folder: Path, names: Iterable[str] | None = None) -> Iterator[A
         yield emulators
     finally:
         emulators.down()
+
+
+def wait_for_receipts(store: Any, count: int, seconds: float = 300) -> None:
+    """Until `store` holds `count` receipts; a RuntimeError after `seconds` (an event that
+    became a dead letter, or a stuck job, must not hang a benchmark)."""
+    deadline = time.monotonic() + seconds
+    while (held := sum(1 for _ in store.receipts())) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{held} of {count} receipts after {seconds:.0f} s")
+        time.sleep(0.5)

@@ -34,7 +34,7 @@ def generate(count: int, customers: int, seed: int = 1) -> list[bytes]:
             {
                 "idempotent_key": f"evt-{n}",
                 "customer_id": f"cust_{n % customers}",
-                "amount": f"{rng.randrange(1, 100000) / 100:.2f}",
+                "amount": "{}.{:02d}".format(*divmod(rng.randrange(1, 100000), 100)),  # cents, no float
                 "currency": "USD",
                 "timestamp": f"2026-01-25T{n % 24:02d}:{n % 60:02d}:{n % 59:02d}Z",
                 "usage_description": "benchmark usage",

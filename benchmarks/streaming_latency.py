@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import emulators_in, percentile, record
+from benchmarks.common import emulators_in, percentile, record, wait_for_receipts
 from pipelines.local_runner import stop
 from pipelines.streaming import StreamSettings, start
 from receipts.canonical import receipt_id
@@ -51,12 +51,6 @@ def publish_at(project: str, prefix: str, numbers: range, rate: float) -> dict[s
     return published
 
 
-def wait_for(store: SpannerFirestoreStore, count: int, seconds: float = 120) -> None:
-    deadline = time.time() + seconds
-    while sum(1 for _ in store.receipts()) < count and time.time() < deadline:
-        time.sleep(0.5)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=20.0, help="events published per second")
@@ -85,10 +79,10 @@ def main() -> None:
             # Warm-up, measured apart: one event per customer, each the customer's first
             # (its chain is loaded from the store) and the job's first gRPC calls.
             cold = publish_at(location.project, "warm", range(CUSTOMERS), CUSTOMERS)
-            wait_for(store, len(cold))
+            wait_for_receipts(store, len(cold))
             count = int(args.rate * args.seconds)
             published = publish_at(location.project, "lat", range(count), args.rate)
-            wait_for(store, len(cold) + count)
+            wait_for_receipts(store, len(cold) + count)
             stop(job)
             cold_latencies, latencies = [], []
             for snapshot in store._firestore.collection(RECEIPTS).stream():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import emulators_in, record
+from benchmarks.common import emulators_in, record, wait_for_receipts
 from benchmarks.pipeline_throughput import generate
 from pipelines.batch import Settings
 from pipelines.batch import run as run_batch
@@ -25,10 +25,6 @@ from receipts.gcp.provision import init
 from receipts.gcp.store import GcpLocation, SpannerFirestoreStore
 from receipts.keys import KeyRing
 from receipts.publisher import publish_lines
-
-
-def ledger_count(store: SpannerFirestoreStore) -> int:
-    return sum(1 for _ in store.receipts())
 
 
 def main() -> None:
@@ -61,7 +57,7 @@ def main() -> None:
                 )
             )
             batch_seconds = time.perf_counter() - started
-            assert ledger_count(SpannerFirestoreStore(batch_url)) == unique
+            assert sum(1 for _ in SpannerFirestoreStore(batch_url).receipts()) == unique
 
             location = GcpLocation.parse(stream_url)
             publish_lines(location.project, "billing-events", lines)
@@ -77,10 +73,11 @@ def main() -> None:
             store = SpannerFirestoreStore(stream_url)
             started = time.perf_counter()
             job = start(settings)
-            while ledger_count(store) < unique:
-                time.sleep(0.5)
+            try:
+                wait_for_receipts(store, unique)
+            finally:
+                stop(job)
             stream_seconds = time.perf_counter() - started
-            stop(job)
 
     stream_rate, batch_rate = args.events / stream_seconds, args.events / batch_seconds
     print(f"{'what':<52}{'seconds':>10}{'events/s':>12}")

@@ -25,9 +25,9 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.local_runner import RUNNER, prepare_direct_runner
 from pipelines.options import LocalKeyOptions, StoreOptions, missing_options
 from receipts.reconciliation import SOURCES, Scope
-from receipts.reconciliation.findings import parse_time, utc_text
+from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE, parse_time, utc_text
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
-from transforms.reconcile_sources import ARCHIVE, LEDGER, STATE, UNREADABLE, ReadArchive, ReadStores
+from transforms.reconcile_sources import UNREADABLE, ReadArchive, ReadStores
 
 
 class ReconcileOptions(PipelineOptions):

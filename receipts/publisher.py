@@ -74,6 +74,9 @@ def publish_retry(deadline: float):
     from google.api_core import exceptions as api_exceptions
     from google.api_core import retry
 
+    # Pub/Sub's own retryable publish codes (its client's defaults, UNKNOWN and CANCELLED
+    # included), not receipts.retry.TRANSIENT: that list is for our idempotent store calls,
+    # wrapped whole; this one is the gRPC client's retry of a single publish RPC.
     return retry.Retry(
         initial=0.1,
         maximum=min(2.0, deadline),

@@ -86,6 +86,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 
 class SqliteStore:
     idempotency_ttl_seconds = None  # idempotency rows are kept for ever
+    ledger_conflicts = 0  # one database: a receipt and its rows commit together, never apart
 
     def __init__(self, url: str) -> None:
         self.url = url

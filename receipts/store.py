@@ -101,6 +101,7 @@ class CustomerState:
 
 class Store(Protocol):
     url: str
+    ledger_conflicts: int  # receipts found already stored under their id with another body: logged, not written
 
     def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None: ...
 

@@ -148,7 +148,7 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
         return Verification(None, None, None, tuple(checks))
     claimed_id = receipt.get("receipt_id") if isinstance(receipt.get("receipt_id"), str) else None
     claimed_customer = receipt.get("customer_id") if isinstance(receipt.get("customer_id"), str) else None
-    claimed_sequence = receipt.get("sequence") if _is_int(receipt.get("sequence")) else None
+    claimed_sequence = receipt.get("sequence") if is_int(receipt.get("sequence")) else None
 
     def done(body: dict[str, Any] | None = None, payload_hash: str | None = None) -> Verification:
         return Verification(claimed_id, claimed_customer, claimed_sequence, tuple(checks), body, payload_hash)
@@ -165,9 +165,9 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
     passed(FORMAT)
 
     kid = header.get("kid") if isinstance(header, dict) else None
-    signature_problem = _header_problem(header) or _signature_problem(jwks, kid, parts.signing_input, signature)
-    if signature_problem:
-        fail(SIGNATURE, signature_problem)
+    problem = _header_problem(header) or signature_problem(jwks, kid, parts.signing_input, signature)
+    if problem:
+        fail(SIGNATURE, problem)
     else:
         passed(SIGNATURE, f"RS256 by key {kid}")
 
@@ -207,7 +207,7 @@ def contract_problem(body: Mapping[str, Any], header_kid: str | None) -> str | N
     extra = sorted(set(body) - BODY_FIELDS)
     if missing or extra:
         return f"body fields: missing {missing}, unexpected {extra}"
-    if body["v"] != RECEIPT_VERSION or not _is_int(body["v"]):
+    if body["v"] != RECEIPT_VERSION or not is_int(body["v"]):
         return f"v must be {RECEIPT_VERSION}"
     fields = event_of(body)
     if not isinstance(fields["amount"], str):  # a receipt's amount is text, never a JSON number
@@ -224,7 +224,7 @@ def contract_problem(body: Mapping[str, Any], header_kid: str | None) -> str | N
     if event.event_sha256 != body["event_sha256"]:
         return "event_sha256 does not match the event fields in the body"
     sequence, previous = body["sequence"], body["previous_receipt_hash"]
-    if not _is_int(sequence) or sequence < 1:
+    if not is_int(sequence) or sequence < 1:
         return "sequence must be an integer >= 1"
     if not isinstance(previous, str) or not HEX64.fullmatch(previous):
         return "previous_receipt_hash must be 64 lowercase hex digits"
@@ -285,7 +285,7 @@ def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Veri
                 from_start.add(customer)
             add(SEQUENCE, True, "first receipt of this customer in the input")
         else:
-            expected = before.body["sequence"] + 1 if _is_int(before.body["sequence"]) else None
+            expected = before.body["sequence"] + 1 if is_int(before.body["sequence"]) else None
             if sequence != expected:
                 add(SEQUENCE, False, f"sequence {sequence} follows {before.body['sequence']}; expected {expected}")
             else:
@@ -348,7 +348,9 @@ def _header_problem(header: Any) -> str | None:
     return None
 
 
-def _signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: bytes) -> str | None:
+def signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: bytes) -> str | None:
+    """Why the RS256 `signature` over `signing_input` does not verify with the key `kid` of
+    `jwks`, or None. The one RSA check: verifiers and the KMS signer's self-check use it."""
     public = jwks.keys.get(kid)
     if public is None:
         problem = jwks.problems.get(kid)
@@ -383,12 +385,23 @@ def _canonical_payload(payload: bytes) -> dict[str, Any]:
     return body
 
 
+def same_values(first: Any, second: Any) -> bool:
+    """The same JSON, checked cheaply: equal values of the same types all the way down (so
+    True is not 1). False may still be the same JSON (1.0 and 1): RFC 8785 bytes decide
+    then (`differing_fields`)."""
+    if type(first) is not type(second):
+        return False
+    if type(first) is dict:
+        return first.keys() == second.keys() and all(same_values(value, second[name]) for name, value in first.items())
+    if type(first) is list:
+        return len(first) == len(second) and all(same_values(a, b) for a, b in zip(first, second, strict=True))
+    return first == second
+
+
 def _same_json(exported: dict[str, Any], body: dict[str, Any], payload: bytes) -> bool:
-    """Are the exported fields the signed body, as JSON? Equal dicts whose values have the same
-    types are (so True is not 1); anything else is decided by RFC 8785 bytes (so 1.0 is 1)."""
-    if exported == body and all(type(value) is type(body[name]) for name, value in exported.items()):
-        return True
-    return _canonical_or_none(exported) == payload
+    """Are the exported fields the signed body, as JSON? Typed-equal values are; anything else
+    is decided by RFC 8785 bytes (so 1.0 is 1)."""
+    return same_values(exported, body) or _canonical_or_none(exported) == payload
 
 
 def _canonical_or_none(value: Mapping[str, Any]) -> bytes | None:
@@ -421,5 +434,6 @@ def differing_fields(first: Mapping[str, Any], second: Mapping[str, Any]) -> lis
     return different
 
 
-def _is_int(value: Any) -> bool:
+def is_int(value: Any) -> bool:
+    """A JSON integer: an int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)

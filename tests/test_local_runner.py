@@ -91,4 +91,4 @@ def test_dofn_specs_are_inspected_per_class_not_per_bundle_and_timers_still_fire
         _ = pipeline | stream | beam.ParDo(Total()) | beam.Map(record)
     assert sorted(TOTALS) == [("a", 28), ("b", 280)]
     # Once as built, once as the runner's pickled copies look, however many bundles (eight here).
-    assert inspected.count(Total) <= 2
+    assert 1 <= inspected.count(Total) <= 2

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from receipts.canonical import canonical_bytes
 from receipts.ledger import QUOTA_EXCEEDED, REJECTED, Entitlement
 from receipts.reconciliation import ArchivedCopy, CustomerResult, Discrepancy, Scope, reconcile_customer
-from receipts.reconciliation.stores import archived_copy
+from receipts.reconciliation.stores import archived_copy, distinct_copies
 from receipts.signers import LocalKeySigner, sign_payloads
 from receipts.store import AmountRow, CustomerState, IdempotencyRow
 from receipts.verify import Jwks, differing_fields
@@ -313,3 +313,13 @@ def test_archive_lines_that_are_not_receipts_are_named() -> None:
 def test_differing_fields_compares_as_json() -> None:
     assert differing_fields({"a": 1, "b": "x"}, {"a": 1.0, "b": "x"}) == []
     assert differing_fields({"a": "1", "b": 2}, {"a": 1, "c": 2}) == ["a", "b", "c"]
+
+
+def test_archived_copies_are_taken_in_line_order_not_text_order() -> None:
+    first = {"receipt_id": "r_a", "customer_id": "c", "sequence": 1, "amount": "1.00"}
+    later = {**first, "amount": "2.00"}
+    copies = [ArchivedCopy(later, "f.jsonl line 10"), ArchivedCopy(first, "f.jsonl line 2")]
+    groups, found = distinct_copies("c", copies)
+    assert [held.where for held in groups["r_a"]] == ["f.jsonl line 2", "f.jsonl line 10"]
+    assert [d.field for d in found] == ["amount"]
+    assert "f.jsonl line 2 and f.jsonl line 10" in found[0].reason

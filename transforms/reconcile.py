@@ -16,10 +16,10 @@ from apache_beam.metrics import Metrics
 
 from receipts.public_keys import load_jwks
 from receipts.reconciliation import CHECKS, CustomerResult, Scope, reconcile_customer
+from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
 from receipts.reconciliation.report import Summary, alert_message, summary_line
 from receipts.retry import with_backoff
 from receipts.store import CustomerState
-from transforms.reconcile_sources import ARCHIVE, LEDGER, STATE
 
 log = logging.getLogger("receipts.reconcile")
 

@@ -15,11 +15,12 @@ from apache_beam.metrics import Metrics
 
 from receipts.archive import window_files
 from receipts.reconciliation import ArchivedCopy, CustomerResult, Tally
+from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
 from receipts.reconciliation.stores import archived_copy
 from receipts.retry import with_backoff
 from receipts.store import open_store
 
-STATE, LEDGER, ARCHIVE, UNREADABLE = "state", "ledger", "archive", "unreadable"
+UNREADABLE = "unreadable"  # the third CoGroupByKey input, beside the stores' (findings: STATE, LEDGER, ARCHIVE)
 # Customer ids are [A-Za-z0-9_-]: these bounds cut the id space into ranges listed in parallel
 # (an id outside the pattern still falls in the first or last range).
 RANGE_BOUNDS = ("0", "5", "A", "H", "O", "V", "_", "a", "e", "i", "m", "q", "u")

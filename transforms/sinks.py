@@ -74,9 +74,9 @@ class WriteReceipts(beam.DoFn):
         next_sequence.write(expected)
         for start in range(0, len(ready), self.transaction_size):
             chunk = ready[start : start + self.transaction_size]
-            conflicts_before = getattr(self.store, "ledger_conflicts", 0)
+            conflicts_before = self.store.ledger_conflicts
             outcomes = self.store.write_receipts(chunk)
-            self.ledger_conflicts.inc(getattr(self.store, "ledger_conflicts", 0) - conflicts_before)
+            self.ledger_conflicts.inc(self.store.ledger_conflicts - conflicts_before)
             for receipt, outcome in zip(chunk, outcomes, strict=True):
                 if outcome in (WriteOutcome.CONFLICT, WriteOutcome.NOT_NEXT):
                     self.conflicts.inc()

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from verifier_site import errors, ingest, metrics, ratelimit, security, storage
+from verifier_site import errors, ingest, metrics, ratelimit, security
 from verifier_site.blueprints import api, keys, lookup, ops, verify
 from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource
@@ -75,7 +75,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
-    storage.init_app(app)
     metrics.init_app(app)  # first, so that it times everything after it
     ratelimit.init_app(app)
     ingest.init_app(app)

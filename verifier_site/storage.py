@@ -5,7 +5,7 @@ never shared between threads."""
 
 import threading
 
-from flask import Flask, current_app
+from flask import current_app
 
 from receipts.store import Store, open_store
 
@@ -19,7 +19,3 @@ def get_store() -> Store:
     if store is None:
         store = stores[url] = open_store(url)
     return store
-
-
-def init_app(app: Flask) -> None:
-    """Nothing to tear down per request; kept so the factory reads the same for every part."""

@@ -57,16 +57,26 @@ class BucketArchive:
         self._bucket = self._client.bucket(self.path.bucket)
 
     def write_once(self, name: str, data: bytes) -> tuple[ArchiveOutcome, str]:
-        existing = with_backoff(f"read gs://{self.path.bucket}/{name}", lambda: self._download(name))
+        """Create `name` unless it holds these bytes already. When the create finds an object
+        that appeared meanwhile, compare again: the same bytes (another writer of the same
+        replay, or our own upload whose answer was lost and whose retry found it) are
+        archived; other bytes go beside it under a name from their hash."""
+        existing = self._read_if_any(name)
         if existing == data:
             return ArchiveOutcome.ALREADY_ARCHIVED, name
-        if existing is None and self._create(name, data):
-            return ArchiveOutcome.WRITTEN, name
+        if existing is None:
+            if self._create(name, data):
+                return ArchiveOutcome.WRITTEN, name
+            if self._read_if_any(name) == data:
+                return ArchiveOutcome.ALREADY_ARCHIVED, name
         aside = name.removesuffix(".jsonl") + f"-{hashlib.sha256(data).hexdigest()[:16]}.jsonl"
-        if with_backoff(f"read gs://{self.path.bucket}/{aside}", lambda: self._download(aside)) != data:
-            self._create(aside, data)
+        if not self._create(aside, data) and self._read_if_any(aside) != data:
+            raise RuntimeError(f"gs://{self.path.bucket}/{aside} holds other bytes than its hash names")
         log.warning("archive object %s holds other receipts; these went to %s", name, aside)
         return ArchiveOutcome.WRITTEN_ASIDE, aside
+
+    def _read_if_any(self, name: str) -> bytes | None:
+        return with_backoff(f"read gs://{self.path.bucket}/{name}", lambda: self._download(name))
 
     def _download(self, name: str) -> bytes | None:
         try:

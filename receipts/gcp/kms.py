@@ -24,12 +24,10 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import google_crc32c
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from receipts.keys import public_jwk
 from receipts.retry import with_backoff
+from receipts.verify import Jwks, signature_problem
 
 log = logging.getLogger("receipts.kms")
 
@@ -136,10 +134,9 @@ class KmsSigner:
         self._integrity_attempts = integrity_attempts
         self.public_key = fetch_public_key(self._client, self.name, give_up_after, first_retry_delay)
         self.kid = self.public_key.kid
-        loaded = serialization.load_pem_public_key(self.public_key.pem)
-        if not isinstance(loaded, rsa.RSAPublicKey):  # pragma: no cover - the algorithm check rules this out
-            raise ValueError(f"{self.name} is not an RSA key")
-        self._verifier = loaded
+        self._jwks = Jwks({"keys": [self.public_key.jwk]})  # every signature is checked before use
+        if self.kid not in self._jwks.keys:
+            raise ValueError(f"{self.name} is not a key receipts can be verified with: {self._jwks.problems}")
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
 
@@ -204,8 +201,7 @@ class KmsSigner:
         signature = response.signature
         if response.signature_crc32c is None or crc32c(signature) != response.signature_crc32c:
             raise KmsIntegrityError("the signature failed its CRC32C check: the response was corrupted in transit")
-        try:
-            self._verifier.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
-        except InvalidSignature as error:
-            raise KmsIntegrityError(f"KMS returned a signature that does not verify with {self.name}") from error
+        problem = signature_problem(self._jwks, self.kid, data, signature)
+        if problem:
+            raise KmsIntegrityError(f"KMS returned a signature that does not verify with {self.name}: {problem}")
         return signature

@@ -362,7 +362,7 @@ class SpannerFirestoreStore:
         missing = [row for row in reversed(rows) if row[0] not in present]
         self._create_ledger_documents(
             [
-                (receipt_id, _document(body, receipt_hash, signature))
+                (receipt_id, _document(body, json.loads(body), receipt_hash, signature))
                 for receipt_id, _, receipt_hash, body, signature in missing
             ]
         )
@@ -559,13 +559,13 @@ def _rfc3339(moment: datetime | None) -> str | None:
 
 
 def _ledger_document(receipt: SignedReceipt) -> dict[str, Any]:
-    return _document(receipt.chained.canonical.decode("utf-8"), receipt.chained.receipt_hash, receipt.signature)
+    chained = receipt.chained
+    return _document(chained.canonical.decode("utf-8"), chained.body, chained.receipt_hash, receipt.signature)
 
 
-def _document(body_text: str, receipt_hash: str, signature: str) -> dict[str, Any]:
+def _document(body_text: str, body: dict[str, Any], receipt_hash: str, signature: str) -> dict[str, Any]:
     """A ledger document: the signed canonical body as text (the bytes that were hashed),
-    its hash and JWS, and the fields people query by."""
-    body = json.loads(body_text)
+    its hash and JWS, and the fields people query by (from `body`, that text parsed)."""
     return {
         "body": body_text,
         "receipt_hash": receipt_hash,

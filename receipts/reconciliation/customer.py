@@ -38,6 +38,7 @@ from receipts.verify import (
     Jwks,
     Verification,
     differing_fields,
+    is_int,
     verify_chain,
 )
 from receipts.verify import IDEMPOTENCY as REPEATED_KEY
@@ -74,7 +75,7 @@ class Link:
     @property
     def sequence(self) -> int | None:
         value = (self.body or self.held.receipt).get("sequence")
-        return value if isinstance(value, int) and not isinstance(value, bool) else self.result.sequence
+        return value if is_int(value) else self.result.sequence
 
 
 def reconcile_customer(

@@ -26,7 +26,7 @@ from receipts.reconciliation.findings import (
     parse_time,
 )
 from receipts.store import CustomerState, IdempotencyRow, LedgerEntry
-from receipts.verify import Jwks, differing_fields, verify_receipt
+from receipts.verify import Jwks, differing_fields, is_int, same_values, verify_receipt
 
 if TYPE_CHECKING:
     from receipts.reconciliation.customer import Link
@@ -77,11 +77,11 @@ def distinct_copies(
     of one receipt are not."""
     groups: dict[str | None, list[Held]] = {}
     found = []
-    for copy in sorted(copies, key=lambda c: c.where):
+    for copy in sorted(copies, key=_file_order):
         held = Held.of_archive(copy)
         key = held.receipt_id(None) or copy.where
         group = groups.setdefault(key, [])
-        if any(_same(copy.receipt, other.receipt) for other in group):
+        if any(same_values(copy.receipt, other.receipt) for other in group):
             continue
         if group:
             first = group[0]
@@ -194,9 +194,10 @@ def check_stores(
                 reason = f"in {held_by}, missing from the state store's idempotency rows"
                 add(receipt_id, sequence, STATE, reason, "missing", STATE)
 
-        if in_ledger is not None and in_archive is not None and not _same(in_archive.receipt, in_ledger.receipt):
+        if in_ledger is not None and in_archive is not None and not same_values(in_archive.receipt, in_ledger.receipt):
             fields = differing_fields(in_archive.receipt, in_ledger.receipt)
-            if fields and all(differing_fields(c.receipt, in_ledger.receipt) for c in archived[receipt_id]):
+            others = archived[receipt_id][1:]  # the first is in_archive: `fields` says it differs
+            if fields and all(differing_fields(c.receipt, in_ledger.receipt) for c in others):
                 reason = f"the archived copy ({in_archive.where}) differs from the ledger in {', '.join(fields)}"
                 add(receipt_id, sequence, fields[0], reason + verdict(in_archive), "copies_differ", ARCHIVE)
         if row is not None and reference is not None:
@@ -226,21 +227,14 @@ def _order(receipt_id: str, *maps: dict) -> tuple[int, str]:
     return LAST, str(receipt_id)
 
 
+def _file_order(copy: ArchivedCopy) -> tuple[str, int]:
+    """File, then line number as a number ("line 10" after "line 2")."""
+    where, _, number = copy.where.rpartition(" line ")
+    return (where, int(number)) if where and number.isdigit() else (copy.where, 0)
+
+
 def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _same(first: Any, second: Any) -> bool:
-    """The same JSON, checked cheaply: equal values of the same types all the way down (so
-    True is not 1). Not the same here may still be the same JSON (1.0 and 1), so
-    differing_fields decides then."""
-    if type(first) is not type(second):
-        return False
-    if type(first) is dict:
-        return first.keys() == second.keys() and all(_same(value, second[name]) for name, value in first.items())
-    if type(first) is list:
-        return len(first) == len(second) and all(_same(a, b) for a, b in zip(first, second, strict=True))
-    return first == second
+    return value if is_int(value) else None
 
 
 def archived_copy(line: bytes, where: str) -> ArchivedCopy | Discrepancy:

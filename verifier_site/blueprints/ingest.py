@@ -121,10 +121,10 @@ def ingest(messages: list[bytes], customer: str) -> list[Outcome]:
                 pending.append((index, event, submitted))
     for (index, event, _), result in zip(pending, publisher.wait([f for _, _, f in pending]), strict=True):
         outcomes[index] = _from_refusal(result, event) if isinstance(result, Refusal) else _accepted(event)
-    final = [outcome for outcome in outcomes if outcome is not None]
-    for outcome in final:
+    assert None not in outcomes, "every publish was waited for"
+    for outcome in outcomes:
         count_event(outcome.body.get("error", {}).get("code", "accepted"))
-    return final
+    return outcomes
 
 
 def _accepted(event: Event) -> Outcome:
