@@ -24,7 +24,7 @@ from receipts.canonical import receipt_id
 from receipts.gcp.provision import init
 from receipts.gcp.store import RECEIPTS, GcpLocation, SpannerFirestoreStore
 from receipts.keys import KeyRing
-from receipts.publisher import publish_lines
+from receipts.publisher import SUBSCRIPTION, TOPIC, publish_lines
 
 TARGET_P99_MS = 100.0
 CUSTOMERS = 10
@@ -47,7 +47,7 @@ def publish_at(project: str, prefix: str, numbers: range, rate: float) -> dict[s
             }
         ).encode()
         published[receipt_id(customer, f"{prefix}-{n}")] = time.time()
-        publish_lines(project, "billing-events", [line])
+        publish_lines(project, TOPIC, [line])
     return published
 
 
@@ -65,7 +65,7 @@ def main() -> None:
             init(location, report=lambda _: None)
             ring = KeyRing(home / "keys")
             settings = StreamSettings(
-                f"projects/{location.project}/subscriptions/billing-events-sub",
+                f"projects/{location.project}/subscriptions/{SUBSCRIPTION}",
                 url,
                 str(home / "keys"),
                 ring.current_kid,

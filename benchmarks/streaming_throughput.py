@@ -24,7 +24,7 @@ from pipelines.streaming import StreamSettings, start
 from receipts.gcp.provision import init
 from receipts.gcp.store import GcpLocation, SpannerFirestoreStore
 from receipts.keys import KeyRing
-from receipts.publisher import publish_lines
+from receipts.publisher import SUBSCRIPTION, TOPIC, publish_lines
 
 
 def main() -> None:
@@ -60,9 +60,9 @@ def main() -> None:
             assert sum(1 for _ in SpannerFirestoreStore(batch_url).receipts()) == unique
 
             location = GcpLocation.parse(stream_url)
-            publish_lines(location.project, "billing-events", lines)
+            publish_lines(location.project, TOPIC, lines)
             settings = StreamSettings(
-                f"projects/{location.project}/subscriptions/billing-events-sub",
+                f"projects/{location.project}/subscriptions/{SUBSCRIPTION}",
                 stream_url,
                 str(home / "keys"),
                 kid,

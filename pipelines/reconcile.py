@@ -26,6 +26,7 @@ from pipelines.local_runner import RUNNER, prepare_direct_runner
 from pipelines.options import LocalKeyOptions, StoreOptions, missing_options
 from receipts.reconciliation import SOURCES, Scope
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE, parse_time, utc_text
+from receipts.store import store_class
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
 from transforms.reconcile_sources import UNREADABLE, ReadArchive, ReadStores
 
@@ -168,12 +169,8 @@ def build(pipeline: beam.Pipeline, settings: ReconcileSettings) -> dict[str, bea
 
 
 def state_ttl(store_url: str | None) -> int | None:
-    """How long the store keeps idempotency rows (None: for ever)."""
-    if store_url and store_url.startswith("gcp://"):
-        from receipts.gcp.store import IDEMPOTENCY_TTL_SECONDS
-
-        return IDEMPOTENCY_TTL_SECONDS
-    return None
+    """How long the store keeps idempotency rows (None: for ever), as its class declares."""
+    return store_class(store_url).idempotency_ttl_seconds if store_url else None
 
 
 def start(settings: ReconcileSettings, extra_args: list[str] | None = None):

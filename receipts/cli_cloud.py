@@ -14,6 +14,7 @@ from rich.progress import Progress
 from receipts.console import err, pipeline_counts
 from receipts.emulators import DEFAULT_PROJECT, NAMES, EmulatorError, Emulators, answers, export_lines
 from receipts.home import Home, HomeBusy
+from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
 
 DEFAULT_STORE = f"gcp://{DEFAULT_PROJECT}"
 
@@ -149,7 +150,7 @@ def init(home: Home, spanner_config: str | None) -> None:
 
 @click.command()
 @click.option("--input", "input_path", required=True, type=click.Path(exists=True, dir_okay=False), help="JSONL file.")
-@click.option("--topic", default="billing-events", show_default=True, help="Topic name or projects/P/topics/T.")
+@click.option("--topic", default=TOPIC, show_default=True, help="Topic name or projects/P/topics/T.")
 @click.pass_obj
 def publish(home: Home, input_path: str, topic: str) -> None:
     """Publish each line as one Pub/Sub message (idempotent_key and customer_id as attributes)."""
@@ -164,11 +165,9 @@ def publish(home: Home, input_path: str, topic: str) -> None:
 
 
 @click.command()
+@click.option("--subscription", default=SUBSCRIPTION, show_default=True, help="Name or projects/P/subscriptions/S.")
 @click.option(
-    "--subscription", default="billing-events-sub", show_default=True, help="Name or projects/P/subscriptions/S."
-)
-@click.option(
-    "--dead-letter-topic", default="billing-events-dead", show_default=True, help="Where dead letters are published."
+    "--dead-letter-topic", default=DEAD_LETTER_TOPIC, show_default=True, help="Where dead letters are published."
 )
 @click.option(
     "--run-for",

@@ -11,7 +11,7 @@ from receipts.console import err, pipeline_counts
 from receipts.emulators import DEFAULT_PROJECT, EmulatorError, Emulators
 from receipts.events import Event, parse_event
 from receipts.home import Home
-from receipts.publisher import jsonl_messages, publish_lines
+from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC, jsonl_messages, publish_lines, topic_path
 
 DEMO_PROJECT = DEFAULT_PROJECT
 DEMO_STORE = f"gcp://{DEMO_PROJECT}"
@@ -48,16 +48,16 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
 
     location = GcpLocation.parse(home.store_url)
     lines = list(jsonl_messages(events))
-    publish_lines(location.project, "billing-events", lines)
-    console.print(f"Published {len(lines)} messages to projects/{location.project}/topics/billing-events.")
+    publish_lines(location.project, TOPIC, lines)
+    console.print(f"Published {len(lines)} messages to {topic_path(location.project, TOPIC)}.")
     expected = len({(e.customer_id, e.idempotent_key) for e in map(parse_event, lines) if isinstance(e, Event)})
     settings = StreamSettings(
-        subscription=f"projects/{location.project}/subscriptions/billing-events-sub",
+        subscription=f"projects/{location.project}/subscriptions/{SUBSCRIPTION}",
         store=home.store_url,
         keys=str(home.keys),
         kid=home.keyring().current_kid,
         archive=location.archive_url,
-        dead_letter_topic=f"projects/{location.project}/topics/billing-events-dead",
+        dead_letter_topic=topic_path(location.project, DEAD_LETTER_TOPIC),
         archive_window_seconds=ARCHIVE_WINDOW_SECONDS,
     )
     store = open_store(home.store_url)

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import Any
 
 from receipts.events import INVALID_AMOUNT, Event, FieldError, Invalid, parse_event
-from receipts.publisher import event_attributes, publish_message, publisher_client, topic_path
+from receipts.publisher import TOPIC, event_attributes, publish_message, publisher_client, topic_path
 from receipts.retry import TRANSIENT, with_backoff
 
 ReceiptLookup = Callable[[str], dict[str, Any] | None]  # receipt_id -> the receipt, or None until written
@@ -140,7 +140,7 @@ class Producer:
     def __init__(
         self,
         project: str,
-        topic: str = "billing-events",
+        topic: str = TOPIC,
         *,
         receipts: ReceiptLookup | None = None,
         publish_timeout: float = 30.0,

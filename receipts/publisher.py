@@ -18,6 +18,10 @@ from receipts.events import Event
 if TYPE_CHECKING:
     from google.cloud import pubsub_v1
 
+# The Pub/Sub names a project's events travel by (receipts.gcp.provision creates them).
+TOPIC = "billing-events"
+SUBSCRIPTION = "billing-events-sub"
+DEAD_LETTER_TOPIC = "billing-events-dead"
 ATTRIBUTE_FIELDS = ("idempotent_key", "customer_id")
 ATTRIBUTE_LIMIT = 1024  # bytes in a Pub/Sub attribute value
 

@@ -167,14 +167,19 @@ class Store(Protocol):
         ...
 
 
-def open_store(url: str) -> Store:
-    """Open the store a URL names: `sqlite:///path/receipts.db` or `gcp://PROJECT[?instance=&database=&bucket=]`."""
+def store_class(url: str) -> type:
+    """The store class a URL names: `sqlite:///path/receipts.db` or `gcp://PROJECT[?…]`."""
     if url.startswith("gcp://"):
         from receipts.gcp.store import SpannerFirestoreStore
 
-        return SpannerFirestoreStore(url)
+        return SpannerFirestoreStore
     if url.startswith("sqlite:///"):
         from receipts.sqlite_store import SqliteStore
 
-        return SqliteStore(url)
+        return SqliteStore
     raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH or gcp://PROJECT")
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names: `sqlite:///path/receipts.db` or `gcp://PROJECT[?instance=&database=&bucket=]`."""
+    return store_class(url)(url)

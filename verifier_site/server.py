@@ -49,8 +49,8 @@ def ingest_config(
     if not (topic or "").startswith("projects/"):
         if not home.is_gcp:
             raise ValueError(f"--topic {topic} needs --store gcp://PROJECT (its project) or projects/P/topics/T")
-        from receipts.gcp.provision import TOPIC
         from receipts.gcp.store import GcpLocation
+        from receipts.publisher import TOPIC
 
         topic = topic_path(GcpLocation.parse(home.store_url).project, topic or TOPIC)
     return {

@@ -15,11 +15,9 @@ from importlib import resources
 from google.api_core import exceptions as api_exceptions
 
 from receipts.gcp.store import GcpLocation, client_options
+from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
 from receipts.retry import with_backoff
 
-TOPIC = "billing-events"
-SUBSCRIPTION = "billing-events-sub"
-DEAD_LETTER_TOPIC = "billing-events-dead"
 MAX_DELIVERY_ATTEMPTS = 5
 EMULATOR_INSTANCE_CONFIG = "emulator-config"
 
