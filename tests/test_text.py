@@ -1,0 +1,39 @@
+"""receipts.text.visible: controls, format characters and separators shown as escapes."""
+
+import sys
+import unicodedata
+
+import pytest
+
+from receipts.text import visible
+
+HIDDEN_CATEGORIES = {"Cc", "Cf", "Zl", "Zp", "Cs"}
+
+
+def test_every_control_format_and_separator_character_is_escaped():
+    for point in range(sys.maxunicode + 1):
+        char = chr(point)
+        if unicodedata.category(char) in HIDDEN_CATEGORIES:
+            shown = visible(char)
+            assert shown != char and shown.startswith("\\u"), hex(point)
+
+
+def test_ordinary_text_in_any_script_is_unchanged():
+    for text in ("cust_acme", "API calls: 1,000 × 0.01 €", "שלום עולם", "مرحبا", "日本語テキスト", "emoji 🧾", "a\\u202e"):
+        assert visible(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("\x1b[2K\rOK", "\\u001b[2K\\u000dOK"),
+        ("abc\u202edef", "abc\\u202edef"),
+        ("line\u2028break", "line\\u2028break"),
+        ("\x9b31m", "\\u009b31m"),
+        ("cust\u200bacme", "cust\\u200bacme"),
+        ("tag\U000e0041", "tag\\u{e0041}"),
+        ("lone \ud800", "lone \\ud800"),
+    ],
+)
+def test_escapes_name_the_code_point(text, shown):
+    assert visible(text) == shown
