@@ -10,7 +10,8 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from verifier_site import errors, ingest, metrics, ratelimit, security
+from receipts.events import MAX_MESSAGE_BYTES
+from verifier_site import bodies, errors, ingest, metrics, ratelimit, security
 from verifier_site.blueprints import api, keys, lookup, ops, verify
 from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource
@@ -21,7 +22,11 @@ DEFAULTS: dict[str, Any] = {
     "KMS_KEY_VERSIONS": None,  # [projects/…/cryptoKeyVersions/N, …]: every version receipts were signed with
     "KEYS_FOLDER": None,
     "KEYS_CACHE_SECONDS": 60.0,  # a rotated key shows in the JWKS within this time
-    "MAX_CONTENT_LENGTH": 1024 * 1024,  # bodies (pasted receipts) over 1 MiB: 413
+    # Request bodies, however framed (verifier_site/bodies.py): over its route's limit, 413.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,  # receipts to verify (POST /v1/verify, the /verify form)
+    "MAX_FORM_BYTES": 8 * 1024,  # every other route: the sign-in and sign-out forms
+    "MAX_EVENT_BYTES": MAX_MESSAGE_BYTES,  # POST /v1/events: one event, the pipeline's own limit
+    "INGEST_MAX_BATCH_BYTES": 1024 * 1024,  # POST /v1/events:batch
     "MAX_VERIFY_RECEIPTS": 1000,  # receipts per verification request
     "PAGE_LIMIT_DEFAULT": 100,
     "PAGE_LIMIT_MAX": 500,
@@ -76,6 +81,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     metrics.init_app(app)  # first, so that it times everything after it
+    bodies.init_app(app)  # before anything could read a body
     ratelimit.init_app(app)
     ingest.init_app(app)
     security.init_app(app)

@@ -15,8 +15,9 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from receipts.batches import UnreadableBatch, split_batch
-from receipts.events import MAX_MESSAGE_BYTES, Event, parse_event
+from receipts.events import Event, parse_event
 from verifier_site.auth import bearer_key
+from verifier_site.bodies import body_limit
 from verifier_site.errors import SiteError
 from verifier_site.ingest import Refusal, count_event, get_publisher
 from verifier_site.metrics import count_rate_limited
@@ -44,10 +45,10 @@ class Outcome:
 
 @blueprint.post("/events")
 @bounded_elsewhere
+@body_limit("MAX_EVENT_BYTES")
 def create_event() -> tuple[Response, int, dict[str, str]]:
     """One event; 202 with its receipt_id once Pub/Sub has it."""
     customer = _authenticated_customer()
-    request.max_content_length = MAX_MESSAGE_BYTES  # an event's own limit: 413 past it
     [outcome] = ingest([request.get_data(cache=False)], customer)
     if outcome.status != 202:
         error = outcome.body["error"]
@@ -60,6 +61,7 @@ def create_event() -> tuple[Response, int, dict[str, str]]:
 
 @blueprint.post("/events:batch")
 @bounded_elsewhere
+@body_limit("INGEST_MAX_BATCH_BYTES")
 def create_events() -> tuple[Response, int, dict[str, str]]:
     """Up to INGEST_MAX_BATCH events (a JSON array, or JSONL as application/x-ndjson),
     answered per event: 202 when every event was accepted, else 207 with each one's status."""

@@ -8,6 +8,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 
 from receipts.reading import Unreadable, read_receipts
 from receipts.verify import Verification, verify_chain
+from verifier_site.bodies import body_limit
 from verifier_site.checks import headlines, result_json
 from verifier_site.errors import SiteError
 from verifier_site.key_source import trusted_jwks
@@ -45,6 +46,7 @@ def page() -> str:
 
 
 @blueprint.post("/verify")
+@body_limit("MAX_CONTENT_LENGTH")
 def form() -> str:
     """The page's form without JavaScript: the server's verdict, same checks as the API.
     A blank or unreadable paste is shown back on the page with what to do."""
@@ -68,6 +70,7 @@ def form() -> str:
 
 
 @blueprint.post("/v1/verify")
+@body_limit("MAX_CONTENT_LENGTH")
 def api() -> Response:
     """JSON in (a receipt, an array of receipts) or JSONL; the checks of each receipt out."""
     receipts, unreadable = read_submitted(request.get_data(cache=False))
