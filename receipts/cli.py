@@ -310,6 +310,19 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
     type=click.IntRange(1),
     help="The same bound per customer, so one customer's flood leaves room for the rest.",
 )
+@click.option(
+    "--threads",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests each worker processes at once; slow and idle connections hold none.",
+)
+@click.option(
+    "--max-requests-per-customer",
+    default=None,
+    type=click.IntRange(1),
+    help="Ingest requests of one customer in progress per worker; past it 429 at once (default: --threads / 4).",
+)
 @click.pass_obj
 def serve(
     home: Home,
@@ -322,16 +335,19 @@ def serve(
     topic: str | None,
     max_in_flight: int,
     max_in_flight_per_customer: int,
+    threads: int,
+    max_requests_per_customer: int | None,
 ) -> None:
     """Run the verifier site under gunicorn against this home's store and public keys (or
     the Cloud KMS key versions given). The session secret is RECEIPTS_SITE_SECRET when set."""
-    from verifier_site.server import ingest_config
+    from verifier_site.server import ingest_config, requests_per_customer
     from verifier_site.server import serve as serve_site
 
     if not kms_keys and not KeyRing(home.keys).exists():
         err.print(f"[yellow]No signing keys in {home.root} yet: the site will publish an empty JWKS.[/]")
     try:
-        ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer)
+        per_customer = max_requests_per_customer or requests_per_customer(threads)
+        ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer, per_customer)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     err.print(f"Verifier site for {home.store_url}: open http://{host}:{port}/ (Ctrl-C stops it)")
@@ -343,7 +359,7 @@ def serve(
     overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only, **ingest}
     if kms_keys:
         overrides["KMS_KEY_VERSIONS"] = list(kms_keys)
-    serve_site(home, host, port, workers, overrides=overrides)
+    serve_site(home, host, port, workers, threads, overrides=overrides)
 
 
 @main.group("api-keys")

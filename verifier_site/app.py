@@ -45,6 +45,9 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_CLOCK": None,  # monotonic seconds for the outage cool-down (tests inject a manual clock)
     "INGEST_MAX_IN_FLIGHT": 1000,  # unconfirmed publishes per process (the seed's bound); then 429
     "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": 100,  # per customer and process, so one flood cannot fill the rest
+    # Ingest requests of one customer being processed at once per process; then 429. Each
+    # holds a server thread while it waits for Pub/Sub: `receipts serve` sets a quarter of its threads.
+    "INGEST_MAX_REQUESTS_PER_CUSTOMER": 8,
     "INGEST_PUBLISH_TIMEOUT": 5.0,  # seconds Pub/Sub may take to confirm, retries included; then 503
     "INGEST_OUTAGE_COOLDOWN": 2.0,  # after a failed publish, answer 503 at once for this long
     "INGEST_MAX_BATCH": 500,  # events per POST /v1/events:batch

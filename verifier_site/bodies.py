@@ -43,6 +43,12 @@ def route_limit() -> int:
     return int(current_app.config[getattr(view, "body_limit_setting", DEFAULT_SETTING)])
 
 
+def largest_limit(app: Flask) -> int:
+    """The largest body any route takes: what the server itself may buffer for the app."""
+    settings = {getattr(view, "body_limit_setting", DEFAULT_SETTING) for view in app.view_functions.values()}
+    return max(int(app.config[setting]) for setting in settings | {DEFAULT_SETTING})
+
+
 def too_large(limit: int) -> SiteError:
     return SiteError(413, f"the request body is larger than this route's limit of {limit} bytes", "payload_too_large")
 

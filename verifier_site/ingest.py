@@ -15,10 +15,12 @@ import logging
 import math
 import os
 import re
+import sys
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -27,6 +29,8 @@ from prometheus_client import Counter, Gauge
 
 from receipts.events import Event
 from receipts.publisher import event_attributes, publish_message, publisher_client
+from verifier_site.errors import SiteError
+from verifier_site.metrics import count_rate_limited
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +78,8 @@ class PubSubTransport:
 
 
 class InFlight:
-    """Publishes not yet completed, per process and per customer; acquiring never waits."""
+    """Work in progress (publishes not yet completed, or requests being processed), per
+    process and per customer; acquiring never waits."""
 
     def __init__(self, per_process: int, per_customer: int) -> None:
         if per_process < 1 or per_customer < 1:
@@ -222,6 +227,27 @@ def get_publisher() -> EventPublisher | None:
     return current_app.extensions["ingest"]
 
 
+@contextmanager
+def request_place(customer: str) -> Iterator[None]:
+    """One of the customer's INGEST_MAX_REQUESTS_PER_CUSTOMER places for ingest requests in
+    progress in this process, or 429 at once. Each request waiting for Pub/Sub holds one
+    of the server's threads; this bound keeps one customer from holding them all."""
+    places: InFlight = current_app.extensions["ingest_requests"]
+    if places.try_acquire(customer) is not None:
+        count_rate_limited("requests in progress")
+        raise SiteError(
+            429,
+            f"this customer already has {places.per_customer} requests in progress on this server: retry after "
+            "Retry-After seconds (the same idempotent_key is never charged twice)",
+            "too_many_requests",
+            headers={"Retry-After": str(FULL_RETRY_AFTER)},
+        )
+    try:
+        yield
+    finally:
+        places.release(customer)
+
+
 def count_event(outcome: str) -> None:
     current_app.extensions["ingest_events"].labels(outcome).inc()
 
@@ -230,6 +256,7 @@ def init_app(app: Flask) -> None:
     """After metrics.init_app: the counters go into the app's own registry."""
     publisher = from_config(app.config)
     app.extensions["ingest"] = publisher
+    app.extensions["ingest_requests"] = InFlight(sys.maxsize, int(app.config["INGEST_MAX_REQUESTS_PER_CUSTOMER"]))
     registry = app.extensions["metrics"].registry
     app.extensions["ingest_events"] = Counter(
         "verifier_ingest_events", "Events posted, by outcome", ["outcome"], registry=registry

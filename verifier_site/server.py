@@ -14,6 +14,8 @@ from receipts.publisher import topic_path
 from verifier_site.app import create_app
 
 SECRET_FILE = "site-secret"
+THREADS = 32  # per worker: requests being processed at once (waiting on Pub/Sub, mostly)
+CONNECTIONS = 1000  # per worker: open connections, slow and idle ones included
 # In production (Cloud Run) every instance must sign sessions with the same secret: it comes
 # from Secret Manager in this variable, and the home's file is not used.
 SECRET_ENV = "RECEIPTS_SITE_SECRET"
@@ -40,7 +42,11 @@ def site_config(home: Home) -> dict[str, Any]:
 
 
 def ingest_config(
-    home: Home, topic: str | None, max_in_flight: int = 1000, max_in_flight_per_customer: int = 100
+    home: Home,
+    topic: str | None,
+    max_in_flight: int = 1000,
+    max_in_flight_per_customer: int = 100,
+    max_requests_per_customer: int = 8,
 ) -> dict[str, Any]:
     """The ingest settings for `receipts serve`: the topic given (a bare name needs a gcp://
     store for its project), else billing-events of a gcp:// store; {} leaves ingest off."""
@@ -57,7 +63,14 @@ def ingest_config(
         "INGEST_TOPIC": topic,
         "INGEST_MAX_IN_FLIGHT": max_in_flight,
         "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": max_in_flight_per_customer,
+        "INGEST_MAX_REQUESTS_PER_CUSTOMER": max_requests_per_customer,
     }
+
+
+def requests_per_customer(threads: int) -> int:
+    """The default bound on one customer's ingest requests in progress: a quarter of a
+    worker's threads, so a flood from one customer always leaves three quarters to the rest."""
+    return max(1, threads // 4)
 
 
 class SiteServer(BaseApplication):
@@ -77,21 +90,29 @@ class SiteServer(BaseApplication):
 
 
 def serve(
-    home: Home, host: str, port: int, workers: int = 1, threads: int = 4, overrides: dict[str, Any] | None = None
+    home: Home,
+    host: str,
+    port: int,
+    workers: int = 1,
+    threads: int = THREADS,
+    overrides: dict[str, Any] | None = None,
 ) -> None:
     """Run until interrupted. Rate limits, in-flight bounds and metrics are per worker process.
     `overrides` are create_app settings on top of the home's (e.g. KMS_KEY_VERSIONS,
-    TRUSTED_PROXIES, INGEST_*)."""
+    TRUSTED_PROXIES, INGEST_*). Each worker is verifier_site.worker.EventLoopWorker: slow
+    clients hold no thread, and requests are served from a fair queue per caller."""
     config = {**site_config(home), **(overrides or {})}
     create_app(config)  # fail here, with a clear message, rather than in every worker
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
-        "worker_class": "gthread",
+        "worker_class": "verifier_site.worker.EventLoopWorker",
+        "worker_connections": CONNECTIONS,
         "accesslog": "-",
         "timeout": 30,
-        "limit_request_line": 4094,
-        "limit_request_fields": 100,
+        # gunicorn's control socket is one file per user ($HOME/.gunicorn/gunicorn.ctl): two
+        # sites on one machine would fight over it, and nothing here uses it.
+        "control_socket_disable": True,
     }
     SiteServer(lambda: create_app(config), options).run()

@@ -2,6 +2,9 @@
 real Pub/Sub path (tests/gcp/test_ingest_gcp.py), with stand-in publishers for a Pub/Sub
 that confirms at once, hangs or is down."""
 
+import threading
+import time
+
 import pytest
 
 from receipts.canonical import receipt_id
@@ -252,3 +255,39 @@ def test_the_ingest_routes_are_in_the_openapi_document(site: Site) -> None:
     assert batch["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 500
     currencies = document["components"]["schemas"]["Event"]["properties"]["currency"]["enum"]
     assert {"USD", "JPY", "BHD"} <= set(currencies) and "usd" not in currencies
+
+
+def test_one_customers_requests_in_progress_are_bounded_and_others_pass(make_site) -> None:
+    """Each request waiting for Pub/Sub holds a server thread: past the customer's bound on
+    requests in progress the answer is 429 at once, and another customer still gets in."""
+    held = HeldPublisher(hold=lambda attributes: attributes["customer_id"] == "cust_1")
+    site = make_site(INGEST_PUBLISHER=held, INGEST_PUBLISH_TIMEOUT=60.0, INGEST_MAX_REQUESTS_PER_CUSTOMER=3)
+    answers: list[int] = []
+
+    def send(key: str) -> None:
+        client = site.app.test_client()
+        headers = {**site.bearer(), "Content-Type": "application/json"}
+        answers.append(client.post("/v1/events", data=event_bytes(idempotent_key=key), headers=headers).status_code)
+
+    waiting = [threading.Thread(target=send, args=(f"w-{n}",)) for n in range(3)]
+    for thread in waiting:
+        thread.start()
+    deadline = time.monotonic() + 30
+    while len(held.held) < 3 and time.monotonic() < deadline:  # all three are waiting for Pub/Sub
+        time.sleep(0.01)
+    assert len(held.held) == 3
+    refused = post(site, event_bytes(idempotent_key="w-4"))
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "too_many_requests"
+    assert "3 requests in progress" in refused.json["error"]["message"] and refused.headers["Retry-After"] == "1"
+    batch = post(site, b"[" + event_bytes(idempotent_key="w-5") + b"]", path="/v1/events:batch")
+    assert batch.status_code == 429  # a batch is a request too
+    other = post(site, event_bytes(customer_id="cust_2", idempotent_key="x"), customer="cust_2")
+    assert other.status_code == 202
+    held.hold = lambda attributes: False  # Pub/Sub well again: confirms at once
+    held.confirm()
+    for thread in waiting:
+        thread.join(30)
+    assert answers == [202, 202, 202]
+    assert post(site, event_bytes(idempotent_key="w-6")).status_code == 202  # the places came back
+    metrics = site.client.get("/metrics").get_data(as_text=True)
+    assert 'verifier_rate_limited_total{limit="requests in progress"} 2.0' in metrics

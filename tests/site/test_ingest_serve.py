@@ -20,11 +20,12 @@ def test_serve_publishes_to_the_gcp_stores_topic_or_the_one_given(tmp_path: Path
     assert ingest_config(local, None) == {}  # the embedded default: ingest off, the site as before
     assert ingest_config(cloud, None)["INGEST_TOPIC"] == "projects/billing-local/topics/billing-events"
     assert ingest_config(cloud, "other")["INGEST_TOPIC"] == "projects/billing-local/topics/other"
-    given = ingest_config(local, "projects/p1/topics/t1", 50, 5)
+    given = ingest_config(local, "projects/p1/topics/t1", 50, 5, 3)
     assert given == {
         "INGEST_TOPIC": "projects/p1/topics/t1",
         "INGEST_MAX_IN_FLIGHT": 50,
         "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": 5,
+        "INGEST_MAX_REQUESTS_PER_CUSTOMER": 3,
     }
     with pytest.raises(ValueError, match="needs --store gcp://PROJECT"):
         ingest_config(local, "billing-events")

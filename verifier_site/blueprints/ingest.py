@@ -19,7 +19,7 @@ from receipts.events import Event, parse_event
 from verifier_site.auth import bearer_key
 from verifier_site.bodies import body_limit
 from verifier_site.errors import SiteError
-from verifier_site.ingest import Refusal, count_event, get_publisher
+from verifier_site.ingest import Refusal, count_event, get_publisher, request_place
 from verifier_site.metrics import count_rate_limited
 from verifier_site.ratelimit import bounded_elsewhere, charge_client_ip
 
@@ -49,7 +49,8 @@ class Outcome:
 def create_event() -> tuple[Response, int, dict[str, str]]:
     """One event; 202 with its receipt_id once Pub/Sub has it."""
     customer = _authenticated_customer()
-    [outcome] = ingest([request.get_data(cache=False)], customer)
+    with request_place(customer):
+        [outcome] = ingest([request.get_data(cache=False)], customer)
     if outcome.status != 202:
         error = outcome.body["error"]
         extra = {name: value for name, value in error.items() if name not in ("code", "message")}
@@ -76,7 +77,8 @@ def create_events() -> tuple[Response, int, dict[str, str]]:
         raise SiteError(400, f"no events given: {BATCH_FORMATS}", code="invalid_body")
     if len(messages) > limit:
         raise SiteError(413, f"at most {limit} events per batch; split it", code="too_many_events")
-    outcomes = ingest(messages, customer)
+    with request_place(customer):
+        outcomes = ingest(messages, customer)
     results = [
         {"index": index, "http_status": o.status, **({"receipt_id": o.receipt_id} if o.receipt_id else {}), **o.body}
         for index, o in enumerate(outcomes)
