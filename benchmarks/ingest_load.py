@@ -1,14 +1,18 @@
-"""Load test of POST /v1/events: the site under gunicorn on loopback, publishing to the
+"""Load test of POST /v1/events: the site as `receipts serve` runs it (gunicorn with the
+site's event-loop worker, its default threads and bounds) on loopback, publishing to the
 Pub/Sub emulator, driven by wrk for a bounded time per scenario.
 
 Needs the Cloud SDK's Pub/Sub emulator (started here, on a free port, and stopped at the
 end) and wrk (Debian: apt-get install wrk). Scenarios, each for --duration seconds:
   baseline  the same server answering a constant 202 at a trivial route (same hooks)
   mix       the endpoint, 16 customers round robin: throughput and latency
-  flood     one customer on most connections while 16 others share a few, at once:
-            the flooder gets 429s past its in-flight bound, the others should not
-Writes the `ingest` entry of benchmarks/results.json (mix requests/s vs the baseline).
-Usage: python benchmarks/ingest_load.py [--duration 10] [--connections 32] [--workers 2] [--threads 16]
+  others    16 customers on 4 connections, alone: their latency without a flood
+  flood     one customer on --flood-connections (64) while the same 16 customers share the
+            same 4 connections, at once: the flooder gets 429 at its bound on requests in
+            progress, the others' latency is compared with theirs alone
+Writes the `ingest` entry of benchmarks/results.json (mix requests/s vs the baseline; the
+others' p50/p99 during the flood vs alone).
+Usage: python benchmarks/ingest_load.py [--duration 10] [--connections 32] [--flood-connections 64] [--workers 2]
 """
 
 import argparse
@@ -27,11 +31,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import emulators_in, record
 from receipts.api_keys import issue_api_key
 from receipts.emulators import DEFAULT_PROJECT, free_port
+from receipts.home import Home
 from receipts.keys import KeyRing
 from receipts.sqlite_store import SqliteStore
+from verifier_site.server import THREADS, ingest_config, requests_per_customer
 
 TOPIC = f"projects/{DEFAULT_PROJECT}/topics/bench-events"
-PER_CUSTOMER, PER_PROCESS = 8, 64  # per worker process: below the threads, so a flood reaches it
 
 WRK_SCRIPT = """
 local customers, keys, path, scenario = %(customers)s, %(keys)s, "%(path)s", "%(scenario)s"
@@ -92,12 +97,12 @@ def group_cpu_seconds(group: int) -> float:
     return total / ticks
 
 
-def serve(config_path: str, port: int, workers: int, threads: int) -> None:
-    """The server process: the site plus a constant route, under gunicorn."""
+def serve(config_path: str, port: int, workers: int) -> None:
+    """The server process: the site plus a constant route, run as `receipts serve` runs it."""
     from flask import Flask
 
     from verifier_site.app import create_app
-    from verifier_site.server import SiteServer
+    from verifier_site.server import SiteServer, gunicorn_options
 
     config = json.loads(Path(config_path).read_text())
 
@@ -106,14 +111,7 @@ def serve(config_path: str, port: int, workers: int, threads: int) -> None:
         app.add_url_rule("/bench/constant", "constant", lambda: ({"status": "constant"}, 202), methods=["POST"])
         return app
 
-    options = {
-        "bind": f"127.0.0.1:{port}",
-        "workers": workers,
-        "threads": threads,
-        "worker_class": "gthread",
-        "timeout": 30,
-        "loglevel": "warning",
-    }
+    options = {**gunicorn_options("127.0.0.1", port, workers), "accesslog": None, "loglevel": "warning"}
     SiteServer(factory, options).run()
 
 
@@ -180,13 +178,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="Seconds per scenario.")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections per scenario.")
+    parser.add_argument("--flood-connections", type=int, default=64, help="The flooding customer's connections.")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes.")
-    parser.add_argument("--threads", type=int, default=16, help="Threads per worker.")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port, args.workers, args.threads)
+        serve(args.serve, args.port, args.workers)
         return
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not on PATH: install it (Debian: apt-get install wrk)")
@@ -203,22 +201,20 @@ def main() -> None:
                 keys = {customer: issue_api_key(store, customer)[0] for customer in [*customers, "cust_flood"]}
                 store.close()
                 KeyRing(home / "keys").ensure_current()
+                # The defaults of `receipts serve`: bounds, threads, worker (only the read
+                # API's per-IP bucket is off: every wrk connection comes from 127.0.0.1).
                 config = {
                     "STORE_URL": store.url,
                     "KEYS_FOLDER": str(home / "keys"),
                     "SECRET_KEY": "bench",
                     "RATE_LIMIT_IP": None,
-                    "INGEST_TOPIC": TOPIC,
-                    "INGEST_MAX_IN_FLIGHT": PER_PROCESS,
-                    "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": PER_CUSTOMER,
+                    **ingest_config(Home(home), TOPIC, max_requests_per_customer=requests_per_customer(THREADS)),
                 }
                 (home / "site.json").write_text(json.dumps(config))
                 port = free_port()
                 base = f"http://127.0.0.1:{port}"
                 command = [sys.executable, __file__, "--serve", str(home / "site.json"), "--port", str(port)]
-                server = subprocess.Popen(
-                    [*command, "--workers", str(args.workers), "--threads", str(args.threads)], start_new_session=True
-                )
+                server = subprocess.Popen([*command, "--workers", str(args.workers)], start_new_session=True)
                 wait_healthy(base, server)
                 groups = {"server": server.pid, "pubsub": emulators.running()["pubsub"].pid}
                 normal = {customer: keys[customer] for customer in customers}
@@ -232,8 +228,9 @@ def main() -> None:
                 )
                 before = cpu_now(groups)
                 mix = finish(wrk(base, home, "mix", "/v1/events", normal, connections, duration), groups, before)
+                alone = finish(wrk(base, home, "alone", "/v1/events", normal, 4, duration))
                 flooder = {"cust_flood": keys["cust_flood"]}
-                flood_run = wrk(base, home, "flood", "/v1/events", flooder, connections - 4, duration)
+                flood_run = wrk(base, home, "flood", "/v1/events", flooder, args.flood_connections, duration)
                 others_run = wrk(base, home, "others", "/v1/events", normal, 4, duration)
                 flood, others = finish(flood_run), finish(others_run)
             finally:
@@ -243,9 +240,10 @@ def main() -> None:
 
     rows = [
         ("constant route (baseline)", baseline),
-        ("POST /v1/events, 16 customers", mix),
-        ("flood: the flooding customer", flood),
-        ("flood: 16 other customers, meanwhile", others),
+        (f"POST /v1/events, 16 customers, {connections} conn.", mix),
+        ("16 customers on 4 connections, alone", alone),
+        (f"flood: one customer, {args.flood_connections} connections", flood),
+        ("flood: the 16 others on 4, meanwhile", others),
     ]
     print(f"\n{'scenario':<40}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'202':>8}{'429':>8}{'429 %':>8}{'other':>7}")
     for label, result in rows:
@@ -257,6 +255,12 @@ def main() -> None:
         )
     ratio = mix["rate"] / baseline["rate"]
     print(f"ratio (POST /v1/events / constant route): {ratio:.2f}")
+    print(
+        f"the others during the flood vs alone: p50 {others['p50_ms']:.1f} vs {alone['p50_ms']:.1f} ms "
+        f"(ratio {others['p50_ms'] / alone['p50_ms']:.2f}), p99 {others['p99_ms']:.1f} vs {alone['p99_ms']:.1f} ms "
+        f"(ratio {others['p99_ms'] / alone['p99_ms']:.2f}); their 429s {100 * others['share_429']:.1f}%, "
+        f"the flooder's {100 * flood['share_429']:.1f}%"
+    )
     for label, result in rows[:2]:
         print(
             f"CPU per request, {label}: server {result['server_cpu_ms']:.2f} ms, "
@@ -270,7 +274,7 @@ def main() -> None:
             "ratio": round(ratio, 3),
             "unit": "requests/s",
             "command": f"python benchmarks/ingest_load.py --duration {duration} --connections {connections} "
-            f"--workers {args.workers} --threads {args.threads}",
+            f"--flood-connections {args.flood_connections} --workers {args.workers}",
             "p50_ms": round(mix["p50_ms"], 1),
             "p99_ms": round(mix["p99_ms"], 1),
             "server_cpu_ms_per_request": round(mix["server_cpu_ms"], 2),
@@ -278,6 +282,11 @@ def main() -> None:
             "mix_429_share": round(mix["share_429"], 4),
             "flood_429_share": round(flood["share_429"], 4),
             "others_during_flood_429_share": round(others["share_429"], 4),
+            "others_alone_p50_ms": round(alone["p50_ms"], 1),
+            "others_alone_p99_ms": round(alone["p99_ms"], 1),
+            "others_during_flood_p50_ms": round(others["p50_ms"], 1),
+            "others_during_flood_p99_ms": round(others["p99_ms"], 1),
+            "others_p99_ratio_flood_vs_alone": round(others["p99_ms"] / alone["p99_ms"], 2),
         },
     )
 

@@ -103,7 +103,12 @@ def serve(
     clients hold no thread, and requests are served from a fair queue per caller."""
     config = {**site_config(home), **(overrides or {})}
     create_app(config)  # fail here, with a clear message, rather than in every worker
-    options = {
+    SiteServer(lambda: create_app(config), gunicorn_options(host, port, workers, threads)).run()
+
+
+def gunicorn_options(host: str, port: int, workers: int = 1, threads: int = THREADS) -> dict[str, Any]:
+    """How `receipts serve` runs gunicorn (the benchmarks run the same)."""
+    return {
         "bind": f"{host}:{port}",
         "workers": workers,
         "threads": threads,
@@ -115,4 +120,3 @@ def serve(
         # sites on one machine would fight over it, and nothing here uses it.
         "control_socket_disable": True,
     }
-    SiteServer(lambda: create_app(config), options).run()

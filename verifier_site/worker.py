@@ -19,6 +19,7 @@ or idle client costs a socket and a buffer, never a thread:
 gunicorn still manages the processes: workers, restarts, heartbeats and signals.
 """
 
+import logging
 import os
 import re
 import socket
@@ -151,6 +152,9 @@ class EventLoopWorker(Worker):
     """gunicorn's settings used: threads, worker_connections, keepalive, graceful_timeout, accesslog."""
 
     def run(self) -> None:
+        # Waitress warns at every request that waits for a thread: under load that is every
+        # request, and the fair queue is where they are meant to wait.
+        logging.getLogger("waitress.queue").setLevel(logging.ERROR)
         adjustments = Adjustments(
             threads=self.cfg.threads,
             connection_limit=self.cfg.worker_connections,
