@@ -6,13 +6,12 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
 from receipts.cli_cloud import kms_key_option, signer_option
 from receipts.cli_cloud import register as register_cloud_commands
 from receipts.cli_reconcile import register as register_reconcile_command
-from receipts.console import err, print_run_summary, report_verification, run_pipeline
+from receipts.console import print_run_summary, report_verification, run_pipeline
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
 from receipts.home import Home, HomeBusy
@@ -22,10 +21,11 @@ from receipts.money import AmountError, parse_amount
 from receipts.reading import Unreadable, read_receipts
 from receipts.records import dumps_line, export_line
 from receipts.store import open_store
+from receipts.terminal import TerminalGroup, err, out, shown
 from receipts.verify import Jwks, verify_chain
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TerminalGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
@@ -95,7 +95,8 @@ def export(home: Home, customer: str | None) -> None:
 @main.command("dead-letters")
 @click.pass_obj
 def dead_letters(home: Home) -> None:
-    """Every dead letter as one JSON object per line, with its reason and raw message."""
+    """Every dead letter as one JSON object per line, with its reason and raw message
+    (ASCII: other characters as JSON escapes, so none reaches a terminal raw)."""
     for record in _store(home).dead_letters():
         click.echo(dumps_line(record))
 
@@ -106,8 +107,8 @@ def balances(home: Home) -> None:
     """Balances per customer and currency, as stored."""
     table = Table("customer", "currency", "balance", "as of sequence")
     for balance in _store(home).balances():
-        table.add_row(balance.customer_id, balance.currency, balance.balance, str(balance.as_of_sequence))
-    Console().print(table)
+        table.add_row(*map(shown, (balance.customer_id, balance.currency, balance.balance, balance.as_of_sequence)))
+    out.print(table)
 
 
 @main.group()
@@ -136,7 +137,7 @@ def keys_rotate(home: Home) -> None:
     ring = home.keyring()
     ring.ensure_current()  # so that rotating an empty ring retires the first key
     kid = ring.rotate()
-    err.print(f"New current key {kid}; {len(ring.entries()) - 1} retired key(s) still published.")
+    err.print(f"New current key {shown(kid)}; {len(ring.entries()) - 1} retired key(s) still published.")
     click.echo(kid)
 
 
@@ -146,8 +147,8 @@ def keys_list(home: Home) -> None:
     """Every key with its state."""
     table = Table("kid", "created", "retired")
     for info in home.keyring().entries():
-        table.add_row(info.kid, info.created_at, info.retired_at or "current")
-    Console().print(table)
+        table.add_row(*map(shown, (info.kid, info.created_at, info.retired_at or "current")))
+    out.print(table)
 
 
 @keys.command("pem")
@@ -193,7 +194,7 @@ def entitlements_set(home: Home, customer: str, entitlement: str, limit_text: st
         raise click.BadParameter(error.detail, param_hint="--limit") from error
     cap = Entitlement(customer, entitlement, limit, currency)
     _store(home).set_entitlement(cap)
-    err.print(f"Entitlement {entitlement} of {customer}: limit {cap.limit} {currency}.")
+    err.print(f"Entitlement {shown(entitlement)} of {shown(customer)}: limit {cap.limit} {shown(currency)}.")
 
 
 @entitlements.command("list")
@@ -203,8 +204,8 @@ def entitlements_list(home: Home) -> None:
     store = _store(home)
     table = Table("customer", "entitlement", "limit", "currency")
     for cap in store.entitlements():
-        table.add_row(cap.customer_id, cap.entitlement_id, cap.limit, cap.currency)
-    Console().print(table)
+        table.add_row(*map(shown, (cap.customer_id, cap.entitlement_id, cap.limit, cap.currency)))
+    out.print(table)
 
 
 @main.command()
@@ -329,14 +330,14 @@ def serve(
     from verifier_site.server import serve as serve_site
 
     if not kms_keys and not KeyRing(home.keys).exists():
-        err.print(f"[yellow]No signing keys in {home.root} yet: the site will publish an empty JWKS.[/]")
+        err.print(f"[yellow]No signing keys in {shown(home.root)} yet: the site will publish an empty JWKS.[/]")
     try:
         ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
-    err.print(f"Verifier site for {home.store_url}: open http://{host}:{port}/ (Ctrl-C stops it)")
+    err.print(f"Verifier site for {shown(home.store_url)}: open http://{shown(host)}:{port}/ (Ctrl-C stops it)")
     err.print(
-        f"POST /v1/events publishes to {ingest['INGEST_TOPIC']}"
+        f"POST /v1/events publishes to {shown(ingest['INGEST_TOPIC'])}"
         if ingest
         else "Ingest is off: POST /v1/events answers 503 (pass --topic, or --store gcp://PROJECT)"
     )
@@ -362,7 +363,7 @@ def api_keys_create(home: Home, customer: str) -> None:
         raise click.BadParameter("must match [A-Za-z0-9_-]{1,64}", param_hint="--customer")
     key, record = issue_api_key(_store(home), customer)
     err.print(
-        f"API key {record.key_id} for {customer}. It is shown only now: keep it secret. "
+        f"API key {shown(record.key_id)} for {shown(customer)}. It is shown only now: keep it secret. "
         f"Revoke it with `receipts api-keys revoke {record.key_id}`."
     )
     click.echo(key)
@@ -377,12 +378,12 @@ def api_keys_revoke(home: Home, key_id: str) -> None:
 
     store = _store(home)
     if store.revoke_api_key(key_id, now_utc()):
-        err.print(f"Revoked API key {key_id}.")
+        err.print(f"Revoked API key {shown(key_id)}.")
         return
     record = store.api_key(key_id)
     if record is None:
         raise click.ClickException(f"no API key {key_id}; see `receipts api-keys list`")
-    err.print(f"API key {key_id} was already revoked on {record.revoked_at}.")
+    err.print(f"API key {shown(key_id)} was already revoked on {shown(record.revoked_at)}.")
 
 
 @api_keys.command("list")
@@ -392,8 +393,10 @@ def api_keys_list(home: Home, customer: str | None) -> None:
     """Every key with its customer and state (the keys themselves are not stored)."""
     table = Table("key id", "customer", "created", "revoked")
     for record in _store(home).api_keys(customer):
-        table.add_row(record.key_id, record.customer_id, record.created_at, record.revoked_at or "active")
-    Console().print(table)
+        table.add_row(
+            *map(shown, (record.key_id, record.customer_id, record.created_at, record.revoked_at or "active"))
+        )
+    out.print(table)
 
 
 register_cloud_commands(main)

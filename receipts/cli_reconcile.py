@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from receipts.console import err
 from receipts.home import Home, HomeBusy
 from receipts.keys import KeyRing
+from receipts.terminal import err, out, shown
 
 SHOWN = 50  # discrepancies printed; the report lists up to --max-listed
 
@@ -165,9 +164,10 @@ def _read_report(path: str) -> dict:
 
 
 def _print_summary(report: dict, report_path: str | None) -> None:
-    out = Console(highlight=False)
+    """The report for a reader. Ids, fields and reasons quote the stores: each is shown as text."""
     copies = {"both": f"{report['store']} and {report['archive']}", "store": report["store"]}
-    out.print(f"Reconciliation of {copies.get(report['source'], report['archive'])} as of {report['as_of']}")
+    read = copies.get(report["source"], report["archive"])
+    out.print(f"Reconciliation of {shown(read)} as of {shown(report['as_of'])}")
     table = Table("check", "customers", "receipts", "discrepancies")
     for name, counts in report["checks"].items():
         found = counts["discrepancies"]
@@ -176,25 +176,32 @@ def _print_summary(report: dict, report_path: str | None) -> None:
         )
     out.print(table)
     for item in report["discrepancies"][:SHOWN]:
-        where = item["receipt_id"] or "(no receipt)"
-        if item["sequence"] is not None:
-            where += f" (sequence {item['sequence']})"
-        customer = item["customer_id"] or "(no customer)"
-        out.print(f"[red]FAIL[/] {item['check']}: {customer} {where} {item['field']}: {item['reason']}", soft_wrap=True)
+        out.print(
+            f"[red]FAIL[/] {shown(item['check'])}: {shown(_named(item))}: {shown(item['reason'])}", soft_wrap=True
+        )
     total = report["discrepancies_found"]
     if total > SHOWN:
-        out.print(f"… and {total - SHOWN} more" + (f" in {report_path}" if report_path else ": pass --report FILE"))
+        where = f" in {shown(report_path)}" if report_path else ": pass --report FILE"
+        out.print(f"… and {total - SHOWN} more{where}")
     if report["set_aside"]:
         aside = ", ".join(f"{why.replace('_', ' ')} {count}" for why, count in report["set_aside"].items())
-        out.print(f"Left for the next run: {aside}.")
+        out.print(f"Left for the next run: {shown(aside)}.")
     if report["ok"]:
         examined = f"{report['receipts']} receipt(s) of {report['customers']} customer(s)"
         out.print(f"[green]OK[/] every check holds: {examined}.")
     else:
         failing = [name for name, counts in report["checks"].items() if counts["discrepancies"]]
-        out.print(f"[red]{total} discrepanc{'y' if total == 1 else 'ies'}[/] in {', '.join(failing)}.")
+        out.print(f"[red]{total} discrepanc{'y' if total == 1 else 'ies'}[/] in {shown(', '.join(failing))}.")
     if report_path:
-        err.print(f"Report: {report_path}")
+        err.print(f"Report: {shown(report_path)}")
+
+
+def _named(item: dict) -> str:
+    """Customer, receipt (and sequence), and field of a discrepancy."""
+    where = item["receipt_id"] or "(no receipt)"
+    if item["sequence"] is not None:
+        where += f" (sequence {item['sequence']})"
+    return f"{item['customer_id'] or '(no customer)'} {where} {item['field']}"
 
 
 def register(main: click.Group) -> None:
