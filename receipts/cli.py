@@ -241,7 +241,13 @@ def verify(home: Home, file, jwks_file, quiet: bool) -> None:
 
 
 @main.command()
-@click.option("--events-per-customer", default=40, show_default=True, help="Size of the generated sample.")
+@click.option(
+    "--events-per-customer",
+    default=40,
+    show_default=True,
+    type=click.IntRange(min=10),
+    help="Size of the generated sample (at least 10: it replays 8 events and makes one conflict).",
+)
 @click.option(
     "--emulators",
     "use_emulators",

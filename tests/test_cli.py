@@ -200,6 +200,11 @@ def test_demo_runs_and_verifies(home: Path) -> None:
     assert replay.exit_code == 0 and exported(home) == receipts
 
 
+def test_a_demo_sample_too_small_for_its_retries_and_conflict_is_a_usage_error(home: Path) -> None:
+    result = invoke(home, "demo", "--events-per-customer", "2")
+    assert result.exit_code == 2 and "--events-per-customer" in result.output
+
+
 def test_a_second_run_on_a_busy_home_is_refused(home: Path, events: Path) -> None:
     from receipts.home import Home
 
