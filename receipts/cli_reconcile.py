@@ -90,7 +90,6 @@ def reconcile(
     same receipts in the ledger, the archive and the state store.
 
     Exit status 0 when every check holds, 1 when anything does not, 2 when it could not run."""
-    from pipelines.reconcile import ReconcileSettings
     from receipts.public_keys import JwksUnavailable, load_jwks
 
     if jwks is None and not KeyRing(home.keys).exists():
@@ -103,7 +102,9 @@ def reconcile(
     with tempfile.TemporaryDirectory(prefix="receipts-reconcile-") as scratch:
         lock = nullcontext() if home.is_gcp else home.exclusive_run()  # a local run must not write meanwhile
         try:
-            with lock:
+            with lock:  # before Beam loads, so that a busy home refuses at once
+                from pipelines.reconcile import ReconcileSettings
+
                 try:
                     settings = ReconcileSettings(
                         store=home.store_url,

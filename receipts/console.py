@@ -14,18 +14,19 @@ from receipts.verify import Verification
 
 
 def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Counter:
-    """The batch job over a file; signed with `signer` (a signer URL) or the home's current key."""
-    from pipelines.batch import Settings  # Beam loads only for commands that run it
-    from pipelines.batch import run as run_batch
-
-    kid = None if signer else home.keyring().current_kid
-    settings = Settings(
-        str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url, signer=signer
-    )
+    """The batch job over a file; signed with `signer` (a signer URL) or the home's current key.
+    The home's run lock comes first: a busy home refuses at once, not after Beam has loaded."""
     with (
         home.exclusive_run(),
         err.status(f"Running the receipts pipeline over {shown(input_path)} (Beam, batch)…", spinner="dots"),
     ):
+        from pipelines.batch import Settings  # Beam loads only for commands that run it
+        from pipelines.batch import run as run_batch
+
+        kid = None if signer else home.keyring().current_kid
+        settings = Settings(
+            str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url, signer=signer
+        )
         logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
         result = run_batch(settings)
     return pipeline_counts(result)
