@@ -1,7 +1,6 @@
 """What `make demo` shows: sample -> pipeline -> summary -> verification -> next steps."""
 
 import json
-import os
 from collections import Counter
 
 from rich.table import Table
@@ -10,7 +9,7 @@ from receipts.api_keys import authenticate, issue_api_key
 from receipts.archive import read_archive
 from receipts.console import print_run_summary, report_verification, run_pipeline
 from receipts.demo import DEMO_ENTITLEMENTS, write_sample
-from receipts.home import Home
+from receipts.home import Home, write_atomically
 from receipts.records import export_line
 from receipts.store import Store, open_store
 from receipts.terminal import out, shown
@@ -130,19 +129,23 @@ DEMO_KEY_FILE = "demo-api-key"
 
 
 def demo_api_key(home: Home, store: Store) -> tuple[str, bool]:
-    """The demo customer's site API key: the one kept in the home while it is still valid,
-    else a new one written there (mode 0600). Returns (key, reused)."""
+    """The demo customer's site API key: the one kept in the home while the store still
+    holds it, else a new one written there (mode 0600). Returns (key, reused).
+
+    Demos running at once on one home take turns here (the home's lock), so they all print
+    one key, the one the file and the store hold; a key the store does not hold is never printed."""
     path = home.root / DEMO_KEY_FILE
-    if path.exists():
-        kept = path.read_text().strip()
-        record = authenticate(store, kept)
-        if record is not None and record.customer_id == DEMO_SITE_CUSTOMER:
+    with home.taking_turns(DEMO_KEY_FILE):
+        kept = path.read_text().strip() if path.exists() else ""
+        if _held(store, kept):
             return kept, True
-    key, _ = issue_api_key(store, DEMO_SITE_CUSTOMER)
-    temporary = path.with_name(f".{DEMO_KEY_FILE}.tmp")
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key + "\n")
-    temporary.replace(path)
+        key, _ = issue_api_key(store, DEMO_SITE_CUSTOMER)
+        write_atomically(path, (key + "\n").encode())
+    if not _held(store, key):
+        raise RuntimeError("the store does not hold the demo API key it has just issued; run the demo again")
     return key, False
+
+
+def _held(store: Store, key: str) -> bool:
+    record = authenticate(store, key) if key else None
+    return record is not None and record.customer_id == DEMO_SITE_CUSTOMER
