@@ -198,11 +198,14 @@ def _print_summary(report: dict, report_path: str | None) -> None:
 
 
 def _named(item: dict) -> str:
-    """Customer, receipt (and sequence), and field of a discrepancy."""
-    where = item["receipt_id"] or "(no receipt)"
-    if item["sequence"] is not None:
-        where += f" (sequence {item['sequence']})"
-    return f"{item['customer_id'] or '(no customer)'} {where} {item['field']}"
+    """Customer, receipt (its sequence; the copy at fault, and the receipt_id that copy states
+    when its signature proves another receipt), and field of a discrepancy."""
+    around = [] if item["sequence"] is None else [f"sequence {item['sequence']}"]
+    if item.get("where"):
+        stated = item.get("stated_receipt_id")
+        around.append(item["where"] + (f", whose receipt_id is {stated}" if stated else ""))
+    receipt = (item["receipt_id"] or "(no receipt)") + (f" ({'; '.join(around)})" if around else "")
+    return f"{item['customer_id'] or '(no customer)'} {receipt} {item['field']}"
 
 
 def register(main: click.Group) -> None:
