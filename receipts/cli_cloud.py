@@ -15,6 +15,7 @@ from receipts.console import pipeline_counts
 from receipts.emulators import DEFAULT_PROJECT, NAMES, EmulatorError, Emulators, answers, export_lines
 from receipts.home import Home, HomeBusy
 from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
+from receipts.store import open_store
 from receipts.terminal import err, shown
 from receipts.text import visible
 
@@ -58,6 +59,14 @@ def kms_public_key(name: str):
 def kms_jwks(names: tuple[str, ...]) -> dict:
     """The JWKS of KMS key versions, in the order given."""
     return {"keys": [kms_public_key(name).jwk for name in names]}
+
+
+def store_of(home: Home):
+    """The home's store; a usage error saying what is wrong with its URL otherwise."""
+    try:
+        return open_store(home.store_url)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
 
 
 def gcp_location(home: Home):
