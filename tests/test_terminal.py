@@ -4,6 +4,7 @@ colours), and control, format and separator characters (ESC, CR, C1 such as U+00
 bidi overrides, U+2028) are shown as visible escapes, never written raw, so a crafted
 file can neither crash a command nor overwrite its FAIL lines with a fake OK."""
 
+import ast
 import base64
 import json
 import re
@@ -155,13 +156,17 @@ def test_the_consoles_show_any_value_as_text_even_one_not_passed_through_shown(
     assert shown("a[b]\x1b\u202e") == "a\\[b]\\u001b\\u202e"
 
 
-def test_no_module_makes_a_console_of_its_own() -> None:
-    """Every rich Console is receipts.terminal's, so every print goes through its net."""
+def test_no_module_makes_a_console_of_its_own_or_prints_around_them() -> None:
+    """Every rich Console is receipts.terminal's, so every print goes through its net; no
+    module calls the builtin print (or rich's), which would write a value raw."""
     root = Path(__file__).resolve().parents[1]
-    offenders = [
-        str(path.relative_to(root))
-        for folder in ("receipts", "pipelines", "transforms", "verifier_site")
-        for path in (root / folder).rglob("*.py")
-        if path.name != "terminal.py" and re.search(r"\bConsole\(", path.read_text())
-    ]
+    offenders = []
+    for folder in ("receipts", "pipelines", "transforms", "verifier_site"):
+        for path in (root / folder).rglob("*.py"):
+            source = path.read_text()
+            if path.name != "terminal.py" and re.search(r"\bConsole\(", source):
+                offenders.append(f"{path.relative_to(root)}: Console(")
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "print":
+                    offenders.append(f"{path.relative_to(root)}:{node.lineno}: print(")
     assert offenders == []
