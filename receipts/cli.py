@@ -6,13 +6,13 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.table import Table
 
-from receipts.cli_cloud import kms_key_option, signer_option
+from receipts.cli_cloud import kms_key_option, signer_option, store_of
 from receipts.cli_cloud import register as register_cloud_commands
 from receipts.cli_reconcile import register as register_reconcile_command
-from receipts.console import err, print_run_summary, report_verification, run_pipeline
+from receipts.cli_site import register as register_site_commands
+from receipts.console import print_run_summary, report_verification, run_pipeline
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
 from receipts.home import Home, HomeBusy
@@ -21,11 +21,11 @@ from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
 from receipts.reading import Unreadable, read_receipts
 from receipts.records import dumps_line, export_line
-from receipts.store import open_store
+from receipts.terminal import TerminalGroup, err, out, shown
 from receipts.verify import Jwks, verify_chain
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=TerminalGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--home",
     type=click.Path(file_okay=False, path_type=Path),
@@ -50,13 +50,6 @@ def main(context: click.Context, home: Path, store_url: str | None) -> None:
     context.obj = Home(home, store_url)
     if context.obj.is_gcp:
         context.obj.use_running_emulators()
-
-
-def _store(home: Home):
-    try:
-        return open_store(home.store_url)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from error
 
 
 @main.command()
@@ -85,7 +78,7 @@ def run(home: Home, input_path: str, signer: str | None) -> None:
 @click.pass_obj
 def export(home: Home, customer: str | None) -> None:
     """Every receipt as one JSON object per line: body fields, receipt_hash, signature."""
-    store = _store(home)
+    store = store_of(home)
     out = sys.stdout.buffer
     for record in store.receipts(customer):
         out.write(export_line(record))
@@ -95,8 +88,9 @@ def export(home: Home, customer: str | None) -> None:
 @main.command("dead-letters")
 @click.pass_obj
 def dead_letters(home: Home) -> None:
-    """Every dead letter as one JSON object per line, with its reason and raw message."""
-    for record in _store(home).dead_letters():
+    """Every dead letter as one JSON object per line, with its reason and raw message
+    (ASCII: other characters as JSON escapes, so none reaches a terminal raw)."""
+    for record in store_of(home).dead_letters():
         click.echo(dumps_line(record))
 
 
@@ -105,9 +99,9 @@ def dead_letters(home: Home) -> None:
 def balances(home: Home) -> None:
     """Balances per customer and currency, as stored."""
     table = Table("customer", "currency", "balance", "as of sequence")
-    for balance in _store(home).balances():
-        table.add_row(balance.customer_id, balance.currency, balance.balance, str(balance.as_of_sequence))
-    Console().print(table)
+    for balance in store_of(home).balances():
+        table.add_row(*map(shown, (balance.customer_id, balance.currency, balance.balance, balance.as_of_sequence)))
+    out.print(table)
 
 
 @main.group()
@@ -136,7 +130,7 @@ def keys_rotate(home: Home) -> None:
     ring = home.keyring()
     ring.ensure_current()  # so that rotating an empty ring retires the first key
     kid = ring.rotate()
-    err.print(f"New current key {kid}; {len(ring.entries()) - 1} retired key(s) still published.")
+    err.print(f"New current key {shown(kid)}; {len(ring.entries()) - 1} retired key(s) still published.")
     click.echo(kid)
 
 
@@ -146,8 +140,8 @@ def keys_list(home: Home) -> None:
     """Every key with its state."""
     table = Table("kid", "created", "retired")
     for info in home.keyring().entries():
-        table.add_row(info.kid, info.created_at, info.retired_at or "current")
-    Console().print(table)
+        table.add_row(*map(shown, (info.kid, info.created_at, info.retired_at or "current")))
+    out.print(table)
 
 
 @keys.command("pem")
@@ -192,19 +186,19 @@ def entitlements_set(home: Home, customer: str, entitlement: str, limit_text: st
     except AmountError as error:
         raise click.BadParameter(error.detail, param_hint="--limit") from error
     cap = Entitlement(customer, entitlement, limit, currency)
-    _store(home).set_entitlement(cap)
-    err.print(f"Entitlement {entitlement} of {customer}: limit {cap.limit} {currency}.")
+    store_of(home).set_entitlement(cap)
+    err.print(f"Entitlement {shown(entitlement)} of {shown(customer)}: limit {cap.limit} {shown(currency)}.")
 
 
 @entitlements.command("list")
 @click.pass_obj
 def entitlements_list(home: Home) -> None:
     """Every entitlement with its limit and usage."""
-    store = _store(home)
+    store = store_of(home)
     table = Table("customer", "entitlement", "limit", "currency")
     for cap in store.entitlements():
-        table.add_row(cap.customer_id, cap.entitlement_id, cap.limit, cap.currency)
-    Console().print(table)
+        table.add_row(*map(shown, (cap.customer_id, cap.entitlement_id, cap.limit, cap.currency)))
+    out.print(table)
 
 
 @main.command()
@@ -240,7 +234,13 @@ def verify(home: Home, file, jwks_file, quiet: bool) -> None:
 
 
 @main.command()
-@click.option("--events-per-customer", default=40, show_default=True, help="Size of the generated sample.")
+@click.option(
+    "--events-per-customer",
+    default=40,
+    show_default=True,
+    type=click.IntRange(min=10),
+    help="Size of the generated sample (at least 10: it replays 8 events and makes one conflict).",
+)
 @click.option(
     "--emulators",
     "use_emulators",
@@ -259,158 +259,6 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
     sys.exit(status)
 
 
-# -- The verifier site: `serve` and API keys -------------------------------------------
-# Kept together at the end of the file. Flask and gunicorn load only when `serve` runs.
-
-
-@main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="gunicorn worker processes (rate limits and metrics are per worker).",
-)
-@kms_key_option
-@click.option(
-    "--trusted-proxies",
-    default=0,
-    show_default=True,
-    envvar="RECEIPTS_TRUSTED_PROXIES",
-    type=click.IntRange(0, 5),
-    help="X-Forwarded-For hops to trust for the client IP (env RECEIPTS_TRUSTED_PROXIES): 1 on Cloud Run, "
-    "2 behind Google's HTTPS load balancer.",
-)
-@click.option(
-    "--https",
-    "https_only",
-    is_flag=True,
-    envvar="RECEIPTS_HTTPS",
-    help="Browsers reach the site over HTTPS only (env RECEIPTS_HTTPS): session cookies are marked Secure.",
-)
-@click.option(
-    "--topic",
-    default=None,
-    help="Pub/Sub topic POST /v1/events publishes to (name or projects/P/topics/T). "
-    "Default with --store gcp://P: billing-events of P; otherwise ingest is off (503).",
-)
-@click.option(
-    "--max-in-flight",
-    default=1000,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Unconfirmed publishes per worker process; past it POST /v1/events answers 429.",
-)
-@click.option(
-    "--max-in-flight-per-customer",
-    default=100,
-    show_default=True,
-    type=click.IntRange(1),
-    help="The same bound per customer, so one customer's flood leaves room for the rest.",
-)
-@click.option(
-    "--threads",
-    default=32,
-    show_default=True,
-    type=click.IntRange(1),
-    help="Requests each worker processes at once; slow and idle connections hold none.",
-)
-@click.option(
-    "--max-requests-per-customer",
-    default=None,
-    type=click.IntRange(1),
-    help="Ingest requests of one customer in progress per worker; past it 429 at once (default: --threads / 4).",
-)
-@click.pass_obj
-def serve(
-    home: Home,
-    host: str,
-    port: int,
-    workers: int,
-    kms_keys: tuple[str, ...],
-    trusted_proxies: int,
-    https_only: bool,
-    topic: str | None,
-    max_in_flight: int,
-    max_in_flight_per_customer: int,
-    threads: int,
-    max_requests_per_customer: int | None,
-) -> None:
-    """Run the verifier site under gunicorn against this home's store and public keys (or
-    the Cloud KMS key versions given). The session secret is RECEIPTS_SITE_SECRET when set."""
-    from verifier_site.server import ingest_config, requests_per_customer
-    from verifier_site.server import serve as serve_site
-
-    if not kms_keys and not KeyRing(home.keys).exists():
-        err.print(f"[yellow]No signing keys in {home.root} yet: the site will publish an empty JWKS.[/]")
-    try:
-        per_customer = max_requests_per_customer or requests_per_customer(threads)
-        ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer, per_customer)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from error
-    err.print(f"Verifier site for {home.store_url}: open http://{host}:{port}/ (Ctrl-C stops it)")
-    err.print(
-        f"POST /v1/events publishes to {ingest['INGEST_TOPIC']}"
-        if ingest
-        else "Ingest is off: POST /v1/events answers 503 (pass --topic, or --store gcp://PROJECT)"
-    )
-    overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only, **ingest}
-    if kms_keys:
-        overrides["KMS_KEY_VERSIONS"] = list(kms_keys)
-    serve_site(home, host, port, workers, threads, overrides=overrides)
-
-
-@main.group("api-keys")
-def api_keys() -> None:
-    """API keys of the verifier site: each sees one customer's receipts."""
-
-
-@api_keys.command("create")
-@click.option("--customer", required=True, help="The customer whose receipts the key may read.")
-@click.pass_obj
-def api_keys_create(home: Home, customer: str) -> None:
-    """Create a key and print it once: only its hash is stored."""
-    from receipts.api_keys import issue_api_key
-
-    if not ID_PATTERN.fullmatch(customer):
-        raise click.BadParameter("must match [A-Za-z0-9_-]{1,64}", param_hint="--customer")
-    key, record = issue_api_key(_store(home), customer)
-    err.print(
-        f"API key {record.key_id} for {customer}. It is shown only now: keep it secret. "
-        f"Revoke it with `receipts api-keys revoke {record.key_id}`."
-    )
-    click.echo(key)
-
-
-@api_keys.command("revoke")
-@click.argument("key_id")
-@click.pass_obj
-def api_keys_revoke(home: Home, key_id: str) -> None:
-    """Revoke a key by its id (the 16 hex digits after sk_); it stops working at once."""
-    from receipts.api_keys import now_utc
-
-    store = _store(home)
-    if store.revoke_api_key(key_id, now_utc()):
-        err.print(f"Revoked API key {key_id}.")
-        return
-    record = store.api_key(key_id)
-    if record is None:
-        raise click.ClickException(f"no API key {key_id}; see `receipts api-keys list`")
-    err.print(f"API key {key_id} was already revoked on {record.revoked_at}.")
-
-
-@api_keys.command("list")
-@click.option("--customer", default=None, help="Only this customer's keys.")
-@click.pass_obj
-def api_keys_list(home: Home, customer: str | None) -> None:
-    """Every key with its customer and state (the keys themselves are not stored)."""
-    table = Table("key id", "customer", "created", "revoked")
-    for record in _store(home).api_keys(customer):
-        table.add_row(record.key_id, record.customer_id, record.created_at, record.revoked_at or "active")
-    Console().print(table)
-
-
 register_cloud_commands(main)
 register_reconcile_command(main)
+register_site_commands(main)

@@ -11,10 +11,13 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from receipts.console import err, pipeline_counts
+from receipts.console import pipeline_counts
 from receipts.emulators import DEFAULT_PROJECT, NAMES, EmulatorError, Emulators, answers, export_lines
 from receipts.home import Home, HomeBusy
 from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
+from receipts.store import open_store
+from receipts.terminal import err, shown
+from receipts.text import visible
 
 DEFAULT_STORE = f"gcp://{DEFAULT_PROJECT}"
 
@@ -56,6 +59,14 @@ def kms_public_key(name: str):
 def kms_jwks(names: tuple[str, ...]) -> dict:
     """The JWKS of KMS key versions, in the order given."""
     return {"keys": [kms_public_key(name).jwk for name in names]}
+
+
+def store_of(home: Home):
+    """The home's store; a usage error saying what is wrong with its URL otherwise."""
+    try:
+        return open_store(home.store_url)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
 
 
 def gcp_location(home: Home):
@@ -100,13 +111,15 @@ def emulators_up(home: Home, project: str, ports: tuple[str, ...]) -> None:
         wanted[name] = int(port)
     try:
         with err.status("Starting the emulators…") as status:
-            running = Emulators(home.emulators).up(project, wanted, progress=lambda text: status.update(text + "…"))
+            running = Emulators(home.emulators).up(
+                project, wanted, progress=lambda text: status.update(shown(text) + "…")
+            )
     except EmulatorError as error:
         raise click.ClickException(str(error)) from error
     for item in running.values():
-        err.print(f"{item.name:<10} pid {item.pid:<8} {item.value:<28} log {item.log}")
-    click.echo("\n".join(export_lines(Emulators(home.emulators).environment())))
-    err.print(f"Next: receipts --home {home.root} --store gcp://{project} init")
+        err.print(shown(f"{item.name:<10} pid {item.pid:<8} {item.value:<28} log {item.log}"))
+    click.echo("\n".join(map(visible, export_lines(Emulators(home.emulators).environment()))))
+    err.print(f"Next: receipts --home {shown(home.root)} --store gcp://{shown(project)} init")
 
 
 @emulators.command("down")
@@ -114,7 +127,7 @@ def emulators_up(home: Home, project: str, ports: tuple[str, ...]) -> None:
 def emulators_down(home: Home) -> None:
     """Stop the emulators this home started."""
     stopped = Emulators(home.emulators).down()
-    err.print(f"Stopped {', '.join(stopped)}." if stopped else "No emulator of this home was running.")
+    err.print(f"Stopped {shown(', '.join(stopped))}." if stopped else "No emulator of this home was running.")
 
 
 @emulators.command("status")
@@ -128,9 +141,9 @@ def emulators_status(home: Home) -> None:
             click.echo(f"{name:<10} stopped")
         else:
             state = "answering" if answers(item) else "NOT answering"
-            click.echo(f"{name:<10} {state:<14} pid {item.pid:<8} {item.variable}={item.value}")
+            click.echo(visible(f"{name:<10} {state:<14} pid {item.pid:<8} {item.variable}={item.value}"))
     if len(running) < len(NAMES):
-        err.print(f"Start them with: receipts --home {home.root} emulators up")
+        err.print(f"Start them with: receipts --home {shown(home.root)} emulators up")
 
 
 @click.command()
@@ -144,8 +157,9 @@ def init(home: Home, spanner_config: str | None) -> None:
     from receipts.gcp.provision import init as provision
 
     location = gcp_location(home)
-    provision(location, spanner_config=spanner_config, report=lambda line: err.print(line))
-    err.print(f"Ready. Publish with: receipts --home {home.root} --store {home.store_url} publish --input EVENTS.jsonl")
+    provision(location, spanner_config=spanner_config, report=lambda line: err.print(shown(line)))
+    ready = f"receipts --home {home.root} --store {home.store_url} publish --input EVENTS.jsonl"
+    err.print(f"Ready. Publish with: {shown(ready)}")
 
 
 @click.command()
@@ -159,9 +173,9 @@ def publish(home: Home, input_path: str, topic: str) -> None:
     location = gcp_location(home)
     lines = list(jsonl_messages(Path(input_path)))
     with Progress(console=err, transient=True) as progress:
-        task = progress.add_task(f"Publishing to {topic}", total=len(lines))
+        task = progress.add_task(f"Publishing to {shown(topic)}", total=len(lines))
         ids = publish_lines(location.project, topic, lines, lambda n: progress.advance(task, n))
-    err.print(f"Published {len(ids)} message(s) from {input_path} to {topic}.")
+    err.print(f"Published {len(ids)} message(s) from {shown(input_path)} to {shown(topic)}.")
 
 
 @click.command()
@@ -250,7 +264,7 @@ def run_stream(
         last["counts"] = counts
 
     err.print(
-        f"Streaming from {settings.subscription} into {home.store_url}"
+        f"Streaming from {shown(settings.subscription)} into {shown(home.store_url)}"
         + (f" for {run_for:.0f} s" if run_for else "")
         + (f" until {until_receipts} receipts are written" if until_receipts else "")
         + ("" if run_for or until_receipts else "; Ctrl-C stops")

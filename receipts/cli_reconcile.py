@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from receipts.console import err
 from receipts.home import Home, HomeBusy
 from receipts.keys import KeyRing
+from receipts.terminal import err, out, shown
 
 SHOWN = 50  # discrepancies printed; the report lists up to --max-listed
 
@@ -91,7 +90,6 @@ def reconcile(
     same receipts in the ledger, the archive and the state store.
 
     Exit status 0 when every check holds, 1 when anything does not, 2 when it could not run."""
-    from pipelines.reconcile import ReconcileSettings
     from receipts.public_keys import JwksUnavailable, load_jwks
 
     if jwks is None and not KeyRing(home.keys).exists():
@@ -104,7 +102,9 @@ def reconcile(
     with tempfile.TemporaryDirectory(prefix="receipts-reconcile-") as scratch:
         lock = nullcontext() if home.is_gcp else home.exclusive_run()  # a local run must not write meanwhile
         try:
-            with lock:
+            with lock:  # before Beam loads, so that a busy home refuses at once
+                from pipelines.reconcile import ReconcileSettings
+
                 try:
                     settings = ReconcileSettings(
                         store=home.store_url,
@@ -165,9 +165,10 @@ def _read_report(path: str) -> dict:
 
 
 def _print_summary(report: dict, report_path: str | None) -> None:
-    out = Console(highlight=False)
+    """The report for a reader. Ids, fields and reasons quote the stores: each is shown as text."""
     copies = {"both": f"{report['store']} and {report['archive']}", "store": report["store"]}
-    out.print(f"Reconciliation of {copies.get(report['source'], report['archive'])} as of {report['as_of']}")
+    read = copies.get(report["source"], report["archive"])
+    out.print(f"Reconciliation of {shown(read)} as of {shown(report['as_of'])}")
     table = Table("check", "customers", "receipts", "discrepancies")
     for name, counts in report["checks"].items():
         found = counts["discrepancies"]
@@ -176,25 +177,35 @@ def _print_summary(report: dict, report_path: str | None) -> None:
         )
     out.print(table)
     for item in report["discrepancies"][:SHOWN]:
-        where = item["receipt_id"] or "(no receipt)"
-        if item["sequence"] is not None:
-            where += f" (sequence {item['sequence']})"
-        customer = item["customer_id"] or "(no customer)"
-        out.print(f"[red]FAIL[/] {item['check']}: {customer} {where} {item['field']}: {item['reason']}", soft_wrap=True)
+        out.print(
+            f"[red]FAIL[/] {shown(item['check'])}: {shown(_named(item))}: {shown(item['reason'])}", soft_wrap=True
+        )
     total = report["discrepancies_found"]
     if total > SHOWN:
-        out.print(f"… and {total - SHOWN} more" + (f" in {report_path}" if report_path else ": pass --report FILE"))
+        where = f" in {shown(report_path)}" if report_path else ": pass --report FILE"
+        out.print(f"… and {total - SHOWN} more{where}")
     if report["set_aside"]:
         aside = ", ".join(f"{why.replace('_', ' ')} {count}" for why, count in report["set_aside"].items())
-        out.print(f"Left for the next run: {aside}.")
+        out.print(f"Left for the next run: {shown(aside)}.")
     if report["ok"]:
         examined = f"{report['receipts']} receipt(s) of {report['customers']} customer(s)"
         out.print(f"[green]OK[/] every check holds: {examined}.")
     else:
         failing = [name for name, counts in report["checks"].items() if counts["discrepancies"]]
-        out.print(f"[red]{total} discrepanc{'y' if total == 1 else 'ies'}[/] in {', '.join(failing)}.")
+        out.print(f"[red]{total} discrepanc{'y' if total == 1 else 'ies'}[/] in {shown(', '.join(failing))}.")
     if report_path:
-        err.print(f"Report: {report_path}")
+        err.print(f"Report: {shown(report_path)}")
+
+
+def _named(item: dict) -> str:
+    """Customer, receipt (its sequence; the copy at fault, and the receipt_id that copy states
+    when its signature proves another receipt), and field of a discrepancy."""
+    around = [] if item["sequence"] is None else [f"sequence {item['sequence']}"]
+    if item.get("where"):
+        stated = item.get("stated_receipt_id")
+        around.append(item["where"] + (f", whose receipt_id is {stated}" if stated else ""))
+    receipt = (item["receipt_id"] or "(no receipt)") + (f" ({'; '.join(around)})" if around else "")
+    return f"{item['customer_id'] or '(no customer)'} {receipt} {item['field']}"
 
 
 def register(main: click.Group) -> None:

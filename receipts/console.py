@@ -1,32 +1,32 @@
-"""What the command prints: pipeline runs and verification results."""
+"""What the command prints: pipeline runs and verification results. Every value from a
+file or a store goes through `shown` (receipts.terminal)."""
 
 import logging
 from collections import Counter
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
 
 from receipts.home import Home
 from receipts.reading import Unreadable
+from receipts.terminal import err, out, shown
 from receipts.verify import Verification
-
-err = Console(stderr=True, highlight=False)
 
 
 def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Counter:
-    """The batch job over a file; signed with `signer` (a signer URL) or the home's current key."""
-    from pipelines.batch import Settings  # Beam loads only for commands that run it
-    from pipelines.batch import run as run_batch
-
-    kid = None if signer else home.keyring().current_kid
-    settings = Settings(
-        str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url, signer=signer
-    )
+    """The batch job over a file; signed with `signer` (a signer URL) or the home's current key.
+    The home's run lock comes first: a busy home refuses at once, not after Beam has loaded."""
     with (
         home.exclusive_run(),
-        err.status(f"Running the receipts pipeline over {input_path} (Beam, batch)…", spinner="dots"),
+        err.status(f"Running the receipts pipeline over {shown(input_path)} (Beam, batch)…", spinner="dots"),
     ):
+        from pipelines.batch import Settings  # Beam loads only for commands that run it
+        from pipelines.batch import run as run_batch
+
+        kid = None if signer else home.keyring().current_kid
+        settings = Settings(
+            str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url, signer=signer
+        )
         logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
         result = run_batch(settings)
     return pipeline_counts(result)
@@ -68,17 +68,17 @@ def print_run_summary(counts: Counter) -> None:
 
 
 def report_verification(results: list[Verification], unreadable: list[Unreadable], quiet: bool = False) -> int:
-    """Print one line per failing check and a summary; return how many items failed."""
-    out = Console(highlight=False)
+    """Print one line per failing check and a summary; return how many items failed. Ids,
+    kids and reasons quote the input: each is shown as text."""
     for item in unreadable:
-        out.print(f"[red]FAIL[/] line {item.line}: {item.reason}")
+        out.print(f"[red]FAIL[/] line {item.line}: {shown(item.reason)}", soft_wrap=True)
     for result in results:
         for check in result.failures:
-            out.print(f"[red]FAIL[/] {result.named()}: {check.check}: {check.reason}")
+            out.print(f"[red]FAIL[/] {shown(result.named())}: {check.check}: {shown(check.reason)}", soft_wrap=True)
     failed = len(unreadable) + sum(not result.ok for result in results)
     if failed:
         out.print(f"[red]{failed} of {len(results) + len(unreadable)} receipt(s) failed verification.[/]")
     elif not quiet:
         checks = sorted({check.check for result in results for check in result.checks})
-        out.print(f"[green]OK[/] {len(results)} receipt(s) verified: {', '.join(checks)}.")
+        out.print(f"[green]OK[/] {len(results)} receipt(s) verified: {shown(', '.join(checks))}.")
     return failed

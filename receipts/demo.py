@@ -5,7 +5,9 @@ malformed lines. The same call always writes the same bytes."""
 import json
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+from receipts.home import write_atomically
 from receipts.ledger import Entitlement
 
 BASE_TIME = datetime(2026, 1, 25, 8, 0, tzinfo=UTC)
@@ -83,7 +85,7 @@ def sample_events(events_per_customer: int = 40, seed: int = 20260125) -> list[b
 
 
 def write_sample(path: str, events_per_customer: int = 40) -> int:
+    """Write the sample whole (a demo running meanwhile on the same home may be reading it)."""
     lines = sample_events(events_per_customer)
-    with open(path, "wb") as handle:
-        handle.write(b"\n".join(lines) + b"\n")
+    write_atomically(Path(path), b"\n".join(lines) + b"\n", mode=0o644)
     return len(lines)

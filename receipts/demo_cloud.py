@@ -5,13 +5,15 @@ import time
 from collections import Counter
 from pathlib import Path
 
+import click
 from rich.console import Console
 
-from receipts.console import err, pipeline_counts
+from receipts.console import pipeline_counts
 from receipts.emulators import DEFAULT_PROJECT, EmulatorError, Emulators
 from receipts.events import Event, parse_event
 from receipts.home import Home
 from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC, jsonl_messages, publish_lines, topic_path
+from receipts.terminal import err, shown
 
 DEMO_PROJECT = DEFAULT_PROJECT
 DEMO_STORE = f"gcp://{DEMO_PROJECT}"
@@ -27,13 +29,15 @@ def prepare_emulators(home: Home, console: Console) -> Home:
 
     try:
         with err.status("Starting the Google Cloud emulators…") as status:
-            Emulators(home.emulators).up(DEMO_PROJECT, progress=lambda text: status.update(text + "…"))
+            Emulators(home.emulators).up(DEMO_PROJECT, progress=lambda text: status.update(shown(text) + "…"))
     except EmulatorError as error:
-        raise SystemExit(f"receipts demo --emulators: {error}") from error
+        raise click.ClickException(f"receipts demo --emulators: {error}") from error
     cloud = Home(home.root, home.store_url_override if home.is_gcp else DEMO_STORE)
     cloud.use_running_emulators()
     init(GcpLocation.parse(cloud.store_url), report=lambda _: None)
-    console.print(f"Emulators up for {cloud.root} (stop them with `receipts --home {cloud.root} emulators down`).")
+    console.print(
+        f"Emulators up for {shown(cloud.root)} (stop them with `receipts --home {shown(cloud.root)} emulators down`)."
+    )
     return cloud
 
 
@@ -49,7 +53,7 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
     location = GcpLocation.parse(home.store_url)
     lines = list(jsonl_messages(events))
     publish_lines(location.project, TOPIC, lines)
-    console.print(f"Published {len(lines)} messages to {topic_path(location.project, TOPIC)}.")
+    console.print(f"Published {len(lines)} messages to {shown(topic_path(location.project, TOPIC))}.")
     expected = len({(e.customer_id, e.idempotent_key) for e in map(parse_event, lines) if isinstance(e, Event)})
     settings = StreamSettings(
         subscription=f"projects/{location.project}/subscriptions/{SUBSCRIPTION}",

@@ -1,26 +1,25 @@
 """What `make demo` shows: sample -> pipeline -> summary -> verification -> next steps."""
 
 import json
-import os
 from collections import Counter
 
-from rich.console import Console
 from rich.table import Table
 
 from receipts.api_keys import authenticate, issue_api_key
 from receipts.archive import read_archive
 from receipts.console import print_run_summary, report_verification, run_pipeline
 from receipts.demo import DEMO_ENTITLEMENTS, write_sample
-from receipts.home import Home
+from receipts.home import Home, write_atomically
 from receipts.records import export_line
 from receipts.store import Store, open_store
+from receipts.terminal import out, shown
 from receipts.verify import Jwks, verify_chain
 
 
 def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> int:
     """The demo on the embedded store (batch), or with `emulators` through Pub/Sub and the
     streaming job into Spanner, Firestore and Cloud Storage on the local emulators."""
-    console = Console(highlight=False)
+    console = out
     home.root.mkdir(parents=True, exist_ok=True)
     if emulators:
         from receipts.demo_cloud import prepare_emulators
@@ -30,14 +29,16 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
     count = write_sample(str(events), events_per_customer)
     console.rule("Verifiable billing receipts: demo" + (" on the Google Cloud emulators" if emulators else ""))
     console.print(
-        f"Wrote {count} sample messages to {events}: 5 customers in USD, EUR, JPY, GBP and BHD, "
+        f"Wrote {count} sample messages to {shown(events)}: 5 customers in USD, EUR, JPY, GBP and BHD, "
         "producer retries, an idempotency conflict, a quota overrun and malformed lines."
     )
     store = open_store(home.store_url)
     replay = next(store.receipts(), None) is not None
     for cap in DEMO_ENTITLEMENTS:
         store.set_entitlement(cap)
-        console.print(f"Entitlement {cap.entitlement_id} of {cap.customer_id}: limit {cap.limit} {cap.currency}.")
+        console.print(
+            f"Entitlement {shown(cap.entitlement_id)} of {shown(cap.customer_id)}: limit {cap.limit} {cap.currency}."
+        )
     if replay:
         console.print("[yellow]This home already has receipts: the same events again must add nothing.[/]")
     if emulators:
@@ -53,12 +54,13 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
     for customer in sorted({r["customer_id"] for r in receipts}):
         held = ", ".join(f"{b.balance} {b.currency}" for b in store.balances() if b.customer_id == customer)
         total = statuses[(customer, "accepted")] + statuses[(customer, "rejected")]
-        per_customer.add_row(
-            customer, str(total), str(statuses[(customer, "accepted")]), str(statuses[(customer, "rejected")]), held
-        )
+        accepted, rejected = statuses[(customer, "accepted")], statuses[(customer, "rejected")]
+        per_customer.add_row(*map(shown, (customer, total, accepted, rejected, held)))
     console.print(per_customer)
     reasons = Counter(letter["reason"] for letter in store.dead_letters())
-    console.print("Dead letters by reason: " + ", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items())))
+    console.print(
+        "Dead letters by reason: " + shown(", ".join(f"{reason} {n}" for reason, n in sorted(reasons.items())))
+    )
 
     jwks = Jwks(home.keyring().jwks())
     results = verify_chain(receipts, jwks)
@@ -68,8 +70,8 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
     stored = {record["receipt_id"]: export_line(record) for record in receipts}
     if archived == stored:
         console.print(
-            f"[green]OK[/] the archive ({home.archive_url}) holds the same {len(archived)} receipts, byte for byte, "
-            f"in {files} files."
+            f"[green]OK[/] the archive ({shown(home.archive_url)}) holds the same {len(archived)} receipts, "
+            f"byte for byte, in {files} files."
         )
     else:
         missing, extra = len(stored.keys() - archived.keys()), len(archived.keys() - stored.keys())
@@ -79,12 +81,12 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
         )
         failed += 1
     console.rule("Try next")
-    cli = f"receipts --home {home.root}" + (f" --store {home.store_url}" if home.is_gcp else "")
+    cli = shown(f"receipts --home {home.root}" + (f" --store {home.store_url}" if home.is_gcp else ""))
     replay = (
-        f"  {cli} publish --input {events} && {cli} stream --run-for 60   # a replay: nothing changes\n"
-        f"  receipts --home {home.root} emulators down                  # when you are done\n"
+        f"  {cli} publish --input {shown(events)} && {cli} stream --run-for 60   # a replay: nothing changes\n"
+        f"  receipts --home {shown(home.root)} emulators down                  # when you are done\n"
         if home.is_gcp
-        else f"  {cli} run --input {events}   # a replay: nothing changes\n"
+        else f"  {cli} run --input {shown(events)}   # a replay: nothing changes\n"
     )
     console.print(
         f"  {cli} export --customer cust_acme | head -3\n"
@@ -101,9 +103,10 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
     console.rule("Verifier site")
     console.print(
         f"  {cli} serve        # then open http://127.0.0.1:8000/\n"
-        f"  API key for {DEMO_SITE_CUSTOMER}: {key}\n"
-        f"    ({'the same key as last time' if reused else 'new'}, kept in {home.root / DEMO_KEY_FILE}, mode 0600; "
-        f"`{cli} api-keys list` shows it)\n" + (f"  a receipt to look up: {sample['receipt_id']}" if sample else ""),
+        f"  API key for {DEMO_SITE_CUSTOMER}: {shown(key)}\n"
+        f"    ({'the same key as last time' if reused else 'new'}, kept in {shown(home.root / DEMO_KEY_FILE)}, "
+        f"mode 0600; `{cli} api-keys list` shows it)\n"
+        + (f"  a receipt to look up: {shown(sample['receipt_id'])}" if sample else ""),
         soft_wrap=True,  # a wrapped key cannot be copied
     )
     return 1 if failed else 0
@@ -126,19 +129,23 @@ DEMO_KEY_FILE = "demo-api-key"
 
 
 def demo_api_key(home: Home, store: Store) -> tuple[str, bool]:
-    """The demo customer's site API key: the one kept in the home while it is still valid,
-    else a new one written there (mode 0600). Returns (key, reused)."""
+    """The demo customer's site API key: the one kept in the home while the store still
+    holds it, else a new one written there (mode 0600). Returns (key, reused).
+
+    Demos running at once on one home take turns here (the home's lock), so they all print
+    one key, the one the file and the store hold; a key the store does not hold is never printed."""
     path = home.root / DEMO_KEY_FILE
-    if path.exists():
-        kept = path.read_text().strip()
-        record = authenticate(store, kept)
-        if record is not None and record.customer_id == DEMO_SITE_CUSTOMER:
+    with home.taking_turns(DEMO_KEY_FILE):
+        kept = path.read_text().strip() if path.exists() else ""
+        if _held(store, kept):
             return kept, True
-    key, _ = issue_api_key(store, DEMO_SITE_CUSTOMER)
-    temporary = path.with_name(f".{DEMO_KEY_FILE}.tmp")
-    temporary.unlink(missing_ok=True)
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w") as handle:
-        handle.write(key + "\n")
-    temporary.replace(path)
+        key, _ = issue_api_key(store, DEMO_SITE_CUSTOMER)
+        write_atomically(path, (key + "\n").encode())
+    if not _held(store, key):
+        raise RuntimeError("the store does not hold the demo API key it has just issued; run the demo again")
     return key, False
+
+
+def _held(store: Store, key: str) -> bool:
+    record = authenticate(store, key) if key else None
+    return record is not None and record.customer_id == DEMO_SITE_CUSTOMER

@@ -2,6 +2,7 @@
 
 import fcntl
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +13,23 @@ from receipts.keys import KeyRing
 
 class HomeBusy(RuntimeError):
     """Another process is running the pipeline on this home."""
+
+
+def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
+    """Replace `path` with `data` whole: written to a temporary file of its own in the same
+    folder (created with `mode`), synced, then renamed over it. A reader, or a concurrent
+    writer, sees the old file or the new one, never a mix or an empty file."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(descriptor, mode)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 @dataclass(frozen=True)
@@ -64,6 +82,15 @@ class Home:
         """The signing key ring; the first key is created on first use (mode 0600)."""
         self.root.mkdir(parents=True, exist_ok=True)
         return KeyRing(self.keys)
+
+    @contextmanager
+    def taking_turns(self, name: str) -> Iterator[None]:
+        """Hold the home's lock `name`, waiting for it: short steps that concurrent commands
+        on one home must take one at a time (the demo's API key: create or reuse)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f".{name}.lock", "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield  # closing the file releases the lock
 
     @contextmanager
     def exclusive_run(self) -> Iterator[None]:

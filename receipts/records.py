@@ -122,5 +122,6 @@ class DeadLetter:
 
 
 def dumps_line(record: dict[str, Any]) -> str:
-    """A JSON line for humans and tools: UTF-8, no ASCII escaping, keys sorted."""
-    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    """A JSON line for humans and tools, keys sorted; ASCII, every other character a JSON
+    escape, so a control or bidi character in a dead letter never reaches a terminal raw."""
+    return json.dumps(record, ensure_ascii=True, sort_keys=True, separators=(",", ":"))

@@ -200,6 +200,11 @@ def test_demo_runs_and_verifies(home: Path) -> None:
     assert replay.exit_code == 0 and exported(home) == receipts
 
 
+def test_a_demo_sample_too_small_for_its_retries_and_conflict_is_a_usage_error(home: Path) -> None:
+    result = invoke(home, "demo", "--events-per-customer", "2")
+    assert result.exit_code == 2 and "--events-per-customer" in result.output
+
+
 def test_a_second_run_on_a_busy_home_is_refused(home: Path, events: Path) -> None:
     from receipts.home import Home
 
@@ -209,3 +214,14 @@ def test_a_second_run_on_a_busy_home_is_refused(home: Path, events: Path) -> Non
     assert "is already running the pipeline on" in result.output and "wait for it to finish" in result.output
     assert exported(home) == []
     assert invoke(home, "run", "--input", str(events)).exit_code == 0  # the lock is released with its holder
+
+
+def test_a_run_over_a_file_whose_name_holds_markup_and_controls(home: Path, events: Path) -> None:
+    """The name is shown (status, summary) as text: no MarkupError, no raw control character."""
+    crafted = events.parent / "events[" / "bold]\u202e\x1b[2J.jsonl"  # the path holds "events[/bold]"
+    crafted.parent.mkdir()
+    crafted.write_bytes(events.read_bytes())
+    result = CliRunner().invoke(main, ["--home", str(home), "run", "--input", str(crafted)])
+    assert result.exit_code == 0, (result.output, result.exception)
+    assert "\u202e" not in result.output and "\x1b" not in result.output
+    assert [r["idempotent_key"] for r in exported(home)] == ["b", "a", "j"]

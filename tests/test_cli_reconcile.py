@@ -173,6 +173,31 @@ def test_an_archive_line_removed(home: Path) -> None:
     assert run[0]["discrepancies_found"] == 1
 
 
+def test_an_archive_line_carrying_the_next_receipts_signature_is_named_by_both_ids(home: Path) -> None:
+    receipt, after = target(home), target(home, TARGET + 1)
+    [path] = [p for p in (home / "archive").glob("*.jsonl") if receipt["receipt_id"].encode() in p.read_bytes()]
+    lines = path.read_bytes().split(b"\n")
+    [number] = [n for n, line in enumerate(lines, start=1) if receipt["receipt_id"].encode() in line]
+    lines[number - 1] = canonical_bytes({**json.loads(lines[number - 1]), "signature": after["signature"]})
+    path.write_bytes(b"\n".join(lines))
+    line = f"{path.name} line {number}"
+
+    report, output = failing(home, "--source", "archive")
+    about_line = [d for d in report["discrepancies"] if d["where"] == line]
+    assert about_line and {d["check"] for d in about_line} >= {"chain", "signatures"}
+    assert {(d["receipt_id"], d["stated_receipt_id"]) for d in about_line} == {
+        (after["receipt_id"], receipt["receipt_id"])
+    }
+    assert (
+        f"{after['receipt_id']} (sequence {TARGET + 1}; {line}, whose receipt_id is {receipt['receipt_id']})" in output
+    )
+
+    report, output = failing(home)
+    assert ("stores", receipt["receipt_id"], "signature", line) in {
+        (d["check"], d["receipt_id"], d["field"], d["where"]) for d in report["discrepancies"]
+    }
+
+
 def test_a_receipt_resigned_after_an_edit_with_our_key_but_the_link_left_stale(home: Path) -> None:
     receipt, after = target(home), target(home, TARGET + 1)
     ring = KeyRing(home / "keys")

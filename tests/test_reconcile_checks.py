@@ -323,3 +323,30 @@ def test_archived_copies_are_taken_in_line_order_not_text_order() -> None:
     assert [held.where for held in groups["r_a"]] == ["f.jsonl line 2", "f.jsonl line 10"]
     assert [d.field for d in found] == ["amount"]
     assert "f.jsonl line 2 and f.jsonl line 10" in found[0].reason
+
+
+def test_an_archive_line_carrying_another_receipts_signature_is_named_by_both_ids(chain, jwks) -> None:
+    """Line 3 keeps receipt 3's fields but carries receipt 4's signature: the findings name
+    the receipt the signature proves, and the line itself (where, and the receipt_id it
+    states), so an auditor opens line 3, not line 4."""
+    archive = exported(chain)
+    archive[2] = {**archive[2], "signature": archive[3]["signature"]}
+    line_id, signed_id = chain[2].receipt_id, chain[3].receipt_id
+    line = "receipts-2026-01-25T10.jsonl line 3"
+
+    result = check(jwks, [], archive=archive, state=state_of(chain), scope=Scope("archive", AS_OF))
+    about_line = [d for d in result.discrepancies if d.where == line]
+    assert about_line and {d.check for d in about_line} >= {"chain", "signatures"}
+    assert all((d.receipt_id, d.stated_receipt_id) == (signed_id, line_id) for d in about_line)
+    untouched = [d for d in result.discrepancies if d.where == "receipts-2026-01-25T10.jsonl line 4"]
+    assert all(d.stated_receipt_id is None for d in untouched)
+
+    result = check(jwks, exported(chain), archive=archive, state=state_of(chain))
+    [differs] = result.discrepancies
+    assert (differs.receipt_id, differs.field, differs.rule, differs.where) == (
+        line_id,
+        "signature",
+        "copies_differ",
+        line,
+    )
+    assert differs.stated_receipt_id is None  # the line says what the ledger's receipt says

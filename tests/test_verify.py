@@ -830,3 +830,13 @@ def test_retired_key_still_verifies_old_receipts(tmp_path: Path) -> None:
     assert verify_receipt(new[0], only_new).ok
     # And the old JWKS (before rotation) does not know the new key.
     assert_fails(verify_receipt(new[0], before_rotation), SIGNATURE, new_kid)
+
+
+def test_a_chain_of_payloads_without_a_sequence_fails_instead_of_crashing(jwks: Jwks) -> None:
+    """Bodies that lack fields (here `{}`, signed by nobody) still go through the chain
+    checks: the second must not look up the first's missing sequence."""
+    header = b64url(json.dumps({"alg": "RS256", "kid": "k", "typ": "receipt+jws"}).encode())
+    token = f"{header}.{b64url(b'{}')}.AAAA"
+    results = verify_chain([{"receipt_id": "r_1", "signature": token}, {"receipt_id": "r_2", "signature": token}], jwks)
+    assert [result.ok for result in results] == [False, False]
+    assert {c.check for c in results[1].failures} >= {SIGNATURE, CONTRACT}

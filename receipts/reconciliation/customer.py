@@ -16,6 +16,7 @@ from receipts.reconciliation.findings import (
     SIGNATURES,
     STORES,
     ArchivedCopy,
+    Copy,
     CustomerResult,
     Discrepancy,
     Scope,
@@ -73,6 +74,10 @@ class Link:
         return self.held.receipt_id(self.body)
 
     @property
+    def copy(self) -> Copy:
+        return self.held.named(self.body)
+
+    @property
     def sequence(self) -> int | None:
         value = (self.body or self.held.receipt).get("sequence")
         return value if is_int(value) else self.result.sequence
@@ -109,7 +114,7 @@ def reconcile_customer(
     found += _verification_failures(customer_id, chain, primary_source)
     found += _stored_fields(customer_id, chain)
     found += _chain_ends(customer_id, chain, state, primary_source)
-    found += check_money(customer_id, [(link.body, link.receipt_id) for link in chain if link.body], state)
+    found += check_money(customer_id, [(link.body, link.copy) for link in chain if link.body], state)
     found += check_idempotency_rows(customer_id, state)
     stores_found, compared = check_stores(customer_id, chain, archived, state, scope, jwks, after_cut, later, tally)
     found += stores_found
@@ -161,7 +166,7 @@ def _verification_failures(customer_id: str, chain: Sequence[Link], source: str)
             if failure.check == REPEATED_KEY:
                 reason += " (lines count this customer's receipts in sequence order)"
             found.append(
-                Discrepancy(check, customer_id, link.receipt_id, link.sequence, field, reason, failure.check, source)
+                Discrepancy.of(check, customer_id, link.copy, link.sequence, field, reason, failure.check, source)
             )
     return found
 
@@ -177,10 +182,10 @@ def _stored_fields(customer_id: str, chain: Sequence[Link]) -> list[Discrepancy]
             if value != expected or type(value) is not type(expected):
                 what = "document id" if name == "document_id" else f"stored {name}"
                 found.append(
-                    Discrepancy(
+                    Discrepancy.of(
                         SIGNATURES,
                         customer_id,
-                        link.receipt_id,
+                        link.copy,
                         link.sequence,
                         name,
                         f"the ledger's {what} is {value!r}; the signed body says {expected!r}",
@@ -196,8 +201,9 @@ def _chain_ends(customer_id: str, chain: Sequence[Link], state: CustomerState | 
     found = []
 
     def add(link: Link | None, sequence: int | None, field: str, reason: str, rule: str, where: str) -> None:
-        receipt_id = link.receipt_id if link else None
-        found.append(Discrepancy(CHAIN, customer_id, receipt_id, sequence, field, reason, rule, where))
+        found.append(
+            Discrepancy.of(CHAIN, customer_id, link.copy if link else Copy(None), sequence, field, reason, rule, where)
+        )
 
     if chain and chain[0].sequence != 1:
         first = chain[0]

@@ -21,23 +21,69 @@ EXPIRED_STATE_ROW = "expired_state_rows"  # older than the state store's idempot
 
 
 @dataclass(frozen=True)
+class Copy:
+    """How a finding names the copy of a receipt it is about: by the receipt id its
+    signature carries (else its own), by where it was read, and by the receipt_id the copy
+    states itself when that is another one, so an auditor opens the right line."""
+
+    receipt_id: str | None
+    where: str | None = None  # an archive file and line, or "the ledger"
+    stated_receipt_id: str | None = None  # the copy's own receipt_id, when it is not receipt_id
+
+
+@dataclass(frozen=True)
 class Discrepancy:
     """One thing that does not hold, naming the customer, receipt and field at fault."""
 
     check: str  # one of CHECKS
     customer_id: str | None
-    receipt_id: str | None
+    receipt_id: str | None  # the receipt the faulty copy's signature proves, else the one it states
     sequence: int | None
     field: str  # the field at fault, or the store a receipt is missing from
     reason: str
     rule: str  # the rule within the check: a receipts.verify check name, chain_head, balance_row, ...
     source: str  # where the faulty copy or row was read: ledger, archive or state
+    where: str | None = None  # that copy: an archive file and line, or "the ledger"; None for a row
+    stated_receipt_id: str | None = None  # the copy's own receipt_id, when it is not receipt_id
+
+    @classmethod
+    def of(
+        cls,
+        check: str,
+        customer_id: str | None,
+        copy: Copy,
+        sequence: int | None,
+        field: str,
+        reason: str,
+        rule: str,
+        source: str,
+    ) -> "Discrepancy":
+        """A discrepancy about one copy of a receipt, named as `copy` names it."""
+        return cls(
+            check,
+            customer_id,
+            copy.receipt_id,
+            sequence,
+            field,
+            reason,
+            rule,
+            source,
+            copy.where,
+            copy.stated_receipt_id,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def sort_key(self) -> tuple:
-        return (CHECKS.index(self.check), self.customer_id or "", self.sequence or 0, self.receipt_id or "", self.field)
+        return (
+            CHECKS.index(self.check),
+            self.customer_id or "",
+            self.sequence or 0,
+            self.receipt_id or "",
+            self.field,
+            self.where or "",
+        )
 
 
 @dataclass(frozen=True)

@@ -11,34 +11,34 @@ from typing import Any
 from receipts.currencies import MINOR_UNITS
 from receipts.ledger import ACCEPTED, QUOTA_EXCEEDED
 from receipts.money import AmountError, format_amount, parse_amount, parse_balance, to_decimal
-from receipts.reconciliation.findings import LEDGER, MONEY, STATE, Discrepancy
+from receipts.reconciliation.findings import LEDGER, MONEY, STATE, Copy, Discrepancy
 from receipts.store import AmountRow, CustomerState
 
-Position = tuple[Any, str | None]  # (sequence, receipt_id) of the receipt a row is as of
+Position = tuple[Any, Copy]  # (sequence, copy) of the receipt a row is as of
 
 
 def check_money(
-    customer_id: str, chain: Sequence[tuple[dict[str, Any], str | None]], state: CustomerState | None
+    customer_id: str, chain: Sequence[tuple[dict[str, Any], Copy]], state: CustomerState | None
 ) -> list[Discrepancy]:
-    """`chain`: the signed bodies in chain order, with their receipt ids."""
+    """`chain`: the signed bodies in chain order, with the copies they were read from."""
     found: list[Discrepancy] = []
     balances: dict[str, int] = {}  # currency -> accepted minor units
     used: dict[str, int] = {}  # entitlement_id -> accepted minor units
     last_in: dict[str, Position] = {}  # currency -> last receipt in it (its balance row is as of it)
     last_of: dict[str, Position] = {}  # entitlement_id -> last receipt naming it
-    for body, receipt_id in chain:
+    for body, copy in chain:
         currency, sequence = body.get("currency"), body.get("sequence")
         if currency not in MINOR_UNITS:
             continue  # the contract check reports it
         amount = _amount(body.get("amount"), currency)
         charged = amount if body.get("status") == ACCEPTED and amount is not None else 0
         balances[currency] = balances.get(currency, 0) + charged
-        last_in[currency] = (sequence, receipt_id)
+        last_in[currency] = (sequence, copy)
         entitlement = body.get("entitlement_id")
         if isinstance(entitlement, str):
             used[entitlement] = used.get(entitlement, 0) + charged
-            last_of[entitlement] = (sequence, receipt_id)
-        found += _quota(customer_id, body, receipt_id, amount)
+            last_of[entitlement] = (sequence, copy)
+        found += _quota(customer_id, body, copy, amount)
     if state is None:
         return found
     for currency in sorted(set(balances) | set(state.balances)):
@@ -82,8 +82,8 @@ def _compare_row(
     """One state row against what the receipts add up to, and the receipt it is as of."""
 
     def discrepancy(name: str, reason: str, position: Position | None) -> Discrepancy:
-        sequence, receipt_id = position or (row.as_of_sequence if row else None, None)
-        return Discrepancy(MONEY, customer_id, receipt_id, sequence, name, reason, "state_row", STATE)
+        sequence, copy = position or (row.as_of_sequence if row else None, Copy(None))
+        return Discrepancy.of(MONEY, customer_id, copy, sequence, name, reason, "state_row", STATE)
 
     if row is None:
         return [discrepancy(field, f"the state store has no {what}; the receipts add up to {show(recomputed)}", last)]
@@ -100,7 +100,7 @@ def _compare_row(
     return found
 
 
-def _quota(customer_id: str, body: dict[str, Any], receipt_id: str | None, amount: int | None) -> list[Discrepancy]:
+def _quota(customer_id: str, body: dict[str, Any], copy: Copy, amount: int | None) -> list[Discrepancy]:
     """An accepted charge never passes its entitlement's limit, and a quota_exceeded rejection
     really would have. (The limit in force at each receipt is not recorded anywhere:
     `entitlements set` overwrites it, so receipts are not compared with today's limit.)"""
@@ -119,7 +119,7 @@ def _quota(customer_id: str, body: dict[str, Any], receipt_id: str | None, amoun
     if problem is None:
         return []
     sequence = body.get("sequence")
-    return [Discrepancy(MONEY, customer_id, receipt_id, sequence, "quota_remaining", problem, "quota", LEDGER)]
+    return [Discrepancy.of(MONEY, customer_id, copy, sequence, "quota_remaining", problem, "quota", LEDGER)]
 
 
 def _amount(text: Any, currency: str) -> int | None:

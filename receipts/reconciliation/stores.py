@@ -20,6 +20,7 @@ from receipts.reconciliation.findings import (
     STATE,
     STORES,
     ArchivedCopy,
+    Copy,
     Discrepancy,
     Scope,
     Tally,
@@ -61,6 +62,12 @@ class Held:
         first = stored if stored is not None else claimed
         return (LAST if first is None else first, LAST if claimed is None else claimed, str(self.receipt_id(None)))
 
+    def named(self, body: dict[str, Any] | None) -> Copy:
+        """This copy as findings name it: by the receipt id its signed `body` carries, by
+        where it is, and by its own receipt_id when that is another one."""
+        signed, stated = self.receipt_id(body), self.receipt_id(None)
+        return Copy(signed, self.where, stated if stated != signed else None)
+
     def receipt_id(self, body: dict[str, Any] | None) -> str | None:
         for record in (body, self.receipt, self.stored):
             value = record.get("receipt_id") if record else None
@@ -96,6 +103,7 @@ def distinct_copies(
                     f"two archived copies differ in {', '.join(fields)}: {first.where} and {held.where}",
                     "archive_copies",
                     ARCHIVE,
+                    held.where,
                 )
             )
         group.append(held)
@@ -150,8 +158,16 @@ def check_stores(
     found: list[Discrepancy] = []
     compared = 0
 
-    def add(receipt_id: str | None, sequence: int | None, field: str, reason: str, rule: str, source: str) -> None:
-        found.append(Discrepancy(STORES, customer_id, receipt_id, sequence, field, reason, rule, source))
+    def add(
+        receipt_id: str | None,
+        sequence: int | None,
+        field: str,
+        reason: str,
+        rule: str,
+        source: str,
+        where: str | None = None,
+    ) -> None:
+        found.append(Discrepancy(STORES, customer_id, receipt_id, sequence, field, reason, rule, source, where))
 
     def verdict(held: Held) -> str:
         tally.examined(SIGNATURES, 1, 0)
@@ -199,7 +215,8 @@ def check_stores(
             others = archived[receipt_id][1:]  # the first is in_archive: `fields` says it differs
             if fields and all(differing_fields(c.receipt, in_ledger.receipt) for c in others):
                 reason = f"the archived copy ({in_archive.where}) differs from the ledger in {', '.join(fields)}"
-                add(receipt_id, sequence, fields[0], reason + verdict(in_archive), "copies_differ", ARCHIVE)
+                copy = in_archive.where
+                add(receipt_id, sequence, fields[0], reason + verdict(in_archive), "copies_differ", ARCHIVE, copy)
         if row is not None and reference is not None:
             for field, stored, held in _row_differences(row, reference.receipt):
                 reason = f"the state store's idempotency row has {field} {stored!r}; {reference.where} has {held!r}"

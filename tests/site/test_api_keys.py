@@ -84,3 +84,63 @@ def test_the_demo_key_is_kept_private_and_reused_until_revoked(home: Path) -> No
     store.revoke_api_key(key_id_of(key), "2026-01-26T00:00:00Z")
     replacement, reused = demo_api_key(Home(home), store)
     assert not reused and replacement != key and path.read_text().strip() == replacement
+
+
+def test_concurrent_demos_on_one_home_print_one_key_the_store_holds(home: Path, monkeypatch) -> None:
+    """Two demos ask for the key at once: the second arrives while the first is issuing
+    (after it found no key in the home). Both must print the same key, the store's, kept in
+    the home. The first waits until the second has reached the home's lock (or, without a
+    lock, issuing a key of its own), so the interleaving is the same on every run."""
+    import fcntl
+    import threading
+
+    import receipts.demo_run
+
+    first: list[int] = []
+    issuing, second_arrived = threading.Event(), threading.Event()
+    real_issue, real_flock = receipts.demo_run.issue_api_key, fcntl.flock
+
+    def issue(store, customer):
+        if not first:
+            first.append(threading.get_ident())
+            issuing.set()
+            assert second_arrived.wait(timeout=60), "the second demo never asked for a key"
+        else:
+            second_arrived.set()
+        return real_issue(store, customer)
+
+    def flock(handle, operation):
+        if first and threading.get_ident() != first[0] and operation & fcntl.LOCK_EX:
+            second_arrived.set()
+        return real_flock(handle, operation)
+
+    monkeypatch.setattr(receipts.demo_run, "issue_api_key", issue)
+    monkeypatch.setattr(fcntl, "flock", flock)
+    printed: dict[str, tuple[str, bool]] = {}
+
+    def demo(name: str) -> None:
+        printed[name] = demo_api_key(Home(home), store_at(home))  # each run its own connection
+
+    runs = [threading.Thread(target=demo, args=(name,)) for name in ("first", "second")]
+    runs[0].start()
+    assert issuing.wait(timeout=60)
+    runs[1].start()
+    for run in runs:
+        run.join(timeout=60)
+    store = store_at(home)
+    assert printed["first"] == (printed["second"][0], False) and printed["second"][1] is True
+    key = printed["first"][0]
+    assert authenticate(store, key) is not None and len(store.api_keys()) == 1
+    assert (home / DEMO_KEY_FILE).read_text().strip() == key
+
+
+def test_the_demo_sample_is_replaced_whole_so_a_run_reading_it_sees_one_version(tmp_path: Path) -> None:
+    from receipts.demo import write_sample
+
+    path = tmp_path / "demo-events.jsonl"
+    write_sample(str(path), 10)
+    before = path.read_bytes()
+    with open(path, "rb") as reading:  # a pipeline of another demo reading it meanwhile
+        write_sample(str(path), 12)
+        assert reading.read() == before
+    assert path.read_bytes() != before and not list(tmp_path.glob(".*"))
