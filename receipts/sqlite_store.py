@@ -8,6 +8,7 @@ head: the stored chain never has a gap, and writing the same receipt again is a 
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from receipts.canonical import ZERO_HASH
 from receipts.ledger import ChainState, Entitlement
 from receipts.money import parse_balance
 from receipts.records import DeadLetter, SignedReceipt
+from receipts.sessions import SessionRecord
 from receipts.store import (
     AmountRow,
     ApiKeyRecord,
@@ -75,6 +77,12 @@ CREATE TABLE IF NOT EXISTS api_keys (
     key_hash    TEXT NOT NULL,  -- hex SHA-256 of the key; the key itself is never stored
     created_at  TEXT NOT NULL,
     revoked_at  TEXT
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_hash TEXT PRIMARY KEY,  -- hex SHA-256 of the cookie's token; the token is never stored
+    key_id       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL
 );
 CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id TEXT PRIMARY KEY,
@@ -336,6 +344,27 @@ class SqliteStore:
             )
             return cursor.rowcount == 1
 
+    def add_session(self, record: SessionRecord) -> None:
+        """Expired sessions go when a new one comes: the table holds live ones, roughly."""
+        with self._transaction():
+            self._db.execute("DELETE FROM sessions WHERE expires_at <= ?", (_instant(record.created_at),))
+            self._db.execute(
+                "INSERT INTO sessions VALUES (?, ?, ?, ?)",
+                (record.session_hash, record.key_id, _instant(record.created_at), _instant(record.expires_at)),
+            )
+
+    def session(self, session_hash: str) -> SessionRecord | None:
+        row = self._db.execute(
+            "SELECT session_hash, key_id, created_at, expires_at FROM sessions WHERE session_hash = ?", (session_hash,)
+        ).fetchone()
+        if row is None:
+            return None
+        return SessionRecord(row[0], row[1], datetime.fromisoformat(row[2]), datetime.fromisoformat(row[3]))
+
+    def end_session(self, session_hash: str) -> None:
+        with self._transaction():
+            self._db.execute("DELETE FROM sessions WHERE session_hash = ?", (session_hash,))
+
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
         """Keep dead letters; the same message with the same reason is kept once."""
         added = 0
@@ -369,3 +398,8 @@ class _Transaction:
 
     def __exit__(self, kind: object, *_: object) -> None:
         self._db.execute("ROLLBACK" if kind else "COMMIT")
+
+
+def _instant(moment: datetime) -> str:
+    """A UTC instant as fixed-width text, so text order is time order in SQL."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, SignedReceipt
+from receipts.sessions import SessionRecord
 
 
 @dataclass(frozen=True)
@@ -147,6 +148,19 @@ class Store(Protocol):
 
     def revoke_api_key(self, key_id: str, revoked_at: str) -> bool:
         """Mark a key revoked; False when it is unknown or already revoked (then unchanged)."""
+        ...
+
+    def add_session(self, record: SessionRecord) -> None:
+        """Store a signed-in session of the site (the hash of its token is new)."""
+        ...
+
+    def session(self, session_hash: str) -> SessionRecord | None:
+        """The session with this token hash, None when unknown or ended. It may be past its
+        expiry (the store deletes expired sessions in its own time): check `live`."""
+        ...
+
+    def end_session(self, session_hash: str) -> None:
+        """Delete a session; ending one that is unknown or ended already does nothing."""
         ...
 
     # -- for the reconciliation (read-only: they never repair, create or derive) --------

@@ -1,6 +1,7 @@
 """SqliteStore: one commit per receipt with its state rows; idempotent, append-only writes."""
 
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from receipts.archive import merge_into, read_archive, window_name
 from receipts.events import parse_event
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, Message, SignedReceipt
+from receipts.sessions import new_session, session_hash
 from receipts.signers import sign_payloads
 from receipts.sqlite_store import SqliteStore
 from receipts.store import WriteOutcome, open_store
@@ -109,6 +111,21 @@ def test_dead_letters_are_kept_once_per_message_and_reason(store) -> None:
     assert DeadLetter.from_export(record) == letter
 
 
+def test_sessions_are_stored_hashed_and_expired_ones_go(store) -> None:
+    start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
+    token, record = new_session("k1", start, timedelta(hours=12))
+    store.add_session(record)
+    assert store.session(session_hash(token)) == record
+    assert record.live(start) and record.live(start + timedelta(hours=11, minutes=59))
+    assert not record.live(start + timedelta(hours=12))
+    later_token, later = new_session("k2", start + timedelta(hours=13), timedelta(hours=12))
+    store.add_session(later)  # the first one expired meanwhile: it goes
+    assert store.session(session_hash(token)) is None
+    store.end_session(session_hash(later_token))
+    store.end_session(session_hash(later_token))
+    assert store.session(session_hash(later_token)) is None
+
+
 def test_entitlements_are_upserted(store) -> None:
     store.set_entitlement(Entitlement("c", "e", 100, "USD"))
     store.set_entitlement(Entitlement("c", "e", 500, "USD"))
@@ -144,3 +161,12 @@ def test_message_dead_letter_export_round_trips() -> None:
     letter = DeadLetter.from_invalid(Message("m", b"[1]"), parse_event(b"[1]"))
     assert letter.export()["raw"] == "[1]"
     assert DeadLetter.from_export(letter.export()) == letter
+
+
+def test_a_gcp_store_url_may_name_the_spanner_database_role() -> None:
+    from receipts.gcp.store import GcpLocation
+
+    assert GcpLocation.parse("gcp://p1").role is None
+    assert GcpLocation.parse("gcp://p1?instance=i&role=verifier_site").role == "verifier_site"
+    with pytest.raises(ValueError, match="use instance, database, bucket, role"):
+        GcpLocation.parse("gcp://p1?rol=x")

@@ -102,14 +102,17 @@ def test_spanner_ddl_is_the_file_the_code_uses() -> None:
     assert Path(ddl_file).resolve() == ROOT / "receipts/gcp/spanner.sql"
     # Split as provision.py splits it: "--" lines dropped, statements end with ";" at a line end.
     assert 'startswith(trimspace(line), "--")' in local["ddl_lines"]
-    assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["ddl"]
-    assert len(spanner_ddl()) == 7
+    assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["tables"]
+    assert 'split(";\\n", join("\\n", local.roles_lines))' in local["roles"]
+    assert len(spanner_ddl()) == 8 and len(spanner_ddl("spanner_roles.sql")) == 3
     resources = {
         unquote(kind): {unquote(name): body for name, body in named.items()}
         for block in parsed(TERRAFORM / "modules/spanner/main.tf")["resource"]
         for kind, named in block.items()
     }
     assert resources["google_spanner_database"]["this"]["ddl"] == "${local.ddl}"
+    assert unquote(local["roles_file"]).endswith("/receipts/gcp/spanner_roles.sql")
+    assert local["ddl"] == "${concat(local.tables, local.roles)}"
 
 
 def test_firestore_rules_and_indexes_are_the_files_the_code_uses() -> None:

@@ -38,7 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_COOKIE_SECURE": False,  # True behind HTTPS
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Strict",
-    "SESSION_MINUTES": 30,
+    "SESSION_MINUTES": 30,  # a session unused for this long ends (sliding)
+    "SESSION_MAX_HOURS": 12,  # and every session ends this long after sign-in (hard), in the store
+    "SESSION_CLOCK": None,  # () -> an aware UTC datetime for session lifetimes (tests inject one)
     # The producers' API (POST /v1/events): without a topic or publisher it answers 503.
     "INGEST_TOPIC": None,  # projects/P/topics/T: where accepted events are published
     "INGEST_PUBLISHER": None,  # a verifier_site.ingest.Transport to use instead (tests inject slow or failing ones)

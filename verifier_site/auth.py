@@ -1,14 +1,22 @@
-"""Who is asking: an API key (`Authorization: Bearer sk_…`) for the API, or a signed
-session cookie naming a key for the pages. Either way the key is looked up again on
-every request, so a revoked key stops working at once, and each key is rate limited."""
+"""Who is asking: an API key (`Authorization: Bearer sk_…`) for the API, or a session for
+the pages. Either way the key is looked up again on every request, so a revoked key stops
+working at once, and each key is rate limited.
+
+A session lives in the store (receipts.sessions): the signed cookie carries only a random
+token whose hash names the record. Signing out deletes the record, so a copy of the
+cookie taken before opens nothing after; a session ends SESSION_MAX_HOURS after sign-in
+however active it is, and SESSION_MINUTES after its last use (the cookie's signed age).
+"""
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
-from flask import g, request, session
+from flask import current_app, g, request, session
 
 from receipts.api_keys import authenticate
+from receipts.sessions import new_session, session_hash
 from receipts.store import ApiKeyRecord
 from verifier_site.checks import RECEIPT_ID_PATTERN
 from verifier_site.errors import SiteError
@@ -52,31 +60,49 @@ def bearer_key() -> ApiKeyRecord:
 
 
 def sign_in(presented_key: str) -> ApiKeyRecord:
-    """Check a key typed into the look-up form and remember its id (never the key) in the session."""
+    """Check a key typed into the look-up form and start a session for it (the cookie holds
+    a token for the stored session, never the key). A session already open ends first."""
     record = authenticate(get_store(), presented_key.strip())
     if record is None:
         raise SiteError(401, BAD_KEY)
     limit_api_key(record.key_id)
-    session.clear()
+    sign_out()
+    lifetime = timedelta(hours=current_app.config["SESSION_MAX_HOURS"])
+    token, stored = new_session(record.key_id, _now(), lifetime)
+    get_store().add_session(stored)
     session.permanent = True
-    session["key_id"] = record.key_id
+    session["token"] = token
     return record
 
 
 def sign_out() -> None:
+    """End the session in the store, then forget it in the browser."""
+    token = session.get("token")
+    if isinstance(token, str):
+        get_store().end_session(session_hash(token))
     session.clear()
 
 
 def signed_in_key() -> ApiKeyRecord | None:
-    """The session's key when it is still active; a revoked key ends the session."""
-    key_id = session.get("key_id")
-    if not isinstance(key_id, str):
+    """The session's key when the session is live and the key still active; otherwise the
+    session is over (a revoked key, a sign-out elsewhere, the hard lifetime reached)."""
+    token = session.get("token")
+    if not isinstance(token, str):
+        if session:
+            session.clear()  # a cookie from before sessions were stored (key_id only) opens nothing
         return None
-    record = get_store().api_key(key_id)
+    store = get_store()
+    stored = store.session(session_hash(token))
+    record = store.api_key(stored.key_id) if stored is not None and stored.live(_now()) else None
     if record is None or record.revoked_at is not None:
-        session.clear()
+        sign_out()
         return None
     return record
+
+
+def _now() -> datetime:
+    clock = current_app.config["SESSION_CLOCK"]
+    return clock() if clock else datetime.now(UTC)
 
 
 def session_required(view: Callable[P, R]) -> Callable[P, R]:

@@ -8,6 +8,7 @@ Firestore composite index the ledger queries use. In production Terraform owns t
 
 import json
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
@@ -29,12 +30,28 @@ class Names:
     dead_letter_topic: str = DEAD_LETTER_TOPIC
 
 
-def spanner_ddl() -> list[str]:
-    """The statements of `spanner.sql`: "--" comments dropped, split on a ";" ending a line."""
-    text = resources.files("receipts.gcp").joinpath("spanner.sql").read_text()
+def spanner_ddl(name: str = "spanner.sql") -> list[str]:
+    """The statements of `spanner.sql` (or `spanner_roles.sql`): "--" comments dropped,
+    split on a ";" ending a line."""
+    text = resources.files("receipts.gcp").joinpath(name).read_text()
     lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
     statements = "\n".join(lines).split(";\n")
     return [statement.strip().rstrip(";").strip() for statement in statements if statement.strip()]
+
+
+TABLE_NAME = re.compile(r"CREATE TABLE (\w+)|CREATE (?:UNIQUE )?INDEX \w+ ON (\w+)")
+
+
+def missing_statements(statements: list[str], existing_tables: set[str]) -> list[str]:
+    """The CREATE TABLE statements (and their indexes) of tables a database does not have
+    yet: the schema only grows (new tables at the end of spanner.sql), so this brings an
+    older database up to date."""
+    missing = []
+    for statement in statements:
+        match = TABLE_NAME.match(statement)
+        if match and (match.group(1) or match.group(2)) not in existing_tables:
+            missing.append(statement)
+    return missing
 
 
 def firestore_indexes() -> list[dict]:
@@ -106,6 +123,27 @@ def _spanner(location: GcpLocation, config: str | None, report: Callable[[str], 
     _created(report, f"Spanner instance {location.instance}", lambda: instance.create().result(300))
     database = instance.database(location.database, ddl_statements=spanner_ddl())
     _created(report, f"Spanner database {location.database}", lambda: database.create().result(300))
+    existing = {table.table_id for table in with_backoff("list Spanner tables", lambda: list(database.list_tables()))}
+    growth = missing_statements(spanner_ddl(), existing)
+    if growth:
+        with_backoff("update the Spanner schema", lambda: database.update_ddl(growth).result(300))
+        report(f"updated Spanner database {location.database}: {len(growth)} new table(s) and index(es)")
+    if os.environ.get("SPANNER_EMULATOR_HOST"):
+        report("Spanner emulator: database roles are not supported (spanner_roles.sql applies in production)")
+    else:
+        _database_roles(database, report)
+
+
+def _database_roles(database, report: Callable[[str], None]) -> None:
+    """spanner_roles.sql: each role created once; grants are idempotent."""
+    existing = {role.name.rsplit("/", 1)[-1] for role in database.list_database_roles()}
+    statements = [
+        statement
+        for statement in spanner_ddl("spanner_roles.sql")
+        if not (statement.startswith("CREATE ROLE ") and statement.split()[2] in existing)
+    ]
+    with_backoff("grant the Spanner database roles", lambda: database.update_ddl(statements).result(300))
+    report(f"Spanner database roles: {len(statements)} statement(s) of spanner_roles.sql applied")
 
 
 def _bucket(location: GcpLocation, report: Callable[[str], None]) -> None:

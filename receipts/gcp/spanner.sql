@@ -65,3 +65,14 @@ CREATE TABLE ApiKeys (
   CreatedAt STRING(40) NOT NULL,
   RevokedAt STRING(40),
 ) PRIMARY KEY (KeyId);
+
+-- Signed-in sessions of the verifier site: signing out deletes the row, so a copied cookie
+-- opens nothing afterwards. Only the SHA-256 of the cookie's token is stored. A session
+-- ends at ExpiresAt whatever its use; the rows go a day later.
+CREATE TABLE Sessions (
+  SessionHash STRING(64) NOT NULL,
+  KeyId STRING(64) NOT NULL,
+  CreatedAt TIMESTAMP NOT NULL,
+  ExpiresAt TIMESTAMP NOT NULL,
+) PRIMARY KEY (SessionHash),
+  ROW DELETION POLICY (OLDER_THAN(ExpiresAt, INTERVAL 1 DAY));

@@ -34,6 +34,7 @@ from receipts.ledger import ChainState, Entitlement
 from receipts.money import format_amount, minor_from_decimal, to_decimal
 from receipts.records import DeadLetter, SignedReceipt
 from receipts.retry import with_backoff
+from receipts.sessions import SessionRecord
 from receipts.store import (
     AmountRow,
     ApiKeyRecord,
@@ -55,12 +56,15 @@ STATE_TABLES = ("ChainHeads", "Balances", "EntitlementUsage", "IdempotencyKeys")
 
 @dataclass(frozen=True)
 class GcpLocation:
-    """Where the production store lives, parsed from `gcp://PROJECT?instance=&database=&bucket=`."""
+    """Where the production store lives, parsed from `gcp://PROJECT?instance=&database=&bucket=&role=`.
+    `role` is the Spanner database role to connect with (fine-grained access control, e.g.
+    verifier_site for the site: receipts/gcp/spanner_roles.sql); none by default."""
 
     project: str
     instance: str = "receipts"
     database: str = "receipts"
     bucket: str = ""
+    role: str | None = None
 
     @classmethod
     def parse(cls, url: str) -> "GcpLocation":
@@ -68,15 +72,16 @@ class GcpLocation:
         if parsed.scheme != "gcp" or not parsed.netloc:
             raise ValueError(f"not a gcp:// store URL: {url!r} (use gcp://PROJECT)")
         query = {name: values[-1] for name, values in parse_qs(parsed.query).items()}
-        unknown = set(query) - {"instance", "database", "bucket"}
+        unknown = set(query) - {"instance", "database", "bucket", "role"}
         if unknown:
-            raise ValueError(f"unknown store URL parameters {sorted(unknown)}: use instance, database, bucket")
+            raise ValueError(f"unknown store URL parameters {sorted(unknown)}: use instance, database, bucket, role")
         project = parsed.netloc
         return cls(
             project,
             query.get("instance", "receipts"),
             query.get("database", "receipts"),
             query.get("bucket") or f"{project}-receipts-archive",
+            query.get("role") or None,
         )
 
     @property
@@ -102,7 +107,9 @@ class SpannerFirestoreStore:
         self.location = GcpLocation.parse(url)
         options = client_options()
         self._spanner = spanner.Client(project=self.location.project, **options)
-        self._database = self._spanner.instance(self.location.instance).database(self.location.database)
+        self._database = self._spanner.instance(self.location.instance).database(
+            self.location.database, database_role=self.location.role
+        )
         self._firestore = firestore.Client(project=self.location.project, **options)
         self.ledger_conflicts = 0  # different receipts found under a stored id: logged, never written
 
@@ -517,6 +524,26 @@ class SpannerFirestoreStore:
 
         return with_backoff("Spanner revoke API key", lambda: self._database.run_in_transaction(work))
 
+    # -- Spanner: sessions of the verifier site --------------------------------------
+    def add_session(self, record: SessionRecord) -> None:
+        columns = ["SessionHash", "KeyId", "CreatedAt", "ExpiresAt"]
+        row = [record.session_hash, record.key_id, record.created_at, record.expires_at]
+        insert = lambda: self._database.run_in_transaction(_insert, "Sessions", columns, row)  # noqa: E731
+        with_backoff("Spanner add session", insert)
+
+    def session(self, session_hash: str) -> SessionRecord | None:
+        rows = self._read(
+            "Sessions", ["SessionHash", "KeyId", "CreatedAt", "ExpiresAt"], spanner.KeySet(keys=[[session_hash]])
+        )
+        if not rows:
+            return None
+        hashed, key_id, created_at, expires_at = rows[0]
+        return SessionRecord(hashed, key_id, _utc(created_at), _utc(expires_at))
+
+    def end_session(self, session_hash: str) -> None:
+        keys = spanner.KeySet(keys=[[session_hash]])
+        with_backoff("Spanner end session", lambda: self._database.run_in_transaction(_delete, "Sessions", keys))
+
     # -- Firestore: dead letters ---------------------------------------------------
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
         collection = self._firestore.collection(DEAD_LETTERS)
@@ -587,3 +614,17 @@ def _export(document: dict[str, Any]) -> dict[str, Any]:
         "receipt_hash": document["receipt_hash"],
         "signature": document["signature"],
     }
+
+
+def _insert(transaction, table: str, columns: list[str], row: list[Any]) -> None:
+    transaction.insert(table, columns, [row])
+
+
+def _delete(transaction, table: str, keys: spanner.KeySet) -> None:
+    transaction.delete(table, keys)
+
+
+def _utc(moment: datetime) -> datetime:
+    """Spanner's TIMESTAMP as a plain UTC datetime (the client returns its own subclass)."""
+    moment = moment.astimezone(UTC)
+    return datetime(*moment.timetuple()[:6], moment.microsecond, tzinfo=UTC)

@@ -4,6 +4,7 @@ append-only chains, a create-only ledger, and repair of a ledger that fell behin
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 
 from google.cloud import spanner
 
@@ -13,6 +14,7 @@ from receipts.gcp.provision import spanner_ddl
 from receipts.gcp.store import RECEIPTS
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, SignedReceipt
+from receipts.sessions import new_session, session_hash
 from receipts.signers import LocalKeySigner, sign_payloads
 from receipts.store import ApiKeyRecord, WriteOutcome
 from receipts.verify import Jwks, verify_chain
@@ -142,6 +144,36 @@ def test_api_keys_and_pages(cloud, keyring) -> None:
     store.write_receipts(chain(keyring, "cust_1", 5))
     page = store.receipts_page("cust_1", 2, 2)
     assert [r["sequence"] for r in page] == [3, 4]
+
+
+def test_sessions_are_stored_hashed_and_end_when_deleted(cloud) -> None:
+    store = cloud.store()
+    start = datetime(2026, 3, 1, 9, 0, 0, 123456, tzinfo=UTC)
+    token, record = new_session("k1", start, timedelta(hours=12))
+    store.add_session(record)
+    assert store.session(session_hash(token)) == record
+    assert store.session(session_hash("another token")) is None
+    store.end_session(session_hash(token))
+    store.end_session(session_hash(token))  # ending it again does nothing
+    assert store.session(session_hash(token)) is None
+
+
+def test_init_adds_the_tables_an_older_database_lacks(cloud) -> None:
+    """A database made before Sessions existed gets it from `receipts init`, keeping its data."""
+    from google.cloud import spanner
+
+    from receipts.gcp.provision import init
+    from receipts.gcp.store import client_options
+
+    database = spanner.Client(project=cloud.project, **client_options()).instance("receipts").database("receipts")
+    database.update_ddl(["DROP TABLE Sessions"]).result(120)
+    assert "Sessions" not in {table.table_id for table in database.list_tables()}
+    lines: list[str] = []
+    init(cloud.location, report=lines.append)
+    assert "Sessions" in {table.table_id for table in database.list_tables()}
+    assert any("1 new table" in line for line in lines), lines
+    init(cloud.location, report=lines.append)  # and again: nothing left to add
+    assert sum("new table" in line for line in lines) == 1
 
 
 def test_archive_writes_once_and_rides_out_a_restarted_emulator(cloud, emulators) -> None:

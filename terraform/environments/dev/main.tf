@@ -126,7 +126,7 @@ module "site" {
   region           = var.region
   image            = var.site_image
   service_account  = module.iam.site_service_account
-  store_url        = local.store_url
+  store_url        = "${local.store_url}&role=verifier_site" # Spanner fine-grained access (spanner_roles.sql)
   kms_key_versions = local.key_versions
   session_secret   = module.iam.site_session_secret
   ingress          = "INGRESS_TRAFFIC_ALL"

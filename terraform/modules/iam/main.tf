@@ -97,12 +97,28 @@ resource "google_project_iam_member" "site_reads_ledger" {
   member  = local.site
 }
 
+# The site connects with the database role verifier_site (receipts/gcp/spanner_roles.sql:
+# it reads API keys, and creates and deletes its sessions, nothing else), through
+# fine-grained access control: no database-wide reader or user role.
 resource "google_spanner_database_iam_member" "site" {
   project  = var.project_id
   instance = var.spanner_instance
   database = var.spanner_database
-  role     = "roles/spanner.databaseReader"
+  role     = "roles/spanner.fineGrainedAccessUser"
   member   = local.site
+}
+
+resource "google_spanner_database_iam_member" "site_database_role" {
+  project  = var.project_id
+  instance = var.spanner_instance
+  database = var.spanner_database
+  role     = "roles/spanner.databaseRoleUser"
+  member   = local.site
+
+  condition {
+    title      = "verifier_site role only"
+    expression = "resource.type == \"spanner.googleapis.com/DatabaseRole\" && resource.name.endsWith(\"/databaseRoles/verifier_site\")"
+  }
 }
 
 resource "google_kms_crypto_key_iam_member" "site_publishes_public_keys" {

@@ -4,11 +4,16 @@
 #
 # Terraform applies statements appended to the file as schema updates; changing or removing
 # an applied statement would replace the database, which deletion protection refuses. So
-# the schema only grows: add new statements at the end of spanner.sql.
+# the schema only grows: add new statements at the end of spanner.sql. The database roles
+# of fine-grained access control (receipts/gcp/spanner_roles.sql) come after the tables.
 locals {
-  ddl_file  = "${path.module}/../../../receipts/gcp/spanner.sql"
-  ddl_lines = [for line in split("\n", file(local.ddl_file)) : line if !startswith(trimspace(line), "--")]
-  ddl       = [for statement in split(";\n", join("\n", local.ddl_lines)) : trimspace(trimsuffix(trimspace(statement), ";")) if trimspace(statement) != ""]
+  ddl_file    = "${path.module}/../../../receipts/gcp/spanner.sql"
+  roles_file  = "${path.module}/../../../receipts/gcp/spanner_roles.sql"
+  ddl_lines   = [for line in split("\n", file(local.ddl_file)) : line if !startswith(trimspace(line), "--")]
+  roles_lines = [for line in split("\n", file(local.roles_file)) : line if !startswith(trimspace(line), "--")]
+  tables      = [for statement in split(";\n", join("\n", local.ddl_lines)) : trimspace(trimsuffix(trimspace(statement), ";")) if trimspace(statement) != ""]
+  roles       = [for statement in split(";\n", join("\n", local.roles_lines)) : trimspace(trimsuffix(trimspace(statement), ";")) if trimspace(statement) != ""]
+  ddl         = concat(local.tables, local.roles)
 }
 
 resource "google_spanner_instance" "this" {
