@@ -33,6 +33,7 @@ class Settings:
     archive: str
     dedup_ttl_seconds: int = 24 * 3600
     signer: str | None = None
+    max_future_seconds: int = 3600
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "Settings":
@@ -45,6 +46,7 @@ class Settings:
             where.archive,
             charging.dedup_ttl_seconds,
             charging.signer,
+            charging.max_future_seconds,
         )
 
 
@@ -54,7 +56,8 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> dict[str, beam.PCollec
         pipeline
         | "InputFile" >> beam.Create([settings.input])
         | "ReadJsonLines" >> beam.ParDo(ReadJsonLines())
-        | "ParseAndValidate" >> beam.ParDo(ParseEvents()).with_outputs(PARSE_DEAD, main="valid")
+        | "ParseAndValidate"
+        >> beam.ParDo(ParseEvents(settings.max_future_seconds)).with_outputs(PARSE_DEAD, main="valid")
     )
     signer, kid = signing(settings.signer, settings.keys, settings.kid)
     charged = parsed.valid | "Charge" >> ChargeEvents(settings.store, signer, kid, streaming=False)

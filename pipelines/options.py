@@ -43,6 +43,12 @@ class ChargingOptions(PipelineOptions):
             default=24 * 3600,
             help="Streaming: how long dedup state remembers a key before the store answers for it",
         )
+        parser.add_argument(
+            "--max_future_seconds",
+            type=int,
+            default=3600,
+            help="An event timestamped more than this ahead of processing time is a dead letter (timestamp_in_future)",
+        )
 
 
 class LocalKeyOptions(PipelineOptions):

@@ -53,6 +53,7 @@ class StreamSettings:
     archive_shards: int = 4
     dedup_ttl_seconds: int = 24 * 3600
     signer: str | None = None
+    max_future_seconds: int = 3600
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "StreamSettings":
@@ -69,6 +70,7 @@ class StreamSettings:
             view.archive_shards,
             charging.dedup_ttl_seconds,
             charging.signer,
+            charging.max_future_seconds,
         )
 
 
@@ -78,7 +80,8 @@ def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.P
         pipeline
         | "ReadFromPubSub" >> beam.io.ReadFromPubSub(subscription=settings.subscription, with_attributes=True)
         | "ToMessage" >> beam.ParDo(ToMessage())
-        | "ParseAndValidate" >> beam.ParDo(ParseEvents()).with_outputs(PARSE_DEAD, main="valid")
+        | "ParseAndValidate"
+        >> beam.ParDo(ParseEvents(settings.max_future_seconds)).with_outputs(PARSE_DEAD, main="valid")
     )
     signer, kid = signing(settings.signer, settings.keys, settings.kid)
     charged = parsed.valid | "Charge" >> ChargeEvents(

@@ -7,7 +7,7 @@ answer with all reasons at once.
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
@@ -18,6 +18,7 @@ from receipts.money import AmountError, check_amount_text, format_amount, parse_
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_KEY_CHARS = 255
 MAX_DESCRIPTION_CHARS = 1024
+MAX_AHEAD = timedelta(hours=1)  # how far ahead of processing time an event may be timestamped
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 TIMESTAMP_PATTERN = re.compile(
@@ -41,6 +42,7 @@ INVALID_AMOUNT = "invalid_amount"
 TOO_MANY_FRACTION_DIGITS = "too_many_fraction_digits"
 UNKNOWN_CURRENCY = "unknown_currency"
 INVALID_TIMESTAMP = "invalid_timestamp"
+TIMESTAMP_IN_FUTURE = "timestamp_in_future"
 INVALID_ENTITLEMENT_ID = "invalid_entitlement_id"
 INVALID_USAGE_DESCRIPTION = "invalid_usage_description"
 IDEMPOTENCY_CONFLICT = "idempotency_conflict"
@@ -129,8 +131,10 @@ class JsonNumber:
         return f"JsonNumber({self.text!r})"
 
 
-def parse_event(raw: bytes) -> Event | Invalid:
-    """Decode, parse and validate one raw message."""
+def parse_event(raw: bytes, now: datetime | None = None, max_ahead: timedelta = MAX_AHEAD) -> Event | Invalid:
+    """Decode, parse and validate one raw message. With `now` (processing time, UTC), an
+    event timestamped more than `max_ahead` after it is refused: a clock years ahead, or a
+    typo, would otherwise be charged under a period that has not begun."""
     if len(raw) > MAX_MESSAGE_BYTES:
         return _invalid(None, MESSAGE_TOO_LARGE, f"message is {len(raw)} bytes; the limit is {MAX_MESSAGE_BYTES}")
     try:
@@ -143,11 +147,14 @@ def parse_event(raw: bytes) -> Event | Invalid:
         return _invalid(None, MALFORMED_JSON, f"message is not valid JSON: {error}")
     if not isinstance(document, dict):
         return _invalid(None, NOT_AN_OBJECT, f"message must be a JSON object, not {_json_type(document)}")
-    return validate_event(document)
+    return validate_event(document, now, max_ahead)
 
 
-def validate_event(document: dict[str, Any]) -> Event | Invalid:
-    """Validate a parsed JSON object (numbers as `JsonNumber` or str) against the contract."""
+def validate_event(
+    document: dict[str, Any], now: datetime | None = None, max_ahead: timedelta = MAX_AHEAD
+) -> Event | Invalid:
+    """Validate a parsed JSON object (numbers as `JsonNumber` or str) against the contract;
+    with `now`, also against processing time (see parse_event)."""
     errors: list[FieldError] = []
     for name in REQUIRED_FIELDS:
         if name not in document or document[name] is None:
@@ -178,6 +185,15 @@ def validate_event(document: dict[str, Any]) -> Event | Invalid:
         currency = None
     amount_minor = _check_amount(document.get("amount"), currency, errors)
     timestamp = _check_timestamp(document.get("timestamp"), errors)
+    if timestamp is not None and now is not None and timestamp[1] > _instant(now + max_ahead):
+        errors.append(
+            FieldError(
+                "timestamp",
+                TIMESTAMP_IN_FUTURE,
+                f"timestamp {timestamp[0]} is more than {_span(max_ahead)} ahead of processing time "
+                f"({now.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}): check the producer's clock",
+            )
+        )
 
     entitlement = document.get("entitlement_id")
     if entitlement is not None and not (isinstance(entitlement, str) and ID_PATTERN.fullmatch(entitlement)):
@@ -280,6 +296,19 @@ def _check_timestamp(value: Any, errors: list[FieldError]) -> tuple[str, str] | 
     fraction = (fraction or "").rstrip("0")  # the same instant is the same text: .500 -> .5, .000 -> none
     text = whole + (f".{fraction}" if fraction else "") + "Z"
     return text, f"{whole}.{fraction.ljust(9, '0')}"
+
+
+def _instant(moment: datetime) -> str:
+    """An aware datetime as Event.instant spells it: comparable as text."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}000"
+
+
+def _span(duration: timedelta) -> str:
+    seconds = int(duration.total_seconds())
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} hour(s)"
+    return f"{seconds} second(s)"
 
 
 def _invalid(field_name: str | None, reason: str, detail: str) -> Invalid:

@@ -20,6 +20,7 @@ import urllib.request
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -196,8 +197,10 @@ class Producer:
 
     @staticmethod
     def _checked(event: Mapping[str, Any] | bytes, index: int) -> tuple[bytes, Event]:
+        """The pipeline's own rules, before anything is sent (a timestamp more than the
+        pipeline's default hour ahead of this machine's clock included)."""
         raw = event_message(event)
-        parsed = parse_event(raw)
+        parsed = parse_event(raw, datetime.now(UTC))
         if isinstance(parsed, Invalid):
             raise InvalidEvent(parsed, index)
         return raw, parsed

@@ -6,6 +6,7 @@ import itertools
 import json
 import random
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from receipts.events import (
     MISSING_FIELD,
     NOT_AN_OBJECT,
     REQUIRED_FIELDS,
+    TIMESTAMP_IN_FUTURE,
     TOO_MANY_FRACTION_DIGITS,
     UNKNOWN_CURRENCY,
     UNKNOWN_FIELD,
@@ -1031,3 +1033,40 @@ def test_order_key_ties_broken_by_idempotent_key() -> None:
     assert a.order_key < b.order_key
     assert a.order_key[0] == b.order_key[0]
     assert sorted([b, a], key=lambda event: event.order_key) == [a, b]
+
+
+NOW = datetime(2026, 1, 25, 10, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "accepted"),
+    [
+        ("2026-01-25T11:00:00Z", True),  # exactly the bound: an hour ahead
+        ("2026-01-25T11:00:00.000000001Z", False),
+        ("2026-01-25T12:00:00+01:00", True),  # the same instant as 11:00Z
+        ("2026-01-25T12:00:01+01:00", False),
+        ("2031-01-25T10:00:00Z", False),  # years ahead
+        ("9999-12-31T23:59:59Z", False),
+        ("2026-01-25T09:59:59Z", True),
+        ("0001-01-01T00:00:00Z", True),  # the past is not bounded here
+    ],
+)
+def test_an_event_more_than_the_bound_ahead_of_processing_time_is_refused(timestamp: str, accepted: bool) -> None:
+    result = parse_event(event_bytes(timestamp=timestamp), NOW)
+    assert isinstance(result, Event) is accepted
+    if not accepted:
+        assert [error.reason for error in result.errors] == [TIMESTAMP_IN_FUTURE]
+        assert "ahead of processing time (2026-01-25T10:00:00Z)" in result.detail
+        assert result.customer_id == "cust_1" and result.idempotent_key == "evt-1"  # findable later
+
+
+def test_the_future_bound_is_configurable_and_off_without_a_clock() -> None:
+    ahead = event_bytes(timestamp="2026-01-25T10:10:00Z")
+    assert isinstance(parse_event(ahead, NOW, timedelta(minutes=5)), Invalid)
+    assert isinstance(parse_event(ahead, NOW, timedelta(minutes=10)), Event)
+    assert isinstance(parse_event(event_bytes(timestamp="2999-01-01T00:00:00Z")), Event)  # receipts verify: no clock
+
+
+def test_every_reason_is_listed_beside_the_future_timestamp() -> None:
+    result = parse_event(event_bytes(timestamp="2030-01-01T00:00:00Z", amount="-1"), NOW)
+    assert {error.reason for error in result.errors} == {TIMESTAMP_IN_FUTURE, "invalid_amount"}

@@ -78,6 +78,13 @@ def test_an_invalid_event_lists_every_reason_and_nothing_is_sent() -> None:
     assert client.published == []  # not even the valid first event
 
 
+def test_an_event_timestamped_years_ahead_is_refused_before_anything_is_sent() -> None:
+    client = FakeClient()
+    with pytest.raises(InvalidEvent, match="timestamp_in_future"):
+        Producer("billing-local", client=client).send({**EVENT, "timestamp": "2099-01-01T00:00:00Z"})
+    assert client.published == []
+
+
 def test_an_event_is_published_with_its_attributes_and_its_receipt_id_known() -> None:
     client = FakeClient()
     sent = Producer("billing-local", client=client).send(event_bytes())

@@ -64,6 +64,18 @@ def test_parse_events_splits_valid_from_dead_letters() -> None:
         )
 
 
+def test_parse_events_refuses_events_timestamped_ahead_of_processing_time() -> None:
+    messages = [message(1), message(2, timestamp="2031-01-25T10:30:45Z")]
+    with TestPipeline(runner=BATCH) as pipeline:
+        parsed = pipeline | beam.Create(messages) | beam.ParDo(ParseEvents(3600)).with_outputs("dead", main="valid")
+        assert_that(parsed.valid | beam.Map(lambda item: item[1].idempotent_key), equal_to(["evt-1"]), label="valid")
+        assert_that(
+            parsed.dead | beam.Map(lambda letter: (letter.message_id, letter.reason)),
+            equal_to([("m2", "timestamp_in_future")]),
+            label="dead",
+        )
+
+
 def keyed(items: list[Message]) -> list[tuple[tuple[str, str], list]]:
     """Group messages per (customer, key) as the batch pipeline's GroupByKey does."""
     groups: dict[tuple[str, str], list] = {}

@@ -1,25 +1,30 @@
 """Parse and validate raw messages; invalid ones leave as dead letters, never dropped."""
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from receipts.events import Event, parse_event
+from receipts.events import MAX_AHEAD, Event, parse_event
 from receipts.records import DeadLetter, Message
 
 DEAD = "dead"
 
 
 class ParseEvents(beam.DoFn):
-    """Message -> (Message, Event); anything invalid -> DeadLetter on the 'dead' output."""
+    """Message -> (Message, Event); anything invalid -> DeadLetter on the 'dead' output.
+    An event timestamped more than `max_future_seconds` ahead of processing time is invalid."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_future_seconds: int = int(MAX_AHEAD.total_seconds()), clock=None) -> None:
         self.valid = Metrics.counter("receipts", "events_valid")
         self.invalid = Metrics.counter("receipts", "events_invalid")
+        self.max_ahead = timedelta(seconds=max_future_seconds)
+        self.clock = clock  # () -> aware datetime; tests pass one (it must pickle)
 
     def process(self, message: Message):
-        result = parse_event(message.raw)
+        now = self.clock() if self.clock else datetime.now(UTC)
+        result = parse_event(message.raw, now, self.max_ahead)
         if isinstance(result, Event):
             self.valid.inc()
             yield message, result

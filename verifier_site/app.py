@@ -53,6 +53,7 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_PUBLISH_TIMEOUT": 5.0,  # seconds Pub/Sub may take to confirm, retries included; then 503
     "INGEST_OUTAGE_COOLDOWN": 2.0,  # after a failed publish, answer 503 at once for this long
     "INGEST_MAX_BATCH": 500,  # events per POST /v1/events:batch
+    "INGEST_MAX_FUTURE_SECONDS": 3600,  # an event timestamped further ahead: 400 timestamp_in_future
 }
 
 

@@ -100,6 +100,13 @@ def test_an_invalid_event_is_400_with_every_reason(ingest_site: Site, instant) -
     assert instant.messages == []
 
 
+def test_an_event_timestamped_years_ahead_is_400_timestamp_in_future(ingest_site: Site, instant) -> None:
+    answer = post(ingest_site, event_bytes(timestamp="2031-01-25T10:30:45Z"))
+    assert answer.status_code == 400
+    assert [error["reason"] for error in answer.json["error"]["errors"]] == ["timestamp_in_future"]
+    assert instant.messages == []
+
+
 def test_a_body_over_an_events_64_kib_is_413(ingest_site: Site, instant) -> None:
     response = post(ingest_site, event_bytes(usage_description="x" * (64 * 1024)))
     assert response.status_code == 413 and response.json["error"]["code"] == "payload_too_large"

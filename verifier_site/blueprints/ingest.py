@@ -10,6 +10,7 @@ the read API: producers send many events a second from few addresses.
 
 from concurrent.futures import Future
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
@@ -108,8 +109,9 @@ def ingest(messages: list[bytes], customer: str) -> list[Outcome]:
     assert publisher is not None
     outcomes: list[Outcome | None] = []
     pending: list[tuple[int, Event, Future]] = []
+    now, max_ahead = datetime.now(UTC), timedelta(seconds=current_app.config["INGEST_MAX_FUTURE_SECONDS"])
     for index, raw in enumerate(messages):
-        event = parse_event(raw)
+        event = parse_event(raw, now, max_ahead)
         named = event.customer_id  # an invalid event names one when that field itself is valid
         if named is not None and named != customer:
             outcomes.append(_refused(403, "customer_mismatch", f"this API key is for {customer}, not {named}"))

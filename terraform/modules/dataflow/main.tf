@@ -38,6 +38,7 @@ resource "google_dataflow_flex_template_job" "streaming" {
       archive_window_seconds = tostring(var.archive_window_seconds)
       archive_shards         = tostring(var.archive_shards)
       dedup_ttl_seconds      = tostring(var.dedup_ttl_seconds)
+      max_future_seconds     = tostring(var.max_future_seconds)
     },
     var.kid == null ? {} : { kid = var.kid },
   )

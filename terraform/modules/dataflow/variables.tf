@@ -94,6 +94,12 @@ variable "archive_shards" {
   default     = 4
 }
 
+variable "max_future_seconds" {
+  description = "The job's --max_future_seconds: an event timestamped further ahead of processing time is a dead letter (timestamp_in_future)."
+  type        = number
+  default     = 3600
+}
+
 variable "dedup_ttl_seconds" {
   description = "The job's --dedup_ttl_seconds: how long dedup state remembers a key before Spanner answers for it."
   type        = number
