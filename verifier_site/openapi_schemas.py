@@ -162,6 +162,7 @@ def component_schemas() -> dict[str, Any]:
                 "receipt_hash",
                 "public_key",
                 "chain",
+                "jwks",
                 "verification",
                 "instructions",
             ],
@@ -180,6 +181,7 @@ def component_schemas() -> dict[str, Any]:
                     "required": ["previous", "this", "next"],
                     "properties": {"previous": link, "this": link, "next": link},
                 },
+                "jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}},
                 "verification": ref("Verification"),
                 "instructions": {
                     "type": "array",

@@ -79,4 +79,4 @@ def receipt_evidence(receipt_id: str) -> Response:
         raise SiteError(400, f"format must be one of {', '.join(evidence.FORMATS)}", code="invalid_parameter")
     record = owned_receipt(receipt_id)
     bundle = evidence.build(report(get_store(), record, trusted_jwks(), "evidence"), site_keys())
-    return evidence.respond(bundle, kind, site_keys())
+    return evidence.respond(bundle, kind)

@@ -48,11 +48,11 @@ def receipt(receipt_id: str) -> str:
 @session_required
 def printable_evidence(receipt_id: str) -> Response:
     built = report(get_store(), owned_receipt(receipt_id), trusted_jwks(), "evidence")
-    return evidence.respond(evidence.build(built, site_keys()), "html", site_keys())
+    return evidence.respond(evidence.build(built, site_keys()), "html")
 
 
 @blueprint.get("/receipts/<receipt_id>/evidence.zip")
 @session_required
 def evidence_zip(receipt_id: str) -> Response:
     built = report(get_store(), owned_receipt(receipt_id), trusted_jwks(), "evidence")
-    return evidence.respond(evidence.build(built, site_keys()), "zip", site_keys())
+    return evidence.respond(evidence.build(built, site_keys()), "zip")
