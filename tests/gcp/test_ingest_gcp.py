@@ -1,7 +1,10 @@
 """The producers' side on the real Pub/Sub emulator: the site's POST /v1/events and the
 `receipts.producer` client, into the topic and through the streaming job."""
 
+import http.client
 import json
+import subprocess
+import sys
 import threading
 from collections import Counter
 from pathlib import Path
@@ -17,6 +20,7 @@ from receipts.sqlite_store import SqliteStore
 from receipts.verify import Jwks, verify_chain
 from tests.conftest import event_bytes
 from tests.gcp.test_streaming import pull_all, settings_for, wait_for
+from tests.site.test_serve import free_port
 from verifier_site import create_app
 
 
@@ -88,6 +92,65 @@ def test_a_flood_from_one_customer_gets_429s_while_another_customer_passes(cloud
     assert set(statuses["cust_flood"]) == {202, 429}
     published = Counter(json.loads(m.data)["customer_id"] for m in pull_all(cloud.subscription()))
     assert published == {"cust_flood": statuses["cust_flood"][202], "cust_calm": 40}  # every 202, nothing else
+
+
+def test_with_the_default_settings_a_64_connection_flood_meets_its_own_bound(cloud, tmp_path: Path) -> None:
+    """The attack review's case: `receipts --store gcp://P serve` as a new user starts it, one
+    customer posting from 64 connections at once. Its flood gets 429 at its own bound while
+    another customer's events are all accepted (with gunicorn's four threads: not one 429,
+    and everyone queued behind the flood)."""
+    store = cloud.store()
+    keys = {customer: issue_api_key(store, customer)[0] for customer in ("cust_flood", "cust_calm")}
+    port = free_port()
+    command = [sys.executable, "-c", "from receipts.cli import main; main()", "--home", str(tmp_path / "home")]
+    server = subprocess.Popen(
+        [*command, "--store", cloud.url, "serve", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    statuses: dict[str, Counter] = {"cust_flood": Counter(), "cust_calm": Counter()}
+    codes: Counter = Counter()
+    lock = threading.Lock()
+
+    def send(customer: str, keys_sent: range) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Authorization": f"Bearer {keys[customer]}", "Content-Type": "application/json"}
+        for n in keys_sent:
+            body = event_bytes(customer_id=customer, idempotent_key=f"{customer}-{n}", amount="1.00")
+            connection.request("POST", "/v1/events", body=body, headers=headers)
+            answer = connection.getresponse()
+            payload = json.loads(answer.read())
+            with lock:
+                statuses[customer][answer.status] += 1
+                if answer.status == 429:
+                    codes[payload["error"]["code"]] += 1
+        connection.close()
+
+    try:
+        wait_for(lambda: _answers(port), timeout=90, what="receipts serve")
+        flood = [threading.Thread(target=send, args=("cust_flood", range(t * 100, t * 100 + 15))) for t in range(64)]
+        calm = threading.Thread(target=send, args=("cust_calm", range(40)))
+        for thread in [*flood, calm]:
+            thread.start()
+        for thread in [*flood, calm]:
+            thread.join(120)
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert statuses["cust_calm"] == Counter({202: 40})
+    assert statuses["cust_flood"][429] > 0 and statuses["cust_flood"][202] > 0
+    assert set(statuses["cust_flood"]) == {202, 429} and set(codes) == {"too_many_requests"}
+    published = Counter(json.loads(m.data)["customer_id"] for m in pull_all(cloud.subscription()))
+    assert published == {"cust_flood": statuses["cust_flood"][202], "cust_calm": 40}
+
+
+def _answers(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.request("GET", "/healthz")
+        return connection.getresponse().status in (200, 503)
+    except OSError:
+        return False
 
 
 def test_a_retried_post_gives_the_same_receipt_id_and_one_charge_end_to_end(cloud) -> None:
