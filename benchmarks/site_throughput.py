@@ -36,7 +36,7 @@ SERVER = textwrap.dedent(
     import sys
     from flask import Flask, jsonify
     from verifier_site.app import create_app
-    from verifier_site.server import SiteServer
+    from verifier_site.server import SiteServer, gunicorn_options
 
     kind, port, store, keys = sys.argv[1:5]
     config = {"STORE_URL": store, "KEYS_FOLDER": keys, "SECRET_KEY": b"bench", "RATE_LIMIT_IP": None,
@@ -48,8 +48,9 @@ SERVER = textwrap.dedent(
         return app
 
     factory = (lambda: create_app(config)) if kind == "site" else constant
-    options = {"bind": f"127.0.0.1:{port}", "workers": 2, "threads": 4, "worker_class": "gthread",
-               "accesslog": None, "errorlog": "-", "loglevel": "warning"}
+    # As `receipts serve` runs it (the site's event-loop worker, its threads), two workers.
+    options = {**gunicorn_options("127.0.0.1", int(port), workers=2), "accesslog": None, "errorlog": "-",
+               "loglevel": "warning"}
     SiteServer(factory, options).run()
     """
 )
