@@ -343,7 +343,7 @@ def _balance_check(body: Mapping[str, Any], balances: dict[tuple[str, str], int]
         return False, (
             f"balance_after {body['balance_after']} {currency} should be "
             f"{format_amount(known + charged, currency)}: the previous balance "
-            f"{format_amount(known, currency)} plus the {'accepted amount' if charged else 'nothing charged'}"
+            f"{format_amount(known, currency)}{' plus the accepted amount' if charged else ', nothing charged'}"
         )
     return True, ""
 
