@@ -676,6 +676,16 @@ def test_the_first_receipt_of_a_chain_says_so_plainly(chain: list[Receipt], jwks
     assert first[SEQUENCE].ran and first[BALANCE].ran
 
 
+def test_a_receipt_after_a_body_without_sequence_is_checked_not_a_crash(
+    chain: list[Receipt], foreign: LocalKeySigner, jwks: Jwks
+) -> None:
+    # Anyone can sign a body without "sequence" with some key and paste it before a real receipt.
+    headless = {name: value for name, value in body_of(chain[0]).items() if name != "sequence"}
+    results = verify_chain([resign(foreign, headless), chain[1]], jwks)
+    assert_fails(results[0], SIGNATURE)
+    assert_fails(results[1], SEQUENCE, "sequence 2 follows None; expected None")
+
+
 def test_segment_then_edited_balance_still_checked(chain: list[Receipt], signer: LocalKeySigner, jwks: Jwks) -> None:
     forged = resign(signer, {**body_of(chain[3]), "balance_after": "99.99"})
     results = verify_chain([chain[2], forged], jwks)

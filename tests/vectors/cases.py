@@ -645,6 +645,7 @@ def chain_cases() -> list[Case]:
     number_customer = resign({**body_of(seven[0]), "customer_id": 7})
     float_first = resign({**body_of(seven[0]), "sequence": 1.5})
     huge_first = resign({**body_of(seven[0]), "sequence": 1e21})
+    headless = resign({k: v for k, v in body_of(seven[0]).items() if k != "sequence"}, "foreign")
     return [
         Case(
             "chain/swapped",
@@ -718,6 +719,12 @@ def chain_cases() -> list[Case]:
             "sequence 1e+21, then 2",
             [huge_first, seven[1]],
             fails={0: [CONTRACT], 1: [SEQUENCE, CHAIN_LINK]},
+        ),
+        Case(
+            "chain/after-a-body-without-sequence",
+            "anyone can sign a body without a sequence and paste it first: the next receipt is checked, no crash",
+            [headless, seven[1]],
+            fails={0: [SIGNATURE, CONTRACT], 1: [SEQUENCE, CHAIN_LINK]},
         ),
     ]
 
