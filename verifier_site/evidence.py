@@ -17,6 +17,7 @@ from flask import Response, jsonify, render_template
 from receipts.records import export_line
 from verifier_site.checks import ReceiptReport
 from verifier_site.key_source import KeySource
+from verifier_site.text import outcome
 
 EVIDENCE_VERSION = 1
 FORMATS = ("zip", "json", "html")
@@ -143,8 +144,8 @@ def readme(bundle: dict[str, Any]) -> str:
     lines = [
         f"# Evidence for receipt {receipt['receipt_id']}",
         "",
-        f"Customer {receipt['customer_id']}, sequence {receipt['sequence']}: {receipt['status']} "
-        f"{receipt['amount']} {receipt['currency']}, balance after {receipt['balance_after']} {receipt['currency']}.",
+        f"Customer {receipt['customer_id']}, sequence {receipt['sequence']}: {outcome(receipt)}; "
+        f"balance after {receipt['balance_after']} {receipt['currency']}.",
         f"The issuer's verification {verdict} on {bundle['generated_at']} (verification.json).",
         "",
         "Files: receipt.json (the receipt as exported), receipt.jws (its signature, a JWS), public-key.pem,",

@@ -12,6 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from receipts.canonical import canonical_bytes
+from receipts.text import visible
 from tests.site.conftest import Site
 
 pytestmark = pytest.mark.browser
@@ -78,7 +79,7 @@ def test_look_up_a_receipt_and_verify_it_in_the_browser(site: Site, served: str,
     page.click("#lookup-form button[type=submit]")
     page.wait_for_url(f"{served}/receipts/{receipt['receipt_id']}")
     assert page.inner_text("#amount") == f"{receipt['amount']} USD"
-    assert page.inner_text("#description") == receipt["usage_description"]  # shown as text, not markup
+    assert page.inner_text("#description") == visible(receipt["usage_description"])  # text, U+2028 made visible
     page.click("#verify-in-browser")
     result = results_of(page, "#browser-results")
     assert result["state"] == "pass", result["text"]
