@@ -161,7 +161,8 @@ def test_hsts_can_be_turned_off_for_plain_http_deployments(make_site) -> None:
 
 
 def test_static_files_ship_with_the_package(site: Site) -> None:
-    for name, kind in (("verifier.js", "javascript"), ("page.js", "javascript"), ("site.css", "css")):
+    scripts = ("verifier.js", "contract.js", "json.js", "python.js", "tables.js", "text.js", "page.js")
+    for name, kind in (*((script, "javascript") for script in scripts), ("site.css", "css")):
         response = site.client.get(f"/static/{name}")
         assert response.status_code == 200 and kind in response.mimetype
         response.close()
