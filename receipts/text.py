@@ -10,10 +10,13 @@ other format characters that make two different ids look alike, and line separat
 `visible` replaces each with an escape a reader sees (`\\u202e`), and leaves every other
 character as it is, so ordinary text in any script reads unchanged.
 
-The browser verifier (verifier_site/static/verifier.js) applies the same rule.
+The browser verifier (verifier_site/static/text.js) applies the same rule; the shared test
+vectors (tests/vectors/receipts.json) hold the two to the same answers.
 """
 
+import json
 import re
+from typing import Any
 
 # Unicode general categories Cc (controls: C0, DEL, C1), Cf (format: bidi controls,
 # zero-width characters, soft hyphen, tags...), Zl and Zp (line and paragraph separators),
@@ -36,3 +39,21 @@ def visible(text: str) -> str:
     """`text` with every control, format and separator character shown as an escape
     (`\\u001b`, `\\u202e`, `\\u{e0041}`): safe to print on a terminal or a page."""
     return _INVISIBLE.sub(_escape, text)
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char == "\n":
+        return char  # outside strings only: json.dumps escapes every control inside one
+    point = ord(char)
+    if point > 0xFFFF:
+        point -= 0x10000
+        return f"\\u{0xD800 + (point >> 10):04x}\\u{0xDC00 + (point & 0x3FF):04x}"
+    return f"\\u{point:04x}"
+
+
+def visible_json(value: Any, indent: int | None = None) -> str:
+    """JSON of `value` in which each character `visible` would escape is written as a JSON
+    escape instead: exact JSON (for a data- attribute or a <pre>) that shows no invisible
+    character, while other text in any script stays readable."""
+    return _INVISIBLE.sub(_json_escape, json.dumps(value, ensure_ascii=False, indent=indent))

@@ -58,12 +58,21 @@ FORMAT, SIGNATURE, CANONICAL, HASH, CONTRACT = "format", "signature", "canonical
 SEQUENCE, CHAIN_LINK, BALANCE, IDEMPOTENCY = "sequence", "chain_link", "balance", "idempotency"
 
 
+NOT_CHECKED = "not checked"  # how a passed check's reason starts when there was nothing to compare with
+
+
 @dataclass(frozen=True)
 class Check:
     step: int
     check: str
     ok: bool
     reason: str = ""
+
+    @property
+    def ran(self) -> bool:
+        """False for a check that had nothing to compare with (a segment's first receipt):
+        it fails nothing, and no page may show it as passed."""
+        return not (self.ok and self.reason.startswith(NOT_CHECKED))
 
 
 @dataclass(frozen=True)
@@ -177,9 +186,8 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
         fail(CANONICAL, f"signed payload: {str(error)[:200]}")
         return done()
     exported = {name: value for name, value in receipt.items() if name not in EXPORT_EXTRA_FIELDS}
-    mismatch = None if _same_json(exported, body, payload) else _first_difference(exported, body)
-    if mismatch:
-        fail(CANONICAL, f"exported field {mismatch!r} differs from the signed body")
+    if not _same_json(exported, body, payload):
+        fail(CANONICAL, f"exported field {_first_difference(exported, body)!r} differs from the signed body")
     else:
         passed(CANONICAL)
 
@@ -283,9 +291,16 @@ def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Veri
         if before is None:
             if sequence == 1:
                 from_start.add(customer)
-            add(SEQUENCE, True, "first receipt of this customer in the input")
+                add(SEQUENCE, True, "sequence 1: the start of this customer's chain")
+            else:
+                add(
+                    SEQUENCE,
+                    True,
+                    f"{NOT_CHECKED}: the receipt before this one was not given, so neither its "
+                    "sequence nor its chain link can be compared",
+                )
         else:
-            last = before.body.get("sequence")  # a body that fails the contract may lack it
+            last = before.body.get("sequence")  # a body signed by anyone may lack it: the contract says so
             expected = last + 1 if is_int(last) else None
             if sequence != expected:
                 add(SEQUENCE, False, f"sequence {sequence} follows {last}; expected {expected}")
@@ -304,34 +319,34 @@ def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Veri
                 add(CHAIN_LINK, True)
         previous[customer] = result
 
-        problem = _balance_problem(body, balances, customer in from_start)
-        add(BALANCE, problem is None, problem or "")
+        add(BALANCE, *_balance_check(body, balances, customer in from_start))
         results[index] = result.with_checks(extra)
     return results
 
 
-def _balance_problem(body: Mapping[str, Any], balances: dict[tuple[str, str], int], from_start: bool) -> str | None:
-    """Does balance_after move by exactly the accepted amount since the last one seen?"""
+def _balance_check(body: Mapping[str, Any], balances: dict[tuple[str, str], int], from_start: bool) -> tuple[bool, str]:
+    """Does balance_after move by exactly the accepted amount since the last one seen?
+    (ok, reason); a balance with nothing to compare with passes as NOT_CHECKED."""
     currency = body.get("currency")
     after = parse_balance(body.get("balance_after"), currency)
     if after is None:
-        return None  # malformed: the contract check reports it
+        return True, f"{NOT_CHECKED}: balance_after or currency is malformed (see the contract check)"
     key = (str(body.get("customer_id")), str(currency))
     known = balances.get(key, 0 if from_start else None)
     balances[key] = after
     if known is None:
-        return None
+        return True, f"{NOT_CHECKED}: no earlier balance in {currency} was given to compare with"
     try:
         charged = parse_amount(body["amount"], currency) if body.get("status") == ACCEPTED else 0
     except (AmountError, KeyError, TypeError):
-        return None
+        return True, f"{NOT_CHECKED}: the amount is malformed (see the contract check)"
     if after != known + charged:
-        return (
+        return False, (
             f"balance_after {body['balance_after']} {currency} should be "
             f"{format_amount(known + charged, currency)}: the previous balance "
-            f"{format_amount(known, currency)} plus the {'accepted amount' if charged else 'nothing charged'}"
+            f"{format_amount(known, currency)}{' plus the accepted amount' if charged else ', nothing charged'}"
         )
-    return None
+    return True, ""
 
 
 def _header_problem(header: Any) -> str | None:
@@ -367,7 +382,7 @@ def signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: byt
 def _header(header_b64: str) -> dict[str, Any]:
     """The protected header, parsed once per distinct text (one per signing key in practice).
     Callers only read it."""
-    return strict_loads(b64url_decode(header_b64))
+    return strict_loads(b64url_decode(header_b64).decode("utf-8"))  # RFC 7515: UTF-8, no BOM, no guessing
 
 
 def _canonical_payload(payload: bytes) -> dict[str, Any]:

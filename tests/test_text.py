@@ -1,5 +1,6 @@
 """receipts.text.visible: controls, format characters and separators shown as escapes."""
 
+import json
 import sys
 import unicodedata
 
@@ -38,3 +39,15 @@ def test_ordinary_text_in_any_script_is_unchanged():
 )
 def test_escapes_name_the_code_point(text, shown):
     assert visible(text) == shown
+
+
+def test_visible_json_is_exact_json_that_shows_no_invisible_character():
+    from receipts.text import visible_json
+
+    value = {"d": "a\u202eb\u2028c\x7f\x85\U000e0041\ufeff é 😀", "n": [1, None, "\x1b"]}
+    for indent in (None, 2):
+        text = visible_json(value, indent)
+        assert json.loads(text) == value
+        assert visible(text.replace("\n", "")) == text.replace("\n", "")  # nothing left to make visible
+        assert "é 😀" in text and "\\u202e" in text and "\\udb40\\udc41" in text
+    assert "\n" not in visible_json(value) and "\n  " in visible_json(value, 2)

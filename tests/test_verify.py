@@ -205,6 +205,7 @@ def test_amount_edited_in_the_export_only_fails_canonical(chain: list[Receipt], 
 
 def test_export_field_added_or_removed_fails_canonical(chain: list[Receipt], jwks: Jwks) -> None:
     assert_only_failure(verify_receipt({**chain[1], "discount": "1.00"}, jwks), CANONICAL, "discount")
+    assert_only_failure(verify_receipt({**chain[1], "": "1.00"}, jwks), CANONICAL, "''")  # an empty name too
     without = {name: value for name, value in chain[1].items() if name != "quota_remaining"}
     assert_only_failure(verify_receipt(without, jwks), CANONICAL, "quota_remaining")
     # A number where the signed body has a string is a different value, not "the same amount".
@@ -368,6 +369,25 @@ def test_header_with_duplicate_alg_fails_format(chain: list[Receipt], signer: Lo
     header = b'{"alg":"none","alg":"RS256","kid":"%s","typ":"receipt+jws"}' % body["kid"].encode()
     token = raw_jws(header, canonical_bytes(body), rsa_sign(signer))
     assert_only_failure(verify_receipt(exported(body, token), jwks), FORMAT, "duplicate member", "alg")
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda text: b"\xef\xbb\xbf" + text.encode(),  # UTF-8 with a byte order mark
+        lambda text: text.encode("utf-16-le"),
+        lambda text: text.encode("utf-32"),
+    ],
+    ids=["utf-8-bom", "utf-16", "utf-32"],
+)
+def test_header_that_is_not_plain_utf8_fails_format(
+    chain: list[Receipt], signer: LocalKeySigner, jwks: Jwks, encode: Callable[[str], bytes]
+) -> None:
+    # RFC 7515: the header is UTF-8 JSON. json.loads(bytes) would also guess UTF-16 and UTF-32.
+    body = body_of(chain[0])
+    header = encode(json.dumps({"alg": "RS256", "kid": body["kid"], "typ": "receipt+jws"}, separators=(",", ":")))
+    token = raw_jws(header, canonical_bytes(body), rsa_sign(signer))
+    assert_only_failure(verify_receipt(exported(body, token), jwks), FORMAT, "not a JWS")
 
 
 @pytest.mark.parametrize("part", [0, 1, 2])
@@ -642,6 +662,28 @@ def test_segment_starting_at_sequence_three_passes(chain: list[Receipt], jwks: J
     assert_all_ok(results)
     assert [result.sequence for result in results] == [3, 4, 5]
     assert CHAIN_LINK not in names(results[0].checks)  # its first link is unknown
+    # Not compared is said so, never shown as a check that passed on evidence.
+    first = {check.check: check for check in results[0].checks}
+    assert first[SEQUENCE].reason.startswith("not checked: the receipt before this one was not given")
+    assert first[BALANCE].reason.startswith("not checked: no earlier balance in USD was given")
+    assert not first[SEQUENCE].ran and not first[BALANCE].ran and first[IDEMPOTENCY].ran
+    assert all(check.ran for result in results[1:] for check in result.checks)
+
+
+def test_the_first_receipt_of_a_chain_says_so_plainly(chain: list[Receipt], jwks: Jwks) -> None:
+    first = {check.check: check for check in verify_chain(chain[:1], jwks)[0].checks}
+    assert first[SEQUENCE].reason == "sequence 1: the start of this customer's chain"
+    assert first[SEQUENCE].ran and first[BALANCE].ran
+
+
+def test_a_receipt_after_a_body_without_sequence_is_checked_not_a_crash(
+    chain: list[Receipt], foreign: LocalKeySigner, jwks: Jwks
+) -> None:
+    # Anyone can sign a body without "sequence" with some key and paste it before a real receipt.
+    headless = {name: value for name, value in body_of(chain[0]).items() if name != "sequence"}
+    results = verify_chain([resign(foreign, headless), chain[1]], jwks)
+    assert_fails(results[0], SIGNATURE)
+    assert_fails(results[1], SEQUENCE, "sequence 2 follows None; expected None")
 
 
 def test_segment_then_edited_balance_still_checked(chain: list[Receipt], signer: LocalKeySigner, jwks: Jwks) -> None:

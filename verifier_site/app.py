@@ -1,7 +1,6 @@
 """The verifier site's app factory: configuration comes from the argument, never globals,
 so tests (and several apps in one process) each get their own store, keys and limits."""
 
-import json
 import secrets
 from collections.abc import Mapping
 from pathlib import Path
@@ -11,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from receipts.events import MAX_MESSAGE_BYTES
-from verifier_site import bodies, errors, ingest, metrics, ratelimit, security
+from verifier_site import bodies, errors, ingest, metrics, ratelimit, security, text
 from verifier_site.blueprints import api, keys, lookup, ops, verify
 from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource
@@ -57,12 +56,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def json_text(value: Any, indent: int | None = None) -> str:
-    """JSON for a page as plain text, so Jinja's autoescape makes it inert in an element
-    or a data- attribute (never inline script: the CSP forbids it)."""
-    return json.dumps(value, ensure_ascii=False, indent=indent)
-
-
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the site for one store and one key source (see DEFAULTS for every setting)."""
     app = Flask(__name__)
@@ -92,7 +85,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ingest.init_app(app)
     security.init_app(app)
     errors.init_app(app)
-    app.add_template_filter(json_text)
+    app.jinja_env.finalize = text.shown  # every {{ value }}: untrusted text made visible (verifier_site/text.py)
+    app.add_template_filter(text.json_text)
+    app.add_template_filter(text.exact)
+    app.add_template_global(text.outcome)
     for module in (lookup, verify, api, ingest_api, keys, ops):
         app.register_blueprint(module.blueprint)
     return app

@@ -1,11 +1,14 @@
 """The server's verdicts as the site shows them. Every verdict comes from
 `receipts.verify.verify_chain`; this module only groups its checks under the three
-headings people look for and prints their reasons as they are."""
+headings people look for, prints their reasons as they are, and sums a page of results
+up: how many failed and which, and which checks ran. A heading is ticked only when every
+check under it ran and passed; one that could not run is marked "–", never ticked."""
 
 import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from receipts.reading import Unreadable
 from receipts.store import Store
 from receipts.verify import (
     BALANCE,
@@ -30,6 +33,18 @@ GROUPS = (
     ("hash", "Canonical hash", (CANONICAL, HASH, CONTRACT)),
     ("chain_link", "Chain link", (IDEMPOTENCY, SEQUENCE, CHAIN_LINK, BALANCE)),
 )
+CHECK_WORDS = {
+    FORMAT: "format",
+    SIGNATURE: "signature",
+    CANONICAL: "canonical form",
+    HASH: "hash",
+    CONTRACT: "contract",
+    IDEMPOTENCY: "idempotency",
+    SEQUENCE: "sequence",
+    CHAIN_LINK: "chain link",
+    BALANCE: "balance",
+}
+MARKS = {"pass": "✓", "fail": "✗", "unchecked": "–"}
 
 
 @dataclass(frozen=True)
@@ -44,6 +59,18 @@ class Headline:
     def ok(self) -> bool:
         """Passed only if some check ran and none failed (an early failure skips the rest)."""
         return bool(self.items) and all(check.ok for _, check in self.items)
+
+    @property
+    def state(self) -> str:
+        """'fail' if a check failed, 'pass' if every check under it ran and passed, else
+        'unchecked': skipped after an earlier failure, or nothing to compare with."""
+        if any(not check.ok for _, check in self.items):
+            return "fail"
+        return "pass" if self.items and all(check.ran for _, check in self.items) else "unchecked"
+
+    @property
+    def mark(self) -> str:
+        return MARKS[self.state]
 
 
 def headlines(result: Verification, next_result: Verification | None = None) -> list[Headline]:
@@ -73,6 +100,77 @@ def result_json(result: Verification, next_result: Verification | None = None) -
     }
 
 
+def words(names: list[str]) -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    if len(names) <= 1:
+        return "".join(names)
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def failed_checks(result: Verification) -> str:
+    """The checks a receipt failed, in plain words and run order."""
+    return words(list(dict.fromkeys(CHECK_WORDS[check.check] for check in result.failures)))
+
+
+@dataclass(frozen=True)
+class Summary:
+    """The top of a page of results: how many receipts failed and which (by position, from 1,
+    to link each), the lines that were no receipt, and the checks that ran."""
+
+    count: int
+    failed: tuple[tuple[int, Verification], ...]
+    unreadable: tuple[Unreadable, ...]
+    passed: tuple[str, ...]  # every check that ran, in words
+    not_checked: tuple[str, ...]  # checks that had nothing to compare with, in words
+    not_checked_receipts: int
+
+    @property
+    def ok(self) -> bool:
+        return self.count > 0 and not self.failed and not self.unreadable
+
+    def verdict(self, where: str) -> str:
+        """The first line of the results: the count, and only checks that ran."""
+        receipts, lines = plural(self.count, "receipt"), plural(len(self.unreadable), "line")
+        if self.ok and not self.not_checked:
+            return f"Verified {where}: {receipts}; every check passed ({words(list(self.passed))})."
+        if self.ok:
+            return (
+                f"Verified {where}: {receipts}; every check that ran passed ({words(list(self.passed))}). "
+                f"Not checked for {plural(self.not_checked_receipts, 'receipt')}, with no earlier receipt given to "
+                f"compare with: {words(list(self.not_checked))} (marked –)."
+            )
+        if not self.count:
+            return f"Verification FAILED {where}: no receipt could be read ({lines} are not receipts)."
+        if not self.failed:
+            return f"Verification FAILED {where}: {lines} could not be read as receipts; the {receipts} read passed."
+        unread = f", and {lines} could not be read" if self.unreadable else ""
+        return f"Verification FAILED {where}: {len(self.failed)} of {receipts} failed{unread}."
+
+
+def summarize(results: list[Verification], unreadable: list[Unreadable]) -> Summary:
+    ran = {check.check for result in results for check in result.checks if check.ran}
+    skipped: set[str] = set()
+    receipts_skipped = 0
+    for result in results:
+        names = {check.check for check in result.checks if not check.ran}
+        if SEQUENCE in names:
+            names.add(CHAIN_LINK)  # its reason says so: with no receipt before it, no link to check
+        skipped |= names
+        receipts_skipped += bool(names)
+    return Summary(
+        len(results),
+        tuple((position, result) for position, result in enumerate(results, start=1) if not result.ok),
+        tuple(unreadable),
+        tuple(CHECK_WORDS[name] for name in CHECK_WORDS if name in ran),
+        tuple(CHECK_WORDS[name] for name in CHECK_WORDS if name in skipped),
+        receipts_skipped,
+    )
+
+
 @dataclass(frozen=True)
 class ReceiptReport:
     """A stored receipt, its neighbours in the chain, and the server's verification of it and of the
@@ -91,6 +189,26 @@ class ReceiptReport:
     @property
     def ok(self) -> bool:
         return all(group.ok for group in self.headlines)
+
+    @property
+    def state(self) -> str:
+        states = {group.state for group in self.headlines}
+        return "fail" if "fail" in states else "unchecked" if "unchecked" in states else "pass"
+
+    @property
+    def verdict(self) -> str:
+        """The receipt page's sentence, naming only the headings whose checks all ran."""
+        groups = self.headlines
+        failed = [group.title.lower() for group in groups if group.state == "fail"]
+        if failed:
+            return f"This receipt FAILED verification: {words(failed)} failed; see the checks below."
+        passed = [group.title.lower() for group in groups if group.state == "pass"]
+        unchecked = [group.title.lower() for group in groups if group.state == "unchecked"]
+        if not unchecked:
+            return f"Verified by this site: {words(passed)} all pass."
+        return (
+            f"Verified by this site: {words(passed)} pass; {words(unchecked)} could not be fully checked (see below)."
+        )
 
     @property
     def segment(self) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from receipts.records import export_line
 from verifier_site.checks import ReceiptReport
 from verifier_site.evidence_steps import steps
 from verifier_site.key_source import KeySource
+from verifier_site.text import outcome
 
 EVIDENCE_VERSION = 1
 FORMATS = ("zip", "json", "html")
@@ -101,8 +102,8 @@ def readme(bundle: dict[str, Any]) -> str:
     lines = [
         f"# Evidence for receipt {receipt['receipt_id']}",
         "",
-        f"Customer {receipt['customer_id']}, sequence {receipt['sequence']}: {receipt['status']} "
-        f"{receipt['amount']} {receipt['currency']}, balance after {receipt['balance_after']} {receipt['currency']}.",
+        f"Customer {receipt['customer_id']}, sequence {receipt['sequence']}: {outcome(receipt)}; "
+        f"balance after {receipt['balance_after']} {receipt['currency']}.",
         f"The issuer's verification {verdict} on {bundle['generated_at']} (verification.json).",
         "",
         "Files: receipt.json (the receipt as exported), receipt.jws (its signature, a JWS), public-key.pem,",

@@ -1,7 +1,10 @@
 """Fixtures for the verifier site: a store with real signed chains for two customers, an
-API key for each, and the app built by its factory against them (no globals)."""
+API key for each, and the app built by its factory against them (no globals); and for
+the page tests, headless Chromium and the app served on a free localhost port."""
 
-from collections.abc import Callable
+import shutil
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -9,6 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.serving import make_server
 
 from receipts.api_keys import issue_api_key
 from receipts.keys import KeyRing
@@ -86,3 +90,66 @@ def make_site(tmp_path: Path, keyring: KeyRing, signer: LocalKeySigner) -> Calla
 @pytest.fixture
 def site(make_site: Callable[..., Site]) -> Site:
     return make_site()
+
+
+# -- headless Chromium (Debian's `chromium`, driven by Playwright) for the page tests -------
+
+CHROMIUM = shutil.which("chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+RESULT_TIMEOUT_MS = 20_000
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Chromium, or a skip saying what to install."""
+    if CHROMIUM is None:
+        pytest.skip("headless Chromium is missing: install the Debian package chromium")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+def serve(app: Flask) -> Iterator[str]:
+    """The app on a free localhost port in a background thread: a secure context, so
+    WebCrypto is there."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def served(site: Site) -> Iterator[str]:
+    yield from serve(site.app)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh page that records every console error, page error and dialog."""
+    context = browser.new_context()
+    opened = context.new_page()
+    problems: list[str] = []
+    opened.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    opened.on("pageerror", lambda error: problems.append(str(error)))
+    opened.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))  # an alert() would mean XSS
+    opened.problems = problems
+    yield opened
+    context.close()
+
+
+def results_of(page: Any, container: str) -> dict[str, str]:
+    page.wait_for_selector(f"{container}[data-state='pass'], {container}[data-state='fail']", timeout=RESULT_TIMEOUT_MS)
+    return {
+        "state": page.get_attribute(container, "data-state"),
+        "text": page.inner_text(container),
+    }

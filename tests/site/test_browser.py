@@ -1,73 +1,17 @@
 """The pages in real headless Chromium (Debian's `chromium`, driven by Playwright): look a
 receipt up, verify it in the browser with WebCrypto, and see tampered receipts fail with
-the reason. The app runs on a free localhost port in a background thread."""
+the reason. The app runs on a free localhost port (tests/site/conftest.py)."""
 
 import json
-import shutil
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from receipts.canonical import canonical_bytes
-from tests.site.conftest import Site
+from receipts.text import visible
+from tests.site.conftest import Site, results_of, signed_chain
 
 pytestmark = pytest.mark.browser
-
-CHROMIUM = shutil.which("chromium")
-if CHROMIUM is None:
-    pytest.skip("headless Chromium is missing: install the Debian package chromium", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="Python Playwright is not installed")
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-RESULT_TIMEOUT_MS = 20_000
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator["sync_api.Browser"]:
-    with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def served(site: Site) -> Iterator[str]:
-    server = make_server("127.0.0.1", 0, site.app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture
-def page(browser) -> Iterator["sync_api.Page"]:
-    context = browser.new_context()
-    opened = context.new_page()
-    problems: list[str] = []
-    opened.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    opened.on("pageerror", lambda error: problems.append(str(error)))
-    opened.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))  # an alert() would mean XSS
-    opened.problems = problems  # type: ignore[attr-defined]
-    yield opened
-    context.close()
-
-
-def results_of(page, container: str) -> dict[str, str]:
-    page.wait_for_selector(f"{container}[data-state='pass'], {container}[data-state='fail']", timeout=RESULT_TIMEOUT_MS)
-    return {
-        "state": page.get_attribute(container, "data-state"),
-        "text": page.inner_text(container),
-    }
 
 
 def test_look_up_a_receipt_and_verify_it_in_the_browser(site: Site, served: str, page) -> None:
@@ -78,17 +22,16 @@ def test_look_up_a_receipt_and_verify_it_in_the_browser(site: Site, served: str,
     page.click("#lookup-form button[type=submit]")
     page.wait_for_url(f"{served}/receipts/{receipt['receipt_id']}")
     assert page.inner_text("#amount") == f"{receipt['amount']} USD"
-    assert page.inner_text("#description") == receipt["usage_description"]  # shown as text, not markup
+    assert page.inner_text("#description") == visible(receipt["usage_description"])  # text, U+2028 made visible
     page.click("#verify-in-browser")
     result = results_of(page, "#browser-results")
     assert result["state"] == "pass", result["text"]
-    assert "Verified in your browser: 3 receipt(s)" in result["text"]
+    assert "Verified in your browser: 3 receipts; every check passed" in result["text"]
     focus = page.locator(f".browser-result[data-receipt-id='{receipt['receipt_id']}']")
     assert focus.get_attribute("data-ok") == "true"
     for check in ("signature", "hash", "chain_link"):
         assert "pass" in focus.locator(f"li.check[data-check='{check}']").get_attribute("class")
-    assert "RS256 by key" in focus.inner_text()
-    assert f"previous_receipt_hash is the hash of #{receipt['sequence'] - 1}" in focus.inner_text()
+    assert "RS256 by key" in focus.inner_text() and "(this receipt)" in focus.inner_text()
     assert page.problems == []  # no CSP violation, no script error, no alert()
 
 
@@ -101,7 +44,7 @@ def test_a_tampered_receipt_fails_in_the_browser_with_the_reason(site: Site, ser
     result = results_of(page, "#verify-results")
     assert result["state"] == "fail"
     assert "Verification FAILED in your browser" in result["text"]
-    assert 'canonical: exported field "amount" differs from the signed body' in result["text"]
+    assert "canonical: exported field 'amount' differs from the signed body" in result["text"]
     signature = page.locator("li.check[data-check='signature']")
     assert "pass" in signature.get_attribute("class")  # the JWS is intact; the exported copy lies
     assert page.problems == []
@@ -135,4 +78,55 @@ def test_an_uploaded_chain_segment_verifies_in_the_browser(site: Site, served: s
     result = results_of(page, "#verify-results")
     assert result["state"] == "pass", result["text"]
     assert page.locator(".browser-result[data-ok='true']").count() == 3
+    assert page.problems == []
+
+
+def test_a_neighbour_whose_link_was_not_checked_gets_no_tick(site: Site, served: str, page) -> None:
+    receipt = site.receipts["cust_1"][2]  # its page checks it with receipt 2, whose own link is not given
+    page.goto(f"{served}/")
+    page.fill("#receipt_id", receipt["receipt_id"])
+    page.fill("#api_key", site.api_keys["cust_1"])
+    page.click("#lookup-form button[type=submit]")
+    page.wait_for_url(f"{served}/receipts/{receipt['receipt_id']}")
+    page.click("#verify-in-browser")
+    result = results_of(page, "#browser-results")
+    assert result["state"] == "pass", result["text"]
+    assert "Not checked for 1 receipt, with no earlier receipt given to compare with" in result["text"]
+    neighbour = page.locator("#browser-receipt-1 li.check[data-check='chain_link']")
+    assert neighbour.get_attribute("class") == "check unchecked" and neighbour.locator(".mark").inner_text() == "–"
+    assert "not checked: the receipt before this one was not given" in neighbour.inner_text()
+    this = page.locator("#browser-receipt-2 li.check[data-check='chain_link']")
+    assert this.get_attribute("class") == "check pass" and this.locator(".mark").inner_text() == "✓"
+    assert page.problems == []
+
+
+def test_many_receipts_with_a_few_bad_ones_in_the_browser(site: Site, served: str, page, signer) -> None:
+    chain = [receipt.export() for receipt in signed_chain(signer, "cust_many", [f"call {n}" for n in range(39)])]
+    for index, field in ((5, "amount"), (12, "receipt_hash"), (20, "kid"), (33, "currency")):
+        chain[index] = {**chain[index], field: "0.01"}
+    page.goto(f"{served}/verify")
+    page.fill("#receipts", "".join(canonical_bytes(r).decode() + "\n" for r in chain))
+    page.click("#verify-button")
+    result = results_of(page, "#verify-results")
+    assert result["text"].startswith("Verification FAILED in your browser: 4 of 39 receipts failed.")
+    links = page.locator("#verify-results ol.failures a")
+    assert links.count() == 4
+    targets = [links.nth(n).get_attribute("href") for n in range(4)]
+    assert targets == ["#browser-receipt-6", "#browser-receipt-13", "#browser-receipt-21", "#browser-receipt-34"]
+    assert "failed canonical form" in page.inner_text("#verify-results ol.failures")
+    links.nth(2).click()
+    assert page.evaluate("location.hash") == "#browser-receipt-21"
+    assert page.locator("#browser-receipt-21").get_attribute("data-ok") == "false"
+    assert page.problems == []
+
+
+def test_producer_text_in_browser_results_is_shown_as_escapes(site: Site, served: str, page) -> None:
+    receipt = {**site.receipts["cust_2"][0], "receipt_id": "r_\u202eevil", "customer_id": "c\u2066x"}
+    page.goto(f"{served}/verify")
+    page.fill("#receipts", json.dumps(receipt, ensure_ascii=False))
+    page.click("#verify-button")
+    text = results_of(page, "#verify-results")["text"]
+    assert "r_\\u202eevil" in text and "c\\u2066x" in text
+    assert "\u202e" not in text and "\u2066" not in text
+    assert page.locator("#verify-results bdi").count() > 0
     assert page.problems == []

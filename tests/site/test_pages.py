@@ -56,7 +56,7 @@ def test_hostile_text_in_a_receipt_is_inert(site: Site) -> None:
     site.sign_in()
     html = receipt_page(site, 1)
     assert "<img src=x" not in html and "</script><img" not in html
-    assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;\u2028" in html  # shown as text
+    assert "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;\\u2028" in html  # shown as text, U+2028 visible
     assert html.count("<script") == 1  # only the module tag from base.html
     holder = re.search(r'<div id="browser-check" data-receipts="([^"]*)"', html)
     assert holder is not None and "<" not in holder.group(1) and HOSTILE not in holder.group(1)
@@ -161,7 +161,8 @@ def test_hsts_can_be_turned_off_for_plain_http_deployments(make_site) -> None:
 
 
 def test_static_files_ship_with_the_package(site: Site) -> None:
-    for name, kind in (("verifier.js", "javascript"), ("page.js", "javascript"), ("site.css", "css")):
+    scripts = ("verifier.js", "contract.js", "json.js", "python.js", "tables.js", "text.js", "page.js")
+    for name, kind in (*((script, "javascript") for script in scripts), ("site.css", "css")):
         response = site.client.get(f"/static/{name}")
         assert response.status_code == 200 and kind in response.mimetype
         response.close()

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from receipts.reading import Unreadable, read_receipts
 from receipts.verify import Verification, verify_chain
 from verifier_site.bodies import body_limit
-from verifier_site.checks import headlines, result_json
+from verifier_site.checks import failed_checks, headlines, result_json, summarize
 from verifier_site.errors import SiteError
 from verifier_site.key_source import trusted_jwks
 from verifier_site.metrics import count_verification
@@ -65,8 +65,8 @@ def form() -> str:
         return render_template("verify.html", rows=None, text=text, problem=error.message)
     results = verify_receipts(receipts, "form")
     rows = [(result, headlines(result)) for result in results]
-    ok = not unreadable and all(result.ok for result in results)
-    return render_template("verify.html", rows=rows, unreadable=unreadable, ok=ok, text=text)
+    summary = summarize(results, unreadable)
+    return render_template("verify.html", rows=rows, summary=summary, failed_checks=failed_checks, text=text)
 
 
 @blueprint.post("/v1/verify")

@@ -1,53 +1,151 @@
 // Wires the pages to verifier.js: "Verify in my browser" on a receipt's page and the
-// paste/upload form. Results are built with textContent only, so receipt text stays inert.
-import { GROUPS, readReceipts, verifySegment } from "./verifier.js";
+// paste/upload form. Results are built with textContent only, every text made visible
+// (text.js) and producer text isolated in <bdi>, so receipt text stays inert and cannot
+// reorder what is read. The top says how many receipts failed and links each one; a
+// heading is ticked only when every check under it ran and passed.
+import { parseJson } from "./json.js";
+import { pyStr } from "./python.js";
+import { visible } from "./text.js";
+import * as verifier from "./verifier.js";
+
+const { FORMAT, SIGNATURE, CANONICAL, HASH, CONTRACT, IDEMPOTENCY, SEQUENCE, CHAIN_LINK, BALANCE } = verifier;
+const GROUPS = [
+  ["signature", "Signature", [FORMAT, SIGNATURE]],
+  ["hash", "Canonical hash", [CANONICAL, HASH, CONTRACT]],
+  ["chain_link", "Chain link", [IDEMPOTENCY, SEQUENCE, CHAIN_LINK, BALANCE]],
+];
+const WORDS = new Map([
+  [FORMAT, "format"], [SIGNATURE, "signature"], [CANONICAL, "canonical form"], [HASH, "hash"],
+  [CONTRACT, "contract"], [IDEMPOTENCY, "idempotency"], [SEQUENCE, "sequence"], [CHAIN_LINK, "chain link"],
+  [BALANCE, "balance"],
+]); // prettier-ignore
+const MARKS = { pass: "✓", fail: "✗", unchecked: "–" };
+const WHERE = "in your browser";
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+const ran = (check) => !(check.ok && check.reason.startsWith(verifier.NOT_CHECKED));
+const plural = (count, noun) => `${count} ${noun}${count === 1 ? "" : "s"}`;
+const words = (names) => (names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`);
+const inOrder = (names) => [...WORDS.keys()].filter((name) => names.has(name)).map((name) => WORDS.get(name));
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
   if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
+  if (text !== undefined) node.textContent = visible(text);
   return node;
 }
 
-async function fetchJwks(url) {
-  const response = await fetch(url, { credentials: "omit", cache: "no-store" });
-  if (!response.ok) throw new Error(`could not fetch the public keys (HTTP ${response.status})`);
-  return response.json();
+const isolated = (text) => element("bdi", "", text);
+
+function named(result) {
+  let where = result.receiptId ?? "(unnamed receipt)";
+  if (result.customerId !== null) where += ` (customer ${result.customerId}, sequence ${pyStr(result.sequence)})`;
+  return where;
+}
+
+function groupsOf(result) {
+  return GROUPS.map(([key, title, names]) => {
+    const items = result.checks.filter((check) => names.includes(check.check));
+    let state = items.length && items.every(ran) ? "pass" : "unchecked";
+    if (items.some((check) => !check.ok)) state = "fail";
+    return { key, title, items, state };
+  });
+}
+
+function verdict(results, unreadable, failed) {
+  const receipts = plural(results.length, "receipt");
+  const lines = plural(unreadable.length, "line");
+  const passed = inOrder(new Set(results.flatMap((result) => result.checks.filter(ran).map((check) => check.check))));
+  const skipped = results.map((result) => {
+    const names = new Set(result.checks.filter((check) => !ran(check)).map((check) => check.check));
+    if (names.has(SEQUENCE)) names.add(CHAIN_LINK); // its reason says so: no receipt before it, no link to check
+    return names;
+  });
+  const notChecked = inOrder(new Set(skipped.flatMap((names) => [...names])));
+  if (results.length && !failed.length && !unreadable.length) {
+    if (!notChecked.length) return `Verified ${WHERE}: ${receipts}; every check passed (${words(passed)}).`;
+    const some = plural(skipped.filter((names) => names.size).length, "receipt");
+    return (
+      `Verified ${WHERE}: ${receipts}; every check that ran passed (${words(passed)}). Not checked for ${some}, ` +
+      `with no earlier receipt given to compare with: ${words(notChecked)} (marked –).`
+    );
+  }
+  if (!results.length) return `Verification FAILED ${WHERE}: no receipt could be read (${lines} are not receipts).`;
+  if (!failed.length) {
+    return `Verification FAILED ${WHERE}: ${lines} could not be read as receipts; the ${receipts} read passed.`;
+  }
+  const unread = unreadable.length ? `, and ${lines} could not be read` : "";
+  return `Verification FAILED ${WHERE}: ${failed.length} of ${receipts} failed${unread}.`;
+}
+
+function checkList(result) {
+  const list = element("ul", "checks");
+  for (const group of groupsOf(result)) {
+    const row = element("li", `check ${group.state}`);
+    row.dataset.check = group.key;
+    row.append(element("span", "mark", MARKS[group.state]), element("strong", "", group.title));
+    const reasons = element("ul");
+    if (!group.items.length) reasons.append(element("li", "unchecked", "not checked: an earlier check failed"));
+    for (const check of group.items) {
+      const item = element("li", !check.ok ? "fail" : ran(check) ? "pass" : "unchecked");
+      item.append(isolated(`${check.check}: ${check.reason || (check.ok ? "passed" : "failed")}`));
+      reasons.append(item);
+    }
+    row.append(reasons);
+    list.append(row);
+  }
+  return list;
 }
 
 function render(container, results, unreadable, focusId) {
-  const ok = results.length > 0 && unreadable.length === 0 && results.every((result) => result.ok);
-  const verdict = ok
-    ? `Verified in your browser: ${results.length} receipt(s); signature, canonical hash and chain link all pass.`
-    : "Verification FAILED in your browser: see the reasons below.";
-  const nodes = [element("p", `verdict ${ok ? "pass" : "fail"}`, verdict)];
-  for (const item of unreadable) nodes.push(element("p", "fail", `line ${item.line}: ${item.reason}`));
-  for (const result of results) {
-    const section = element("section", "browser-result");
+  const failed = results.map((result, index) => [index + 1, result]).filter(([, result]) => !result.ok);
+  const ok = results.length > 0 && !failed.length && !unreadable.length;
+  const nodes = [element("p", `verdict ${ok ? "pass" : "fail"}`, verdict(results, unreadable, failed))];
+  if (failed.length || unreadable.length) {
+    const list = element("ol", "failures");
+    for (const [position, result] of failed) {
+      const link = element("a", "", `Receipt ${position}: `);
+      link.href = `#browser-receipt-${position}`;
+      link.append(isolated(named(result)));
+      const why = words([...new Set(result.checks.filter((check) => !check.ok).map((check) => WORDS.get(check.check)))]);
+      const item = element("li");
+      item.append(link, document.createTextNode(` failed ${why}`));
+      list.append(item);
+    }
+    for (const line of unreadable) {
+      const link = element("a", "", `Line ${line.line}`);
+      link.href = `#browser-line-${line.line}`;
+      const item = element("li");
+      item.append(link, document.createTextNode(" is not a receipt"));
+      list.append(item);
+    }
+    nodes.push(list);
+  }
+  for (const line of unreadable) {
+    const paragraph = element("p", "fail");
+    paragraph.id = `browser-line-${line.line}`;
+    paragraph.append(isolated(`line ${line.line}: ${line.reason}`));
+    nodes.push(paragraph);
+  }
+  results.forEach((result, index) => {
+    const section = element("section", "browser-result receipt-result");
+    section.id = `browser-receipt-${index + 1}`;
     section.dataset.receiptId = result.receiptId ?? "";
     section.dataset.ok = String(result.ok);
-    const name = `${result.receiptId ?? "(unnamed receipt)"}${result.sequence !== null ? ` (#${result.sequence})` : ""}`;
-    section.append(element("h3", "", result.receiptId === focusId ? `${name}: this receipt` : name));
-    const list = element("ul", "checks");
-    for (const [key, title] of GROUPS) {
-      const items = result.groups[key];
-      const passed = items.length > 0 && items.every((item) => item.ok);
-      const row = element("li", `check ${passed ? "pass" : "fail"}`);
-      row.dataset.check = key;
-      row.append(element("span", "mark", passed ? "✓" : "✗"), element("strong", "", title));
-      const reasons = element("ul");
-      if (items.length === 0) reasons.append(element("li", "fail", "not checked: an earlier step failed"));
-      for (const item of items) {
-        reasons.append(element("li", item.ok ? "pass" : "fail", `${item.check}: ${item.reason || (item.ok ? "passed" : "failed")}`));
-      }
-      row.append(reasons);
-      list.append(row);
-    }
-    section.append(list);
+    const title = element("h3", "", `Receipt ${index + 1}: `);
+    title.append(isolated(named(result)));
+    if (focusId && result.receiptId === focusId) title.append(document.createTextNode(" (this receipt)"));
+    section.append(title, checkList(result));
     nodes.push(section);
-  }
+  });
   container.replaceChildren(...nodes);
   container.dataset.state = ok ? "pass" : "fail";
+}
+
+async function fetchKeys(url) {
+  const response = await fetch(url, { credentials: "omit", cache: "no-store" });
+  if (!response.ok) throw new Error(`could not fetch the public keys (HTTP ${response.status})`);
+  return verifier.trustedKeys(await response.text());
 }
 
 async function run(container, work) {
@@ -68,8 +166,8 @@ function wireReceiptPage() {
   const container = document.getElementById("browser-results");
   button.addEventListener("click", () =>
     run(container, async () => {
-      const receipts = JSON.parse(holder.dataset.receipts);
-      const results = await verifySegment(receipts, await fetchJwks(holder.dataset.jwksUrl));
+      const receipts = parseJson(holder.dataset.receipts);
+      const results = await verifier.verifyChain(receipts, await fetchKeys(holder.dataset.jwksUrl));
       render(container, results, [], holder.dataset.focus);
     }),
   );
@@ -83,10 +181,17 @@ function wireVerifyForm() {
     event.preventDefault(); // verified here; without JavaScript the form asks the server instead
     run(container, async () => {
       const file = form.elements.file.files[0];
-      const text = file ? await file.text() : form.elements.receipts.value;
-      const { receipts, unreadable } = readReceipts(text);
+      let text = form.elements.receipts.value;
+      if (file) {
+        try {
+          text = utf8.decode(await file.arrayBuffer());
+        } catch {
+          throw new Error("the file is not UTF-8 text");
+        }
+      }
+      const { receipts, unreadable } = verifier.readReceipts(text);
       if (receipts.length === 0 && unreadable.length === 0) throw new Error("paste a receipt or choose a file first");
-      const results = await verifySegment(receipts, await fetchJwks(form.dataset.jwksUrl));
+      const results = await verifier.verifyChain(receipts, await fetchKeys(form.dataset.jwksUrl));
       render(container, results, unreadable, null);
     });
   });
