@@ -21,6 +21,7 @@ from receipts.records import SignedReceipt
 from receipts.signers import LocalKeySigner, sign_payloads
 from receipts.sqlite_store import SqliteStore
 from tests.conftest import PROCESSED_AT, make_event
+from tests.site.publishers import InstantPublisher
 from verifier_site import create_app
 
 HOSTILE = "</script><img src=x onerror=alert(1)>\u2028"
@@ -153,3 +154,15 @@ def results_of(page: Any, container: str) -> dict[str, str]:
         "state": page.get_attribute(container, "data-state"),
         "text": page.inner_text(container),
     }
+
+
+@pytest.fixture
+def instant() -> InstantPublisher:
+    """Pub/Sub confirming at once, keeping what it was given (tests/site/publishers.py)."""
+    return InstantPublisher()
+
+
+@pytest.fixture
+def ingest_site(make_site: Callable[..., Site], instant: InstantPublisher) -> Site:
+    """The site with ingest on, publishing to `instant`."""
+    return make_site(INGEST_PUBLISHER=instant)

@@ -15,7 +15,6 @@ from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from tests.conftest import event_bytes
 from tests.site.conftest import Site
-from tests.site.publishers import InstantPublisher
 from verifier_site.bodies import DEFAULT_SETTING
 
 POST_ROUTES = ["/lookup", "/sign-out", "/v1/events", "/v1/events:batch", "/v1/verify", "/verify"]
@@ -61,16 +60,6 @@ def limit_of(site: Site, path: str) -> int:
     endpoint = next(rule.endpoint for rule in rules if rule.rule == path and "POST" in (rule.methods or ()))
     view = site.app.view_functions[endpoint]
     return int(site.app.config[getattr(view, "body_limit_setting", DEFAULT_SETTING)])
-
-
-@pytest.fixture
-def instant() -> InstantPublisher:
-    return InstantPublisher()
-
-
-@pytest.fixture
-def ingest_site(make_site, instant: InstantPublisher) -> Site:
-    return make_site(INGEST_PUBLISHER=instant)
 
 
 def test_every_post_route_is_known_here(ingest_site: Site) -> None:

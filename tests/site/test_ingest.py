@@ -18,16 +18,6 @@ def post(site: Site, body: bytes, customer: str = "cust_1", path: str = "/v1/eve
     return site.client.post(path, data=body, headers=headers, **kwargs)
 
 
-@pytest.fixture
-def instant() -> InstantPublisher:
-    return InstantPublisher()
-
-
-@pytest.fixture
-def ingest_site(make_site, instant: InstantPublisher) -> Site:
-    return make_site(INGEST_PUBLISHER=instant)
-
-
 def test_an_event_is_published_as_sent_and_answered_202_with_its_receipt_id(ingest_site: Site, instant) -> None:
     body = b'{"customer_id": "cust_1",  "idempotent_key": "k-1", "amount": 150.00, "currency": "USD", ' + (
         b'"timestamp": "2026-01-25T10:30:45Z", "usage_description": "1000 API calls \\u2028 caf\xc3\xa9"}'
