@@ -14,7 +14,9 @@ or idle client costs a socket and a buffer, never a thread:
   accepting until some close (the kernel's backlog holds the rest);
 - requests wait for a thread in a fair queue: one queue per caller (the API key's id,
   else the client address), served in turn, so one customer's flood is served between
-  everyone else's requests instead of in front of them.
+  everyone else's requests instead of in front of them; and one caller holds at most
+  half the threads at once, so its flood, even of requests refused at once, cannot take
+  the processor from everyone else.
 
 gunicorn still manages the processes: workers, restarts, heartbeats and signals.
 """
@@ -24,7 +26,7 @@ import os
 import re
 import socket
 import time
-from collections import OrderedDict, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -48,21 +50,43 @@ BEARER_KEY_ID = re.compile(r"Bearer\s+sk_([0-9a-f]{16})_", re.ASCII | re.IGNOREC
 
 
 class FairQueue:
-    """Waitress's task queue (a deque's append/popleft/len), one queue per caller taken in turn."""
+    """Waiting requests, one queue per caller, taken in turn; a caller already holding
+    `per_caller` threads waits until one of them is free. (It keeps a deque's append,
+    popleft, len and truth, which waitress's dispatcher uses to queue and to cancel.)"""
 
-    def __init__(self, caller: Callable[[Any], str]) -> None:
+    def __init__(self, caller: Callable[[Any], str], per_caller: int) -> None:
         self._caller = caller
+        self.per_caller = per_caller
         self._queues: OrderedDict[str, deque] = OrderedDict()
+        self._running: Counter[str] = Counter()
         self._size = 0
 
     def append(self, task: Any) -> None:
         self._queues.setdefault(self._caller(task), deque()).append(task)
         self._size += 1
 
+    def ready(self) -> bool:
+        """Is there a task whose caller may have one more thread?"""
+        return any(self._running[caller] < self.per_caller for caller in self._queues)
+
+    def take(self) -> tuple[str, Any]:
+        """The next caller in turn that may have one more thread, and its oldest task."""
+        caller = next(caller for caller in self._queues if self._running[caller] < self.per_caller)
+        self._running[caller] += 1
+        return caller, self._pop(caller)
+
+    def finished(self, caller: str) -> None:
+        self._running[caller] -= 1
+        if not self._running[caller]:
+            del self._running[caller]
+
     def popleft(self) -> Any:
-        caller, tasks = next(iter(self._queues.items()))
+        """The next task in turn, caps aside (waitress cancels what is left this way)."""
+        return self._pop(next(iter(self._queues)))
+
+    def _pop(self, caller: str) -> Any:
+        tasks = self._queues.pop(caller)
         task = tasks.popleft()
-        del self._queues[caller]
         if tasks:
             self._queues[caller] = tasks  # to the back: everyone else goes first
         self._size -= 1
@@ -85,9 +109,35 @@ def caller_of(channel: Any) -> str:
 
 
 class FairDispatcher(ThreadedTaskDispatcher):
-    def __init__(self) -> None:
+    """Waitress's thread pool taking requests from a FairQueue; its handler loop is
+    waitress's own, but for the caller's thread count kept around each task."""
+
+    def __init__(self, per_caller: int) -> None:
         super().__init__()
-        self.queue = FairQueue(caller_of)  # type: ignore[assignment]
+        self.queue: FairQueue = FairQueue(caller_of, per_caller)  # type: ignore[assignment]
+
+    def handler_thread(self, thread_no: int) -> None:
+        while True:
+            with self.lock:
+                while not self.queue.ready() and self.stop_count == 0:
+                    self.active_count -= 1  # idle until woken
+                    self.queue_cv.wait()
+                    self.active_count += 1
+                if self.stop_count > 0:
+                    self.active_count -= 1
+                    self.stop_count -= 1
+                    self.threads.discard(thread_no)
+                    self.thread_exit_cv.notify()
+                    break
+                caller, task = self.queue.take()
+            try:
+                task.service()
+            except BaseException:
+                self.logger.exception("Exception when servicing %r", task)
+            finally:
+                with self.lock:
+                    self.queue.finished(caller)
+                    self.queue_cv.notify()  # a task of this caller may be waiting for the thread
 
 
 class TimedParser(HTTPRequestParser):
@@ -169,7 +219,7 @@ class EventLoopWorker(Worker):
             ident="receipts",
             asyncore_use_poll=True,
         )
-        dispatcher = FairDispatcher()
+        dispatcher = FairDispatcher(per_caller=max(1, adjustments.threads // 2))
         dispatcher.set_thread_count(adjustments.threads)
         application = access_logged(self.wsgi, self.log) if self.cfg.accesslog else self.wsgi
         channels: dict = {}

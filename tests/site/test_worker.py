@@ -12,7 +12,7 @@ from verifier_site.worker import FairQueue, TimedParser, access_logged, caller_o
 
 
 def test_the_fair_queue_takes_each_caller_in_turn() -> None:
-    queue = FairQueue(lambda task: task[0])
+    queue = FairQueue(lambda task: task[0], per_caller=100)
     for task in ("a1", "a2", "a3", "a4", "b1", "c1", "b2"):
         queue.append(task)
     assert len(queue) == 7
@@ -21,6 +21,20 @@ def test_the_fair_queue_takes_each_caller_in_turn() -> None:
     taken += [queue.popleft() for _ in range(len(queue))]
     assert taken == ["a1", "b1", "c1", "a2", "b2", "a3", "d1", "a4"]
     assert len(queue) == 0 and not queue
+
+
+def test_a_caller_holding_its_share_of_threads_waits_while_others_go_first() -> None:
+    queue = FairQueue(lambda task: task[0], per_caller=2)
+    for task in ("a1", "a2", "a3", "a4", "b1"):
+        queue.append(task)
+    taken = [queue.take() for _ in range(3)]
+    assert taken == [("a", "a1"), ("b", "b1"), ("a", "a2")]
+    assert not queue.ready() and len(queue) == 2  # a holds its two threads: a3 and a4 wait
+    queue.finished("a")
+    assert queue.ready() and queue.take() == ("a", "a3")
+    queue.finished("b")
+    assert not queue.ready()
+    assert queue.popleft() == "a4" and not queue  # cancelling what is left ignores the caps
 
 
 def channel(authorization: str | None = None, address: str = "10.0.0.7") -> SimpleNamespace:
