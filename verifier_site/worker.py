@@ -30,6 +30,7 @@ from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from flask import Flask
 from gunicorn.workers.base import Worker
 from waitress import wasyncore
 from waitress.adjustments import Adjustments
@@ -39,13 +40,14 @@ from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
 from receipts.text import visible
-from verifier_site.bodies import largest_limit
+from verifier_site.bodies import DEFAULT_SETTING, largest_limit
 
 REQUEST_SECONDS = 20.0  # from a request's first byte to its last
 IDLE_SECONDS = 5  # at least: a connection that sends nothing for this long is closed
 CLEANUP_SECONDS = 2  # how often deadlines are checked
 HEAD_BYTES = 16 * 1024  # a request line and its header fields; past it, 431
 WIRE_SLACK = 64 * 1024
+OTHER_APP_BODY_LIMIT = 1024 * 1024
 BEARER_KEY_ID = re.compile(r"Bearer\s+sk_([0-9a-f]{16})_", re.ASCII | re.IGNORECASE)
 
 
@@ -198,6 +200,13 @@ def access_logged(app: Callable, log: Any) -> Callable:
     return logged
 
 
+def body_limit_of(app: Any) -> int:
+    """The largest body the site's routes take; for another WSGI app (a benchmark's), 1 MiB."""
+    if isinstance(app, Flask) and DEFAULT_SETTING in app.config:
+        return largest_limit(app)
+    return OTHER_APP_BODY_LIMIT
+
+
 class EventLoopWorker(Worker):
     """gunicorn's settings used: threads, worker_connections, keepalive, graceful_timeout, accesslog."""
 
@@ -214,7 +223,7 @@ class EventLoopWorker(Worker):
             # The app refuses a body over its route's limit, exactly, with its own 413 and
             # message. Waitress counts a chunked body's bytes on the wire, framing included,
             # and refuses past this: room for any sane chunk size, a bound on memory.
-            max_request_body_size=2 * largest_limit(self.wsgi) + WIRE_SLACK,
+            max_request_body_size=2 * body_limit_of(self.wsgi) + WIRE_SLACK,
             clear_untrusted_proxy_headers=False,  # the app's ProxyFix (TRUSTED_PROXIES) decides
             ident="receipts",
             asyncore_use_poll=True,

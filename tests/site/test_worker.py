@@ -77,6 +77,14 @@ def test_a_request_that_has_not_arrived_whole_in_time_closes_its_connection(monk
     assert [late.will_close, fresh.will_close, done.will_close, idle.will_close] == [True, False, False, False]
 
 
+def test_the_servers_body_cap_follows_the_sites_largest_route_limit(make_site) -> None:
+    from flask import Flask
+
+    site = make_site(MAX_CONTENT_LENGTH=3 * 1024 * 1024)
+    assert worker.body_limit_of(site.app) == 3 * 1024 * 1024
+    assert worker.body_limit_of(Flask("another")) == worker.OTHER_APP_BODY_LIMIT  # a benchmark's constant app
+
+
 def test_the_access_log_shows_control_characters_in_paths_as_escapes(caplog) -> None:
     def app(environ, start_response):
         start_response("404 NOT FOUND", [])
