@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ import rfc8785
 
 ZERO_HASH = "0" * 64
 SAFE_INTEGER = 2**53 - 1  # RFC 8785 / I-JSON: integers beyond this are not exact in a double
+RECEIPT_ID_PATTERN = re.compile(r"r_[a-z2-7]{26}", re.ASCII)  # what receipt_id() returns
 
 
 def canonical_bytes(value: Mapping[str, Any]) -> bytes:

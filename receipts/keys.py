@@ -7,6 +7,7 @@ the JWKS so old receipts keep verifying.
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from joserfc.jwk import RSAKey
 from receipts.jws import ALG
 
 KEY_BITS = 2048  # matches Cloud KMS RSA_SIGN_PKCS1_2048_SHA256
+KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)  # an RFC 7638 SHA-256 thumbprint, base64url
 
 
 def public_jwk(public_pem: bytes) -> dict[str, Any]:

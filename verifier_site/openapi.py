@@ -4,10 +4,10 @@ a JSON file only so that patterns and limits are the ones the views enforce."""
 from collections.abc import Mapping
 from typing import Any
 
+from receipts.canonical import RECEIPT_ID_PATTERN
 from receipts.events import ID_PATTERN
-from verifier_site.blueprints.api import MAX_SEQUENCE
-from verifier_site.blueprints.keys import KID_PATTERN
-from verifier_site.checks import RECEIPT_ID_PATTERN
+from receipts.keys import KID_PATTERN
+from receipts.ledger import MAX_SEQUENCE
 from verifier_site.openapi_schemas import component_schemas, ref
 
 JSON = "application/json"

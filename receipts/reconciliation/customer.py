@@ -2,10 +2,9 @@
 `receipts.verify.verify_chain`, then against the state store and the other copies."""
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from receipts.reconciliation.copies import Held, Link
 from receipts.reconciliation.findings import (
     AFTER_CUT,
     ARCHIVE,
@@ -24,7 +23,7 @@ from receipts.reconciliation.findings import (
     parse_time,
 )
 from receipts.reconciliation.money import check_money
-from receipts.reconciliation.stores import Held, check_idempotency_rows, check_stores, distinct_copies
+from receipts.reconciliation.stores import check_idempotency_rows, check_stores, distinct_copies
 from receipts.store import CustomerState, LedgerEntry
 from receipts.verify import (
     BALANCE,
@@ -37,9 +36,7 @@ from receipts.verify import (
     SEQUENCE,
     SIGNATURE,
     Jwks,
-    Verification,
     differing_fields,
-    is_int,
     verify_chain,
 )
 from receipts.verify import IDEMPOTENCY as REPEATED_KEY
@@ -56,31 +53,6 @@ VERIFY_CHECKS = {
     BALANCE: (MONEY, "balance_after"),
     REPEATED_KEY: (IDEMPOTENCY, "idempotent_key"),
 }
-
-
-@dataclass(frozen=True)
-class Link:
-    """A receipt of the chain being checked, with its verification."""
-
-    held: Held
-    result: Verification
-
-    @property
-    def body(self) -> dict[str, Any] | None:
-        return self.result.body
-
-    @property
-    def receipt_id(self) -> str | None:
-        return self.held.receipt_id(self.body)
-
-    @property
-    def copy(self) -> Copy:
-        return self.held.named(self.body)
-
-    @property
-    def sequence(self) -> int | None:
-        value = (self.body or self.held.receipt).get("sequence")
-        return value if is_int(value) else self.result.sequence
 
 
 def reconcile_customer(
