@@ -32,8 +32,8 @@ from benchmarks.common import emulators_in, record
 from receipts.api_keys import issue_api_key
 from receipts.emulators import DEFAULT_PROJECT, free_port
 from receipts.home import Home
-from receipts.keys import KeyRing
-from receipts.sqlite_store import SqliteStore
+from receipts.stores.keyring import KeyRing
+from receipts.stores.sqlite import SqliteStore
 from verifier_site.server import THREADS, ingest_config, requests_per_customer
 
 TOPIC = f"projects/{DEFAULT_PROJECT}/topics/bench-events"

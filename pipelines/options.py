@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from receipts.signers import key_file_url, signer_from_url
+from receipts.stores.signers import key_file_url, signer_from_url
 
 
 class StoreOptions(PipelineOptions):

@@ -16,11 +16,11 @@ from receipts.console import print_run_summary, report_verification, run_pipelin
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
 from receipts.home import Home, HomeBusy
-from receipts.keys import KeyRing
 from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
 from receipts.reading import Unreadable, read_receipts
 from receipts.records import dumps_line, export_line
+from receipts.stores.keyring import KeyRing
 from receipts.terminal import TerminalGroup, err, out, shown
 from receipts.verify import Jwks, verify_chain
 

@@ -15,7 +15,7 @@ from receipts.console import pipeline_counts
 from receipts.emulators import DEFAULT_PROJECT, NAMES, EmulatorError, Emulators, answers, export_lines
 from receipts.home import Home, HomeBusy
 from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
-from receipts.store import open_store
+from receipts.stores import open_store
 from receipts.terminal import err, shown
 from receipts.text import visible
 
@@ -43,7 +43,7 @@ def kms_public_key(name: str):
     """A KMS key version's checked public key; a ClickException saying what to fix otherwise."""
     from google.api_core import exceptions as api_exceptions
 
-    from receipts.gcp.kms import KmsIntegrityError, fetch_public_key, kms_client
+    from receipts.stores.gcp.kms import KmsIntegrityError, fetch_public_key, kms_client
 
     try:
         return fetch_public_key(kms_client(), name)
@@ -71,7 +71,7 @@ def store_of(home: Home):
 
 def gcp_location(home: Home):
     """The store's GcpLocation; a usage error when the store is not gcp://."""
-    from receipts.gcp.store import GcpLocation
+    from receipts.stores.gcp.location import GcpLocation
 
     if not home.is_gcp:
         raise click.UsageError(

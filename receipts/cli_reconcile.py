@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from receipts.home import Home, HomeBusy
-from receipts.keys import KeyRing
+from receipts.stores.keyring import KeyRing
 from receipts.terminal import err, out, shown
 
 SHOWN = 50  # discrepancies printed; the report lists up to --max-listed
@@ -90,7 +90,7 @@ def reconcile(
     same receipts in the ledger, the archive and the state store.
 
     Exit status 0 when every check holds, 1 when anything does not, 2 when it could not run."""
-    from receipts.public_keys import JwksUnavailable, load_jwks
+    from receipts.stores.public_keys import JwksUnavailable, load_jwks
 
     if jwks is None and not KeyRing(home.keys).exists():
         raise click.UsageError(f"no signing keys in {home.root}: pass --jwks FILE_OR_URL (e.g. the site's jwks.json)")

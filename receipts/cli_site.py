@@ -7,7 +7,7 @@ from rich.table import Table
 from receipts.cli_cloud import kms_key_option, store_of
 from receipts.events import ID_PATTERN
 from receipts.home import Home
-from receipts.keys import KeyRing
+from receipts.stores.keyring import KeyRing
 from receipts.terminal import err, out, shown
 
 

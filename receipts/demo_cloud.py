@@ -25,7 +25,7 @@ def prepare_emulators(home: Home, console: Console) -> Home:
     """Start this home's emulators if they are not running, point this process at them,
     and create the topic, subscription, database and bucket. Returns the gcp:// home."""
     from receipts.gcp.provision import init
-    from receipts.gcp.store import GcpLocation
+    from receipts.stores.gcp.location import GcpLocation
 
     try:
         with err.status("Starting the Google Cloud emulators…") as status:
@@ -47,8 +47,8 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
     from pipelines.local_runner import stop
     from pipelines.streaming import StreamSettings, start
     from receipts.demo_run import archived_receipts
-    from receipts.gcp.store import GcpLocation
-    from receipts.store import open_store
+    from receipts.stores import open_store
+    from receipts.stores.gcp.location import GcpLocation
 
     location = GcpLocation.parse(home.store_url)
     lines = list(jsonl_messages(events))

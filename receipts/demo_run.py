@@ -6,12 +6,12 @@ from collections import Counter
 from rich.table import Table
 
 from receipts.api_keys import authenticate, issue_api_key
-from receipts.archive import read_archive
 from receipts.console import print_run_summary, report_verification, run_pipeline
 from receipts.demo import DEMO_ENTITLEMENTS, write_sample
 from receipts.home import Home, write_atomically
 from receipts.records import export_line
-from receipts.store import Store, open_store
+from receipts.stores import Store, open_store
+from receipts.stores.folder_archive import read_archive
 from receipts.terminal import out, shown
 from receipts.verify import Jwks, verify_chain
 
@@ -115,7 +115,7 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
 def archived_receipts(home: Home) -> tuple[int, list[dict]]:
     """(number of files, every archived receipt) from the archive folder or bucket."""
     if home.is_gcp:
-        from receipts.gcp.archive import BucketArchive
+        from receipts.stores.gcp.bucket_archive import BucketArchive
 
         archive = BucketArchive(home.archive_url)
         names = archive.objects()

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from receipts.keys import KeyRing
+from receipts.stores.keyring import KeyRing
 
 
 class HomeBusy(RuntimeError):
@@ -53,7 +53,7 @@ class Home:
     def archive_url(self) -> str:
         """Where the pipeline archives receipts: the store's bucket for gcp://, else archive/."""
         if self.is_gcp:
-            from receipts.gcp.store import GcpLocation
+            from receipts.stores.gcp.location import GcpLocation
 
             return GcpLocation.parse(self.store_url).archive_url
         return str(self.archive)

@@ -26,7 +26,7 @@ from typing import Any
 
 from receipts.events import INVALID_AMOUNT, Event, FieldError, Invalid, parse_event
 from receipts.publisher import TOPIC, event_attributes, publish_message, publisher_client, topic_path
-from receipts.retry import TRANSIENT, with_backoff
+from receipts.stores.retry import TRANSIENT, with_backoff
 
 ReceiptLookup = Callable[[str], dict[str, Any] | None]  # receipt_id -> the receipt, or None until written
 
@@ -62,7 +62,7 @@ class Sent:
 
 def store_receipts(store_url: str) -> ReceiptLookup:
     """Read receipts from a store (`gcp://PROJECT`, `sqlite:///…`): for services that may."""
-    from receipts.store import open_store
+    from receipts.stores import open_store
 
     lock = threading.Lock()
     opened: list[Any] = []

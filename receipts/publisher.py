@@ -79,7 +79,7 @@ def publish_retry(deadline: float):
     from google.api_core import retry
 
     # Pub/Sub's own retryable publish codes (its client's defaults, UNKNOWN and CANCELLED
-    # included), not receipts.retry.TRANSIENT: that list is for our idempotent store calls,
+    # included), not receipts.stores.retry.TRANSIENT: that list is for our idempotent store calls,
     # wrapped whole; this one is the gRPC client's retry of a single publish RPC.
     return retry.Retry(
         initial=0.1,

@@ -13,7 +13,7 @@ import pytest
 
 import receipts
 from receipts.home import Home
-from receipts.keys import KeyRing
+from receipts.stores.keyring import KeyRing
 from tests.conftest import event_bytes
 
 ROOT = Path(receipts.__file__).resolve().parents[1]

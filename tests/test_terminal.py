@@ -19,8 +19,8 @@ from receipts.ledger import Entitlement
 from receipts.reconciliation import CustomerResult, Discrepancy, Tally
 from receipts.reconciliation.report import Summary
 from receipts.records import DeadLetter
-from receipts.sqlite_store import SqliteStore
-from receipts.store import ApiKeyRecord
+from receipts.rows import ApiKeyRecord
+from receipts.stores.sqlite import SqliteStore
 
 # What an attacker puts in a value: markup that does not parse, markup that does (a fake
 # green OK), a line erase and cursor moves by ESC and CR, CSI as one C1 character, an OSC

@@ -22,11 +22,12 @@ from joserfc.jwk import RSAKey
 
 from receipts.canonical import ZERO_HASH, canonical_bytes, receipt_id, sha256_hex
 from receipts.events import Event, validate_event
-from receipts.jws import b64url, b64url_decode
-from receipts.keys import KeyRing, public_jwk
+from receipts.jws import Signer, b64url, b64url_decode, sign_payloads
+from receipts.keys import public_jwk
 from receipts.ledger import QUOTA_EXCEEDED, REJECTED, ChainState, Entitlement
 from receipts.records import SignedReceipt
-from receipts.signers import LocalKeySigner, Signer, sign_payloads
+from receipts.stores.keyring import KeyRing
+from receipts.stores.signers import LocalKeySigner
 from receipts.verify import (
     BALANCE,
     CANONICAL,

@@ -13,12 +13,12 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from receipts.archive import window_files
 from receipts.reconciliation import ArchivedCopy, CustomerResult, Tally
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
 from receipts.reconciliation.stores import archived_copy
-from receipts.retry import with_backoff
-from receipts.store import open_store
+from receipts.stores import open_store
+from receipts.stores.folder_archive import window_files
+from receipts.stores.retry import with_backoff
 
 UNREADABLE = "unreadable"  # the third CoGroupByKey input, beside the stores' (findings: STATE, LEDGER, ARCHIVE)
 # Customer ids are [A-Za-z0-9_-]: these bounds cut the id space into ranges listed in parallel
@@ -100,7 +100,7 @@ class ListArchiveFiles(beam.DoFn):
 
     def process(self, url: str):
         if url.startswith("gs://"):
-            from receipts.gcp.archive import BucketArchive
+            from receipts.stores.gcp.bucket_archive import BucketArchive
 
             archive = BucketArchive(url)
             yield from with_backoff(f"list {url}", archive.objects)
@@ -121,7 +121,7 @@ class ReadArchiveFile(beam.DoFn):
     def setup(self) -> None:
         self.bucket = None
         if self.url.startswith("gs://"):
-            from receipts.gcp.archive import BucketArchive
+            from receipts.stores.gcp.bucket_archive import BucketArchive
 
             self.bucket = BucketArchive(self.url)
 

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from receipts.reading import Unreadable
-from receipts.store import Store
+from receipts.stores import Store
 from receipts.verify import (
     BALANCE,
     CANONICAL,

@@ -55,8 +55,8 @@ def ingest_config(
     if not (topic or "").startswith("projects/"):
         if not home.is_gcp:
             raise ValueError(f"--topic {topic} needs --store gcp://PROJECT (its project) or projects/P/topics/T")
-        from receipts.gcp.store import GcpLocation
         from receipts.publisher import TOPIC
+        from receipts.stores.gcp.location import GcpLocation
 
         topic = topic_path(GcpLocation.parse(home.store_url).project, topic or TOPIC)
     return {

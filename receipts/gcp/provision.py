@@ -6,18 +6,16 @@ Firestore composite index the ledger queries use. In production Terraform owns t
 `init` is for the emulators and for trying a fresh project by hand.
 """
 
-import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib import resources
 
 from google.api_core import exceptions as api_exceptions
 
-from receipts.gcp.store import GcpLocation, client_options
 from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
-from receipts.retry import with_backoff
+from receipts.stores.gcp.location import GcpLocation, client_options
+from receipts.stores.gcp.schema import firestore_indexes, missing_statements, spanner_ddl
+from receipts.stores.retry import with_backoff
 
 MAX_DELIVERY_ATTEMPTS = 5
 EMULATOR_INSTANCE_CONFIG = "emulator-config"
@@ -28,34 +26,6 @@ class Names:
     topic: str = TOPIC
     subscription: str = SUBSCRIPTION
     dead_letter_topic: str = DEAD_LETTER_TOPIC
-
-
-def spanner_ddl(name: str = "spanner.sql") -> list[str]:
-    """The statements of `spanner.sql` (or `spanner_roles.sql`): "--" comments dropped,
-    split on a ";" ending a line."""
-    text = resources.files("receipts.gcp").joinpath(name).read_text()
-    lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
-    statements = "\n".join(lines).split(";\n")
-    return [statement.strip().rstrip(";").strip() for statement in statements if statement.strip()]
-
-
-TABLE_NAME = re.compile(r"CREATE TABLE (\w+)|CREATE (?:UNIQUE )?INDEX \w+ ON (\w+)")
-
-
-def missing_statements(statements: list[str], existing_tables: set[str]) -> list[str]:
-    """The CREATE TABLE statements (and their indexes) of tables a database does not have
-    yet: the schema only grows (new tables at the end of spanner.sql), so this brings an
-    older database up to date."""
-    missing = []
-    for statement in statements:
-        match = TABLE_NAME.match(statement)
-        if match and (match.group(1) or match.group(2)) not in existing_tables:
-            missing.append(statement)
-    return missing
-
-
-def firestore_indexes() -> list[dict]:
-    return json.loads(resources.files("receipts.gcp").joinpath("firestore.indexes.json").read_text())["indexes"]
 
 
 def init(

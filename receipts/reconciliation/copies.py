@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, ArchivedCopy, Copy
-from receipts.store import LedgerEntry
+from receipts.rows import LedgerEntry
 from receipts.verify import Verification, is_int
 
 LAST = 2**63  # sorts receipts without a readable sequence after every real one

@@ -24,7 +24,7 @@ from receipts.reconciliation.findings import (
 )
 from receipts.reconciliation.money import check_money
 from receipts.reconciliation.stores import check_idempotency_rows, check_stores, distinct_copies
-from receipts.store import CustomerState, LedgerEntry
+from receipts.rows import CustomerState, LedgerEntry
 from receipts.verify import (
     BALANCE,
     CANONICAL,

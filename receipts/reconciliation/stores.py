@@ -25,7 +25,7 @@ from receipts.reconciliation.findings import (
     Tally,
     parse_time,
 )
-from receipts.store import CustomerState, IdempotencyRow
+from receipts.rows import CustomerState, IdempotencyRow
 from receipts.verify import Jwks, differing_fields, same_values, verify_receipt
 
 STORE_NAMES = {LEDGER: "the ledger", ARCHIVE: "the archive", STATE: "the state store"}

@@ -16,8 +16,9 @@ import pytest
 
 from receipts.emulators import Emulators, missing_tools
 from receipts.gcp.provision import init
-from receipts.gcp.store import GcpLocation, SpannerFirestoreStore
-from receipts.keys import KeyRing
+from receipts.stores.gcp.location import GcpLocation
+from receipts.stores.gcp.store import SpannerFirestoreStore
+from receipts.stores.keyring import KeyRing
 
 _projects = itertools.count(1)
 

@@ -7,7 +7,7 @@ from click.testing import CliRunner
 from google.cloud import pubsub_v1
 
 from receipts.cli import main
-from receipts.gcp.store import GcpLocation
+from receipts.stores.gcp.location import GcpLocation
 from tests.conftest import event_bytes
 
 

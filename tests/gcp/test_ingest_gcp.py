@@ -16,7 +16,7 @@ from pipelines.streaming import start
 from receipts.api_keys import issue_api_key
 from receipts.canonical import receipt_id
 from receipts.producer import IdempotencyConflict, Producer, store_receipts
-from receipts.sqlite_store import SqliteStore
+from receipts.stores.sqlite import SqliteStore
 from receipts.verify import Jwks, verify_chain
 from tests.conftest import event_bytes
 from tests.gcp.test_streaming import pull_all, settings_for, wait_for

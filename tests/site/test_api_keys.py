@@ -12,7 +12,7 @@ from receipts.api_keys import KEY_PATTERN, authenticate, issue_api_key, key_id_o
 from receipts.cli import main
 from receipts.demo_run import DEMO_KEY_FILE, demo_api_key
 from receipts.home import Home
-from receipts.sqlite_store import SqliteStore
+from receipts.stores.sqlite import SqliteStore
 
 
 def store_at(folder: Path) -> SqliteStore:

@@ -13,10 +13,10 @@ from urllib.parse import urlparse
 from google.api_core import exceptions as api_exceptions
 from google.cloud import storage
 
-from receipts.gcp.store import client_options
-from receipts.retry import with_backoff
+from receipts.stores.gcp.location import client_options
+from receipts.stores.retry import with_backoff
 
-log = logging.getLogger("receipts.gcp.archive")
+log = logging.getLogger("receipts.gcp.archive")  # the name operators know; kept when the module moved
 
 
 class ArchiveOutcome(Enum):

@@ -5,7 +5,7 @@ Never creates a key."""
 import urllib.request
 from pathlib import Path
 
-from receipts.keys import KeyRing
+from receipts.stores.keyring import KeyRing
 from receipts.verify import Jwks
 
 MAX_JWKS_BYTES = 1 << 20

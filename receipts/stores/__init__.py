@@ -1,103 +1,19 @@
-"""The `Store` interface: every durable operation the pipeline, CLI and site need.
+"""The `Store` interface: every durable operation the pipeline, CLI and site need, and
+`open_store`, which picks the adapter a URL names.
 
-Adapters: `SqliteStore` (embedded default, `sqlite:///path`) here; Spanner + Firestore +
-Cloud Storage (`gcp://project`) beside it. Writes are idempotent (a replay changes
-nothing) and append-only in chain order: a receipt is stored only if it extends its
-customer's stored head, so the stored chain is always gap-free.
+Adapters: `SqliteStore` (embedded default, `sqlite:///path`, receipts.stores.sqlite) and
+Spanner + Firestore + Cloud Storage (`gcp://project`, receipts.stores.gcp). Writes are
+idempotent (a replay changes nothing) and append-only in chain order: a receipt is stored
+only if it extends its customer's stored head, so the stored chain is always gap-free.
 """
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any, Protocol
 
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, SignedReceipt
+from receipts.rows import ApiKeyRecord, Balance, CustomerState, IdempotencyRecord, LedgerEntry, WriteOutcome
 from receipts.sessions import SessionRecord
-
-
-@dataclass(frozen=True)
-class IdempotencyRecord:
-    customer_id: str
-    idempotent_key: str
-    receipt_id: str
-    event_sha256: str
-
-
-class WriteOutcome(Enum):
-    WRITTEN = "written"
-    ALREADY_PRESENT = "already_present"  # the same receipt, byte for byte: a replay
-    CONFLICT = "conflict"  # another receipt holds this receipt_id
-    NOT_NEXT = "not_next"  # does not extend the stored chain head (sequence + 1, previous hash)
-
-
-@dataclass(frozen=True)
-class ApiKeyRecord:
-    """An API key of the verifier site, scoped to one customer. The key itself is never
-    stored: only `key_hash`, the lowercase hex SHA-256 of the whole key text."""
-
-    key_id: str
-    customer_id: str
-    key_hash: str
-    created_at: str  # RFC 3339 UTC
-    revoked_at: str | None = None
-
-
-@dataclass(frozen=True)
-class Balance:
-    customer_id: str
-    currency: str
-    balance: str  # formatted with the currency's minor digits
-    as_of_sequence: int
-
-
-# -- what the reconciliation reads: rows as stored, nothing derived or repaired ----------
-
-
-@dataclass(frozen=True)
-class LedgerEntry:
-    """One ledger row (SQLite) or document (Firestore) as stored: the receipt in the export
-    format, and the fields the store keeps beside the signed body to find it (its key and
-    index columns), which must say what the signed body says."""
-
-    receipt: dict[str, Any]
-    stored: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class IdempotencyRow:
-    """A state store's record that a key was charged. SQLite keeps no hash or sequence in it;
-    Spanner's row (an outbox) has both and a commit timestamp its TTL counts from."""
-
-    idempotent_key: str
-    receipt_id: str
-    event_sha256: str
-    sequence: int | None = None
-    receipt_hash: str | None = None
-    created_at: str | None = None  # RFC 3339 UTC
-
-
-@dataclass(frozen=True)
-class AmountRow:
-    """A balance (per currency) or an entitlement's usage, with the sequence it is as of.
-    `amount` is the stored value as decimal text (balances) or minor units (usage)."""
-
-    amount: str
-    as_of_sequence: int
-
-
-@dataclass(frozen=True)
-class CustomerState:
-    """Every state row of one customer, read at one moment (one Spanner snapshot)."""
-
-    customer_id: str
-    head_sequence: int | None  # None: no chain head row
-    head_hash: str | None
-    balances: dict[str, AmountRow]  # currency -> balance text
-    usage: dict[str, AmountRow]  # entitlement_id -> used, minor units as text
-    entitlements: dict[str, Entitlement]
-    idempotency: tuple[IdempotencyRow, ...]
-    idempotency_ttl_seconds: int | None = None  # rows older than this may be gone (Spanner TTL)
 
 
 class Store(Protocol):
@@ -184,11 +100,11 @@ class Store(Protocol):
 def store_class(url: str) -> type:
     """The store class a URL names: `sqlite:///path/receipts.db` or `gcp://PROJECT[?…]`."""
     if url.startswith("gcp://"):
-        from receipts.gcp.store import SpannerFirestoreStore
+        from receipts.stores.gcp.store import SpannerFirestoreStore
 
         return SpannerFirestoreStore
     if url.startswith("sqlite:///"):
-        from receipts.sqlite_store import SqliteStore
+        from receipts.stores.sqlite import SqliteStore
 
         return SqliteStore
     raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH or gcp://PROJECT")

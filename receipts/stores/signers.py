@@ -1,25 +1,16 @@
-"""Signers turn JWS signing inputs into RS256 signatures. Adapters: a local PEM key
-(`LocalKeySigner`) and a Cloud KMS key version (`receipts.gcp.kms.KmsSigner`); both are
-`Signer`s, chosen by a URL, so the pipeline does not care which."""
+"""The signers (receipts.jws.Signer): a local PEM key (`LocalKeySigner`) and, beside it, a
+Cloud KMS key version (`receipts.stores.gcp.kms.KmsSigner`); `signer_from_url` picks one
+by URL, so the pipeline does not care which."""
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
 from urllib.parse import unquote
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from receipts.jws import compact, signing_input
+from receipts.jws import Signer
 from receipts.keys import kid_of
-
-
-class Signer(Protocol):
-    kid: str
-
-    def sign(self, signing_inputs: Sequence[bytes]) -> list[bytes]:
-        """RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signatures, one per input, in order."""
-        ...
 
 
 class LocalKeySigner:
@@ -42,7 +33,7 @@ def signer_from_url(url: str) -> Signer:
     """`kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N` (Cloud KMS)
     or `file:///PATH/key.pem` (a PEM private key, e.g. one of the local key ring's)."""
     if url.startswith("kms://"):
-        from receipts.gcp.kms import KmsSigner  # the KMS client loads only when asked for
+        from receipts.stores.gcp.kms import KmsSigner  # the KMS client loads only when asked for
 
         return KmsSigner.from_url(url)
     if url.startswith("file://"):
@@ -57,9 +48,3 @@ def signer_from_url(url: str) -> Signer:
 def key_file_url(keys_folder: str | Path, kid: str) -> str:
     """The file:// URL of one local key ring key (the ring keeps `<kid>.pem` in its folder)."""
     return (Path(keys_folder) / f"{kid}.pem").resolve().as_uri()
-
-
-def sign_payloads(signer: Signer, payloads: Sequence[bytes]) -> list[str]:
-    """Compact JWS for each payload, signed in one batch."""
-    inputs = [signing_input(signer.kid, payload) for payload in payloads]
-    return [compact(data, signature) for data, signature in zip(inputs, signer.sign(inputs), strict=True)]

@@ -15,16 +15,12 @@ Every call that a briefly unavailable service can fail is retried with backoff.
 
 import json
 import logging
-import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qs, urlparse
 
 from google.api_core import exceptions as api_exceptions
-from google.auth.credentials import AnonymousCredentials
 from google.cloud import firestore, spanner
 from google.cloud.spanner_v1 import param_types
 
@@ -33,9 +29,7 @@ from receipts.canonical import ZERO_HASH
 from receipts.ledger import ChainState, Entitlement
 from receipts.money import format_amount, minor_from_decimal, to_decimal
 from receipts.records import DeadLetter, SignedReceipt
-from receipts.retry import with_backoff
-from receipts.sessions import SessionRecord
-from receipts.store import (
+from receipts.rows import (
     AmountRow,
     ApiKeyRecord,
     Balance,
@@ -45,6 +39,9 @@ from receipts.store import (
     LedgerEntry,
     WriteOutcome,
 )
+from receipts.sessions import SessionRecord
+from receipts.stores.gcp.location import GcpLocation, client_options
+from receipts.stores.retry import with_backoff
 
 log = logging.getLogger("receipts.gcp")
 RECEIPTS = "receipts"
@@ -52,51 +49,6 @@ DEAD_LETTERS = "dead_letters"
 OUTBOX_SCAN = 1000  # receipts a crash can leave out of the ledger: at most one write batch
 IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600  # spanner.sql: ROW DELETION POLICY (OLDER_THAN(CreatedAt, INTERVAL 30 DAY))
 STATE_TABLES = ("ChainHeads", "Balances", "EntitlementUsage", "IdempotencyKeys")
-
-
-@dataclass(frozen=True)
-class GcpLocation:
-    """Where the production store lives, parsed from `gcp://PROJECT?instance=&database=&bucket=&role=`.
-    `role` is the Spanner database role to connect with (fine-grained access control, e.g.
-    verifier_site for the site: receipts/gcp/spanner_roles.sql); none by default."""
-
-    project: str
-    instance: str = "receipts"
-    database: str = "receipts"
-    bucket: str = ""
-    role: str | None = None
-
-    @classmethod
-    def parse(cls, url: str) -> "GcpLocation":
-        parsed = urlparse(url)
-        if parsed.scheme != "gcp" or not parsed.netloc:
-            raise ValueError(f"not a gcp:// store URL: {url!r} (use gcp://PROJECT)")
-        query = {name: values[-1] for name, values in parse_qs(parsed.query).items()}
-        unknown = set(query) - {"instance", "database", "bucket", "role"}
-        if unknown:
-            raise ValueError(f"unknown store URL parameters {sorted(unknown)}: use instance, database, bucket, role")
-        project = parsed.netloc
-        return cls(
-            project,
-            query.get("instance", "receipts"),
-            query.get("database", "receipts"),
-            query.get("bucket") or f"{project}-receipts-archive",
-            query.get("role") or None,
-        )
-
-    @property
-    def archive_url(self) -> str:
-        return f"gs://{self.bucket}/receipts"
-
-
-EMULATOR_VARIABLES = ("SPANNER_EMULATOR_HOST", "FIRESTORE_EMULATOR_HOST", "STORAGE_EMULATOR_HOST")
-
-
-def client_options() -> dict[str, Any]:
-    """Emulators take anonymous credentials; production uses the ambient ones."""
-    if any(os.environ.get(name) for name in EMULATOR_VARIABLES):
-        return {"credentials": AnonymousCredentials()}
-    return {}
 
 
 class SpannerFirestoreStore:

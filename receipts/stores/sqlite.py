@@ -16,8 +16,7 @@ from receipts.canonical import ZERO_HASH
 from receipts.ledger import ChainState, Entitlement
 from receipts.money import parse_balance
 from receipts.records import DeadLetter, SignedReceipt
-from receipts.sessions import SessionRecord
-from receipts.store import (
+from receipts.rows import (
     AmountRow,
     ApiKeyRecord,
     Balance,
@@ -27,6 +26,7 @@ from receipts.store import (
     LedgerEntry,
     WriteOutcome,
 )
+from receipts.sessions import SessionRecord
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (

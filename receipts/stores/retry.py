@@ -13,7 +13,7 @@ from typing import TypeVar
 from google.api_core import exceptions as api_exceptions
 
 T = TypeVar("T")
-log = logging.getLogger("receipts.retry")
+log = logging.getLogger("receipts.retry")  # the name operators know; kept when the module moved
 
 TRANSIENT: tuple[type[BaseException], ...] = (
     api_exceptions.ServiceUnavailable,

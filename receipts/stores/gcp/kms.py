@@ -8,7 +8,7 @@ ledger, and must never carry a signature that does not verify.
 
 Signing is one KMS round trip per receipt; `sign()` runs a batch's round trips on a
 bounded thread pool so that they overlap. "Try again" errors (unavailable, deadline,
-throttled) are retried with backoff (`receipts.retry`); a checksum mismatch is retried a
+throttled) are retried with backoff (`receipts.stores.retry`); a checksum mismatch is retried a
 few times, then raised: it means something corrupts traffic, and no receipt is made.
 """
 
@@ -26,7 +26,7 @@ from urllib.parse import parse_qs, urlsplit
 import google_crc32c
 
 from receipts.keys import public_jwk
-from receipts.retry import with_backoff
+from receipts.stores.retry import with_backoff
 from receipts.verify import Jwks, signature_problem
 
 log = logging.getLogger("receipts.kms")

@@ -1,0 +1,1 @@
+"""The Google Cloud store: Spanner (state), Firestore (ledger), Cloud Storage (archive)."""
