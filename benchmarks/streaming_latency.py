@@ -22,7 +22,7 @@ from pipelines.local_runner import stop
 from pipelines.streaming import StreamSettings, start
 from receipts.canonical import receipt_id
 from receipts.gcp.provision import init
-from receipts.publisher import SUBSCRIPTION, TOPIC, publish_lines
+from receipts.producer.publisher import SUBSCRIPTION, TOPIC, publish_lines
 from receipts.stores.gcp.location import GcpLocation
 from receipts.stores.gcp.store import RECEIPTS, SpannerFirestoreStore
 from receipts.stores.keyring import KeyRing

@@ -14,7 +14,7 @@ from rich.progress import Progress
 from receipts.console import pipeline_counts
 from receipts.emulators import DEFAULT_PROJECT, NAMES, EmulatorError, Emulators, answers, export_lines
 from receipts.home import Home, HomeBusy
-from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
+from receipts.producer.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
 from receipts.stores import open_store
 from receipts.terminal import err, shown
 from receipts.text import visible
@@ -168,7 +168,7 @@ def init(home: Home, spanner_config: str | None) -> None:
 @click.pass_obj
 def publish(home: Home, input_path: str, topic: str) -> None:
     """Publish each line as one Pub/Sub message (idempotent_key and customer_id as attributes)."""
-    from receipts.publisher import jsonl_messages, publish_lines
+    from receipts.producer.publisher import jsonl_messages, publish_lines
 
     location = gcp_location(home)
     lines = list(jsonl_messages(Path(input_path)))

@@ -12,7 +12,14 @@ from receipts.console import pipeline_counts
 from receipts.emulators import DEFAULT_PROJECT, EmulatorError, Emulators
 from receipts.events import Event, parse_event
 from receipts.home import Home
-from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC, jsonl_messages, publish_lines, topic_path
+from receipts.producer.publisher import (
+    DEAD_LETTER_TOPIC,
+    SUBSCRIPTION,
+    TOPIC,
+    jsonl_messages,
+    publish_lines,
+    topic_path,
+)
 from receipts.terminal import err, shown
 
 DEMO_PROJECT = DEFAULT_PROJECT

@@ -10,7 +10,7 @@ from flask import Flask
 from gunicorn.app.base import BaseApplication
 
 from receipts.home import Home
-from receipts.publisher import topic_path
+from receipts.producer.publisher import topic_path
 from verifier_site.app import create_app
 
 SECRET_FILE = "site-secret"
@@ -55,7 +55,7 @@ def ingest_config(
     if not (topic or "").startswith("projects/"):
         if not home.is_gcp:
             raise ValueError(f"--topic {topic} needs --store gcp://PROJECT (its project) or projects/P/topics/T")
-        from receipts.publisher import TOPIC
+        from receipts.producer.publisher import TOPIC
         from receipts.stores.gcp.location import GcpLocation
 
         topic = topic_path(GcpLocation.parse(home.store_url).project, topic or TOPIC)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from google.api_core import exceptions as api_exceptions
 
-from receipts.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
+from receipts.producer.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
 from receipts.stores.gcp.location import GcpLocation, client_options
 from receipts.stores.gcp.schema import firestore_indexes, missing_statements, spanner_ddl
 from receipts.stores.retry import with_backoff

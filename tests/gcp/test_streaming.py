@@ -15,7 +15,7 @@ from receipts.console import pipeline_counts
 from receipts.demo import sample_events
 from receipts.events import Event, parse_event
 from receipts.money import parse_amount
-from receipts.publisher import publish_lines
+from receipts.producer.publisher import publish_lines
 from receipts.stores.gcp.bucket_archive import BucketArchive
 from receipts.verify import Jwks, verify_chain
 

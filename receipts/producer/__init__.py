@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from receipts.events import INVALID_AMOUNT, Event, FieldError, Invalid, parse_event
-from receipts.publisher import TOPIC, event_attributes, publish_message, publisher_client, topic_path
+from receipts.producer.publisher import TOPIC, event_attributes, publish_message, publisher_client, topic_path
 from receipts.stores.retry import TRANSIENT, with_backoff
 
 ReceiptLookup = Callable[[str], dict[str, Any] | None]  # receipt_id -> the receipt, or None until written
