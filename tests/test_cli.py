@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from receipts.cli import main
+from receipts_cli.main import main
 from tests.conftest import event_bytes
 
 pytestmark = pytest.mark.beam
@@ -206,7 +206,7 @@ def test_a_demo_sample_too_small_for_its_retries_and_conflict_is_a_usage_error(h
 
 
 def test_a_second_run_on_a_busy_home_is_refused(home: Path, events: Path) -> None:
-    from receipts.home import Home
+    from receipts_cli.home import Home
 
     with Home(home).exclusive_run():
         result = invoke(home, "run", "--input", str(events))

@@ -26,7 +26,6 @@ from typing import Any
 
 from receipts.events import INVALID_AMOUNT, Event, FieldError, Invalid, parse_event
 from receipts.producer.publisher import TOPIC, event_attributes, publish_message, publisher_client, topic_path
-from receipts.stores.retry import TRANSIENT, with_backoff
 
 ReceiptLookup = Callable[[str], dict[str, Any] | None]  # receipt_id -> the receipt, or None until written
 
@@ -210,6 +209,8 @@ class Producer:
 
     def _confirmed(self, first_try: Future, raw: bytes, event: Event) -> str:
         """The message id; a transient failure is retried with backoff, the same bytes each time."""
+        from receipts.stores.retry import TRANSIENT, with_backoff  # google.api_core: not for `receipts --help`
+
         try:
             return first_try.result(timeout=self.publish_timeout + 1.0)
         except TRANSIENT:

@@ -18,7 +18,7 @@ from receipts.events import Event
 if TYPE_CHECKING:
     from google.cloud import pubsub_v1
 
-# The Pub/Sub names a project's events travel by (receipts.gcp.provision creates them).
+# The Pub/Sub names a project's events travel by (receipts_cli.provision creates them).
 TOPIC = "billing-events"
 SUBSCRIPTION = "billing-events-sub"
 DEAD_LETTER_TOPIC = "billing-events-dead"

@@ -49,6 +49,22 @@ def window_files(folder: Path) -> list[Path]:
     return sorted(Path(folder).glob("receipts-*.jsonl"))
 
 
+class FolderArchive:
+    """The folder read file by file, the way `BucketArchive` reads its objects."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def objects(self) -> list[str]:
+        return [str(path) for path in window_files(self.folder)]
+
+    def read(self, name: str) -> bytes:
+        return Path(name).read_bytes()
+
+    def where(self, name: str) -> str:
+        return Path(name).name
+
+
 def _read_lines(path: Path) -> Iterator[bytes]:
     if not path.exists():
         return

@@ -163,8 +163,8 @@ def test_init_adds_the_tables_an_older_database_lacks(cloud) -> None:
     """A database made before Sessions existed gets it from `receipts init`, keeping its data."""
     from google.cloud import spanner
 
-    from receipts.gcp.provision import init
     from receipts.stores.gcp.location import client_options
+    from receipts_cli.provision import init
 
     database = spanner.Client(project=cloud.project, **client_options()).instance("receipts").database("receipts")
     database.update_ddl(["DROP TABLE Sessions"]).result(120)

@@ -102,7 +102,7 @@ def test_with_the_default_settings_a_64_connection_flood_meets_its_own_bound(clo
     store = cloud.store()
     keys = {customer: issue_api_key(store, customer)[0] for customer in ("cust_flood", "cust_calm")}
     port = free_port()
-    command = [sys.executable, "-c", "from receipts.cli import main; main()", "--home", str(tmp_path / "home")]
+    command = [sys.executable, "-c", "from receipts_cli.main import main; main()", "--home", str(tmp_path / "home")]
     server = subprocess.Popen(
         [*command, "--store", cloud.url, "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -102,3 +102,6 @@ class BucketArchive:
 
     def read(self, name: str) -> bytes:
         return self._bucket.blob(name).download_as_bytes()
+
+    def where(self, name: str) -> str:
+        return f"gs://{self.path.bucket}/{name}"

@@ -15,9 +15,9 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from receipts.home import Home, HomeBusy
 from receipts.stores.keyring import KeyRing
-from receipts.terminal import err, out, shown
+from receipts_cli.home import Home, HomeBusy
+from receipts_cli.terminal import err, out, shown
 
 SHOWN = 50  # discrepancies printed; the report lists up to --max-listed
 
@@ -152,7 +152,7 @@ def _topic(home: Home, topic: str | None) -> str | None:
         return topic
     if not home.is_gcp:
         raise click.BadParameter("give the full name projects/PROJECT/topics/TOPIC", param_hint="--alert-topic")
-    from receipts.cli_cloud import gcp_location
+    from receipts_cli.cloud import gcp_location
 
     return f"projects/{gcp_location(home).project}/topics/{topic}"
 

@@ -1,5 +1,5 @@
 """What the command prints: pipeline runs and verification results. Every value from a
-file or a store goes through `shown` (receipts.terminal)."""
+file or a store goes through `shown` (receipts_cli.terminal)."""
 
 import logging
 from collections import Counter
@@ -7,10 +7,10 @@ from pathlib import Path
 
 from rich.table import Table
 
-from receipts.home import Home
 from receipts.reading import Unreadable
-from receipts.terminal import err, out, shown
 from receipts.verify import Verification
+from receipts_cli.home import Home
+from receipts_cli.terminal import err, out, shown
 
 
 def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Counter:

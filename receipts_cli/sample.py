@@ -7,8 +7,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from receipts.home import write_atomically
 from receipts.ledger import Entitlement
+from receipts_cli.home import write_atomically
 
 BASE_TIME = datetime(2026, 1, 25, 8, 0, tzinfo=UTC)
 CUSTOMERS = {  # customer -> (currency, typical amounts)

@@ -1,19 +1,18 @@
 """What `make demo` shows: sample -> pipeline -> summary -> verification -> next steps."""
 
-import json
 from collections import Counter
 
 from rich.table import Table
 
 from receipts.api_keys import authenticate, issue_api_key
-from receipts.console import print_run_summary, report_verification, run_pipeline
-from receipts.demo import DEMO_ENTITLEMENTS, write_sample
-from receipts.home import Home, write_atomically
 from receipts.records import export_line
 from receipts.stores import Store, open_store
-from receipts.stores.folder_archive import read_archive
-from receipts.terminal import out, shown
+from receipts.stores.archives import archived_receipts
 from receipts.verify import Jwks, verify_chain
+from receipts_cli.console import print_run_summary, report_verification, run_pipeline
+from receipts_cli.home import Home, write_atomically
+from receipts_cli.sample import DEMO_ENTITLEMENTS, write_sample
+from receipts_cli.terminal import out, shown
 
 
 def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> int:
@@ -22,7 +21,7 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
     console = out
     home.root.mkdir(parents=True, exist_ok=True)
     if emulators:
-        from receipts.demo_cloud import prepare_emulators
+        from receipts_cli.demo_cloud import prepare_emulators
 
         home = prepare_emulators(home, console)
     events = home.root / "demo-events.jsonl"
@@ -42,7 +41,7 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
     if replay:
         console.print("[yellow]This home already has receipts: the same events again must add nothing.[/]")
     if emulators:
-        from receipts.demo_cloud import stream_until_done
+        from receipts_cli.demo_cloud import stream_until_done
 
         print_run_summary(stream_until_done(home, events, console))
     else:
@@ -65,7 +64,7 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
     jwks = Jwks(home.keyring().jwks())
     results = verify_chain(receipts, jwks)
     failed = report_verification(results, [])
-    files, records = archived_receipts(home)
+    files, records = archived_receipts(home.archive_url)
     archived = {record["receipt_id"]: export_line(record) for record in records}
     stored = {record["receipt_id"]: export_line(record) for record in receipts}
     if archived == stored:
@@ -110,18 +109,6 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
         soft_wrap=True,  # a wrapped key cannot be copied
     )
     return 1 if failed else 0
-
-
-def archived_receipts(home: Home) -> tuple[int, list[dict]]:
-    """(number of files, every archived receipt) from the archive folder or bucket."""
-    if home.is_gcp:
-        from receipts.stores.gcp.bucket_archive import BucketArchive
-
-        archive = BucketArchive(home.archive_url)
-        names = archive.objects()
-        records = [json.loads(line) for name in names for line in archive.read(name).split(b"\n") if line]
-        return len(names), records
-    return len(list(home.archive.glob("receipts-*.jsonl"))), list(read_archive(home.archive))
 
 
 DEMO_SITE_CUSTOMER = "cust_acme"

@@ -11,13 +11,13 @@ from pathlib import Path
 import click
 from rich.progress import Progress
 
-from receipts.console import pipeline_counts
-from receipts.emulators import DEFAULT_PROJECT, NAMES, EmulatorError, Emulators, answers, export_lines
-from receipts.home import Home, HomeBusy
 from receipts.producer.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
 from receipts.stores import open_store
-from receipts.terminal import err, shown
 from receipts.text import visible
+from receipts_cli.console import pipeline_counts
+from receipts_cli.emulators import DEFAULT_PROJECT, NAMES, EmulatorError, Emulators, answers, export_lines
+from receipts_cli.home import Home, HomeBusy
+from receipts_cli.terminal import err, shown
 
 DEFAULT_STORE = f"gcp://{DEFAULT_PROJECT}"
 
@@ -154,7 +154,7 @@ def emulators_status(home: Home) -> None:
 def init(home: Home, spanner_config: str | None) -> None:
     """Create the topic, subscription, dead-letter topic, Spanner instance and database,
     archive bucket and Firestore indexes. What exists is kept."""
-    from receipts.gcp.provision import init as provision
+    from receipts_cli.provision import init as provision
 
     location = gcp_location(home)
     provision(location, spanner_config=spanner_config, report=lambda line: err.print(shown(line)))
@@ -217,7 +217,7 @@ def stream(
             )
     except (HomeBusy, ValueError) as error:  # ValueError: an unusable --signer
         raise click.ClickException(str(error)) from error
-    from receipts.console import print_run_summary
+    from receipts_cli.console import print_run_summary
 
     print_run_summary(counts)
 

@@ -65,7 +65,7 @@ class Home:
     def use_running_emulators(self) -> dict[str, str]:
         """Point this process at the emulators `receipts emulators up` started for this home,
         unless the variables are set already; return what was set."""
-        from receipts.emulators import Emulators
+        from receipts_cli.emulators import Emulators
 
         applied = {}
         for name, value in Emulators(self.emulators).environment().items():

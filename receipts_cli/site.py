@@ -1,14 +1,69 @@
-"""The verifier site's commands: `serve` and `api-keys`. Flask and gunicorn load only when
-`serve` runs."""
+"""The verifier site's commands: `serve` and `api-keys`, and the site's settings a home
+gives. Sessions are signed with a secret kept in the home, so every worker and every
+restart accepts the same cookies. Flask and gunicorn load only when `serve` runs."""
+
+import os
+from typing import Any
 
 import click
 from rich.table import Table
 
-from receipts.cli_cloud import kms_key_option, store_of
 from receipts.events import ID_PATTERN
-from receipts.home import Home
+from receipts.producer.publisher import TOPIC, topic_path
 from receipts.stores.keyring import KeyRing
-from receipts.terminal import err, out, shown
+from receipts_cli.cloud import kms_key_option, store_of
+from receipts_cli.home import Home
+from receipts_cli.terminal import err, out, shown
+
+SECRET_FILE = "site-secret"
+# In production (Cloud Run) every instance must sign sessions with the same secret: it comes
+# from Secret Manager in this variable, and the home's file is not used.
+SECRET_ENV = "RECEIPTS_SITE_SECRET"
+
+
+def session_secret(home: Home) -> bytes:
+    """RECEIPTS_SITE_SECRET when set, else the home's session-signing secret, created on
+    first use (mode 0600)."""
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV].encode()
+    path = home.root / SECRET_FILE
+    home.root.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(os.urandom(32))
+    return path.read_bytes()
+
+
+def site_config(home: Home) -> dict[str, Any]:
+    return {"STORE_URL": home.store_url, "KEYS_FOLDER": str(home.keys), "SECRET_KEY": session_secret(home)}
+
+
+def ingest_config(
+    home: Home,
+    topic: str | None,
+    max_in_flight: int = 1000,
+    max_in_flight_per_customer: int = 100,
+    max_requests_per_customer: int = 8,
+) -> dict[str, Any]:
+    """The ingest settings for `receipts serve`: the topic given (a bare name needs a gcp://
+    store for its project), else billing-events of a gcp:// store; {} leaves ingest off."""
+    if topic is None and not home.is_gcp:
+        return {}
+    if not (topic or "").startswith("projects/"):
+        if not home.is_gcp:
+            raise ValueError(f"--topic {topic} needs --store gcp://PROJECT (its project) or projects/P/topics/T")
+        from receipts.stores.gcp.location import GcpLocation
+
+        topic = topic_path(GcpLocation.parse(home.store_url).project, topic or TOPIC)
+    return {
+        "INGEST_TOPIC": topic,
+        "INGEST_MAX_IN_FLIGHT": max_in_flight,
+        "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": max_in_flight_per_customer,
+        "INGEST_MAX_REQUESTS_PER_CUSTOMER": max_requests_per_customer,
+    }
 
 
 @click.command()
@@ -88,7 +143,7 @@ def serve(
 ) -> None:
     """Run the verifier site under gunicorn against this home's store and public keys (or
     the Cloud KMS key versions given). The session secret is RECEIPTS_SITE_SECRET when set."""
-    from verifier_site.server import ingest_config, requests_per_customer
+    from verifier_site.server import requests_per_customer
     from verifier_site.server import serve as serve_site
 
     if not kms_keys and not KeyRing(home.keys).exists():
@@ -107,7 +162,7 @@ def serve(
     overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only, **ingest}
     if kms_keys:
         overrides["KMS_KEY_VERSIONS"] = list(kms_keys)
-    serve_site(home, host, port, workers, threads, overrides=overrides)
+    serve_site({**site_config(home), **overrides}, host, port, workers, threads)
 
 
 @click.group("api-keys")

@@ -8,10 +8,7 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from receipts.console import pipeline_counts
-from receipts.emulators import DEFAULT_PROJECT, EmulatorError, Emulators
 from receipts.events import Event, parse_event
-from receipts.home import Home
 from receipts.producer.publisher import (
     DEAD_LETTER_TOPIC,
     SUBSCRIPTION,
@@ -20,7 +17,10 @@ from receipts.producer.publisher import (
     publish_lines,
     topic_path,
 )
-from receipts.terminal import err, shown
+from receipts_cli.console import pipeline_counts
+from receipts_cli.emulators import DEFAULT_PROJECT, EmulatorError, Emulators
+from receipts_cli.home import Home
+from receipts_cli.terminal import err, shown
 
 DEMO_PROJECT = DEFAULT_PROJECT
 DEMO_STORE = f"gcp://{DEMO_PROJECT}"
@@ -31,8 +31,8 @@ PATIENCE_SECONDS = 240
 def prepare_emulators(home: Home, console: Console) -> Home:
     """Start this home's emulators if they are not running, point this process at them,
     and create the topic, subscription, database and bucket. Returns the gcp:// home."""
-    from receipts.gcp.provision import init
     from receipts.stores.gcp.location import GcpLocation
+    from receipts_cli.provision import init
 
     try:
         with err.status("Starting the Google Cloud emulators…") as status:
@@ -53,8 +53,8 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
     archive has caught up with the ledger (or PATIENCE_SECONDS pass), then stop it."""
     from pipelines.local_runner import stop
     from pipelines.streaming import StreamSettings, start
-    from receipts.demo_run import archived_receipts
     from receipts.stores import open_store
+    from receipts.stores.archives import archived_receipts
     from receipts.stores.gcp.location import GcpLocation
 
     location = GcpLocation.parse(home.store_url)
@@ -81,7 +81,7 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
                 counts = pipeline_counts(result)
                 seen = counts["events_valid"] + counts["events_invalid"]
                 stored = sum(1 for _ in store.receipts())
-                archived = len(archived_receipts(home)[1])
+                archived = len(archived_receipts(home.archive_url)[1])
                 status.update(
                     f"Streaming: {seen}/{len(lines)} messages, {stored}/{expected} receipts in the ledger, "
                     f"{archived} archived…"

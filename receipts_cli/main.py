@@ -8,21 +8,21 @@ from pathlib import Path
 import click
 from rich.table import Table
 
-from receipts.cli_cloud import kms_key_option, signer_option, store_of
-from receipts.cli_cloud import register as register_cloud_commands
-from receipts.cli_reconcile import register as register_reconcile_command
-from receipts.cli_site import register as register_site_commands
-from receipts.console import print_run_summary, report_verification, run_pipeline
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
-from receipts.home import Home, HomeBusy
 from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
 from receipts.reading import Unreadable, read_receipts
 from receipts.records import dumps_line, export_line
 from receipts.stores.keyring import KeyRing
-from receipts.terminal import TerminalGroup, err, out, shown
 from receipts.verify import Jwks, verify_chain
+from receipts_cli.cloud import kms_key_option, signer_option, store_of
+from receipts_cli.cloud import register as register_cloud_commands
+from receipts_cli.console import print_run_summary, report_verification, run_pipeline
+from receipts_cli.home import Home, HomeBusy
+from receipts_cli.reconcile import register as register_reconcile_command
+from receipts_cli.site import register as register_site_commands
+from receipts_cli.terminal import TerminalGroup, err, out, shown
 
 
 @click.group(cls=TerminalGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -116,7 +116,7 @@ def keys_jwks(home: Home, kms_keys: tuple[str, ...]) -> None:
     """The JWKS (RFC 7517) of every signing key, current and retired; with --kms-key, of
     those Cloud KMS key versions instead (list every version receipts were signed with)."""
     if kms_keys:
-        from receipts.cli_cloud import kms_jwks
+        from receipts_cli.cloud import kms_jwks
 
         click.echo(json.dumps(kms_jwks(kms_keys), indent=2))
         return
@@ -152,7 +152,7 @@ def keys_pem(home: Home, kid: str | None, kms_key: str | None) -> None:
     """A public key as PEM (default: the current one), e.g. for `openssl dgst -verify`;
     with --kms-key, that Cloud KMS key version's."""
     if kms_key:
-        from receipts.cli_cloud import kms_public_key
+        from receipts_cli.cloud import kms_public_key
 
         click.echo(kms_public_key(kms_key).pem.decode(), nl=False)
         return
@@ -250,7 +250,7 @@ def verify(home: Home, file, jwks_file, quiet: bool) -> None:
 @click.pass_obj
 def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
     """Generate a sample, run the pipeline, summarize, and verify every receipt."""
-    from receipts.demo_run import run_demo
+    from receipts_cli.demo import run_demo
 
     try:
         status = run_demo(home, events_per_customer, emulators=use_emulators)

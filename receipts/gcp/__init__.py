@@ -1,1 +1,0 @@
-"""The Google Cloud store: Spanner (state), Firestore (ledger), Cloud Storage (archive)."""
