@@ -5,10 +5,11 @@ from collections import Counter
 from rich.table import Table
 
 from receipts.api_keys import authenticate, issue_api_key
+from receipts.keys import Jwks
 from receipts.records import export_line
 from receipts.stores import Store, open_store
 from receipts.stores.archives import archived_receipts
-from receipts.verify import Jwks, verify_chain
+from receipts.verify import verify_chain
 from receipts_cli.console import print_run_summary, report_verification, run_pipeline
 from receipts_cli.home import Home, write_atomically
 from receipts_cli.sample import DEMO_ENTITLEMENTS, write_sample

@@ -10,12 +10,13 @@ from rich.table import Table
 
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
+from receipts.keys import Jwks
 from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
 from receipts.reading import Unreadable, read_receipts
 from receipts.records import dumps_line, export_line
 from receipts.stores.keyring import KeyRing
-from receipts.verify import Jwks, verify_chain
+from receipts.verify import verify_chain
 from receipts_cli.cloud import kms_key_option, signer_option, store_of
 from receipts_cli.cloud import register as register_cloud_commands
 from receipts_cli.console import print_run_summary, report_verification, run_pipeline

@@ -10,11 +10,11 @@ import pytest
 
 from receipts.events import Event, parse_event
 from receipts.jws import sign_payloads
+from receipts.keys import Jwks
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import SignedReceipt
 from receipts.stores.keyring import KeyRing
 from receipts.stores.signers import LocalKeySigner
-from receipts.verify import Jwks
 
 PROCESSED_AT = "2026-01-25T12:00:00.000000Z"
 

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from receipts.keys import Jwks
 from receipts.ledger import Entitlement
 from receipts.records import export_line
-from receipts.verify import CHAIN_LINK, SEQUENCE, Jwks, Verification, verify_chain, verify_receipt
+from receipts.verify import CHAIN_LINK, SEQUENCE, Verification, verify_chain, verify_receipt
 
 # Fixtures are module or session scoped (built once), so no function-scoped health check applies.
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -23,7 +23,7 @@ from joserfc.jwk import RSAKey
 from receipts.canonical import ZERO_HASH, canonical_bytes, receipt_id, sha256_hex
 from receipts.events import Event, validate_event
 from receipts.jws import Signer, b64url, b64url_decode, sign_payloads
-from receipts.keys import public_jwk
+from receipts.keys import Jwks, public_jwk
 from receipts.ledger import QUOTA_EXCEEDED, REJECTED, ChainState, Entitlement
 from receipts.records import SignedReceipt
 from receipts.stores.keyring import KeyRing
@@ -38,7 +38,6 @@ from receipts.verify import (
     IDEMPOTENCY,
     SEQUENCE,
     SIGNATURE,
-    Jwks,
     Verification,
     verify_chain,
     verify_receipt,

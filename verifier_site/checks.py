@@ -7,6 +7,7 @@ check under it ran and passed; one that could not run is marked "–", never tic
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from receipts.keys import Jwks
 from receipts.reading import Unreadable
 from receipts.stores import Store
 from receipts.verify import (
@@ -20,7 +21,6 @@ from receipts.verify import (
     SEQUENCE,
     SIGNATURE,
     Check,
-    Jwks,
     Verification,
     verify_chain,
 )

@@ -4,9 +4,10 @@ copy with its verification (`Link`), a link of the chain being checked."""
 from dataclasses import dataclass
 from typing import Any
 
+from receipts.contract import is_int
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, ArchivedCopy, Copy
 from receipts.rows import LedgerEntry
-from receipts.verify import Verification, is_int
+from receipts.verify import Verification
 
 LAST = 2**63  # sorts receipts without a readable sequence after every real one
 

@@ -4,6 +4,9 @@
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
+from receipts.canonical import differing_fields
+from receipts.contract import EXPORT_EXTRA_FIELDS
+from receipts.keys import Jwks
 from receipts.reconciliation.copies import Held, Link
 from receipts.reconciliation.findings import (
     AFTER_CUT,
@@ -25,20 +28,7 @@ from receipts.reconciliation.findings import (
 from receipts.reconciliation.money import check_money
 from receipts.reconciliation.stores import check_idempotency_rows, check_stores, distinct_copies
 from receipts.rows import CustomerState, LedgerEntry
-from receipts.verify import (
-    BALANCE,
-    CANONICAL,
-    CHAIN_LINK,
-    CONTRACT,
-    EXPORT_EXTRA_FIELDS,
-    FORMAT,
-    HASH,
-    SEQUENCE,
-    SIGNATURE,
-    Jwks,
-    differing_fields,
-    verify_chain,
-)
+from receipts.verify import BALANCE, CANONICAL, CHAIN_LINK, CONTRACT, FORMAT, HASH, SEQUENCE, SIGNATURE, verify_chain
 from receipts.verify import IDEMPOTENCY as REPEATED_KEY
 
 # receipts.verify's checks -> (the report's check, the field each is about)

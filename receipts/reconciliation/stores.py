@@ -5,8 +5,9 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 from typing import Any
 
+from receipts.canonical import differing_fields, same_values, strict_loads
 from receipts.canonical import receipt_id as derived_receipt_id
-from receipts.canonical import strict_loads
+from receipts.keys import Jwks
 from receipts.reconciliation.copies import LAST, Held, Link, int_or_none
 from receipts.reconciliation.findings import (
     AFTER_CUT,
@@ -26,7 +27,7 @@ from receipts.reconciliation.findings import (
     parse_time,
 )
 from receipts.rows import CustomerState, IdempotencyRow
-from receipts.verify import Jwks, differing_fields, same_values, verify_receipt
+from receipts.verify import verify_receipt
 
 STORE_NAMES = {LEDGER: "the ledger", ARCHIVE: "the archive", STATE: "the state store"}
 

@@ -5,8 +5,8 @@ Never creates a key."""
 import urllib.request
 from pathlib import Path
 
+from receipts.keys import Jwks
 from receipts.stores.keyring import KeyRing
-from receipts.verify import Jwks
 
 MAX_JWKS_BYTES = 1 << 20
 

@@ -10,6 +10,7 @@ from google.cloud import spanner
 
 from receipts.canonical import receipt_id
 from receipts.jws import sign_payloads
+from receipts.keys import Jwks
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, SignedReceipt
 from receipts.rows import ApiKeyRecord, WriteOutcome
@@ -18,7 +19,7 @@ from receipts.stores.gcp.bucket_archive import ArchiveOutcome, BucketArchive
 from receipts.stores.gcp.schema import spanner_ddl
 from receipts.stores.gcp.store import RECEIPTS
 from receipts.stores.signers import LocalKeySigner
-from receipts.verify import Jwks, verify_chain
+from receipts.verify import verify_chain
 from tests.conftest import PROCESSED_AT, make_event
 
 

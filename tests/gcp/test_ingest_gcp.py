@@ -15,9 +15,10 @@ from pipelines.local_runner import stop
 from pipelines.streaming import start
 from receipts.api_keys import issue_api_key
 from receipts.canonical import receipt_id
+from receipts.keys import Jwks
 from receipts.producer import IdempotencyConflict, Producer, store_receipts
 from receipts.stores.sqlite import SqliteStore
-from receipts.verify import Jwks, verify_chain
+from receipts.verify import verify_chain
 from tests.conftest import event_bytes
 from tests.gcp.test_streaming import pull_all, settings_for, wait_for
 from tests.site.test_serve import free_port

@@ -12,10 +12,11 @@ from google.cloud import pubsub_v1
 from pipelines.local_runner import stop
 from pipelines.streaming import StreamSettings, start
 from receipts.events import Event, parse_event
+from receipts.keys import Jwks
 from receipts.money import parse_amount
 from receipts.producer.publisher import publish_lines
 from receipts.stores.gcp.bucket_archive import BucketArchive
-from receipts.verify import Jwks, verify_chain
+from receipts.verify import verify_chain
 from receipts_cli.console import pipeline_counts
 from receipts_cli.sample import sample_events
 

@@ -13,12 +13,12 @@ from joserfc import jws
 from joserfc.jwk import RSAKey
 
 from receipts.jws import b64url_decode, sign_payloads, split_compact
-from receipts.keys import kid_of, public_jwk
+from receipts.keys import Jwks, kid_of, public_jwk
 from receipts.ledger import ChainState
 from receipts.records import SignedReceipt
 from receipts.stores.gcp.kms import KmsIntegrityError, KmsSigner, fetch_public_key
 from receipts.stores.signers import signer_from_url
-from receipts.verify import Jwks, verify_chain
+from receipts.verify import verify_chain
 from tests.conftest import PROCESSED_AT, make_event
 from tests.kms.fake import CORRUPTIONS, VERSION, Algorithm, FakeKms
 

@@ -25,9 +25,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import google_crc32c
 
-from receipts.keys import public_jwk
+from receipts.keys import Jwks, public_jwk, signature_problem
 from receipts.stores.retry import with_backoff
-from receipts.verify import Jwks, signature_problem
 
 log = logging.getLogger("receipts.kms")
 
