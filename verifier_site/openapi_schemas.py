@@ -4,7 +4,8 @@ from typing import Any
 
 from receipts.canonical import RECEIPT_ID_PATTERN
 from receipts.currencies import MINOR_UNITS
-from receipts.events import ID_PATTERN, MAX_DESCRIPTION_CHARS, MAX_KEY_CHARS, TIMESTAMP_PATTERN
+from receipts.events import ID_PATTERN, MAX_DESCRIPTION_CHARS, MAX_KEY_CHARS
+from receipts.timestamps import TIMESTAMP_PATTERN
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
