@@ -22,8 +22,9 @@ from pipelines.local_runner import stop
 from pipelines.streaming import StreamSettings, start
 from receipts.canonical import receipt_id
 from receipts.producer.publisher import SUBSCRIPTION, TOPIC, publish_lines
+from receipts.stores.gcp.ledger import RECEIPTS
 from receipts.stores.gcp.location import GcpLocation
-from receipts.stores.gcp.store import RECEIPTS, SpannerFirestoreStore
+from receipts.stores.gcp.store import SpannerFirestoreStore
 from receipts.stores.keyring import KeyRing
 from receipts_cli.provision import init
 

@@ -16,8 +16,8 @@ from receipts.records import DeadLetter, SignedReceipt
 from receipts.rows import ApiKeyRecord, WriteOutcome
 from receipts.sessions import new_session, session_hash
 from receipts.stores.gcp.bucket_archive import ArchiveOutcome, BucketArchive
+from receipts.stores.gcp.ledger import RECEIPTS
 from receipts.stores.gcp.schema import spanner_ddl
-from receipts.stores.gcp.store import RECEIPTS
 from receipts.stores.signers import LocalKeySigner
 from receipts.verify import verify_chain
 from tests.conftest import PROCESSED_AT, make_event
