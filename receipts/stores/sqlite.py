@@ -8,7 +8,6 @@ head: the stored chain never has a gap, and writing the same receipt again is a 
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +16,12 @@ from receipts.ledger import ChainState, Entitlement
 from receipts.money import parse_balance
 from receipts.records import DeadLetter, SignedReceipt
 from receipts.rows import (
-    AmountRow,
-    ApiKeyRecord,
     Balance,
-    CustomerState,
     IdempotencyRecord,
-    IdempotencyRow,
-    LedgerEntry,
     WriteOutcome,
 )
-from receipts.sessions import SessionRecord
+from receipts.stores.sqlite_site_records import SqliteSiteRecords
+from receipts.stores.sqlite_state_reads import SqliteStateReads
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -92,7 +87,10 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 
-class SqliteStore:
+class SqliteStore(SqliteStateReads, SqliteSiteRecords):
+    """Receipts, chain state and dead letters here; the reconciliation's reads
+    (receipts.stores.sqlite_state_reads) and the site's records (sqlite_site_records) beside it."""
+
     idempotency_ttl_seconds = None  # idempotency rows are kept for ever
     ledger_conflicts = 0  # one database: a receipt and its rows commit together, never apart
 
@@ -192,85 +190,6 @@ class SqliteStore:
             for body, receipt_hash, signature in rows
         ]
 
-    def api_key(self, key_id: str) -> ApiKeyRecord | None:
-        row = self._db.execute(
-            "SELECT key_id, customer_id, key_hash, created_at, revoked_at FROM api_keys WHERE key_id = ?", (key_id,)
-        ).fetchone()
-        return ApiKeyRecord(*row) if row else None
-
-    def api_keys(self, customer_id: str | None = None) -> list[ApiKeyRecord]:
-        query = "SELECT key_id, customer_id, key_hash, created_at, revoked_at FROM api_keys"
-        arguments: tuple[str, ...] = ()
-        if customer_id is not None:
-            query += " WHERE customer_id = ?"
-            arguments = (customer_id,)
-        return [ApiKeyRecord(*row) for row in self._db.execute(query + " ORDER BY created_at, key_id", arguments)]
-
-    # -- reads for the reconciliation: rows as stored ---------------------------------
-    def customers(self, first: str = "", before: str | None = None) -> Iterator[str]:
-        tables = ("receipts", "chain_heads", "balances", "entitlement_usage", "idempotency_keys")
-        union = " UNION ".join(f"SELECT customer_id FROM {table}" for table in tables)
-        query = f"SELECT customer_id FROM ({union}) WHERE customer_id >= ?"
-        arguments: tuple[str, ...] = (first,)
-        if before is not None:
-            query += " AND customer_id < ?"
-            arguments += (before,)
-        for (customer_id,) in self._db.execute(query + " ORDER BY 1", arguments):
-            yield customer_id
-
-    def ledger_entries(self, customer_id: str) -> Iterator[LedgerEntry]:
-        rows = self._db.execute(
-            "SELECT receipt_id, customer_id, sequence, receipt_hash, body, signature FROM receipts "
-            "WHERE customer_id = ? ORDER BY sequence",
-            (customer_id,),
-        )
-        for receipt_id, customer, sequence, receipt_hash, body, signature in rows:
-            try:
-                exported = {**json.loads(body), "receipt_hash": receipt_hash, "signature": signature}
-            except ValueError:  # an edited row may not even be JSON: the check says so
-                exported = {"receipt_hash": receipt_hash, "signature": signature}
-            yield LedgerEntry(exported, {"receipt_id": receipt_id, "customer_id": customer, "sequence": sequence})
-
-    def customer_state(self, customer_id: str, as_of: str | None = None) -> CustomerState:
-        """One read transaction; `as_of` is ignored (SQLite keeps no versions; the CLI holds
-        the home's run lock, so nothing moves while the reconciliation reads)."""
-        with self._read():
-            head = self._db.execute(
-                "SELECT sequence, receipt_hash FROM chain_heads WHERE customer_id = ?", (customer_id,)
-            ).fetchone()
-            balances = {
-                currency: AmountRow(str(balance), as_of_sequence)
-                for currency, balance, as_of_sequence in self._db.execute(
-                    "SELECT currency, balance, as_of_sequence FROM balances WHERE customer_id = ?", (customer_id,)
-                )
-            }
-            usage = {
-                entitlement_id: AmountRow(str(used), as_of_sequence)
-                for entitlement_id, used, as_of_sequence in self._db.execute(
-                    "SELECT entitlement_id, used_minor, as_of_sequence FROM entitlement_usage WHERE customer_id = ?",
-                    (customer_id,),
-                )
-            }
-            caps = {cap.entitlement_id: cap for cap in self.entitlements() if cap.customer_id == customer_id}
-            rows = tuple(
-                IdempotencyRow(key, receipt_id, event_sha256)
-                for key, receipt_id, event_sha256 in self._db.execute(
-                    "SELECT idempotent_key, receipt_id, event_sha256 FROM idempotency_keys "
-                    "WHERE customer_id = ? ORDER BY idempotent_key",
-                    (customer_id,),
-                )
-            )
-        return CustomerState(
-            customer_id,
-            head[0] if head else None,
-            head[1] if head else None,
-            balances,
-            usage,
-            caps,
-            rows,
-            self.idempotency_ttl_seconds,
-        )
-
     # -- writes --------------------------------------------------------------------
     def set_entitlement(self, entitlement: Entitlement) -> None:
         with self._transaction():
@@ -327,44 +246,6 @@ class SqliteStore:
             )
         return WriteOutcome.WRITTEN
 
-    def add_api_key(self, record: ApiKeyRecord) -> None:
-        try:
-            with self._transaction():
-                self._db.execute(
-                    "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?)",
-                    (record.key_id, record.customer_id, record.key_hash, record.created_at, record.revoked_at),
-                )
-        except sqlite3.IntegrityError as error:
-            raise ValueError(f"API key id {record.key_id} is taken") from error
-
-    def revoke_api_key(self, key_id: str, revoked_at: str) -> bool:
-        with self._transaction():
-            cursor = self._db.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL", (revoked_at, key_id)
-            )
-            return cursor.rowcount == 1
-
-    def add_session(self, record: SessionRecord) -> None:
-        """Expired sessions go when a new one comes: the table holds live ones, roughly."""
-        with self._transaction():
-            self._db.execute("DELETE FROM sessions WHERE expires_at <= ?", (_instant(record.created_at),))
-            self._db.execute(
-                "INSERT INTO sessions VALUES (?, ?, ?, ?)",
-                (record.session_hash, record.key_id, _instant(record.created_at), _instant(record.expires_at)),
-            )
-
-    def session(self, session_hash: str) -> SessionRecord | None:
-        row = self._db.execute(
-            "SELECT session_hash, key_id, created_at, expires_at FROM sessions WHERE session_hash = ?", (session_hash,)
-        ).fetchone()
-        if row is None:
-            return None
-        return SessionRecord(row[0], row[1], datetime.fromisoformat(row[2]), datetime.fromisoformat(row[3]))
-
-    def end_session(self, session_hash: str) -> None:
-        with self._transaction():
-            self._db.execute("DELETE FROM sessions WHERE session_hash = ?", (session_hash,))
-
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
         """Keep dead letters; the same message with the same reason is kept once."""
         added = 0
@@ -398,8 +279,3 @@ class _Transaction:
 
     def __exit__(self, kind: object, *_: object) -> None:
         self._db.execute("ROLLBACK" if kind else "COMMIT")
-
-
-def _instant(moment: datetime) -> str:
-    """A UTC instant as fixed-width text, so text order is time order in SQL."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
