@@ -10,12 +10,12 @@ from rich.table import Table
 
 from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
-from receipts.keys import Jwks
 from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
 from receipts.reading import Unreadable, read_receipts
 from receipts.records import dumps_line, export_line
 from receipts.stores.keyring import KeyRing
+from receipts.stores.public_keys import JwksUnavailable, NotAJwks, load_jwks
 from receipts.verify import verify_chain
 from receipts_cli.cloud import kms_key_option, signer_option, store_of
 from receipts_cli.cloud import register as register_cloud_commands
@@ -206,22 +206,25 @@ def entitlements_list(home: Home) -> None:
 @click.argument("file", type=click.File("rb"))
 @click.option(
     "--jwks",
-    "jwks_file",
-    type=click.File("rb"),
+    "jwks_location",
     default=None,
-    help="JWKS to verify against (default: this home's keys).",
+    metavar="FILE_OR_URL",
+    help="JWKS to verify against: a file, - for standard input, or an http(s) URL such as "
+    "https://SITE/.well-known/jwks.json (default: this home's keys, retired ones included).",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print failures only.")
 @click.pass_obj
-def verify(home: Home, file, jwks_file, quiet: bool) -> None:
+def verify(home: Home, file, jwks_location: str | None, quiet: bool) -> None:
     """Verify exported receipts offline: signatures, canonical payloads, hashes, chain
     links, sequences and balances. Exit status 1 names every failing receipt."""
-    if jwks_file is None and not KeyRing(home.keys).exists():
+    if jwks_location is None and not KeyRing(home.keys).exists():
         raise click.UsageError(f"no signing keys in {home.root}: pass --jwks FILE (e.g. the site's jwks.json)")
     try:
-        jwks = Jwks.from_json(jwks_file.read()) if jwks_file else Jwks(home.keyring().jwks())
-    except ValueError as error:
+        jwks, _ = load_jwks(jwks_location, str(home.keys))  # the reconciliation's loader
+    except NotAJwks as error:
         raise click.ClickException(f"cannot read the JWKS: {error}") from error
+    except JwksUnavailable as error:  # not there, or not readable
+        raise click.BadParameter(str(error), param_hint="--jwks") from error
     try:
         items = list(read_receipts(file.read()))
     except UnicodeDecodeError as error:

@@ -105,6 +105,25 @@ def test_verify_against_another_jwks_fails_the_signature(home: Path, events: Pat
     assert result.exit_code == 1 and "signature" in result.output
 
 
+def test_verify_reads_the_jwks_from_standard_input_with_a_dash(home: Path, events: Path, tmp_path: Path) -> None:
+    invoke(home, "run", "--input", str(events))
+    (tmp_path / "r.jsonl").write_bytes(invoke(home, "export").stdout_bytes)
+    keyless = tmp_path / "keyless-home"
+    jwks = invoke(home, "keys", "jwks").stdout_bytes
+    result = invoke(keyless, "verify", str(tmp_path / "r.jsonl"), "--jwks", "-", input=jwks)
+    assert result.exit_code == 0 and "OK" in result.output
+    assert not (keyless / "keys").exists()
+
+
+def test_verify_names_a_jwks_it_cannot_read_or_use(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "r.jsonl").write_text("{}\n")
+    missing = invoke(home, "verify", str(tmp_path / "r.jsonl"), "--jwks", str(tmp_path / "missing.json"))
+    assert missing.exit_code == 2 and "--jwks" in missing.output and "cannot read the JWKS" in missing.output
+    (tmp_path / "not.json").write_text('{"no": "keys"}')
+    wrong = invoke(home, "verify", str(tmp_path / "r.jsonl"), "--jwks", str(tmp_path / "not.json"))
+    assert wrong.exit_code == 1 and "is not a JWKS" in wrong.output
+
+
 def test_key_rotation_keeps_old_receipts_verifiable(home: Path, events: Path, tmp_path: Path) -> None:
     invoke(home, "run", "--input", str(events))
     old_kid = exported(home)[0]["kid"]
