@@ -8,7 +8,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner
-from pipelines.options import ChargingOptions, LocalKeyOptions, StoreOptions
+from pipelines.options import charging_settings
 from transforms.archive import ArchiveToBucket, ArchiveToFolder
 from transforms.parse import ReadJsonLines
 
@@ -35,17 +35,7 @@ class Settings:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "Settings":
-        where, charging = options.view_as(StoreOptions), options.view_as(ChargingOptions)
-        return cls(
-            options.view_as(BatchOptions).input,
-            where.store,
-            options.view_as(LocalKeyOptions).keys,
-            charging.kid,
-            where.archive,
-            charging.dedup_ttl_seconds,
-            charging.signer,
-            charging.max_future_seconds,
-        )
+        return cls(input=options.view_as(BatchOptions).input, **charging_settings(options))
 
 
 def build(pipeline: beam.Pipeline, settings: Settings) -> dict[str, beam.PCollection]:

@@ -13,7 +13,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner, stop, tune_direct_runner_pubsub
-from pipelines.options import ChargingOptions, LocalKeyOptions, StoreOptions, missing_options
+from pipelines.options import ChargingOptions, StoreOptions, charging_settings, missing_options
 from transforms.archive import ArchiveToBucket
 from transforms.pubsub import ToMessage, dead_letter_message
 
@@ -54,20 +54,13 @@ class StreamSettings:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "StreamSettings":
-        view, where = options.view_as(StreamingOptions), options.view_as(StoreOptions)
-        charging = options.view_as(ChargingOptions)
+        view = options.view_as(StreamingOptions)
         return cls(
-            view.subscription,
-            where.store,
-            options.view_as(LocalKeyOptions).keys,
-            charging.kid,
-            where.archive,
-            view.dead_letter_topic,
-            view.archive_window_seconds,
-            view.archive_shards,
-            charging.dedup_ttl_seconds,
-            charging.signer,
-            charging.max_future_seconds,
+            subscription=view.subscription,
+            dead_letter_topic=view.dead_letter_topic,
+            archive_window_seconds=view.archive_window_seconds,
+            archive_shards=view.archive_shards,
+            **charging_settings(options),
         )
 
 
