@@ -34,6 +34,7 @@ test: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache  # the layers (pyproject.toml [tool.importlinter], docs/LAYOUT.md)
 
 bench: venv  # each prints a table and a ratio, and writes benchmarks/results.json
 	$(BIN)/python benchmarks/pipeline_throughput.py

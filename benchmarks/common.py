@@ -28,8 +28,8 @@ def percentile(values: Iterable[float], share: float) -> float:
 @contextmanager
 def emulators_in(folder: Path, names: Iterable[str] | None = None) -> Iterator[Any]:
     """Start the Cloud SDK emulators (all, or `names`) in `folder`, point this process at
-    them, and stop them on the way out. Yields the receipts.emulators.Emulators."""
-    from receipts.emulators import NAMES, Emulators
+    them, and stop them on the way out. Yields the receipts_cli.emulators.Emulators."""
+    from receipts_cli.emulators import NAMES, Emulators
 
     emulators = Emulators(folder)
     emulators.up(names=tuple(names or NAMES))

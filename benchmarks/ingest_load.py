@@ -30,11 +30,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.common import emulators_in, record
 from receipts.api_keys import issue_api_key
-from receipts.emulators import DEFAULT_PROJECT, free_port
-from receipts.home import Home
-from receipts.keys import KeyRing
-from receipts.sqlite_store import SqliteStore
-from verifier_site.server import THREADS, ingest_config, requests_per_customer
+from receipts.stores.keyring import KeyRing
+from receipts.stores.sqlite import SqliteStore
+from receipts_cli.emulators import DEFAULT_PROJECT, free_port
+from receipts_cli.home import Home
+from receipts_cli.site import ingest_config
+from verifier_site.server import THREADS, requests_per_customer
 
 TOPIC = f"projects/{DEFAULT_PROJECT}/topics/bench-events"
 

@@ -21,9 +21,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.common import percentile, record
 from pipelines.batch import Settings, run
 from receipts.events import Event, parse_event
-from receipts.keys import KeyRing
+from receipts.jws import sign_payloads
 from receipts.ledger import ChainState
-from receipts.signers import LocalKeySigner, sign_payloads
+from receipts.stores.keyring import KeyRing
+from receipts.stores.signers import LocalKeySigner
 
 
 def generate(count: int, customers: int, seed: int = 1) -> list[bytes]:

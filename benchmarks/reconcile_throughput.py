@@ -25,15 +25,16 @@ from cryptography.hazmat.primitives.asymmetric import padding
 
 from benchmarks.common import record
 from pipelines.reconcile import ReconcileSettings, run
-from receipts.archive import merge_into, window_name
 from receipts.events import parse_event
-from receipts.jws import b64url_decode, split_compact
-from receipts.keys import KeyRing
+from receipts.jws import b64url_decode, sign_payloads, split_compact
+from receipts.keys import Jwks
 from receipts.ledger import ChainState
 from receipts.records import SignedReceipt
-from receipts.signers import LocalKeySigner, sign_payloads
-from receipts.sqlite_store import SqliteStore
-from receipts.verify import Jwks, verify_chain
+from receipts.stores.folder_archive import merge_into, window_name
+from receipts.stores.keyring import KeyRing
+from receipts.stores.signers import LocalKeySigner
+from receipts.stores.sqlite import SqliteStore
+from receipts.verify import verify_chain
 
 PROCESSED_AT = "2026-01-25T12:00:00.000000Z"
 

@@ -27,9 +27,9 @@ from benchmarks.common import record
 from benchmarks.pipeline_throughput import generate
 from pipelines.batch import Settings, run
 from receipts.api_keys import issue_api_key
-from receipts.emulators import free_port
-from receipts.keys import KeyRing
-from receipts.sqlite_store import SqliteStore
+from receipts.stores.keyring import KeyRing
+from receipts.stores.sqlite import SqliteStore
+from receipts_cli.emulators import free_port
 
 SERVER = textwrap.dedent(
     """

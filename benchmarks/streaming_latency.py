@@ -21,10 +21,12 @@ from benchmarks.common import emulators_in, percentile, record, wait_for_receipt
 from pipelines.local_runner import stop
 from pipelines.streaming import StreamSettings, start
 from receipts.canonical import receipt_id
-from receipts.gcp.provision import init
-from receipts.gcp.store import RECEIPTS, GcpLocation, SpannerFirestoreStore
-from receipts.keys import KeyRing
-from receipts.publisher import SUBSCRIPTION, TOPIC, publish_lines
+from receipts.producer.publisher import SUBSCRIPTION, TOPIC, publish_lines
+from receipts.stores.gcp.ledger import RECEIPTS
+from receipts.stores.gcp.location import GcpLocation
+from receipts.stores.gcp.store import SpannerFirestoreStore
+from receipts.stores.keyring import KeyRing
+from receipts_cli.provision import init
 
 TARGET_P99_MS = 100.0
 CUSTOMERS = 10

@@ -21,10 +21,11 @@ from pipelines.batch import Settings
 from pipelines.batch import run as run_batch
 from pipelines.local_runner import stop
 from pipelines.streaming import StreamSettings, start
-from receipts.gcp.provision import init
-from receipts.gcp.store import GcpLocation, SpannerFirestoreStore
-from receipts.keys import KeyRing
-from receipts.publisher import SUBSCRIPTION, TOPIC, publish_lines
+from receipts.producer.publisher import SUBSCRIPTION, TOPIC, publish_lines
+from receipts.stores.gcp.location import GcpLocation
+from receipts.stores.gcp.store import SpannerFirestoreStore
+from receipts.stores.keyring import KeyRing
+from receipts_cli.provision import init
 
 
 def main() -> None:

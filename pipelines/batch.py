@@ -6,13 +6,11 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner
-from pipelines.options import ChargingOptions, LocalKeyOptions, StoreOptions, signing
+from pipelines.options import charging_settings
 from transforms.archive import ArchiveToBucket, ArchiveToFolder
-from transforms.charge import ChargeEvents
-from transforms.parse import DEAD as PARSE_DEAD
-from transforms.parse import ParseEvents, ReadJsonLines
-from transforms.sinks import WriteDeadLetters
+from transforms.parse import ReadJsonLines
 
 
 class BatchOptions(PipelineOptions):
@@ -37,38 +35,14 @@ class Settings:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "Settings":
-        where, charging = options.view_as(StoreOptions), options.view_as(ChargingOptions)
-        return cls(
-            options.view_as(BatchOptions).input,
-            where.store,
-            options.view_as(LocalKeyOptions).keys,
-            charging.kid,
-            where.archive,
-            charging.dedup_ttl_seconds,
-            charging.signer,
-            charging.max_future_seconds,
-        )
+        return cls(input=options.view_as(BatchOptions).input, **charging_settings(options))
 
 
 def build(pipeline: beam.Pipeline, settings: Settings) -> dict[str, beam.PCollection]:
-    """Add the batch job's steps to `pipeline`; return its main outputs for tests."""
-    parsed = (
-        pipeline
-        | "InputFile" >> beam.Create([settings.input])
-        | "ReadJsonLines" >> beam.ParDo(ReadJsonLines())
-        | "ParseAndValidate"
-        >> beam.ParDo(ParseEvents(settings.max_future_seconds)).with_outputs(PARSE_DEAD, main="valid")
-    )
-    signer, kid = signing(settings.signer, settings.keys, settings.kid)
-    charged = parsed.valid | "Charge" >> ChargeEvents(settings.store, signer, kid, streaming=False)
-    charged["stored"] | "ArchiveReceipts" >> archive_sink(settings.archive)
-    dead = (parsed[PARSE_DEAD], charged["dead"]) | "AllDeadLetters" >> beam.Flatten()
-    _ = (
-        dead
-        | "BatchDeadLetters" >> beam.BatchElements(min_batch_size=500, max_batch_size=500)
-        | "WriteDeadLetters" >> beam.ParDo(WriteDeadLetters(settings.store))
-    )
-    return {"receipts": charged["stored"], "dead": dead, "duplicates": charged["duplicates"]}
+    """Add the batch job's steps to `pipeline`: the file's lines, then the charging steps
+    (pipelines.charging); return its main outputs for tests."""
+    messages = pipeline | "InputFile" >> beam.Create([settings.input]) | "ReadJsonLines" >> beam.ParDo(ReadJsonLines())
+    return charge_messages(messages, settings, archive_sink(settings.archive), streaming=False)
 
 
 def archive_sink(archive: str) -> beam.PTransform:

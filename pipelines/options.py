@@ -9,10 +9,11 @@ Flex Template metadata marks exactly those parameters as not optional
 """
 
 from collections.abc import Iterable
+from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from receipts.signers import key_file_url, signer_from_url
+from receipts.stores.signers import key_file_url, signer_from_url
 
 
 class StoreOptions(PipelineOptions):
@@ -64,6 +65,21 @@ def missing_options(options: PipelineOptions, required: Iterable[str]) -> list[s
     """The options named in `required` that `options` leaves unset, as --flags."""
     given = options.get_all_options()
     return [f"--{name}" for name in required if given.get(name) in (None, "")]
+
+
+def charging_settings(options: PipelineOptions) -> dict[str, Any]:
+    """The settings both charging jobs (batch.Settings, streaming.StreamSettings) read from
+    their options: where receipts are kept, the signing key, dedup and the clock bound."""
+    where, charging = options.view_as(StoreOptions), options.view_as(ChargingOptions)
+    return {
+        "store": where.store,
+        "archive": where.archive,
+        "keys": options.view_as(LocalKeyOptions).keys,
+        "kid": charging.kid,
+        "signer": charging.signer,
+        "dedup_ttl_seconds": charging.dedup_ttl_seconds,
+        "max_future_seconds": charging.max_future_seconds,
+    }
 
 
 def signing(signer: str | None, keys: str | None, kid: str | None) -> tuple[str, str]:

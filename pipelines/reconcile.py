@@ -26,7 +26,7 @@ from pipelines.local_runner import RUNNER, prepare_direct_runner
 from pipelines.options import LocalKeyOptions, StoreOptions, missing_options
 from receipts.reconciliation import SOURCES, Scope
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE, parse_time, utc_text
-from receipts.store import store_class
+from receipts.stores import store_class
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
 from transforms.reconcile_sources import UNREADABLE, ReadArchive, ReadStores
 

@@ -11,14 +11,11 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
+from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner, stop, tune_direct_runner_pubsub
-from pipelines.options import ChargingOptions, LocalKeyOptions, StoreOptions, missing_options, signing
+from pipelines.options import ChargingOptions, StoreOptions, charging_settings, missing_options
 from transforms.archive import ArchiveToBucket
-from transforms.charge import ChargeEvents
-from transforms.parse import DEAD as PARSE_DEAD
-from transforms.parse import ParseEvents
 from transforms.pubsub import ToMessage, dead_letter_message
-from transforms.sinks import WriteDeadLetters
 
 
 class StreamingOptions(PipelineOptions):
@@ -57,52 +54,33 @@ class StreamSettings:
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "StreamSettings":
-        view, where = options.view_as(StreamingOptions), options.view_as(StoreOptions)
-        charging = options.view_as(ChargingOptions)
+        view = options.view_as(StreamingOptions)
         return cls(
-            view.subscription,
-            where.store,
-            options.view_as(LocalKeyOptions).keys,
-            charging.kid,
-            where.archive,
-            view.dead_letter_topic,
-            view.archive_window_seconds,
-            view.archive_shards,
-            charging.dedup_ttl_seconds,
-            charging.signer,
-            charging.max_future_seconds,
+            subscription=view.subscription,
+            dead_letter_topic=view.dead_letter_topic,
+            archive_window_seconds=view.archive_window_seconds,
+            archive_shards=view.archive_shards,
+            **charging_settings(options),
         )
 
 
 def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.PCollection]:
-    """Add the streaming job's steps to `pipeline`; return its main outputs."""
-    parsed = (
+    """Add the streaming job's steps to `pipeline`: Pub/Sub messages, then the charging steps
+    (pipelines.charging), then the dead letters to their topic; return its main outputs."""
+    messages = (
         pipeline
         | "ReadFromPubSub" >> beam.io.ReadFromPubSub(subscription=settings.subscription, with_attributes=True)
         | "ToMessage" >> beam.ParDo(ToMessage())
-        | "ParseAndValidate"
-        >> beam.ParDo(ParseEvents(settings.max_future_seconds)).with_outputs(PARSE_DEAD, main="valid")
     )
-    signer, kid = signing(settings.signer, settings.keys, settings.kid)
-    charged = parsed.valid | "Charge" >> ChargeEvents(
-        settings.store, signer, kid, streaming=True, dedup_ttl_seconds=settings.dedup_ttl_seconds
-    )
-    charged["stored"] | "ArchiveReceipts" >> ArchiveToBucket(
-        settings.archive, settings.archive_window_seconds, settings.archive_shards
-    )
-    dead = (parsed[PARSE_DEAD], charged["dead"]) | "AllDeadLetters" >> beam.Flatten()
-    _ = (
-        dead
-        | "BatchDeadLetters" >> beam.BatchElements(min_batch_size=1, max_batch_size=500)
-        | "WriteDeadLetters" >> beam.ParDo(WriteDeadLetters(settings.store))
-    )
+    archive = ArchiveToBucket(settings.archive, settings.archive_window_seconds, settings.archive_shards)
+    outputs = charge_messages(messages, settings, archive, streaming=True)
     if settings.dead_letter_topic:
         _ = (
-            dead
+            outputs["dead"]
             | "ToDeadLetterMessage" >> beam.Map(dead_letter_message)
             | "PublishDeadLetters" >> beam.io.WriteToPubSub(settings.dead_letter_topic, with_attributes=True)
         )
-    return {"receipts": charged["stored"], "dead": dead, "duplicates": charged["duplicates"]}
+    return outputs
 
 
 def pipeline_from_options(options: PipelineOptions) -> beam.Pipeline:

@@ -10,12 +10,21 @@ import hmac
 import re
 import secrets
 from datetime import UTC, datetime
+from typing import Protocol
 
-from receipts.store import ApiKeyRecord, Store
+from receipts.rows import ApiKeyRecord
 
 KEY_PATTERN = re.compile(r"sk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})", re.ASCII)
 KEY_ID_PATTERN = re.compile(r"[0-9a-f]{16}", re.ASCII)
 _UNKNOWN_KEY_HASH = "0" * 64  # compared against when no record exists, so both paths do the same work
+
+
+class KeyRecords(Protocol):
+    """The part of a `Store` (receipts.stores) that keeps API key records."""
+
+    def add_api_key(self, record: ApiKeyRecord) -> None: ...
+
+    def api_key(self, key_id: str) -> ApiKeyRecord | None: ...
 
 
 def key_hash(key: str) -> str:
@@ -33,7 +42,7 @@ def now_utc() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def issue_api_key(store: Store, customer_id: str) -> tuple[str, ApiKeyRecord]:
+def issue_api_key(store: KeyRecords, customer_id: str) -> tuple[str, ApiKeyRecord]:
     """Create and store a key for one customer; the key text is returned once and never kept."""
     key_id = secrets.token_hex(8)
     key = f"sk_{key_id}_{secrets.token_urlsafe(32)}"
@@ -42,7 +51,7 @@ def issue_api_key(store: Store, customer_id: str) -> tuple[str, ApiKeyRecord]:
     return key, record
 
 
-def authenticate(store: Store, presented: str) -> ApiKeyRecord | None:
+def authenticate(store: KeyRecords, presented: str) -> ApiKeyRecord | None:
     """The active key record a presented key belongs to, or None (malformed, unknown,
     wrong secret or revoked: the caller cannot tell which, and should not)."""
     key_id = key_id_of(presented) if isinstance(presented, str) else None

@@ -3,6 +3,7 @@
 import base64
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ import rfc8785
 
 ZERO_HASH = "0" * 64
 SAFE_INTEGER = 2**53 - 1  # RFC 8785 / I-JSON: integers beyond this are not exact in a double
+RECEIPT_ID_PATTERN = re.compile(r"r_[a-z2-7]{26}", re.ASCII)  # what receipt_id() returns
 
 
 def canonical_bytes(value: Mapping[str, Any]) -> bytes:
@@ -97,3 +99,41 @@ def strict_loads(text: str | bytes, **kwargs: Any) -> Any:
 
     kwargs.setdefault("parse_constant", no_constants)
     return json.loads(text, object_pairs_hook=_reject_duplicates, **kwargs)
+
+
+def same_values(first: Any, second: Any) -> bool:
+    """The same JSON, checked cheaply: equal values of the same types all the way down (so
+    True is not 1). False may still be the same JSON (1.0 and 1): RFC 8785 bytes decide
+    then (`differing_fields`)."""
+    if type(first) is not type(second):
+        return False
+    if type(first) is dict:
+        return first.keys() == second.keys() and all(same_values(value, second[name]) for name, value in first.items())
+    if type(first) is list:
+        return len(first) == len(second) and all(same_values(a, b) for a, b in zip(first, second, strict=True))
+    return first == second
+
+
+def canonical_or_none(value: Mapping[str, Any]) -> bytes | None:
+    """RFC 8785 bytes, or None when the value has no I-JSON form. Equal to the signed payload
+    means every field equals the signed one: one serialization instead of two per field."""
+    try:
+        return canonical_bytes(value)
+    except (ValueError, TypeError, RecursionError):
+        return None
+
+
+def differing_fields(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
+    """Every field, sorted, that one record lacks or holds with another value than the other
+    (values compared as RFC 8785 JSON, so 1.0 and 1 are the same and "1" is not)."""
+    different = []
+    for name in sorted(set(first) | set(second)):
+        if name not in first or name not in second:
+            different.append(name)
+            continue
+        try:
+            if canonical_bytes({"x": first[name]}) != canonical_bytes({"x": second[name]}):
+                different.append(name)
+        except ValueError:  # not representable in I-JSON, so not what was signed
+            different.append(name)
+    return different

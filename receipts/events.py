@@ -14,6 +14,7 @@ from typing import Any
 from receipts.canonical import canonical_bytes, receipt_id, sha256_hex, strict_loads
 from receipts.currencies import MINOR_UNITS
 from receipts.money import AmountError, check_amount_text, format_amount, parse_amount
+from receipts.timestamps import instant, span, utc_timestamp
 
 MAX_MESSAGE_BYTES = 64 * 1024
 MAX_KEY_CHARS = 255
@@ -21,11 +22,6 @@ MAX_DESCRIPTION_CHARS = 1024
 MAX_AHEAD = timedelta(hours=1)  # how far ahead of processing time an event may be timestamped
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
-TIMESTAMP_PATTERN = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
-    r"(?:[Zz]|([+-])(\d{2}):(\d{2}))",
-    re.ASCII,  # RFC 3339 DIGIT is ASCII 0-9 (RFC 5234); a Unicode \d would take "２０２６"
-)
 REQUIRED_FIELDS = ("idempotent_key", "customer_id", "amount", "currency", "timestamp")
 OPTIONAL_FIELDS = ("entitlement_id", "usage_description")
 
@@ -185,12 +181,12 @@ def validate_event(
         currency = None
     amount_minor = _check_amount(document.get("amount"), currency, errors)
     timestamp = _check_timestamp(document.get("timestamp"), errors)
-    if timestamp is not None and now is not None and timestamp[1] > _instant(now + max_ahead):
+    if timestamp is not None and now is not None and timestamp[1] > instant(now + max_ahead):
         errors.append(
             FieldError(
                 "timestamp",
                 TIMESTAMP_IN_FUTURE,
-                f"timestamp {timestamp[0]} is more than {_span(max_ahead)} ahead of processing time "
+                f"timestamp {timestamp[0]} is more than {span(max_ahead)} ahead of processing time "
                 f"({now.astimezone(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')}): check the producer's clock",
             )
         )
@@ -275,40 +271,11 @@ def _check_timestamp(value: Any, errors: list[FieldError]) -> tuple[str, str] | 
     """Return (normalized UTC text, sortable instant) or record why not."""
     if value is None:
         return None
-    match = TIMESTAMP_PATTERN.fullmatch(value) if isinstance(value, str) else None
-    problem = "timestamp must be RFC 3339 with a UTC offset, e.g. 2026-01-25T10:30:45Z or 2026-01-25T11:30:45+01:00"
-    if match is None:
-        errors.append(FieldError("timestamp", INVALID_TIMESTAMP, problem))
-        return None
-    year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
     try:
-        local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
-        offset = timedelta(hours=int(off_h or 0), minutes=int(off_m or 0))
-        if offset >= timedelta(hours=24) or int(off_m or 0) > 59:
-            raise ValueError("offset out of range")
-        utc = local - offset if sign == "+" else local + offset
-    except (ValueError, OverflowError) as error:
-        errors.append(FieldError("timestamp", INVALID_TIMESTAMP, f"{problem} ({error})"))
+        return utc_timestamp(value if isinstance(value, str) else "")
+    except ValueError as error:
+        errors.append(FieldError("timestamp", INVALID_TIMESTAMP, str(error)))
         return None
-    whole = (
-        utc.strftime("%Y-%m-%dT%H:%M:%S") if utc.year >= 1000 else f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S")
-    )
-    fraction = (fraction or "").rstrip("0")  # the same instant is the same text: .500 -> .5, .000 -> none
-    text = whole + (f".{fraction}" if fraction else "") + "Z"
-    return text, f"{whole}.{fraction.ljust(9, '0')}"
-
-
-def _instant(moment: datetime) -> str:
-    """An aware datetime as Event.instant spells it: comparable as text."""
-    utc = moment.astimezone(UTC)
-    return f"{utc.year:04d}" + utc.strftime("-%m-%dT%H:%M:%S.") + f"{utc.microsecond:06d}000"
-
-
-def _span(duration: timedelta) -> str:
-    seconds = int(duration.total_seconds())
-    if seconds % 3600 == 0:
-        return f"{seconds // 3600} hour(s)"
-    return f"{seconds} second(s)"
 
 
 def _invalid(field_name: str | None, reason: str, detail: str) -> Invalid:

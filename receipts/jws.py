@@ -1,7 +1,10 @@
-"""RFC 7515 JWS compact serialization for receipts: RS256, payload = canonical bytes."""
+"""RFC 7515 JWS compact serialization for receipts: RS256, payload = canonical bytes. A
+`Signer` (receipts.stores.signers: a local key or Cloud KMS) makes the signatures."""
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from receipts.canonical import canonical_bytes
 
@@ -56,3 +59,17 @@ def split_compact(token: str) -> CompactParts:
     if len(parts) != 3 or not all(parts):
         raise ValueError("a compact JWS has three non-empty dot-separated parts")
     return CompactParts(*parts)
+
+
+class Signer(Protocol):
+    kid: str
+
+    def sign(self, signing_inputs: Sequence[bytes]) -> list[bytes]:
+        """RS256 (RSASSA-PKCS1-v1_5 with SHA-256) signatures, one per input, in order."""
+        ...
+
+
+def sign_payloads(signer: Signer, payloads: Sequence[bytes]) -> list[str]:
+    """Compact JWS for each payload, signed in one batch."""
+    inputs = [signing_input(signer.kid, payload) for payload in payloads]
+    return [compact(data, signature) for data, signature in zip(inputs, signer.sign(inputs), strict=True)]

@@ -1,24 +1,23 @@
-"""The local key ring: RSA signing keys in a folder, their JWKS and RFC 7638 kids.
-
-Layout under `--home`: `keys/keyring.json` (which key is current, which are retired)
-and one `keys/<kid>.pem` private key per key, mode 0600. Retired keys stay published in
-the JWKS so old receipts keep verifying.
-"""
+"""Public keys as verifiers name them: the RS256 JWK of an RSA key, with kid = its RFC 7638
+thumbprint; the JWK Set a verifier trusts (`Jwks`), and the one RS256 signature check.
+(The local key ring that keeps private keys is receipts.stores.keyring.)"""
 
 import json
-import os
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
+import re
+from collections.abc import Mapping
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from joserfc.jwk import RSAKey
 
 from receipts.jws import ALG
 
 KEY_BITS = 2048  # matches Cloud KMS RSA_SIGN_PKCS1_2048_SHA256
+MIN_KEY_BITS = 2048
+PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth"})  # RFC 7518 section 6.3.2
+KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)  # an RFC 7638 SHA-256 thumbprint, base64url
 
 
 def public_jwk(public_pem: bytes) -> dict[str, Any]:
@@ -33,81 +32,51 @@ def kid_of(public_pem: bytes) -> str:
     return public_jwk(public_pem)["kid"]
 
 
-@dataclass(frozen=True)
-class KeyInfo:
-    kid: str
-    created_at: str
-    retired_at: str | None
+class Jwks:
+    """Public keys by kid, from an RFC 7517 JWK Set. A key whose kid is not its RFC 7638
+    thumbprint, that is not RSA or that is shorter than 2048 bits is not trusted."""
+
+    def __init__(self, document: Mapping[str, Any]) -> None:
+        self.keys: dict[str, rsa.RSAPublicKey] = {}
+        self.problems: dict[str, str] = {}
+        entries = document.get("keys") if isinstance(document, Mapping) else None
+        if not isinstance(entries, list):
+            raise ValueError("a JWKS is a JSON object with a 'keys' array")
+        for entry in entries:
+            kid = entry.get("kid") if isinstance(entry, Mapping) else None
+            try:
+                if not isinstance(entry, Mapping) or entry.get("kty") != "RSA":
+                    raise ValueError("not an RSA key")
+                if entry.get("alg", ALG) != ALG or entry.get("use", "sig") != "sig":
+                    raise ValueError("not an RS256 signing key")
+                leaked = sorted(PRIVATE_JWK_MEMBERS & set(entry))
+                if leaked:
+                    raise ValueError(f"private key material in a JWKS ({', '.join(leaked)}): the key is compromised")
+                imported = RSAKey.import_key({"kty": "RSA", "n": entry["n"], "e": entry["e"]})
+                thumbprint = imported.thumbprint()
+                if kid is not None and kid != thumbprint:
+                    raise ValueError(f"kid is not the key's RFC 7638 thumbprint ({thumbprint})")
+                public = imported.public_key
+                if public.key_size < MIN_KEY_BITS:
+                    raise ValueError(f"key is {public.key_size} bits; at least {MIN_KEY_BITS} required")
+                self.keys[thumbprint] = public
+            except Exception as error:  # any malformed entry is untrusted, never a crash
+                self.problems[str(kid)] = str(error) or type(error).__name__
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "Jwks":
+        return cls(json.loads(text))
 
 
-class KeyRing:
-    """Signing keys kept in one folder; creates the first key on first use."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
-        self._index_path = self.folder / "keyring.json"
-
-    # -- reading -------------------------------------------------------------------
-    def exists(self) -> bool:
-        return self._index_path.exists()
-
-    def _index(self) -> dict[str, Any]:
-        if not self._index_path.exists():
-            self.rotate()
-        return json.loads(self._index_path.read_text())
-
-    @property
-    def current_kid(self) -> str:
-        return self._index()["current"]
-
-    def ensure_current(self) -> str:
-        """The current kid, creating the first key when the ring is empty."""
-        return self.current_kid
-
-    def entries(self) -> list[KeyInfo]:
-        return [KeyInfo(**entry) for entry in self._index()["keys"]]
-
-    def private_pem(self, kid: str) -> bytes:
-        path = self.folder / f"{kid}.pem"
-        if not path.exists():
-            raise KeyError(f"no private key for kid {kid} in {self.folder}")
-        return path.read_bytes()
-
-    def public_pem(self, kid: str) -> bytes:
-        key = serialization.load_pem_private_key(self.private_pem(kid), password=None)
-        return key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-
-    def jwks(self) -> dict[str, Any]:
-        """RFC 7517 JWK Set of every key, current first, retired ones included."""
-        infos = sorted(self.entries(), key=lambda info: info.retired_at is not None)
-        return {"keys": [public_jwk(self.public_pem(info.kid)) for info in infos]}
-
-    # -- writing -------------------------------------------------------------------
-    def rotate(self) -> str:
-        """Create a new current key; the previous one is retired but still published."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.folder, 0o700)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-        pem = key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-        public_pem = key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-        kid = kid_of(public_pem)
-        path = self.folder / f"{kid}.pem"
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(pem)
-        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        index = json.loads(self._index_path.read_text()) if self._index_path.exists() else {"keys": []}
-        for entry in index["keys"]:
-            entry["retired_at"] = entry["retired_at"] or now
-        index["keys"].append({"kid": kid, "created_at": now, "retired_at": None})
-        index["current"] = kid
-        temporary = self._index_path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(index, indent=2) + "\n")
-        temporary.replace(self._index_path)
-        return kid
+def signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: bytes) -> str | None:
+    """Why the RS256 `signature` over `signing_input` does not verify with the key `kid` of
+    `jwks`, or None. The one RSA check: verifiers and the KMS signer's self-check use it."""
+    public = jwks.keys.get(kid)
+    if public is None:
+        problem = jwks.problems.get(kid)
+        return f"key {kid} in the JWKS is not trusted: {problem}" if problem else f"key {kid} is not in the JWKS"
+    try:
+        public.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return f"RS256 signature does not verify with key {kid}"
+    return None

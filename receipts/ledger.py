@@ -7,11 +7,12 @@ mutating the state it is called on, so the Beam DoFn, tests and tools share it.
 from dataclasses import dataclass, field
 from typing import Any
 
-from receipts.canonical import ZERO_HASH, canonical_bytes, sha256_hex
+from receipts.canonical import SAFE_INTEGER, ZERO_HASH, canonical_bytes, sha256_hex
 from receipts.events import Event
 from receipts.money import format_amount
 
 RECEIPT_VERSION = 1
+MAX_SEQUENCE = SAFE_INTEGER  # the largest sequence every JSON reader holds exactly
 ACCEPTED = "accepted"
 REJECTED = "rejected"
 QUOTA_EXCEEDED = "quota_exceeded"

@@ -2,56 +2,31 @@
 used by `receipts verify`, the demo, the site and the reconciliation.
 
 Each check yields a named `Check`; a failure carries a human reason that callers print
-as it is. Nothing here trusts the receipt's own claims: hashes are recomputed from the
+as it is. The rules it applies live beside it: the receipt contract (receipts.contract), the
+keys a JWKS may hold and the RS256 check (receipts.keys), JSON compared as RFC 8785
+(receipts.canonical). Nothing here trusts the receipt's own claims: hashes are recomputed from the
 signed payload, and every exported field must equal the signed one.
 """
 
 import json
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
-from joserfc.jwk import RSAKey
-
-from receipts.canonical import ZERO_HASH, canonical_bytes, sha256_hex, strict_loads
-from receipts.events import Event, validate_event
-from receipts.jws import ALG, TYP, b64url_decode, split_compact
-from receipts.ledger import ACCEPTED, RECEIPT_VERSION, REJECTED, event_of
-from receipts.money import AmountError, format_amount, parse_amount, parse_balance
-
-BODY_FIELDS = frozenset(
-    {
-        "v",
-        "receipt_id",
-        "customer_id",
-        "sequence",
-        "previous_receipt_hash",
-        "idempotent_key",
-        "event_sha256",
-        "entitlement_id",
-        "amount",
-        "currency",
-        "usage_description",
-        "event_timestamp",
-        "processed_at",
-        "status",
-        "reason",
-        "balance_after",
-        "quota_remaining",
-        "kid",
-    }
+from receipts.canonical import (
+    canonical_bytes,
+    canonical_or_none,
+    differing_fields,
+    same_values,
+    sha256_hex,
+    strict_loads,
 )
-EXPORT_EXTRA_FIELDS = ("receipt_hash", "signature")
-HEX64 = re.compile(r"[0-9a-f]{64}")
-UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z", re.ASCII)
-DECIMAL_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
-MIN_KEY_BITS = 2048
-PRIVATE_JWK_MEMBERS = frozenset({"d", "p", "q", "dp", "dq", "qi", "oth"})  # RFC 7518 section 6.3.2
+from receipts.contract import EXPORT_EXTRA_FIELDS, contract_problem, is_int
+from receipts.jws import ALG, TYP, b64url_decode, split_compact
+from receipts.keys import Jwks, signature_problem
+from receipts.ledger import ACCEPTED
+from receipts.money import AmountError, format_amount, parse_amount, parse_balance
 
 # Check names, in the order they run.
 FORMAT, SIGNATURE, CANONICAL, HASH, CONTRACT = "format", "signature", "canonical", "hash", "contract"
@@ -104,42 +79,6 @@ class Verification:
         return Verification(
             self.receipt_id, self.customer_id, self.sequence, self.checks + tuple(extra), self.body, self.payload_hash
         )
-
-
-class Jwks:
-    """Public keys by kid, from an RFC 7517 JWK Set. A key whose kid is not its RFC 7638
-    thumbprint, that is not RSA or that is shorter than 2048 bits is not trusted."""
-
-    def __init__(self, document: Mapping[str, Any]) -> None:
-        self.keys: dict[str, rsa.RSAPublicKey] = {}
-        self.problems: dict[str, str] = {}
-        entries = document.get("keys") if isinstance(document, Mapping) else None
-        if not isinstance(entries, list):
-            raise ValueError("a JWKS is a JSON object with a 'keys' array")
-        for entry in entries:
-            kid = entry.get("kid") if isinstance(entry, Mapping) else None
-            try:
-                if not isinstance(entry, Mapping) or entry.get("kty") != "RSA":
-                    raise ValueError("not an RSA key")
-                if entry.get("alg", ALG) != ALG or entry.get("use", "sig") != "sig":
-                    raise ValueError("not an RS256 signing key")
-                leaked = sorted(PRIVATE_JWK_MEMBERS & set(entry))
-                if leaked:
-                    raise ValueError(f"private key material in a JWKS ({', '.join(leaked)}): the key is compromised")
-                imported = RSAKey.import_key({"kty": "RSA", "n": entry["n"], "e": entry["e"]})
-                thumbprint = imported.thumbprint()
-                if kid is not None and kid != thumbprint:
-                    raise ValueError(f"kid is not the key's RFC 7638 thumbprint ({thumbprint})")
-                public = imported.public_key
-                if public.key_size < MIN_KEY_BITS:
-                    raise ValueError(f"key is {public.key_size} bits; at least {MIN_KEY_BITS} required")
-                self.keys[thumbprint] = public
-            except Exception as error:  # any malformed entry is untrusted, never a crash
-                self.problems[str(kid)] = str(error) or type(error).__name__
-
-    @classmethod
-    def from_json(cls, text: str | bytes) -> "Jwks":
-        return cls(json.loads(text))
 
 
 def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
@@ -207,53 +146,6 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
     else:
         passed(CONTRACT)
     return done(body, payload_hash)
-
-
-def contract_problem(body: Mapping[str, Any], header_kid: str | None) -> str | None:
-    """First way the signed body breaks the v1 receipt contract (DESIGN.md), or None."""
-    missing = sorted(BODY_FIELDS - set(body))
-    extra = sorted(set(body) - BODY_FIELDS)
-    if missing or extra:
-        return f"body fields: missing {missing}, unexpected {extra}"
-    if body["v"] != RECEIPT_VERSION or not is_int(body["v"]):
-        return f"v must be {RECEIPT_VERSION}"
-    fields = event_of(body)
-    if not isinstance(fields["amount"], str):  # a receipt's amount is text, never a JSON number
-        fields["amount"] = None
-    event = validate_event(fields)
-    if not isinstance(event, Event):
-        return f"event fields: {event.detail}"
-    if event.amount != body["amount"]:
-        return f"amount {body['amount']!r} must have exactly {body['currency']}'s minor digits ({event.amount!r})"
-    if event.timestamp != body["event_timestamp"]:
-        return f"event_timestamp must be normalized to UTC ({event.timestamp!r})"
-    if event.receipt_id != body["receipt_id"]:
-        return f"receipt_id is not derived from customer_id and idempotent_key (expected {event.receipt_id})"
-    if event.event_sha256 != body["event_sha256"]:
-        return "event_sha256 does not match the event fields in the body"
-    sequence, previous = body["sequence"], body["previous_receipt_hash"]
-    if not is_int(sequence) or sequence < 1:
-        return "sequence must be an integer >= 1"
-    if not isinstance(previous, str) or not HEX64.fullmatch(previous):
-        return "previous_receipt_hash must be 64 lowercase hex digits"
-    if (sequence == 1) != (previous == ZERO_HASH):
-        return "previous_receipt_hash must be 64 zeros exactly when sequence is 1"
-    if body["status"] not in (ACCEPTED, REJECTED):
-        return f"status must be {ACCEPTED!r} or {REJECTED!r}"
-    if (body["status"] == ACCEPTED) != (body["reason"] is None):
-        return "reason must be null for an accepted receipt and a string for a rejected one"
-    if body["reason"] is not None and not isinstance(body["reason"], str):
-        return "reason must be a string"
-    if parse_balance(body["balance_after"], body["currency"]) is None:
-        return f"balance_after must be a non-negative amount with {body['currency']}'s minor digits"
-    remaining = body["quota_remaining"]
-    if remaining is not None and not (isinstance(remaining, str) and DECIMAL_TEXT.fullmatch(remaining)):
-        return "quota_remaining must be null or a decimal string"
-    if not isinstance(body["processed_at"], str) or not UTC_TIMESTAMP.fullmatch(body["processed_at"]):
-        return "processed_at must be an RFC 3339 UTC timestamp"
-    if body["kid"] != header_kid:
-        return f"body kid {body['kid']!r} is not the JWS header kid {header_kid!r}"
-    return None
 
 
 def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Verification]:
@@ -364,20 +256,6 @@ def _header_problem(header: Any) -> str | None:
     return None
 
 
-def signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: bytes) -> str | None:
-    """Why the RS256 `signature` over `signing_input` does not verify with the key `kid` of
-    `jwks`, or None. The one RSA check: verifiers and the KMS signer's self-check use it."""
-    public = jwks.keys.get(kid)
-    if public is None:
-        problem = jwks.problems.get(kid)
-        return f"key {kid} in the JWKS is not trusted: {problem}" if problem else f"key {kid} is not in the JWKS"
-    try:
-        public.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
-    except InvalidSignature:
-        return f"RS256 signature does not verify with key {kid}"
-    return None
-
-
 @lru_cache(maxsize=64)
 def _header(header_b64: str) -> dict[str, Any]:
     """The protected header, parsed once per distinct text (one per signing key in practice).
@@ -391,7 +269,7 @@ def _canonical_payload(payload: bytes) -> dict[str, Any]:
     and no NaN (both would change the bytes), so the strict parser only runs to name the
     fault of one that does not."""
     body = json.loads(payload)
-    if isinstance(body, dict) and _canonical_or_none(body) == payload:
+    if isinstance(body, dict) and canonical_or_none(body) == payload:
         return body
     body = strict_loads(payload.decode("utf-8"))
     if not isinstance(body, dict):
@@ -401,55 +279,12 @@ def _canonical_payload(payload: bytes) -> dict[str, Any]:
     return body
 
 
-def same_values(first: Any, second: Any) -> bool:
-    """The same JSON, checked cheaply: equal values of the same types all the way down (so
-    True is not 1). False may still be the same JSON (1.0 and 1): RFC 8785 bytes decide
-    then (`differing_fields`)."""
-    if type(first) is not type(second):
-        return False
-    if type(first) is dict:
-        return first.keys() == second.keys() and all(same_values(value, second[name]) for name, value in first.items())
-    if type(first) is list:
-        return len(first) == len(second) and all(same_values(a, b) for a, b in zip(first, second, strict=True))
-    return first == second
-
-
 def _same_json(exported: dict[str, Any], body: dict[str, Any], payload: bytes) -> bool:
     """Are the exported fields the signed body, as JSON? Typed-equal values are; anything else
     is decided by RFC 8785 bytes (so 1.0 is 1)."""
-    return same_values(exported, body) or _canonical_or_none(exported) == payload
-
-
-def _canonical_or_none(value: Mapping[str, Any]) -> bytes | None:
-    """RFC 8785 bytes, or None when the value has no I-JSON form. Equal to the signed payload
-    means every field equals the signed one: one serialization instead of two per field."""
-    try:
-        return canonical_bytes(value)
-    except (ValueError, TypeError, RecursionError):
-        return None
+    return same_values(exported, body) or canonical_or_none(exported) == payload
 
 
 def _first_difference(exported: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
     """First field whose exported value is not the signed one (compared as RFC 8785 JSON)."""
     return next(iter(differing_fields(exported, body)), None)
-
-
-def differing_fields(first: Mapping[str, Any], second: Mapping[str, Any]) -> list[str]:
-    """Every field, sorted, that one record lacks or holds with another value than the other
-    (values compared as RFC 8785 JSON, so 1.0 and 1 are the same and "1" is not)."""
-    different = []
-    for name in sorted(set(first) | set(second)):
-        if name not in first or name not in second:
-            different.append(name)
-            continue
-        try:
-            if canonical_bytes({"x": first[name]}) != canonical_bytes({"x": second[name]}):
-                different.append(name)
-        except ValueError:  # not representable in I-JSON, so not what was signed
-            different.append(name)
-    return different
-
-
-def is_int(value: Any) -> bool:
-    """A JSON integer: an int that is not a bool."""
-    return isinstance(value, int) and not isinstance(value, bool)

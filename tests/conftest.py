@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 
 from receipts.events import Event, parse_event
-from receipts.keys import KeyRing
+from receipts.jws import sign_payloads
+from receipts.keys import Jwks
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import SignedReceipt
-from receipts.signers import LocalKeySigner, sign_payloads
-from receipts.verify import Jwks
+from receipts.stores.keyring import KeyRing
+from receipts.stores.signers import LocalKeySigner
 
 PROCESSED_AT = "2026-01-25T12:00:00.000000Z"
 

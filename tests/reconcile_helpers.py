@@ -6,11 +6,11 @@ from typing import Any
 
 from receipts.canonical import canonical_bytes, sha256_hex
 from receipts.events import Event, validate_event
+from receipts.jws import Signer, sign_payloads
 from receipts.ledger import ChainState, Entitlement, event_of
 from receipts.reconciliation import ArchivedCopy
 from receipts.records import SignedReceipt
-from receipts.signers import Signer, sign_payloads
-from receipts.store import AmountRow, CustomerState, IdempotencyRow, LedgerEntry
+from receipts.rows import AmountRow, CustomerState, IdempotencyRow, LedgerEntry
 from tests.conftest import PROCESSED_AT, make_event
 
 Receipt = dict[str, Any]

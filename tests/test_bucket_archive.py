@@ -1,7 +1,7 @@
 """BucketArchive.write_once decides by what the bucket holds, including when an object
 appears between its read and its create (no emulator needed: the bucket calls are faked)."""
 
-from receipts.gcp.archive import ArchiveOutcome, BucketArchive, BucketPath
+from receipts.stores.gcp.bucket_archive import ArchiveOutcome, BucketArchive, BucketPath
 
 
 class RacingBucket(BucketArchive):

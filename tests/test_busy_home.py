@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 
 import receipts
-from receipts.home import Home
-from receipts.keys import KeyRing
+from receipts.stores.keyring import KeyRing
+from receipts_cli.home import Home
 from tests.conftest import event_bytes
 
 ROOT = Path(receipts.__file__).resolve().parents[1]
 SCRIPT = """
 import json, sys
 from click.testing import CliRunner
-from receipts.cli import main
+from receipts_cli.main import main
 result = CliRunner().invoke(main, sys.argv[1:])
 print(json.dumps({"exit_code": result.exit_code, "output": result.output, "beam": "apache_beam" in sys.modules}))
 """

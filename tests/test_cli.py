@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from receipts.cli import main
+from receipts_cli.main import main
 from tests.conftest import event_bytes
 
 pytestmark = pytest.mark.beam
@@ -103,6 +103,25 @@ def test_verify_against_another_jwks_fails_the_signature(home: Path, events: Pat
     (tmp_path / "other.json").write_text(invoke(tmp_path / "other-home", "keys", "jwks").output)
     result = invoke(home, "verify", str(tmp_path / "r.jsonl"), "--jwks", str(tmp_path / "other.json"))
     assert result.exit_code == 1 and "signature" in result.output
+
+
+def test_verify_reads_the_jwks_from_standard_input_with_a_dash(home: Path, events: Path, tmp_path: Path) -> None:
+    invoke(home, "run", "--input", str(events))
+    (tmp_path / "r.jsonl").write_bytes(invoke(home, "export").stdout_bytes)
+    keyless = tmp_path / "keyless-home"
+    jwks = invoke(home, "keys", "jwks").stdout_bytes
+    result = invoke(keyless, "verify", str(tmp_path / "r.jsonl"), "--jwks", "-", input=jwks)
+    assert result.exit_code == 0 and "OK" in result.output
+    assert not (keyless / "keys").exists()
+
+
+def test_verify_names_a_jwks_it_cannot_read_or_use(home: Path, tmp_path: Path) -> None:
+    (tmp_path / "r.jsonl").write_text("{}\n")
+    missing = invoke(home, "verify", str(tmp_path / "r.jsonl"), "--jwks", str(tmp_path / "missing.json"))
+    assert missing.exit_code == 2 and "--jwks" in missing.output and "cannot read the JWKS" in missing.output
+    (tmp_path / "not.json").write_text('{"no": "keys"}')
+    wrong = invoke(home, "verify", str(tmp_path / "r.jsonl"), "--jwks", str(tmp_path / "not.json"))
+    assert wrong.exit_code == 1 and "is not a JWKS" in wrong.output
 
 
 def test_key_rotation_keeps_old_receipts_verifiable(home: Path, events: Path, tmp_path: Path) -> None:
@@ -206,7 +225,7 @@ def test_a_demo_sample_too_small_for_its_retries_and_conflict_is_a_usage_error(h
 
 
 def test_a_second_run_on_a_busy_home_is_refused(home: Path, events: Path) -> None:
-    from receipts.home import Home
+    from receipts_cli.home import Home
 
     with Home(home).exclusive_run():
         result = invoke(home, "run", "--input", str(events))

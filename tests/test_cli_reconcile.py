@@ -12,10 +12,11 @@ import pytest
 from click.testing import CliRunner
 
 from receipts.canonical import canonical_bytes
-from receipts.cli import main
-from receipts.demo import sample_events
-from receipts.keys import KeyRing
-from receipts.signers import LocalKeySigner, sign_payloads
+from receipts.jws import sign_payloads
+from receipts.stores.keyring import KeyRing
+from receipts.stores.signers import LocalKeySigner
+from receipts_cli.main import main
+from receipts_cli.sample import sample_events
 from tests.reconcile_helpers import resign
 
 pytestmark = pytest.mark.beam

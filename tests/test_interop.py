@@ -22,12 +22,13 @@ from joserfc.errors import BadSignatureError
 from joserfc.jwk import KeySet, RSAKey
 
 from receipts.canonical import canonical_bytes, receipt_hash, sha256_hex
-from receipts.jws import b64url, b64url_decode
-from receipts.keys import KeyRing, public_jwk
+from receipts.jws import b64url, b64url_decode, sign_payloads
+from receipts.keys import Jwks, public_jwk
 from receipts.ledger import ChainState
 from receipts.records import SignedReceipt, export_line
-from receipts.signers import LocalKeySigner, sign_payloads
-from receipts.verify import Jwks, verify_chain, verify_receipt
+from receipts.stores.keyring import KeyRing
+from receipts.stores.signers import LocalKeySigner
+from receipts.verify import verify_chain, verify_receipt
 from tests.conftest import PROCESSED_AT, make_event
 
 Receipt = dict[str, Any]

@@ -15,9 +15,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from receipts.keys import Jwks
 from receipts.ledger import Entitlement
 from receipts.records import export_line
-from receipts.verify import CHAIN_LINK, SEQUENCE, Jwks, Verification, verify_chain, verify_receipt
+from receipts.verify import CHAIN_LINK, SEQUENCE, Verification, verify_chain, verify_receipt
 
 # Fixtures are module or session scoped (built once), so no function-scoped health check applies.
 PROPERTY_SETTINGS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -175,9 +176,9 @@ def test_built_chains_verify_and_balance_is_the_sum(
 def test_spliced_export_line_is_the_canonical_export(signer, description: str | None, key: str) -> None:
     """SignedReceipt.export_line splices bytes; it must equal RFC 8785 of the export, for any text."""
     from receipts.events import Invalid, parse_event
+    from receipts.jws import sign_payloads
     from receipts.ledger import ChainState
     from receipts.records import SignedReceipt, export_line
-    from receipts.signers import sign_payloads
     from tests.conftest import event_bytes
 
     event = parse_event(event_bytes(idempotent_key=key, usage_description=description))

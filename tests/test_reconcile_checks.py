@@ -10,13 +10,14 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from receipts.canonical import canonical_bytes
+from receipts.canonical import canonical_bytes, differing_fields
+from receipts.jws import sign_payloads
+from receipts.keys import Jwks
 from receipts.ledger import QUOTA_EXCEEDED, REJECTED, Entitlement
 from receipts.reconciliation import ArchivedCopy, CustomerResult, Discrepancy, Scope, reconcile_customer
 from receipts.reconciliation.stores import archived_copy, distinct_copies
-from receipts.signers import LocalKeySigner, sign_payloads
-from receipts.store import AmountRow, CustomerState, IdempotencyRow
-from receipts.verify import Jwks, differing_fields
+from receipts.rows import AmountRow, CustomerState, IdempotencyRow
+from receipts.stores.signers import LocalKeySigner
 from tests.reconcile_helpers import archive_of, exported, ledger_of, resign, signed_chain, state_of
 
 CUSTOMER = "cust_r"

@@ -12,9 +12,9 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipelines.reconcile import ReconcileSettings, build
-from receipts.archive import merge_into, window_name
 from receipts.reconciliation import Scope
-from receipts.sqlite_store import SqliteStore
+from receipts.stores.folder_archive import merge_into, window_name
+from receipts.stores.sqlite import SqliteStore
 from tests.reconcile_helpers import exported, signed_chain, state_of
 from transforms.reconcile import ReconcileCustomer
 from transforms.reconcile_sources import ReadArchive, ReadStores, customer_ranges

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from receipts.keys import KeyRing
 from receipts.ledger import Entitlement
-from receipts.public_keys import JwksUnavailable, load_jwks
 from receipts.reconciliation import CustomerResult, Discrepancy, Tally
 from receipts.reconciliation.report import Summary, alert_message, summary_line
-from receipts.sqlite_store import SqliteStore
-from receipts.store import AmountRow
+from receipts.rows import AmountRow
+from receipts.stores.keyring import KeyRing
+from receipts.stores.public_keys import JwksUnavailable, load_jwks
+from receipts.stores.sqlite import SqliteStore
 from tests.reconcile_helpers import signed_chain
 
 

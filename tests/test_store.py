@@ -6,14 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from receipts.archive import merge_into, read_archive, window_name
 from receipts.events import parse_event
+from receipts.jws import sign_payloads
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, Message, SignedReceipt
+from receipts.rows import WriteOutcome
 from receipts.sessions import new_session, session_hash
-from receipts.signers import sign_payloads
-from receipts.sqlite_store import SqliteStore
-from receipts.store import WriteOutcome, open_store
+from receipts.stores import open_store
+from receipts.stores.folder_archive import merge_into, read_archive, window_name
+from receipts.stores.sqlite import SqliteStore
 from tests.conftest import PROCESSED_AT, make_event
 
 
@@ -164,7 +165,7 @@ def test_message_dead_letter_export_round_trips() -> None:
 
 
 def test_a_gcp_store_url_may_name_the_spanner_database_role() -> None:
-    from receipts.gcp.store import GcpLocation
+    from receipts.stores.gcp.location import GcpLocation
 
     assert GcpLocation.parse("gcp://p1").role is None
     assert GcpLocation.parse("gcp://p1?instance=i&role=verifier_site").role == "verifier_site"

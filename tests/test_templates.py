@@ -121,6 +121,18 @@ def test_dockerfiles_copy_files_that_exist(dockerfile: Path) -> None:
                 assert (ROOT / source).exists(), f"{dockerfile}: {source}"
 
 
+@pytest.mark.parametrize(
+    "dockerfile", [*sorted(ROOT.glob("templates/*/Dockerfile")), ROOT / "verifier_site/Dockerfile"]
+)
+def test_dockerfiles_copy_every_package_the_project_installs(dockerfile: Path) -> None:
+    """`pip install .` in the image installs what was copied: a package left out would be
+    missing from the image (the `receipts` command needs receipts_cli)."""
+    patterns = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {pattern.rstrip("*") for pattern in patterns if "." not in pattern}
+    copied = {line.split()[1] for line in dockerfile.read_text().splitlines() if line.startswith("COPY ")}
+    assert packages <= copied, f"{dockerfile} does not copy {sorted(packages - copied)}"
+
+
 @pytest.mark.parametrize(("name", "job"), TEMPLATES)
 def test_main_only_calls_the_pipeline_module(name: str, job) -> None:
     tree = ast.parse((ROOT / "templates" / name / "main.py").read_text())

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from receipts.cli import main
 from receipts.ledger import Entitlement
 from receipts.reconciliation import CustomerResult, Discrepancy, Tally
 from receipts.reconciliation.report import Summary
 from receipts.records import DeadLetter
-from receipts.sqlite_store import SqliteStore
-from receipts.store import ApiKeyRecord
+from receipts.rows import ApiKeyRecord
+from receipts.stores.sqlite import SqliteStore
+from receipts_cli.main import main
 
 # What an attacker puts in a value: markup that does not parse, markup that does (a fake
 # green OK), a line erase and cursor moves by ESC and CR, CSI as one C1 character, an OSC
@@ -84,7 +84,7 @@ def test_verify_shows_crafted_ids_kids_and_reasons_as_text(home: Path, tmp_path:
 
 
 def test_the_reconciliation_summary_shows_crafted_findings_as_text(capsys: pytest.CaptureFixture) -> None:
-    from receipts.cli_reconcile import _print_summary
+    from receipts_cli.reconcile import _print_summary
 
     found = tuple(
         Discrepancy("stores", f"cust{value}", value, 3, f"field{value}", f"reason quoting {value}", "missing", "ledger")
@@ -145,7 +145,7 @@ def test_error_messages_quoting_input_show_it_as_text(home: Path) -> None:
 def test_the_consoles_show_any_value_as_text_even_one_not_passed_through_shown(
     capsys: pytest.CaptureFixture,
 ) -> None:
-    from receipts.terminal import err, out, shown
+    from receipts_cli.terminal import err, out, shown
 
     for value in HOSTILE:
         out.print(f"[red]FAIL[/] {value}")  # forgot shown(): garbled at worst, never raw, never a crash
@@ -157,11 +157,11 @@ def test_the_consoles_show_any_value_as_text_even_one_not_passed_through_shown(
 
 
 def test_no_module_makes_a_console_of_its_own_or_prints_around_them() -> None:
-    """Every rich Console is receipts.terminal's, so every print goes through its net; no
+    """Every rich Console is receipts_cli.terminal's, so every print goes through its net; no
     module calls the builtin print (or rich's), which would write a value raw."""
     root = Path(__file__).resolve().parents[1]
     offenders = []
-    for folder in ("receipts", "pipelines", "transforms", "verifier_site"):
+    for folder in ("receipts", "receipts_cli", "pipelines", "transforms", "verifier_site"):
         for path in (root / folder).rglob("*.py"):
             source = path.read_text()
             if path.name != "terminal.py" and re.search(r"\bConsole\(", source):

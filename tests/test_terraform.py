@@ -95,12 +95,12 @@ def test_every_file_terraform_reads_exists() -> None:
 
 
 def test_spanner_ddl_is_the_file_the_code_uses() -> None:
-    from receipts.gcp.provision import spanner_ddl
+    from receipts.stores.gcp.schema import spanner_ddl
 
     [local] = parsed(TERRAFORM / "modules/spanner/main.tf")["locals"]
     ddl_file = unquote(local["ddl_file"]).replace("${path.module}", str(TERRAFORM / "modules/spanner"))
-    assert Path(ddl_file).resolve() == ROOT / "receipts/gcp/spanner.sql"
-    # Split as provision.py splits it: "--" lines dropped, statements end with ";" at a line end.
+    assert Path(ddl_file).resolve() == ROOT / "receipts/stores/gcp/spanner.sql"
+    # Split as schema.py splits it: "--" lines dropped, statements end with ";" at a line end.
     assert 'startswith(trimspace(line), "--")' in local["ddl_lines"]
     assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["tables"]
     assert 'split(";\\n", join("\\n", local.roles_lines))' in local["roles"]
@@ -111,14 +111,14 @@ def test_spanner_ddl_is_the_file_the_code_uses() -> None:
         for kind, named in block.items()
     }
     assert resources["google_spanner_database"]["this"]["ddl"] == "${local.ddl}"
-    assert unquote(local["roles_file"]).endswith("/receipts/gcp/spanner_roles.sql")
+    assert unquote(local["roles_file"]).endswith("/receipts/stores/gcp/spanner_roles.sql")
     assert local["ddl"] == "${concat(local.tables, local.roles)}"
 
 
 def test_firestore_rules_and_indexes_are_the_files_the_code_uses() -> None:
     text = (TERRAFORM / "modules/firestore/main.tf").read_text()
-    assert '"${path.module}/../../../receipts/gcp/firestore.rules"' in text
-    assert '"${path.module}/../../../receipts/gcp/firestore.indexes.json"' in text
+    assert '"${path.module}/../../../receipts/stores/gcp/firestore.rules"' in text
+    assert '"${path.module}/../../../receipts/stores/gcp/firestore.indexes.json"' in text
 
 
 def beam_counters() -> set[str]:

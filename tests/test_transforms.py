@@ -16,7 +16,7 @@ from receipts.canonical import ZERO_HASH
 from receipts.events import IDEMPOTENCY_CONFLICT
 from receipts.ledger import Entitlement
 from receipts.records import Message
-from receipts.sqlite_store import SqliteStore
+from receipts.stores.sqlite import SqliteStore
 from tests.conftest import event_bytes, make_event
 from transforms.chain import ChainReceipts
 from transforms.dedup import DEAD, DUPLICATE, DeduplicateEvents, DeduplicateGrouped

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 import verifier_site
+from receipts.keys import Jwks
 from receipts.reading import Unreadable, read_receipts
 from receipts.text import visible
-from receipts.verify import Jwks, verify_chain
+from receipts.verify import verify_chain
 from tests.vectors import generate
 
 VECTORS = generate.VECTORS

@@ -12,11 +12,11 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 
 from receipts.events import Event, parse_event
+from receipts.jws import sign_payloads
 from receipts.ledger import ChainState
 from receipts.records import SignedReceipt
-from receipts.signers import sign_payloads
-from receipts.sqlite_store import SqliteStore
-from receipts.store import WriteOutcome
+from receipts.rows import WriteOutcome
+from receipts.stores.sqlite import SqliteStore
 from receipts.verify import verify_chain
 from tests.conftest import PROCESSED_AT, make_event
 from transforms.sinks import DEAD, RECEIPT_CONFLICT, WriteReceipts, not_written

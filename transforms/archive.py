@@ -15,8 +15,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger, window
 from apache_beam.utils.timestamp import Duration
 
-from receipts.archive import merge_into, window_name
 from receipts.records import SignedReceipt
+from receipts.stores.folder_archive import merge_into, window_name
 from transforms.sign import processed_at
 
 
@@ -99,12 +99,12 @@ class WriteWindowObject(beam.DoFn):
         self.aside = Metrics.counter("receipts", "archive_objects_written_aside")
 
     def setup(self) -> None:
-        from receipts.gcp.archive import BucketArchive
+        from receipts.stores.gcp.bucket_archive import BucketArchive
 
         self.archive = BucketArchive(self.url)
 
     def process(self, element: tuple[int, Iterable[tuple[str, int, bytes]]], at=beam.DoFn.WindowParam):
-        from receipts.gcp.archive import ArchiveOutcome, window_object_name
+        from receipts.stores.gcp.bucket_archive import ArchiveOutcome, window_object_name
 
         shard, entries = element
         ordered = sorted(entries, key=lambda entry: (entry[0], entry[1]))

@@ -17,7 +17,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from receipts.events import Event
 from receipts.ledger import ACCEPTED, ChainState, Entitlement
 from receipts.records import Message
-from receipts.store import open_store
+from receipts.stores import open_store
 
 
 def utc_now() -> str:

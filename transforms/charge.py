@@ -43,7 +43,7 @@ class ChargeEvents(beam.PTransform):
     """
 
     def __init__(self, store: str, signer: str, kid: str, streaming: bool, dedup_ttl_seconds: int = 24 * 3600) -> None:
-        """`signer` is a signer URL (receipts.signers.signer_from_url) whose key's kid is `kid`."""
+        """`signer` is a signer URL (receipts.stores.signers.signer_from_url) whose key's kid is `kid`."""
         super().__init__()
         self.store, self.signer, self.kid = store, signer, kid
         self.streaming = streaming

@@ -21,7 +21,7 @@ from apache_beam.utils.timestamp import Duration
 
 from receipts.events import IDEMPOTENCY_CONFLICT, Event, FieldError
 from receipts.records import DeadLetter, Message
-from receipts.store import open_store
+from receipts.stores import open_store
 
 DEAD = "dead"
 DUPLICATE = "duplicate"

@@ -3,7 +3,7 @@
 import apache_beam as beam
 from apache_beam.io.gcp.pubsub import PubsubMessage
 
-from receipts.publisher import ATTRIBUTE_LIMIT
+from receipts.producer.publisher import ATTRIBUTE_LIMIT
 from receipts.records import DeadLetter, Message
 
 

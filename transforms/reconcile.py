@@ -14,12 +14,12 @@ import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from receipts.public_keys import load_jwks
 from receipts.reconciliation import CHECKS, CustomerResult, Scope, reconcile_customer
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
 from receipts.reconciliation.report import Summary, alert_message, summary_line
-from receipts.retry import with_backoff
-from receipts.store import CustomerState
+from receipts.rows import CustomerState
+from receipts.stores.public_keys import load_jwks
+from receipts.stores.retry import with_backoff
 
 log = logging.getLogger("receipts.reconcile")
 

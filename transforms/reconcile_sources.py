@@ -8,17 +8,15 @@
 No step holds more than one customer's rows or one archive file.
 """
 
-from pathlib import Path
-
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from receipts.archive import window_files
 from receipts.reconciliation import ArchivedCopy, CustomerResult, Tally
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
 from receipts.reconciliation.stores import archived_copy
-from receipts.retry import with_backoff
-from receipts.store import open_store
+from receipts.stores import open_store
+from receipts.stores.archives import open_archive
+from receipts.stores.retry import with_backoff
 
 UNREADABLE = "unreadable"  # the third CoGroupByKey input, beside the stores' (findings: STATE, LEDGER, ARCHIVE)
 # Customer ids are [A-Za-z0-9_-]: these bounds cut the id space into ranges listed in parallel
@@ -99,14 +97,7 @@ class ListArchiveFiles(beam.DoFn):
     """Archive location -> the name of each file (a folder) or object (gs://bucket/prefix)."""
 
     def process(self, url: str):
-        if url.startswith("gs://"):
-            from receipts.gcp.archive import BucketArchive
-
-            archive = BucketArchive(url)
-            yield from with_backoff(f"list {url}", archive.objects)
-        else:
-            for path in window_files(Path(url)):
-                yield str(path)
+        yield from with_backoff(f"list {url}", open_archive(url).objects)
 
 
 class ReadArchiveFile(beam.DoFn):
@@ -119,18 +110,11 @@ class ReadArchiveFile(beam.DoFn):
         self.unreadable = Metrics.counter("reconcile", "discrepancies_stores")
 
     def setup(self) -> None:
-        self.bucket = None
-        if self.url.startswith("gs://"):
-            from receipts.gcp.archive import BucketArchive
-
-            self.bucket = BucketArchive(self.url)
+        self.archive = open_archive(self.url)
 
     def process(self, name: str):
-        if self.bucket is not None:
-            data = with_backoff(f"read {name}", lambda: self.bucket.read(name))
-            where = f"gs://{self.bucket.path.bucket}/{name}"
-        else:
-            data, where = Path(name).read_bytes(), Path(name).name
+        data = with_backoff(f"read {name}", lambda: self.archive.read(name))
+        where = self.archive.where(name)
         per_customer: dict[str, list[ArchivedCopy]] = {}
         for number, line in enumerate(data.split(b"\n"), start=1):
             if not line:

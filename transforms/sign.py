@@ -6,9 +6,10 @@ import apache_beam as beam
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import Timestamp
 
+from receipts.jws import sign_payloads
 from receipts.ledger import ChainedReceipt
 from receipts.records import SignedReceipt
-from receipts.signers import sign_payloads, signer_from_url
+from receipts.stores.signers import signer_from_url
 
 
 class SignReceipts(beam.DoFn):

@@ -11,7 +11,8 @@ from receipts.canonical import canonical_bytes
 from receipts.events import FieldError
 from receipts.ledger import event_of
 from receipts.records import DeadLetter, Message, SignedReceipt
-from receipts.store import WriteOutcome, open_store
+from receipts.rows import WriteOutcome
+from receipts.stores import open_store
 
 DEAD = "dead"
 RECEIPT_CONFLICT = "receipt_conflict"

@@ -16,9 +16,9 @@ from typing import Any, ParamSpec, TypeVar
 from flask import current_app, g, request, session
 
 from receipts.api_keys import authenticate
+from receipts.canonical import RECEIPT_ID_PATTERN
+from receipts.rows import ApiKeyRecord
 from receipts.sessions import new_session, session_hash
-from receipts.store import ApiKeyRecord
-from verifier_site.checks import RECEIPT_ID_PATTERN
 from verifier_site.errors import SiteError
 from verifier_site.ratelimit import limit_api_key
 from verifier_site.storage import get_store

@@ -4,12 +4,12 @@ headings people look for, prints their reasons as they are, and sums a page of r
 up: how many failed and which, and which checks ran. A heading is ticked only when every
 check under it ran and passed; one that could not run is marked "–", never ticked."""
 
-import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from receipts.keys import Jwks
 from receipts.reading import Unreadable
-from receipts.store import Store
+from receipts.stores import Store
 from receipts.verify import (
     BALANCE,
     CANONICAL,
@@ -21,13 +21,11 @@ from receipts.verify import (
     SEQUENCE,
     SIGNATURE,
     Check,
-    Jwks,
     Verification,
     verify_chain,
 )
 from verifier_site.metrics import count_verification
 
-RECEIPT_ID_PATTERN = re.compile(r"r_[a-z2-7]{26}", re.ASCII)  # receipts.canonical.receipt_id's output
 GROUPS = (
     ("signature", "Signature", (FORMAT, SIGNATURE)),
     ("hash", "Canonical hash", (CANONICAL, HASH, CONTRACT)),

@@ -28,7 +28,7 @@ from flask import Flask, current_app
 from prometheus_client import Counter, Gauge
 
 from receipts.events import Event
-from receipts.publisher import event_attributes, publish_message, publisher_client
+from receipts.producer.publisher import event_attributes, publish_message, publisher_client
 from verifier_site.errors import SiteError
 from verifier_site.metrics import count_rate_limited
 

@@ -9,9 +9,9 @@ from typing import Any, Protocol
 
 from flask import current_app
 
-from receipts.gcp.kms import check_version_name, fetch_public_key, kms_client
-from receipts.keys import KeyRing
-from receipts.verify import Jwks
+from receipts.keys import Jwks
+from receipts.stores.gcp.kms import check_version_name, fetch_public_key, kms_client
+from receipts.stores.keyring import KeyRing
 
 
 class KeySource(Protocol):

@@ -7,7 +7,7 @@ import threading
 
 from flask import current_app
 
-from receipts.store import Store, open_store
+from receipts.stores import Store, open_store
 
 _threads = threading.local()
 

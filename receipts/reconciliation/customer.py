@@ -2,10 +2,12 @@
 `receipts.verify.verify_chain`, then against the state store and the other copies."""
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
+from receipts.canonical import differing_fields
+from receipts.contract import EXPORT_EXTRA_FIELDS
+from receipts.keys import Jwks
+from receipts.reconciliation.copies import Held, Link
 from receipts.reconciliation.findings import (
     AFTER_CUT,
     ARCHIVE,
@@ -24,24 +26,9 @@ from receipts.reconciliation.findings import (
     parse_time,
 )
 from receipts.reconciliation.money import check_money
-from receipts.reconciliation.stores import Held, check_idempotency_rows, check_stores, distinct_copies
-from receipts.store import CustomerState, LedgerEntry
-from receipts.verify import (
-    BALANCE,
-    CANONICAL,
-    CHAIN_LINK,
-    CONTRACT,
-    EXPORT_EXTRA_FIELDS,
-    FORMAT,
-    HASH,
-    SEQUENCE,
-    SIGNATURE,
-    Jwks,
-    Verification,
-    differing_fields,
-    is_int,
-    verify_chain,
-)
+from receipts.reconciliation.stores import check_idempotency_rows, check_stores, distinct_copies
+from receipts.rows import CustomerState, LedgerEntry
+from receipts.verify import BALANCE, CANONICAL, CHAIN_LINK, CONTRACT, FORMAT, HASH, SEQUENCE, SIGNATURE, verify_chain
 from receipts.verify import IDEMPOTENCY as REPEATED_KEY
 
 # receipts.verify's checks -> (the report's check, the field each is about)
@@ -56,31 +43,6 @@ VERIFY_CHECKS = {
     BALANCE: (MONEY, "balance_after"),
     REPEATED_KEY: (IDEMPOTENCY, "idempotent_key"),
 }
-
-
-@dataclass(frozen=True)
-class Link:
-    """A receipt of the chain being checked, with its verification."""
-
-    held: Held
-    result: Verification
-
-    @property
-    def body(self) -> dict[str, Any] | None:
-        return self.result.body
-
-    @property
-    def receipt_id(self) -> str | None:
-        return self.held.receipt_id(self.body)
-
-    @property
-    def copy(self) -> Copy:
-        return self.held.named(self.body)
-
-    @property
-    def sequence(self) -> int | None:
-        value = (self.body or self.held.receipt).get("sequence")
-        return value if is_int(value) else self.result.sequence
 
 
 def reconcile_customer(

@@ -12,7 +12,7 @@ from receipts.currencies import MINOR_UNITS
 from receipts.ledger import ACCEPTED, QUOTA_EXCEEDED
 from receipts.money import AmountError, format_amount, parse_amount, parse_balance, to_decimal
 from receipts.reconciliation.findings import LEDGER, MONEY, STATE, Copy, Discrepancy
-from receipts.store import AmountRow, CustomerState
+from receipts.rows import AmountRow, CustomerState
 
 Position = tuple[Any, Copy]  # (sequence, copy) of the receipt a row is as of
 

@@ -2,12 +2,13 @@
 and the state store's idempotency rows; a receipt missing from any one is named."""
 
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from receipts.canonical import differing_fields, same_values, strict_loads
 from receipts.canonical import receipt_id as derived_receipt_id
-from receipts.canonical import strict_loads
+from receipts.keys import Jwks
+from receipts.reconciliation.copies import LAST, Held, Link, int_or_none
 from receipts.reconciliation.findings import (
     AFTER_CUT,
     ARCHIVE,
@@ -20,60 +21,15 @@ from receipts.reconciliation.findings import (
     STATE,
     STORES,
     ArchivedCopy,
-    Copy,
     Discrepancy,
     Scope,
     Tally,
     parse_time,
 )
-from receipts.store import CustomerState, IdempotencyRow, LedgerEntry
-from receipts.verify import Jwks, differing_fields, is_int, same_values, verify_receipt
+from receipts.rows import CustomerState, IdempotencyRow
+from receipts.verify import verify_receipt
 
-if TYPE_CHECKING:
-    from receipts.reconciliation.customer import Link
-
-LAST = 2**63  # sorts receipts without a readable sequence after every real one
 STORE_NAMES = {LEDGER: "the ledger", ARCHIVE: "the archive", STATE: "the state store"}
-
-
-@dataclass(frozen=True)
-class Held:
-    """A receipt as one store holds it: the export format as read, and for the ledger the
-    key and index fields kept beside the signed body."""
-
-    receipt: dict[str, Any]
-    source: str
-    where: str
-    stored: dict[str, Any] | None = None
-
-    @classmethod
-    def of_ledger(cls, entry: LedgerEntry) -> "Held":
-        return cls(entry.receipt, LEDGER, "the ledger", entry.stored)
-
-    @classmethod
-    def of_archive(cls, copy: ArchivedCopy) -> "Held":
-        return cls(copy.receipt, ARCHIVE, copy.where)
-
-    def position(self) -> tuple[int, int, str]:
-        """Where the store puts it in the chain: its stored sequence (a ledger row's own
-        column, so a swap shows), else the exported one."""
-        claimed = _int(self.receipt.get("sequence"))
-        stored = _int((self.stored or {}).get("sequence"))
-        first = stored if stored is not None else claimed
-        return (LAST if first is None else first, LAST if claimed is None else claimed, str(self.receipt_id(None)))
-
-    def named(self, body: dict[str, Any] | None) -> Copy:
-        """This copy as findings name it: by the receipt id its signed `body` carries, by
-        where it is, and by its own receipt_id when that is another one."""
-        signed, stated = self.receipt_id(body), self.receipt_id(None)
-        return Copy(signed, self.where, stated if stated != signed else None)
-
-    def receipt_id(self, body: dict[str, Any] | None) -> str | None:
-        for record in (body, self.receipt, self.stored):
-            value = record.get("receipt_id") if record else None
-            if isinstance(value, str):
-                return value
-        return None
 
 
 def distinct_copies(
@@ -98,7 +54,7 @@ def distinct_copies(
                     STORES,
                     customer_id,
                     first.receipt_id(None),
-                    _int(first.receipt.get("sequence")),
+                    int_or_none(first.receipt.get("sequence")),
                     fields[0] if fields else "receipt",
                     f"two archived copies differ in {', '.join(fields)}: {first.where} and {held.where}",
                     "archive_copies",
@@ -135,7 +91,7 @@ def check_idempotency_rows(customer_id: str, state: CustomerState | None) -> lis
 
 def check_stores(
     customer_id: str,
-    chain: Sequence["Link"],
+    chain: Sequence[Link],
     archived: dict[str | None, list[Held]],
     state: CustomerState | None,
     scope: Scope,
@@ -186,7 +142,7 @@ def check_stores(
                 tally.aside(AFTER_CUT)
             continue
         compared += 1
-        sequence = _int(reference.receipt.get("sequence")) if reference else row.sequence
+        sequence = int_or_none(reference.receipt.get("sequence")) if reference else row.sequence
         processed = parse_time(reference.receipt.get("processed_at")) if reference else None
         holders = [name for name, held in ((LEDGER, in_ledger), (ARCHIVE, in_archive), (STATE, row)) if held]
         held_by = " and ".join(STORE_NAMES[name] for name in holders)
@@ -238,7 +194,7 @@ def _order(receipt_id: str, *maps: dict) -> tuple[int, str]:
         item = mapping.get(receipt_id)
         if item is None:
             continue
-        sequence = _int(item.receipt.get("sequence")) if isinstance(item, Held) else item.sequence
+        sequence = int_or_none(item.receipt.get("sequence")) if isinstance(item, Held) else item.sequence
         if sequence is not None:
             return sequence, str(receipt_id)
     return LAST, str(receipt_id)
@@ -248,10 +204,6 @@ def _file_order(copy: ArchivedCopy) -> tuple[str, int]:
     """File, then line number as a number ("line 10" after "line 2")."""
     where, _, number = copy.where.rpartition(" line ")
     return (where, int(number)) if where and number.isdigit() else (copy.where, 0)
-
-
-def _int(value: Any) -> int | None:
-    return value if is_int(value) else None
 
 
 def archived_copy(line: bytes, where: str) -> ArchivedCopy | Discrepancy:

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from receipts.emulators import Emulators, missing_tools
-from receipts.gcp.provision import init
-from receipts.gcp.store import GcpLocation, SpannerFirestoreStore
-from receipts.keys import KeyRing
+from receipts.stores.gcp.location import GcpLocation
+from receipts.stores.gcp.store import SpannerFirestoreStore
+from receipts.stores.keyring import KeyRing
+from receipts_cli.emulators import Emulators, missing_tools
+from receipts_cli.provision import init
 
 _projects = itertools.count(1)
 

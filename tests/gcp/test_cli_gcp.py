@@ -6,8 +6,8 @@ from pathlib import Path
 from click.testing import CliRunner
 from google.cloud import pubsub_v1
 
-from receipts.cli import main
-from receipts.gcp.store import GcpLocation
+from receipts.stores.gcp.location import GcpLocation
+from receipts_cli.main import main
 from tests.conftest import event_bytes
 
 

@@ -9,15 +9,17 @@ from datetime import UTC, datetime, timedelta
 from google.cloud import spanner
 
 from receipts.canonical import receipt_id
-from receipts.gcp.archive import ArchiveOutcome, BucketArchive
-from receipts.gcp.provision import spanner_ddl
-from receipts.gcp.store import RECEIPTS
+from receipts.jws import sign_payloads
+from receipts.keys import Jwks
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, SignedReceipt
+from receipts.rows import ApiKeyRecord, WriteOutcome
 from receipts.sessions import new_session, session_hash
-from receipts.signers import LocalKeySigner, sign_payloads
-from receipts.store import ApiKeyRecord, WriteOutcome
-from receipts.verify import Jwks, verify_chain
+from receipts.stores.gcp.bucket_archive import ArchiveOutcome, BucketArchive
+from receipts.stores.gcp.ledger import RECEIPTS
+from receipts.stores.gcp.schema import spanner_ddl
+from receipts.stores.signers import LocalKeySigner
+from receipts.verify import verify_chain
 from tests.conftest import PROCESSED_AT, make_event
 
 
@@ -162,8 +164,8 @@ def test_init_adds_the_tables_an_older_database_lacks(cloud) -> None:
     """A database made before Sessions existed gets it from `receipts init`, keeping its data."""
     from google.cloud import spanner
 
-    from receipts.gcp.provision import init
-    from receipts.gcp.store import client_options
+    from receipts.stores.gcp.location import client_options
+    from receipts_cli.provision import init
 
     database = spanner.Client(project=cloud.project, **client_options()).instance("receipts").database("receipts")
     database.update_ddl(["DROP TABLE Sessions"]).result(120)

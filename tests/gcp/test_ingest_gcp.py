@@ -15,9 +15,10 @@ from pipelines.local_runner import stop
 from pipelines.streaming import start
 from receipts.api_keys import issue_api_key
 from receipts.canonical import receipt_id
+from receipts.keys import Jwks
 from receipts.producer import IdempotencyConflict, Producer, store_receipts
-from receipts.sqlite_store import SqliteStore
-from receipts.verify import Jwks, verify_chain
+from receipts.stores.sqlite import SqliteStore
+from receipts.verify import verify_chain
 from tests.conftest import event_bytes
 from tests.gcp.test_streaming import pull_all, settings_for, wait_for
 from tests.site.test_serve import free_port
@@ -102,7 +103,7 @@ def test_with_the_default_settings_a_64_connection_flood_meets_its_own_bound(clo
     store = cloud.store()
     keys = {customer: issue_api_key(store, customer)[0] for customer in ("cust_flood", "cust_calm")}
     port = free_port()
-    command = [sys.executable, "-c", "from receipts.cli import main; main()", "--home", str(tmp_path / "home")]
+    command = [sys.executable, "-c", "from receipts_cli.main import main; main()", "--home", str(tmp_path / "home")]
     server = subprocess.Popen(
         [*command, "--store", cloud.url, "serve", "--port", str(port)],
         stdout=subprocess.DEVNULL,

@@ -16,10 +16,10 @@ from google.cloud.spanner_v1 import param_types
 from pipelines.batch import Settings
 from pipelines.batch import run as run_batch
 from receipts.canonical import canonical_bytes
-from receipts.cli import main
-from receipts.demo import sample_events
-from receipts.gcp.archive import BucketArchive
 from receipts.records import SignedReceipt
+from receipts.stores.gcp.bucket_archive import BucketArchive
+from receipts_cli.main import main
+from receipts_cli.sample import sample_events
 from tests.reconcile_helpers import signed_chain
 
 OBJECT = "receipts/2026/01/25/100000-100500-shard-00-of-01.jsonl"

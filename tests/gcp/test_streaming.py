@@ -11,13 +11,14 @@ from google.cloud import pubsub_v1
 
 from pipelines.local_runner import stop
 from pipelines.streaming import StreamSettings, start
-from receipts.console import pipeline_counts
-from receipts.demo import sample_events
 from receipts.events import Event, parse_event
-from receipts.gcp.archive import BucketArchive
+from receipts.keys import Jwks
 from receipts.money import parse_amount
-from receipts.publisher import publish_lines
-from receipts.verify import Jwks, verify_chain
+from receipts.producer.publisher import publish_lines
+from receipts.stores.gcp.bucket_archive import BucketArchive
+from receipts.verify import verify_chain
+from receipts_cli.console import pipeline_counts
+from receipts_cli.sample import sample_events
 
 ARCHIVE_WINDOW = 2
 

@@ -1,12 +1,12 @@
 """A fake Cloud KMS per test (a real gRPC server on a free port), and the variable that
-points `receipts.gcp.kms.kms_client()` (and so `kms://` signers built in a DoFn's setup)
+points `receipts.stores.gcp.kms.kms_client()` (and so `kms://` signers built in a DoFn's setup)
 at it."""
 
 from collections.abc import Iterator
 
 import pytest
 
-from receipts.gcp.kms import EMULATOR_HOST_ENV
+from receipts.stores.gcp.kms import EMULATOR_HOST_ENV
 from tests.kms.fake import FakeKms
 
 

@@ -11,8 +11,8 @@ import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 from click.testing import CliRunner
 
-from receipts.cli import main
 from receipts.keys import kid_of
+from receipts_cli.main import main
 from tests.conftest import event_bytes
 from tests.kms.fake import VERSION, FakeKms
 from verifier_site import create_app

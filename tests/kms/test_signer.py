@@ -12,13 +12,13 @@ import pytest
 from joserfc import jws
 from joserfc.jwk import RSAKey
 
-from receipts.gcp.kms import KmsIntegrityError, KmsSigner, fetch_public_key
-from receipts.jws import b64url_decode, split_compact
-from receipts.keys import kid_of, public_jwk
+from receipts.jws import b64url_decode, sign_payloads, split_compact
+from receipts.keys import Jwks, kid_of, public_jwk
 from receipts.ledger import ChainState
 from receipts.records import SignedReceipt
-from receipts.signers import sign_payloads, signer_from_url
-from receipts.verify import Jwks, verify_chain
+from receipts.stores.gcp.kms import KmsIntegrityError, KmsSigner, fetch_public_key
+from receipts.stores.signers import signer_from_url
+from receipts.verify import verify_chain
 from tests.conftest import PROCESSED_AT, make_event
 from tests.kms.fake import CORRUPTIONS, VERSION, Algorithm, FakeKms
 
@@ -171,7 +171,7 @@ def test_signer_urls_that_cannot_work_say_why(url: str, message: str) -> None:
 
 
 def test_file_url_of_a_key_ring_key(keyring) -> None:
-    from receipts.signers import key_file_url
+    from receipts.stores.signers import key_file_url
 
     local = signer_from_url(key_file_url(keyring.folder, keyring.current_kid))
     assert local.kid == keyring.current_kid

@@ -15,11 +15,12 @@ from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
 from receipts.api_keys import issue_api_key
-from receipts.keys import KeyRing
+from receipts.jws import sign_payloads
 from receipts.ledger import ChainState
 from receipts.records import SignedReceipt
-from receipts.signers import LocalKeySigner, sign_payloads
-from receipts.sqlite_store import SqliteStore
+from receipts.stores.keyring import KeyRing
+from receipts.stores.signers import LocalKeySigner
+from receipts.stores.sqlite import SqliteStore
 from tests.conftest import PROCESSED_AT, make_event
 from tests.site.publishers import InstantPublisher
 from verifier_site import create_app

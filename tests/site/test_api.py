@@ -125,7 +125,7 @@ def test_an_unknown_api_path_is_a_json_404(site: Site) -> None:
 def test_a_store_failure_is_a_json_500_without_details(make_site, monkeypatch) -> None:
     site = make_site()
     site.app.config["PROPAGATE_EXCEPTIONS"] = False
-    monkeypatch.setattr("receipts.sqlite_store.SqliteStore.receipt", lambda self, rid: 1 / 0)
+    monkeypatch.setattr("receipts.stores.sqlite.SqliteStore.receipt", lambda self, rid: 1 / 0)
     response = site.client.get(f"/v1/receipts/{MISSING_ID}", headers=site.bearer())
     assert response.status_code == 500
     assert response.json["error"]["code"] == "internal_error"

@@ -9,10 +9,10 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from receipts.api_keys import KEY_PATTERN, authenticate, issue_api_key, key_id_of
-from receipts.cli import main
-from receipts.demo_run import DEMO_KEY_FILE, demo_api_key
-from receipts.home import Home
-from receipts.sqlite_store import SqliteStore
+from receipts.stores.sqlite import SqliteStore
+from receipts_cli.demo import DEMO_KEY_FILE, demo_api_key
+from receipts_cli.home import Home
+from receipts_cli.main import main
 
 
 def store_at(folder: Path) -> SqliteStore:
@@ -94,11 +94,11 @@ def test_concurrent_demos_on_one_home_print_one_key_the_store_holds(home: Path, 
     import fcntl
     import threading
 
-    import receipts.demo_run
+    import receipts_cli.demo
 
     first: list[int] = []
     issuing, second_arrived = threading.Event(), threading.Event()
-    real_issue, real_flock = receipts.demo_run.issue_api_key, fcntl.flock
+    real_issue, real_flock = receipts_cli.demo.issue_api_key, fcntl.flock
 
     def issue(store, customer):
         if not first:
@@ -114,7 +114,7 @@ def test_concurrent_demos_on_one_home_print_one_key_the_store_holds(home: Path, 
             second_arrived.set()
         return real_flock(handle, operation)
 
-    monkeypatch.setattr(receipts.demo_run, "issue_api_key", issue)
+    monkeypatch.setattr(receipts_cli.demo, "issue_api_key", issue)
     monkeypatch.setattr(fcntl, "flock", flock)
     printed: dict[str, tuple[str, bool]] = {}
 
@@ -135,7 +135,7 @@ def test_concurrent_demos_on_one_home_print_one_key_the_store_holds(home: Path, 
 
 
 def test_the_demo_sample_is_replaced_whole_so_a_run_reading_it_sees_one_version(tmp_path: Path) -> None:
-    from receipts.demo import write_sample
+    from receipts_cli.sample import write_sample
 
     path = tmp_path / "demo-events.jsonl"
     write_sample(str(path), 10)

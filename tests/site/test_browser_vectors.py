@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from receipts.keys import KeyRing
+from receipts.stores.keyring import KeyRing
 from tests.site.conftest import serve
 from tests.vectors.generate import VECTORS
 from verifier_site import create_app

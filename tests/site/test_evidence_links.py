@@ -16,9 +16,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from receipts.api_keys import issue_api_key
 from receipts.canonical import canonical_bytes
+from receipts.jws import sign_payloads
 from receipts.keys import public_jwk
 from receipts.records import export_line
-from receipts.signers import LocalKeySigner, sign_payloads
+from receipts.stores.signers import LocalKeySigner
 from tests.site.conftest import Site, signed_chain
 from tests.site.evidence_bundle import (
     Bundle,

@@ -18,7 +18,7 @@ from receipts.canonical import canonical_bytes
 from receipts.jws import b64url, b64url_decode
 from receipts.keys import public_jwk
 from receipts.records import export_line
-from receipts.signers import LocalKeySigner
+from receipts.stores.signers import LocalKeySigner
 from tests.site.conftest import Site, signed_chain
 from tests.site.evidence_bundle import (
     SHELLS,

@@ -8,11 +8,11 @@ import pytest
 from click.testing import CliRunner
 from werkzeug.serving import make_server
 
-from receipts.cli import main
-from receipts.home import Home
 from receipts.producer import site_receipts
+from receipts_cli.home import Home
+from receipts_cli.main import main
+from receipts_cli.site import ingest_config
 from tests.site.conftest import Site
-from verifier_site.server import ingest_config
 
 
 def test_serve_publishes_to_the_gcp_stores_topic_or_the_one_given(tmp_path: Path) -> None:

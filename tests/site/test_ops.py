@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from receipts.keys import KeyRing
+from receipts.stores.keyring import KeyRing
 from tests.site.conftest import Site
 from verifier_site import create_app
 from verifier_site.key_source import KeyRingSource

@@ -9,9 +9,10 @@ from typing import Any
 
 from receipts.api_keys import issue_api_key
 from receipts.canonical import canonical_bytes
+from receipts.jws import sign_payloads
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import SignedReceipt
-from receipts.signers import LocalKeySigner, sign_payloads
+from receipts.stores.signers import LocalKeySigner
 from tests.conftest import PROCESSED_AT, make_event
 from tests.site.conftest import Site, signed_chain
 

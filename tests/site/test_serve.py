@@ -14,7 +14,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from receipts.cli import main
+from receipts_cli.main import main
 
 START_TIMEOUT_S = 60
 
@@ -39,7 +39,7 @@ def test_serve_runs_the_site_under_gunicorn(home: Path) -> None:
     assert runner.invoke(main, ["--home", str(home), "keys", "jwks"]).exit_code == 0
     key = runner.invoke(main, ["--home", str(home), "api-keys", "create", "--customer", "cust_1"]).stdout.strip()
     port = free_port()
-    command = [sys.executable, "-c", "from receipts.cli import main; main()", "--home", str(home), "serve"]
+    command = [sys.executable, "-c", "from receipts_cli.main import main; main()", "--home", str(home), "serve"]
     server = subprocess.Popen(
         [*command, "--port", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from receipts.cli import main
+from receipts_cli.main import main
 from tests.site.test_serve import START_TIMEOUT_S, free_port, get
 
 THREADS = 4
@@ -29,7 +29,7 @@ def server(home: Path) -> Iterator[str]:
     """`receipts serve --threads 4` on a free port; its base URL."""
     assert CliRunner().invoke(main, ["--home", str(home), "keys", "jwks"]).exit_code == 0
     port = free_port()
-    command = [sys.executable, "-c", "from receipts.cli import main; main()", "--home", str(home), "serve"]
+    command = [sys.executable, "-c", "from receipts_cli.main import main; main()", "--home", str(home), "serve"]
     process = subprocess.Popen(
         [*command, "--port", str(port), "--threads", str(THREADS)],
         stdout=subprocess.DEVNULL,

@@ -53,8 +53,8 @@ def test_a_broken_link_fails_the_chain_check(site: Site) -> None:
 
 
 def test_a_receipt_signed_by_an_unknown_key_fails_the_signature(site: Site, tmp_path) -> None:
-    from receipts.keys import KeyRing
-    from receipts.signers import LocalKeySigner
+    from receipts.stores.keyring import KeyRing
+    from receipts.stores.signers import LocalKeySigner
     from tests.site.conftest import signed_chain
 
     other = KeyRing(tmp_path / "other-keys")

@@ -12,11 +12,11 @@ from typing import Any
 
 from receipts.canonical import canonical_bytes, sha256_hex
 from receipts.events import Event, parse_event, validate_event
-from receipts.jws import b64url
+from receipts.jws import b64url, sign_payloads
 from receipts.keys import public_jwk
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import SignedReceipt
-from receipts.signers import LocalKeySigner, sign_payloads
+from receipts.stores.signers import LocalKeySigner
 
 KEYS = Path(__file__).parent / "keys"
 PROCESSED_AT = "2026-02-01T09:00:00.000000Z"

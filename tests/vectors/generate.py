@@ -22,9 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from receipts.currencies import MINOR_UNITS
+from receipts.keys import Jwks
 from receipts.reading import Unreadable, read_receipts
 from receipts.text import visible
-from receipts.verify import Jwks, Verification, verify_chain
+from receipts.verify import Verification, verify_chain
 from tests.vectors.cases import Case, all_cases
 from tests.vectors.forge import vector_jwks
 

@@ -5,6 +5,7 @@ import re
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from receipts.events import ID_PATTERN
+from receipts.ledger import MAX_SEQUENCE
 from verifier_site import evidence
 from verifier_site.auth import api_key_required, current_key, owned_receipt
 from verifier_site.checks import neighbours, report
@@ -14,7 +15,6 @@ from verifier_site.storage import get_store
 
 blueprint = Blueprint("api", __name__, url_prefix="/v1")
 DIGITS = re.compile(r"[0-9]{1,16}", re.ASCII)
-MAX_SEQUENCE = 2**53 - 1  # exact in every JSON reader
 
 
 def int_arg(name: str, default: int, minimum: int, maximum: int) -> int:

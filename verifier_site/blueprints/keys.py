@@ -1,14 +1,12 @@
 """Public keys: the JWKS (RFC 7517) and one key as PEM, for any verifier and for openssl."""
 
-import re
-
 from flask import Blueprint, Response, jsonify
 
+from receipts.keys import KID_PATTERN
 from verifier_site.errors import SiteError
 from verifier_site.key_source import site_keys
 
 blueprint = Blueprint("keys", __name__)
-KID_PATTERN = re.compile(r"[A-Za-z0-9_-]{43}", re.ASCII)  # an RFC 7638 SHA-256 thumbprint, base64url
 PUBLIC_CACHE = "public, max-age=300"
 
 

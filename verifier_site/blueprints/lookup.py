@@ -2,9 +2,10 @@
 
 from flask import Blueprint, Response, redirect, render_template, request, url_for
 
+from receipts.canonical import RECEIPT_ID_PATTERN
 from verifier_site import evidence
 from verifier_site.auth import owned_receipt, session_required, sign_in, sign_out, signed_in_key
-from verifier_site.checks import RECEIPT_ID_PATTERN, report
+from verifier_site.checks import report
 from verifier_site.errors import SiteError
 from verifier_site.key_source import site_keys, trusted_jwks
 from verifier_site.storage import get_store

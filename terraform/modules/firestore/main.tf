@@ -1,10 +1,10 @@
 # The ledger: the (default) Firestore database in Native mode, the security rules from
-# receipts/gcp/firestore.rules (clients may do nothing; the pipeline creates documents
+# receipts/stores/gcp/firestore.rules (clients may do nothing; the pipeline creates documents
 # through the server SDK, and the code only ever creates), and the composite indexes of
-# receipts/gcp/firestore.indexes.json, read from that file so the two cannot differ.
+# receipts/stores/gcp/firestore.indexes.json, read from that file so the two cannot differ.
 locals {
-  rules_file   = "${path.module}/../../../receipts/gcp/firestore.rules"
-  indexes_file = "${path.module}/../../../receipts/gcp/firestore.indexes.json"
+  rules_file   = "${path.module}/../../../receipts/stores/gcp/firestore.rules"
+  indexes_file = "${path.module}/../../../receipts/stores/gcp/firestore.indexes.json"
   indexes = {
     for index in jsondecode(file(local.indexes_file)).indexes :
     "${index.collectionGroup}-${join("-", [for field in index.fields : field.fieldPath])}" => index

@@ -9,6 +9,6 @@ output "rules_release" {
 }
 
 output "indexes" {
-  description = "Composite indexes created from receipts/gcp/firestore.indexes.json."
+  description = "Composite indexes created from receipts/stores/gcp/firestore.indexes.json."
   value       = keys(google_firestore_index.this)
 }

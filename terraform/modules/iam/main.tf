@@ -97,7 +97,7 @@ resource "google_project_iam_member" "site_reads_ledger" {
   member  = local.site
 }
 
-# The site connects with the database role verifier_site (receipts/gcp/spanner_roles.sql:
+# The site connects with the database role verifier_site (receipts/stores/gcp/spanner_roles.sql:
 # it reads API keys, and creates and deletes its sessions, nothing else), through
 # fine-grained access control: no database-wide reader or user role.
 resource "google_spanner_database_iam_member" "site" {

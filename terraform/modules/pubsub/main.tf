@@ -1,6 +1,6 @@
 # The events topic, the job's subscription with its dead-letter topic and retry policy, a
 # subscription to read the dead letters, and the reconciliation alert topic. Names match
-# receipts/gcp/provision.py (`receipts init`), which does the same on the emulators.
+# receipts_cli/provision.py (`receipts init`), which does the same on the emulators.
 data "google_project" "this" {
   project_id = var.project_id
 }

@@ -1,14 +1,14 @@
-# The state store: instance and database. The DDL is receipts/gcp/spanner.sql, the file
-# `receipts init` applies too, split the way receipts/gcp/provision.py splits it: lines
+# The state store: instance and database. The DDL is receipts/stores/gcp/spanner.sql, the file
+# `receipts init` applies too, split the way receipts/stores/gcp/schema.py splits it: lines
 # starting with "--" dropped, statements separated by a ";" that ends a line.
 #
 # Terraform applies statements appended to the file as schema updates; changing or removing
 # an applied statement would replace the database, which deletion protection refuses. So
 # the schema only grows: add new statements at the end of spanner.sql. The database roles
-# of fine-grained access control (receipts/gcp/spanner_roles.sql) come after the tables.
+# of fine-grained access control (receipts/stores/gcp/spanner_roles.sql) come after the tables.
 locals {
-  ddl_file    = "${path.module}/../../../receipts/gcp/spanner.sql"
-  roles_file  = "${path.module}/../../../receipts/gcp/spanner_roles.sql"
+  ddl_file    = "${path.module}/../../../receipts/stores/gcp/spanner.sql"
+  roles_file  = "${path.module}/../../../receipts/stores/gcp/spanner_roles.sql"
   ddl_lines   = [for line in split("\n", file(local.ddl_file)) : line if !startswith(trimspace(line), "--")]
   roles_lines = [for line in split("\n", file(local.roles_file)) : line if !startswith(trimspace(line), "--")]
   tables      = [for statement in split(";\n", join("\n", local.ddl_lines)) : trimspace(trimsuffix(trimspace(statement), ";")) if trimspace(statement) != ""]

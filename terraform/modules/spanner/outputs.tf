@@ -14,6 +14,6 @@ output "database_id" {
 }
 
 output "ddl_statements" {
-  description = "How many DDL statements were read from receipts/gcp/spanner.sql and spanner_roles.sql."
+  description = "How many DDL statements were read from receipts/stores/gcp/spanner.sql and spanner_roles.sql."
   value       = length(local.ddl)
 }

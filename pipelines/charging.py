@@ -1,0 +1,51 @@
+"""The steps both charging jobs share, in order and under the same labels: ParseAndValidate
+-> Charge -> ArchiveReceipts, and every dead letter (AllDeadLetters -> BatchDeadLetters ->
+WriteDeadLetters). pipelines/batch.py feeds them a file's lines, pipelines/streaming.py
+Pub/Sub messages (and publishes the dead letters too)."""
+
+from typing import Protocol
+
+import apache_beam as beam
+
+from pipelines.options import signing
+from transforms.charge import ChargeEvents
+from transforms.parse import DEAD as PARSE_DEAD
+from transforms.parse import ParseEvents
+from transforms.sinks import WriteDeadLetters
+
+DEAD_LETTER_BATCH = 500  # dead letters per store write
+
+
+class ChargingSettings(Protocol):
+    """What the shared steps read of a job's settings (batch.Settings, streaming.StreamSettings)."""
+
+    store: str
+    keys: str | None
+    kid: str | None
+    signer: str | None
+    dedup_ttl_seconds: int
+    max_future_seconds: int
+
+
+def charge_messages(
+    messages: beam.PCollection, settings: ChargingSettings, archive: beam.PTransform, streaming: bool
+) -> dict[str, beam.PCollection]:
+    """Message -> receipts in the store and `archive`, dead letters in the store; returns the
+    job's main outputs: "receipts" (stored), "dead" and "duplicates". In streaming, dead
+    letters are written as they come (batches of one or more); in batch, 500 at a time."""
+    parsed = messages | "ParseAndValidate" >> beam.ParDo(ParseEvents(settings.max_future_seconds)).with_outputs(
+        PARSE_DEAD, main="valid"
+    )
+    signer, kid = signing(settings.signer, settings.keys, settings.kid)
+    charged = parsed.valid | "Charge" >> ChargeEvents(
+        settings.store, signer, kid, streaming=streaming, dedup_ttl_seconds=settings.dedup_ttl_seconds
+    )
+    charged["stored"] | "ArchiveReceipts" >> archive
+    dead = (parsed[PARSE_DEAD], charged["dead"]) | "AllDeadLetters" >> beam.Flatten()
+    _ = (
+        dead
+        | "BatchDeadLetters"
+        >> beam.BatchElements(min_batch_size=1 if streaming else DEAD_LETTER_BATCH, max_batch_size=DEAD_LETTER_BATCH)
+        | "WriteDeadLetters" >> beam.ParDo(WriteDeadLetters(settings.store))
+    )
+    return {"receipts": charged["stored"], "dead": dead, "duplicates": charged["duplicates"]}

@@ -1,0 +1,92 @@
+"""What a store holds and answers, as plain values: the rows every `Store` adapter
+(receipts.stores) reads and writes, and what the reconciliation checks. No I/O here."""
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from receipts.ledger import Entitlement
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    customer_id: str
+    idempotent_key: str
+    receipt_id: str
+    event_sha256: str
+
+
+class WriteOutcome(Enum):
+    WRITTEN = "written"
+    ALREADY_PRESENT = "already_present"  # the same receipt, byte for byte: a replay
+    CONFLICT = "conflict"  # another receipt holds this receipt_id
+    NOT_NEXT = "not_next"  # does not extend the stored chain head (sequence + 1, previous hash)
+
+
+@dataclass(frozen=True)
+class ApiKeyRecord:
+    """An API key of the verifier site, scoped to one customer. The key itself is never
+    stored: only `key_hash`, the lowercase hex SHA-256 of the whole key text."""
+
+    key_id: str
+    customer_id: str
+    key_hash: str
+    created_at: str  # RFC 3339 UTC
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class Balance:
+    customer_id: str
+    currency: str
+    balance: str  # formatted with the currency's minor digits
+    as_of_sequence: int
+
+
+# -- what the reconciliation reads: rows as stored, nothing derived or repaired ----------
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One ledger row (SQLite) or document (Firestore) as stored: the receipt in the export
+    format, and the fields the store keeps beside the signed body to find it (its key and
+    index columns), which must say what the signed body says."""
+
+    receipt: dict[str, Any]
+    stored: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class IdempotencyRow:
+    """A state store's record that a key was charged. SQLite keeps no hash or sequence in it;
+    Spanner's row (an outbox) has both and a commit timestamp its TTL counts from."""
+
+    idempotent_key: str
+    receipt_id: str
+    event_sha256: str
+    sequence: int | None = None
+    receipt_hash: str | None = None
+    created_at: str | None = None  # RFC 3339 UTC
+
+
+@dataclass(frozen=True)
+class AmountRow:
+    """A balance (per currency) or an entitlement's usage, with the sequence it is as of.
+    `amount` is the stored value as decimal text (balances) or minor units (usage)."""
+
+    amount: str
+    as_of_sequence: int
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """Every state row of one customer, read at one moment (one Spanner snapshot)."""
+
+    customer_id: str
+    head_sequence: int | None  # None: no chain head row
+    head_hash: str | None
+    balances: dict[str, AmountRow]  # currency -> balance text
+    usage: dict[str, AmountRow]  # entitlement_id -> used, minor units as text
+    entitlements: dict[str, Entitlement]
+    idempotency: tuple[IdempotencyRow, ...]
+    idempotency_ttl_seconds: int | None = None  # rows older than this may be gone (Spanner TTL)

@@ -1,0 +1,115 @@
+"""The `Store` interface: every durable operation the pipeline, CLI and site need, and
+`open_store`, which picks the adapter a URL names.
+
+Adapters: `SqliteStore` (embedded default, `sqlite:///path`, receipts.stores.sqlite) and
+Spanner + Firestore + Cloud Storage (`gcp://project`, receipts.stores.gcp). Writes are
+idempotent (a replay changes nothing) and append-only in chain order: a receipt is stored
+only if it extends its customer's stored head, so the stored chain is always gap-free.
+"""
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
+
+from receipts.ledger import ChainState, Entitlement
+from receipts.records import DeadLetter, SignedReceipt
+from receipts.rows import ApiKeyRecord, Balance, CustomerState, IdempotencyRecord, LedgerEntry, WriteOutcome
+from receipts.sessions import SessionRecord
+
+
+class Store(Protocol):
+    url: str
+    ledger_conflicts: int  # receipts found already stored under their id with another body: logged, not written
+
+    def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None: ...
+
+    def load_chain(self, customer_id: str) -> ChainState: ...
+
+    def entitlement(self, customer_id: str, entitlement_id: str) -> Entitlement | None: ...
+
+    def set_entitlement(self, entitlement: Entitlement) -> None: ...
+
+    def entitlements(self) -> list[Entitlement]: ...
+
+    def write_receipts(self, receipts: Sequence[SignedReceipt]) -> list[WriteOutcome]: ...
+
+    def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int: ...
+
+    def receipts(self, customer_id: str | None = None) -> Iterator[dict[str, Any]]: ...
+
+    def receipt(self, receipt_id: str) -> dict[str, Any] | None: ...
+
+    def dead_letters(self) -> Iterator[dict[str, Any]]: ...
+
+    def balances(self) -> list[Balance]: ...
+
+    def close(self) -> None: ...
+
+    # -- for the verifier site (added with it; every adapter implements them) -----------
+    def receipts_page(self, customer_id: str, after_sequence: int, limit: int) -> list[dict[str, Any]]:
+        """Up to `limit` of a customer's receipts with sequence > `after_sequence`, in
+        sequence order, in the export format (body fields, receipt_hash, signature)."""
+        ...
+
+    def add_api_key(self, record: ApiKeyRecord) -> None:
+        """Store a new key's record; its key_id is new (ValueError when it is taken)."""
+        ...
+
+    def api_key(self, key_id: str) -> ApiKeyRecord | None:
+        """The record of one key, revoked or not; None when unknown."""
+        ...
+
+    def api_keys(self, customer_id: str | None = None) -> list[ApiKeyRecord]:
+        """Every key (of one customer), oldest first."""
+        ...
+
+    def revoke_api_key(self, key_id: str, revoked_at: str) -> bool:
+        """Mark a key revoked; False when it is unknown or already revoked (then unchanged)."""
+        ...
+
+    def add_session(self, record: SessionRecord) -> None:
+        """Store a signed-in session of the site (the hash of its token is new)."""
+        ...
+
+    def session(self, session_hash: str) -> SessionRecord | None:
+        """The session with this token hash, None when unknown or ended. It may be past its
+        expiry (the store deletes expired sessions in its own time): check `live`."""
+        ...
+
+    def end_session(self, session_hash: str) -> None:
+        """Delete a session; ending one that is unknown or ended already does nothing."""
+        ...
+
+    # -- for the reconciliation (read-only: they never repair, create or derive) --------
+    def customers(self, first: str = "", before: str | None = None) -> Iterator[str]:
+        """Every customer id with a ledger receipt or any state row, sorted, each once, with
+        `first` <= id < `before` (None: no upper bound), so ranges can be listed in parallel."""
+        ...
+
+    def ledger_entries(self, customer_id: str) -> Iterator[LedgerEntry]:
+        """A customer's ledger exactly as stored, ordered by the stored sequence. Unlike
+        `load_chain` on Spanner, it never copies anything from the outbox first."""
+        ...
+
+    def customer_state(self, customer_id: str, as_of: str | None = None) -> CustomerState:
+        """A customer's chain head, balances, entitlement usage, entitlements and idempotency
+        rows, read together; `as_of` (RFC 3339) is the read time where the store keeps
+        versions (Spanner), else ignored."""
+        ...
+
+
+def store_class(url: str) -> type:
+    """The store class a URL names: `sqlite:///path/receipts.db` or `gcp://PROJECT[?…]`."""
+    if url.startswith("gcp://"):
+        from receipts.stores.gcp.store import SpannerFirestoreStore
+
+        return SpannerFirestoreStore
+    if url.startswith("sqlite:///"):
+        from receipts.stores.sqlite import SqliteStore
+
+        return SqliteStore
+    raise ValueError(f"unsupported store URL {url!r}: use sqlite:///PATH or gcp://PROJECT")
+
+
+def open_store(url: str) -> Store:
+    """Open the store a URL names: `sqlite:///path/receipts.db` or `gcp://PROJECT[?instance=&database=&bucket=]`."""
+    return store_class(url)(url)

@@ -1,0 +1,35 @@
+"""Reading an archive, whichever kind its URL names: a folder (receipts.stores.folder_archive)
+or gs://bucket/prefix (receipts.stores.gcp.bucket_archive), one file or object at a time."""
+
+import json
+from typing import Any, Protocol
+
+from receipts.stores.folder_archive import FolderArchive
+
+
+class ArchiveReader(Protocol):
+    def objects(self) -> list[str]:
+        """The names of the archive's files or objects, in name (time) order."""
+        ...
+
+    def read(self, name: str) -> bytes: ...
+
+    def where(self, name: str) -> str:
+        """How a report names the file or object."""
+        ...
+
+
+def open_archive(url: str) -> ArchiveReader:
+    """The archive at `url`: gs://bucket/prefix (Cloud Storage), else a folder."""
+    if url.startswith("gs://"):
+        from receipts.stores.gcp.bucket_archive import BucketArchive
+
+        return BucketArchive(url)
+    return FolderArchive(url)
+
+
+def archived_receipts(url: str) -> tuple[int, list[dict[str, Any]]]:
+    """(number of files or objects, every archived receipt in them) of the archive at `url`."""
+    archive = open_archive(url)
+    names = archive.objects()
+    return len(names), [json.loads(line) for name in names for line in archive.read(name).split(b"\n") if line]

@@ -1,0 +1,175 @@
+"""The ledger of the Google Cloud store, in Firestore: `receipts/{receipt_id}`, one create-only
+document per receipt (the signed body as text, its hash and JWS, and the fields people
+query by), and `dead_letters/{dead_letter_id}`, create-only too. A part of
+`SpannerFirestoreStore` (receipts.stores.gcp.store), which supplies `_firestore`."""
+
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from google.api_core import exceptions as api_exceptions
+from google.cloud import firestore
+
+from receipts.records import DeadLetter, SignedReceipt
+from receipts.rows import LedgerEntry
+from receipts.stores.retry import with_backoff
+
+log = logging.getLogger("receipts.gcp")
+RECEIPTS = "receipts"
+DEAD_LETTERS = "dead_letters"
+INDEXED_FIELDS = ("receipt_id", "customer_id", "sequence", "status", "currency", "event_timestamp", "processed_at")
+
+
+class FirestoreLedger:
+    """The Firestore half of the store: ledger documents and dead letters. Uses the store's
+    `_firestore` client and counts `ledger_conflicts`."""
+
+    _firestore: firestore.Client
+    ledger_conflicts: int
+
+    def _get_ledger(self, receipt_id: str) -> dict[str, Any] | None:
+        snapshot = with_backoff(
+            "Firestore get", lambda: self._firestore.collection(RECEIPTS).document(receipt_id).get()
+        )
+        return snapshot.to_dict() if snapshot.exists else None
+
+    def _create_ledger_documents(self, documents: list[tuple[str, dict[str, Any]]]) -> None:
+        """Create-only. A batch is atomic, so the fast path is one batch; if any document
+        exists already (a retry), fall back to one create per document."""
+        if not documents:
+            return
+        collection = self._firestore.collection(RECEIPTS)
+
+        def as_batch() -> None:
+            batch = self._firestore.batch()
+            for receipt_id, document in documents:
+                batch.create(collection.document(receipt_id), document)
+            batch.commit()
+
+        try:
+            with_backoff("Firestore ledger batch", as_batch)
+            return
+        except api_exceptions.Conflict:  # AlreadyExists: some were written before
+            pass
+        for receipt_id, document in documents:
+            reference = collection.document(receipt_id)
+            try:
+                with_backoff("Firestore ledger create", lambda ref=reference, doc=document: ref.create(doc))
+            except api_exceptions.Conflict:
+                existing = self._get_ledger(receipt_id)
+                if existing is None or existing.get("receipt_hash") != document["receipt_hash"]:
+                    self.ledger_conflicts += 1
+                    log.error(
+                        "ledger conflict: receipts/%s holds receipt_hash %s, not %s; the stored one stands",
+                        receipt_id,
+                        (existing or {}).get("receipt_hash"),
+                        document["receipt_hash"],
+                    )
+
+    def receipts(self, customer_id: str | None = None) -> Iterator[dict[str, Any]]:
+        query = self._firestore.collection(RECEIPTS)
+        if customer_id is not None:
+            query = query.where(filter=firestore.FieldFilter("customer_id", "==", customer_id))
+        else:
+            query = query.order_by("customer_id")
+        query = query.order_by("sequence")
+        for snapshot in with_backoff("Firestore query", lambda: list(query.stream())):
+            yield _export(snapshot.to_dict())
+
+    def receipt(self, receipt_id: str) -> dict[str, Any] | None:
+        document = self._get_ledger(receipt_id)
+        return _export(document) if document else None
+
+    def receipts_page(self, customer_id: str, after_sequence: int, limit: int) -> list[dict[str, Any]]:
+        query = (
+            self._firestore.collection(RECEIPTS)
+            .where(filter=firestore.FieldFilter("customer_id", "==", customer_id))
+            .where(filter=firestore.FieldFilter("sequence", ">", after_sequence))
+            .order_by("sequence")
+            .limit(limit)
+        )
+        return [
+            _export(snapshot.to_dict()) for snapshot in with_backoff("Firestore query", lambda: list(query.stream()))
+        ]
+
+    def _ledger_customers(self, first: str, before: str | None) -> Iterator[str]:
+        collection = self._firestore.collection(RECEIPTS)
+        query = collection.where(filter=firestore.FieldFilter("customer_id", ">=", first))
+        while True:
+            page = query.order_by("customer_id").select(["customer_id"]).limit(1)
+            found = with_backoff("Firestore query", lambda page=page: list(page.stream()))
+            if not found:
+                return
+            customer = found[0].get("customer_id")
+            if before is not None and customer >= before:
+                return
+            yield customer
+            query = collection.where(filter=firestore.FieldFilter("customer_id", ">", customer))
+
+    def ledger_entries(self, customer_id: str) -> Iterator[LedgerEntry]:
+        query = (
+            self._firestore.collection(RECEIPTS)
+            .where(filter=firestore.FieldFilter("customer_id", "==", customer_id))
+            .order_by("sequence")
+        )
+        for snapshot in with_backoff("Firestore query", lambda: list(query.stream())):
+            document = snapshot.to_dict()
+            stored = {name: document.get(name) for name in INDEXED_FIELDS}
+            try:
+                exported = _export(document)
+            except (KeyError, TypeError, ValueError):  # an edited document may not hold a body at all
+                exported = {"receipt_hash": document.get("receipt_hash"), "signature": document.get("signature")}
+            yield LedgerEntry(exported, {"document_id": snapshot.id, **stored})
+
+    # -- dead letters --------------------------------------------------------------
+    def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:
+        collection = self._firestore.collection(DEAD_LETTERS)
+        added = 0
+        for letter in letters:
+            document = {**letter.export(), "recorded_at": firestore.SERVER_TIMESTAMP}
+            reference = collection.document(letter.dead_letter_id)
+            try:
+                with_backoff("Firestore dead letter", lambda ref=reference, doc=document: ref.create(doc))
+                added += 1
+            except api_exceptions.Conflict:
+                pass  # the same message with the same reason is kept once
+        return added
+
+    def dead_letters(self) -> Iterator[dict[str, Any]]:
+        query = self._firestore.collection(DEAD_LETTERS).order_by("recorded_at")
+        for snapshot in with_backoff("Firestore query", lambda: list(query.stream())):
+            record = snapshot.to_dict()
+            record.pop("recorded_at", None)
+            yield record
+
+
+def ledger_document(receipt: SignedReceipt) -> dict[str, Any]:
+    chained = receipt.chained
+    return document_of(chained.canonical.decode("utf-8"), chained.body, chained.receipt_hash, receipt.signature)
+
+
+def document_of(body_text: str, body: dict[str, Any], receipt_hash: str, signature: str) -> dict[str, Any]:
+    """A ledger document: the signed canonical body as text (the bytes that were hashed),
+    its hash and JWS, and the fields people query by (from `body`, that text parsed)."""
+    return {
+        "body": body_text,
+        "receipt_hash": receipt_hash,
+        "signature": signature,
+        "receipt_id": body["receipt_id"],
+        "customer_id": body["customer_id"],
+        "sequence": body["sequence"],
+        "status": body["status"],
+        "currency": body["currency"],
+        "event_timestamp": body["event_timestamp"],
+        "processed_at": body["processed_at"],
+        "ledger_written_at": firestore.SERVER_TIMESTAMP,  # when the ledger got it: latency, audits
+    }
+
+
+def _export(document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **json.loads(document["body"]),
+        "receipt_hash": document["receipt_hash"],
+        "signature": document["signature"],
+    }

@@ -1,0 +1,36 @@
+"""The schema of the Google Cloud store, read from the data files beside this module: the
+Spanner DDL (`spanner.sql`, `spanner_roles.sql`) and the Firestore composite indexes
+(`firestore.indexes.json`). Terraform reads the same files (terraform/modules/spanner,
+terraform/modules/firestore), so `receipts init` and production cannot differ."""
+
+import json
+import re
+from importlib import resources
+
+
+def spanner_ddl(name: str = "spanner.sql") -> list[str]:
+    """The statements of `spanner.sql` (or `spanner_roles.sql`): "--" comments dropped,
+    split on a ";" ending a line."""
+    text = resources.files("receipts.stores.gcp").joinpath(name).read_text()
+    lines = [line for line in text.splitlines() if not line.strip().startswith("--")]
+    statements = "\n".join(lines).split(";\n")
+    return [statement.strip().rstrip(";").strip() for statement in statements if statement.strip()]
+
+
+TABLE_NAME = re.compile(r"CREATE TABLE (\w+)|CREATE (?:UNIQUE )?INDEX \w+ ON (\w+)")
+
+
+def missing_statements(statements: list[str], existing_tables: set[str]) -> list[str]:
+    """The CREATE TABLE statements (and their indexes) of tables a database does not have
+    yet: the schema only grows (new tables at the end of spanner.sql), so this brings an
+    older database up to date."""
+    missing = []
+    for statement in statements:
+        match = TABLE_NAME.match(statement)
+        if match and (match.group(1) or match.group(2)) not in existing_tables:
+            missing.append(statement)
+    return missing
+
+
+def firestore_indexes() -> list[dict]:
+    return json.loads(resources.files("receipts.stores.gcp").joinpath("firestore.indexes.json").read_text())["indexes"]

@@ -1,0 +1,84 @@
+"""What the command prints: pipeline runs and verification results. Every value from a
+file or a store goes through `shown` (receipts_cli.terminal)."""
+
+import logging
+from collections import Counter
+from pathlib import Path
+
+from rich.table import Table
+
+from receipts.reading import Unreadable
+from receipts.verify import Verification
+from receipts_cli.home import Home
+from receipts_cli.terminal import err, out, shown
+
+
+def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Counter:
+    """The batch job over a file; signed with `signer` (a signer URL) or the home's current key.
+    The home's run lock comes first: a busy home refuses at once, not after Beam has loaded."""
+    with (
+        home.exclusive_run(),
+        err.status(f"Running the receipts pipeline over {shown(input_path)} (Beam, batch)…", spinner="dots"),
+    ):
+        from pipelines.batch import Settings  # Beam loads only for commands that run it
+        from pipelines.batch import run as run_batch
+
+        kid = None if signer else home.keyring().current_kid
+        settings = Settings(
+            str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url, signer=signer
+        )
+        logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
+        result = run_batch(settings)
+    return pipeline_counts(result)
+
+
+def pipeline_counts(result) -> Counter:
+    """The job's "receipts" counters (Beam metrics), summed over steps."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    counts: Counter = Counter()
+    for counter in result.metrics().query(MetricsFilter().with_namespace("receipts"))["counters"]:
+        counts[counter.key.metric.name] += counter.committed or 0
+    return counts
+
+
+def print_run_summary(counts: Counter) -> None:
+    table = Table(title="Pipeline run", show_header=False)
+    rows = [
+        ("valid events", counts["events_valid"]),
+        ("dead letters (invalid messages)", counts["events_invalid"]),
+        ("duplicates (no new charge)", counts["duplicates"]),
+        ("idempotency conflicts (dead letters)", counts["idempotency_conflicts"]),
+        ("receipts accepted", counts["receipts_accepted"]),
+        ("receipts rejected (signed, nothing charged)", counts["receipts_rejected"]),
+        ("receipts written", counts["receipts_written"]),
+        ("receipts already present (replay)", counts["receipts_already_present"]),
+        ("receipt conflicts (dead letters)", counts["receipt_conflicts"]),
+    ]
+    if counts["ledger_conflicts"]:
+        rows.append(("ledger conflicts (logged; the stored receipt stands)", counts["ledger_conflicts"]))
+    if counts["receipts_archived"]:
+        rows.append(("receipts archived", counts["receipts_archived"]))
+    for label, value in rows:
+        table.add_row(label, str(value))
+    err.print(table)
+    dead = counts["events_invalid"] + counts["idempotency_conflicts"] + counts["receipt_conflicts"]
+    if dead:
+        err.print(f"{dead} message(s) became dead letters: see them with `receipts dead-letters`.")
+
+
+def report_verification(results: list[Verification], unreadable: list[Unreadable], quiet: bool = False) -> int:
+    """Print one line per failing check and a summary; return how many items failed. Ids,
+    kids and reasons quote the input: each is shown as text."""
+    for item in unreadable:
+        out.print(f"[red]FAIL[/] line {item.line}: {shown(item.reason)}", soft_wrap=True)
+    for result in results:
+        for check in result.failures:
+            out.print(f"[red]FAIL[/] {shown(result.named())}: {check.check}: {shown(check.reason)}", soft_wrap=True)
+    failed = len(unreadable) + sum(not result.ok for result in results)
+    if failed:
+        out.print(f"[red]{failed} of {len(results) + len(unreadable)} receipt(s) failed verification.[/]")
+    elif not quiet:
+        checks = sorted({check.check for result in results for check in result.checks})
+        out.print(f"[green]OK[/] {len(results)} receipt(s) verified: {shown(', '.join(checks))}.")
+    return failed

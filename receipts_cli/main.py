@@ -1,0 +1,268 @@
+"""The `receipts` command: run the pipeline, export, verify, manage keys and entitlements."""
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.table import Table
+
+from receipts.currencies import MINOR_UNITS
+from receipts.events import ID_PATTERN
+from receipts.ledger import Entitlement
+from receipts.money import AmountError, parse_amount
+from receipts.reading import Unreadable, read_receipts
+from receipts.records import dumps_line, export_line
+from receipts.stores.keyring import KeyRing
+from receipts.stores.public_keys import JwksUnavailable, NotAJwks, load_jwks
+from receipts.verify import verify_chain
+from receipts_cli.cloud import kms_key_option, signer_option, store_of
+from receipts_cli.cloud import register as register_cloud_commands
+from receipts_cli.console import print_run_summary, report_verification, run_pipeline
+from receipts_cli.home import Home, HomeBusy
+from receipts_cli.reconcile import register as register_reconcile_command
+from receipts_cli.site import register as register_site_commands
+from receipts_cli.terminal import TerminalGroup, err, out, shown
+
+
+@click.group(cls=TerminalGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--home",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="RECEIPTS_HOME",
+    default=Path(".receipts"),
+    show_default=True,
+    help="Folder for the SQLite store, the archive/ and the local signing keys (env RECEIPTS_HOME).",
+)
+@click.option(
+    "--store",
+    "store_url",
+    envvar="RECEIPTS_STORE",
+    default=None,
+    help="Store URL (env RECEIPTS_STORE): sqlite:///PATH or gcp://PROJECT[?instance=&database=&bucket=]. "
+    "Default: sqlite:///HOME/receipts.db",
+)
+@click.version_option(package_name="verifiable-receipts")
+@click.pass_context
+def main(context: click.Context, home: Path, store_url: str | None) -> None:
+    """Verifiable billing receipts: hash-chained, RS256-signed, checkable with public math."""
+    logging.basicConfig(level=logging.ERROR)  # Beam's import-time chatter is not for users
+    context.obj = Home(home, store_url)
+    if context.obj.is_gcp:
+        context.obj.use_running_emulators()
+
+
+@main.command()
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSONL file: one raw event message per line.",
+)
+@signer_option
+@click.pass_obj
+def run(home: Home, input_path: str, signer: str | None) -> None:
+    """Run the Beam pipeline in batch mode over a JSONL file of events."""
+    try:
+        counts = run_pipeline(home, input_path, signer)
+    except HomeBusy as error:
+        raise click.ClickException(str(error)) from error
+    except ValueError as error:  # an unusable --signer
+        raise click.ClickException(str(error)) from error
+    print_run_summary(counts)
+
+
+@main.command()
+@click.option("--customer", default=None, help="Only this customer's receipts.")
+@click.pass_obj
+def export(home: Home, customer: str | None) -> None:
+    """Every receipt as one JSON object per line: body fields, receipt_hash, signature."""
+    store = store_of(home)
+    out = sys.stdout.buffer
+    for record in store.receipts(customer):
+        out.write(export_line(record))
+    out.flush()
+
+
+@main.command("dead-letters")
+@click.pass_obj
+def dead_letters(home: Home) -> None:
+    """Every dead letter as one JSON object per line, with its reason and raw message
+    (ASCII: other characters as JSON escapes, so none reaches a terminal raw)."""
+    for record in store_of(home).dead_letters():
+        click.echo(dumps_line(record))
+
+
+@main.command()
+@click.pass_obj
+def balances(home: Home) -> None:
+    """Balances per customer and currency, as stored."""
+    table = Table("customer", "currency", "balance", "as of sequence")
+    for balance in store_of(home).balances():
+        table.add_row(*map(shown, (balance.customer_id, balance.currency, balance.balance, balance.as_of_sequence)))
+    out.print(table)
+
+
+@main.group()
+def keys() -> None:
+    """Signing keys: the JWKS, PEMs and rotation."""
+
+
+@keys.command("jwks")
+@kms_key_option
+@click.pass_obj
+def keys_jwks(home: Home, kms_keys: tuple[str, ...]) -> None:
+    """The JWKS (RFC 7517) of every signing key, current and retired; with --kms-key, of
+    those Cloud KMS key versions instead (list every version receipts were signed with)."""
+    if kms_keys:
+        from receipts_cli.cloud import kms_jwks
+
+        click.echo(json.dumps(kms_jwks(kms_keys), indent=2))
+        return
+    click.echo(json.dumps(home.keyring().jwks(), indent=2))
+
+
+@keys.command("rotate")
+@click.pass_obj
+def keys_rotate(home: Home) -> None:
+    """Create a new current signing key; the old one stays published for old receipts."""
+    ring = home.keyring()
+    ring.ensure_current()  # so that rotating an empty ring retires the first key
+    kid = ring.rotate()
+    err.print(f"New current key {shown(kid)}; {len(ring.entries()) - 1} retired key(s) still published.")
+    click.echo(kid)
+
+
+@keys.command("list")
+@click.pass_obj
+def keys_list(home: Home) -> None:
+    """Every key with its state."""
+    table = Table("kid", "created", "retired")
+    for info in home.keyring().entries():
+        table.add_row(*map(shown, (info.kid, info.created_at, info.retired_at or "current")))
+    out.print(table)
+
+
+@keys.command("pem")
+@click.argument("kid", required=False)
+@click.option("--kms-key", "kms_key", default=None, help="A Cloud KMS key version (projects/…/cryptoKeyVersions/N).")
+@click.pass_obj
+def keys_pem(home: Home, kid: str | None, kms_key: str | None) -> None:
+    """A public key as PEM (default: the current one), e.g. for `openssl dgst -verify`;
+    with --kms-key, that Cloud KMS key version's."""
+    if kms_key:
+        from receipts_cli.cloud import kms_public_key
+
+        click.echo(kms_public_key(kms_key).pem.decode(), nl=False)
+        return
+    ring = home.keyring()
+    try:
+        click.echo(ring.public_pem(kid or ring.current_kid).decode(), nl=False)
+    except KeyError as error:
+        raise click.ClickException(f"{error.args[0]}; see `receipts keys list`") from error
+
+
+@main.group()
+def entitlements() -> None:
+    """Spending caps per customer entitlement."""
+
+
+@entitlements.command("set")
+@click.option("--customer", required=True)
+@click.option("--entitlement", required=True)
+@click.option("--limit", "limit_text", required=True, help="Decimal amount, e.g. 200.00")
+@click.option("--currency", required=True, help="ISO 4217 code, e.g. USD")
+@click.pass_obj
+def entitlements_set(home: Home, customer: str, entitlement: str, limit_text: str, currency: str) -> None:
+    """Create or change an entitlement's limit."""
+    for name, value in (("--customer", customer), ("--entitlement", entitlement)):
+        if not ID_PATTERN.fullmatch(value):
+            raise click.BadParameter("must match [A-Za-z0-9_-]{1,64}", param_hint=name)
+    if currency not in MINOR_UNITS:
+        raise click.BadParameter(f"{currency!r} is not an ISO 4217 code with minor units", param_hint="--currency")
+    try:
+        limit = parse_amount(limit_text, currency)
+    except AmountError as error:
+        raise click.BadParameter(error.detail, param_hint="--limit") from error
+    cap = Entitlement(customer, entitlement, limit, currency)
+    store_of(home).set_entitlement(cap)
+    err.print(f"Entitlement {shown(entitlement)} of {shown(customer)}: limit {cap.limit} {shown(currency)}.")
+
+
+@entitlements.command("list")
+@click.pass_obj
+def entitlements_list(home: Home) -> None:
+    """Every entitlement with its limit and usage."""
+    store = store_of(home)
+    table = Table("customer", "entitlement", "limit", "currency")
+    for cap in store.entitlements():
+        table.add_row(*map(shown, (cap.customer_id, cap.entitlement_id, cap.limit, cap.currency)))
+    out.print(table)
+
+
+@main.command()
+@click.argument("file", type=click.File("rb"))
+@click.option(
+    "--jwks",
+    "jwks_location",
+    default=None,
+    metavar="FILE_OR_URL",
+    help="JWKS to verify against: a file, - for standard input, or an http(s) URL such as "
+    "https://SITE/.well-known/jwks.json (default: this home's keys, retired ones included).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print failures only.")
+@click.pass_obj
+def verify(home: Home, file, jwks_location: str | None, quiet: bool) -> None:
+    """Verify exported receipts offline: signatures, canonical payloads, hashes, chain
+    links, sequences and balances. Exit status 1 names every failing receipt."""
+    if jwks_location is None and not KeyRing(home.keys).exists():
+        raise click.UsageError(f"no signing keys in {home.root}: pass --jwks FILE (e.g. the site's jwks.json)")
+    try:
+        jwks, _ = load_jwks(jwks_location, str(home.keys))  # the reconciliation's loader
+    except NotAJwks as error:
+        raise click.ClickException(f"cannot read the JWKS: {error}") from error
+    except JwksUnavailable as error:  # not there, or not readable
+        raise click.BadParameter(str(error), param_hint="--jwks") from error
+    try:
+        items = list(read_receipts(file.read()))
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{file.name} is not UTF-8 text: {error}") from error
+    receipts = [item for item in items if not isinstance(item, Unreadable)]
+    unreadable = [item for item in items if isinstance(item, Unreadable)]
+    with err.status(f"Verifying {len(receipts)} receipt(s)…"):
+        results = verify_chain(receipts, jwks)
+    failed = report_verification(results, unreadable, quiet)
+    sys.exit(1 if failed else 0)
+
+
+@main.command()
+@click.option(
+    "--events-per-customer",
+    default=40,
+    show_default=True,
+    type=click.IntRange(min=10),
+    help="Size of the generated sample (at least 10: it replays 8 events and makes one conflict).",
+)
+@click.option(
+    "--emulators",
+    "use_emulators",
+    is_flag=True,
+    help="Through Pub/Sub and the streaming job into Spanner, Firestore and Cloud Storage (local emulators).",
+)
+@click.pass_obj
+def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
+    """Generate a sample, run the pipeline, summarize, and verify every receipt."""
+    from receipts_cli.demo import run_demo
+
+    try:
+        status = run_demo(home, events_per_customer, emulators=use_emulators)
+    except HomeBusy as error:
+        raise click.ClickException(str(error)) from error
+    sys.exit(status)
+
+
+register_cloud_commands(main)
+register_reconcile_command(main)
+register_site_commands(main)

@@ -1,0 +1,149 @@
+"""`receipts init`: create what the streaming job needs, idempotently (what exists is kept).
+
+Pub/Sub topic and subscription with its dead-letter topic, the Spanner instance and the
+database from `spanner.sql` (the file Terraform reads too), the archive bucket, and the
+Firestore composite index the ledger queries use. In production Terraform owns these;
+`init` is for the emulators and for trying a fresh project by hand.
+"""
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from google.api_core import exceptions as api_exceptions
+
+from receipts.producer.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
+from receipts.stores.gcp.location import GcpLocation, client_options
+from receipts.stores.gcp.schema import firestore_indexes, missing_statements, spanner_ddl
+from receipts.stores.retry import with_backoff
+
+MAX_DELIVERY_ATTEMPTS = 5
+EMULATOR_INSTANCE_CONFIG = "emulator-config"
+
+
+@dataclass(frozen=True)
+class Names:
+    topic: str = TOPIC
+    subscription: str = SUBSCRIPTION
+    dead_letter_topic: str = DEAD_LETTER_TOPIC
+
+
+def init(
+    location: GcpLocation,
+    names: Names = Names(),
+    spanner_config: str | None = None,
+    report: Callable[[str], None] = print,
+) -> None:
+    _pubsub(location.project, names, report)
+    _spanner(location, spanner_config, report)
+    _bucket(location, report)
+    _firestore_indexes(location, report)
+
+
+def _created(report: Callable[[str], None], what: str, call: Callable[[], object]) -> None:
+    try:
+        with_backoff(f"create {what}", call, give_up_after=60)
+        report(f"created {what}")
+    except api_exceptions.AlreadyExists:
+        report(f"kept {what} (exists)")
+
+
+def _pubsub(project: str, names: Names, report: Callable[[str], None]) -> None:
+    from google.cloud import pubsub_v1
+
+    publisher, subscriber = pubsub_v1.PublisherClient(), pubsub_v1.SubscriberClient()
+    topic = publisher.topic_path(project, names.topic)
+    dead = publisher.topic_path(project, names.dead_letter_topic)
+    for path in (topic, dead):
+        _created(report, f"topic {path}", lambda path=path: publisher.create_topic(name=path))
+    subscription = subscriber.subscription_path(project, names.subscription)
+    _created(
+        report,
+        f"subscription {subscription} (dead letters to {dead} after {MAX_DELIVERY_ATTEMPTS} attempts)",
+        lambda: subscriber.create_subscription(
+            request={
+                "name": subscription,
+                "topic": topic,
+                "ack_deadline_seconds": 60,
+                "dead_letter_policy": {"dead_letter_topic": dead, "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS},
+            }
+        ),
+    )
+    # A subscription on the dead-letter topic, so what lands there can be read.
+    dead_subscription = subscriber.subscription_path(project, f"{names.dead_letter_topic}-sub")
+    _created(
+        report,
+        f"subscription {dead_subscription}",
+        lambda: subscriber.create_subscription(request={"name": dead_subscription, "topic": dead}),
+    )
+
+
+def _spanner(location: GcpLocation, config: str | None, report: Callable[[str], None]) -> None:
+    from google.cloud import spanner
+
+    client = spanner.Client(project=location.project, **client_options())
+    if config is None:
+        config = EMULATOR_INSTANCE_CONFIG if os.environ.get("SPANNER_EMULATOR_HOST") else "regional-us-central1"
+    instance = client.instance(
+        location.instance,
+        configuration_name=f"projects/{location.project}/instanceConfigs/{config}",
+        display_name="Billing receipts",
+        node_count=1,
+    )
+    _created(report, f"Spanner instance {location.instance}", lambda: instance.create().result(300))
+    database = instance.database(location.database, ddl_statements=spanner_ddl())
+    _created(report, f"Spanner database {location.database}", lambda: database.create().result(300))
+    existing = {table.table_id for table in with_backoff("list Spanner tables", lambda: list(database.list_tables()))}
+    growth = missing_statements(spanner_ddl(), existing)
+    if growth:
+        with_backoff("update the Spanner schema", lambda: database.update_ddl(growth).result(300))
+        report(f"updated Spanner database {location.database}: {len(growth)} new table(s) and index(es)")
+    if os.environ.get("SPANNER_EMULATOR_HOST"):
+        report("Spanner emulator: database roles are not supported (spanner_roles.sql applies in production)")
+    else:
+        _database_roles(database, report)
+
+
+def _database_roles(database, report: Callable[[str], None]) -> None:
+    """spanner_roles.sql: each role created once; grants are idempotent."""
+    existing = {role.name.rsplit("/", 1)[-1] for role in database.list_database_roles()}
+    statements = [
+        statement
+        for statement in spanner_ddl("spanner_roles.sql")
+        if not (statement.startswith("CREATE ROLE ") and statement.split()[2] in existing)
+    ]
+    with_backoff("grant the Spanner database roles", lambda: database.update_ddl(statements).result(300))
+    report(f"Spanner database roles: {len(statements)} statement(s) of spanner_roles.sql applied")
+
+
+def _bucket(location: GcpLocation, report: Callable[[str], None]) -> None:
+    from google.cloud import storage
+
+    client = storage.Client(project=location.project, **client_options())
+    _created(report, f"bucket gs://{location.bucket}", lambda: _create_bucket(client, location.bucket))
+
+
+def _create_bucket(client, name: str) -> None:
+    try:
+        client.create_bucket(name)
+    except api_exceptions.Conflict as error:  # Cloud Storage says 409 for an existing bucket
+        raise api_exceptions.AlreadyExists(str(error)) from error
+
+
+def _firestore_indexes(location: GcpLocation, report: Callable[[str], None]) -> None:
+    if os.environ.get("FIRESTORE_EMULATOR_HOST"):
+        report("Firestore emulator: composite indexes are not needed (Terraform creates them in production)")
+        return
+    from google.cloud import firestore_admin_v1
+
+    admin = firestore_admin_v1.FirestoreAdminClient()
+    for index in firestore_indexes():
+        parent = f"projects/{location.project}/databases/(default)/collectionGroups/{index['collectionGroup']}"
+        fields = [{"field_path": field["fieldPath"], "order": field["order"]} for field in index["fields"]]
+        _created(
+            report,
+            f"Firestore index on {index['collectionGroup']} ({', '.join(f['fieldPath'] for f in index['fields'])})",
+            lambda parent=parent, spec={"query_scope": index["queryScope"], "fields": fields}: admin.create_index(
+                parent=parent, index=spec
+            ),
+        )

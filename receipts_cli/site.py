@@ -1,0 +1,222 @@
+"""The verifier site's commands: `serve` and `api-keys`, and the site's settings a home
+gives. Sessions are signed with a secret kept in the home, so every worker and every
+restart accepts the same cookies. Flask and gunicorn load only when `serve` runs."""
+
+import os
+from typing import Any
+
+import click
+from rich.table import Table
+
+from receipts.events import ID_PATTERN
+from receipts.producer.publisher import TOPIC, topic_path
+from receipts.stores.keyring import KeyRing
+from receipts_cli.cloud import kms_key_option, store_of
+from receipts_cli.home import Home
+from receipts_cli.terminal import err, out, shown
+
+SECRET_FILE = "site-secret"
+# In production (Cloud Run) every instance must sign sessions with the same secret: it comes
+# from Secret Manager in this variable, and the home's file is not used.
+SECRET_ENV = "RECEIPTS_SITE_SECRET"
+
+
+def session_secret(home: Home) -> bytes:
+    """RECEIPTS_SITE_SECRET when set, else the home's session-signing secret, created on
+    first use (mode 0600)."""
+    if os.environ.get(SECRET_ENV):
+        return os.environ[SECRET_ENV].encode()
+    path = home.root / SECRET_FILE
+    home.root.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(os.urandom(32))
+    return path.read_bytes()
+
+
+def site_config(home: Home) -> dict[str, Any]:
+    return {"STORE_URL": home.store_url, "KEYS_FOLDER": str(home.keys), "SECRET_KEY": session_secret(home)}
+
+
+def ingest_config(
+    home: Home,
+    topic: str | None,
+    max_in_flight: int = 1000,
+    max_in_flight_per_customer: int = 100,
+    max_requests_per_customer: int = 8,
+) -> dict[str, Any]:
+    """The ingest settings for `receipts serve`: the topic given (a bare name needs a gcp://
+    store for its project), else billing-events of a gcp:// store; {} leaves ingest off."""
+    if topic is None and not home.is_gcp:
+        return {}
+    if not (topic or "").startswith("projects/"):
+        if not home.is_gcp:
+            raise ValueError(f"--topic {topic} needs --store gcp://PROJECT (its project) or projects/P/topics/T")
+        from receipts.stores.gcp.location import GcpLocation
+
+        topic = topic_path(GcpLocation.parse(home.store_url).project, topic or TOPIC)
+    return {
+        "INGEST_TOPIC": topic,
+        "INGEST_MAX_IN_FLIGHT": max_in_flight,
+        "INGEST_MAX_IN_FLIGHT_PER_CUSTOMER": max_in_flight_per_customer,
+        "INGEST_MAX_REQUESTS_PER_CUSTOMER": max_requests_per_customer,
+    }
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="gunicorn worker processes (rate limits and metrics are per worker).",
+)
+@kms_key_option
+@click.option(
+    "--trusted-proxies",
+    default=0,
+    show_default=True,
+    envvar="RECEIPTS_TRUSTED_PROXIES",
+    type=click.IntRange(0, 5),
+    help="X-Forwarded-For hops to trust for the client IP (env RECEIPTS_TRUSTED_PROXIES): 1 on Cloud Run, "
+    "2 behind Google's HTTPS load balancer.",
+)
+@click.option(
+    "--https",
+    "https_only",
+    is_flag=True,
+    envvar="RECEIPTS_HTTPS",
+    help="Browsers reach the site over HTTPS only (env RECEIPTS_HTTPS): session cookies are marked Secure.",
+)
+@click.option(
+    "--topic",
+    default=None,
+    help="Pub/Sub topic POST /v1/events publishes to (name or projects/P/topics/T). "
+    "Default with --store gcp://P: billing-events of P; otherwise ingest is off (503).",
+)
+@click.option(
+    "--max-in-flight",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Unconfirmed publishes per worker process; past it POST /v1/events answers 429.",
+)
+@click.option(
+    "--max-in-flight-per-customer",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="The same bound per customer, so one customer's flood leaves room for the rest.",
+)
+@click.option(
+    "--threads",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Requests each worker processes at once; slow and idle connections hold none.",
+)
+@click.option(
+    "--max-requests-per-customer",
+    default=None,
+    type=click.IntRange(1),
+    help="Ingest requests of one customer in progress per worker; past it 429 at once (default: --threads / 4).",
+)
+@click.pass_obj
+def serve(
+    home: Home,
+    host: str,
+    port: int,
+    workers: int,
+    kms_keys: tuple[str, ...],
+    trusted_proxies: int,
+    https_only: bool,
+    topic: str | None,
+    max_in_flight: int,
+    max_in_flight_per_customer: int,
+    threads: int,
+    max_requests_per_customer: int | None,
+) -> None:
+    """Run the verifier site under gunicorn against this home's store and public keys (or
+    the Cloud KMS key versions given). The session secret is RECEIPTS_SITE_SECRET when set."""
+    from verifier_site.server import requests_per_customer
+    from verifier_site.server import serve as serve_site
+
+    if not kms_keys and not KeyRing(home.keys).exists():
+        err.print(f"[yellow]No signing keys in {shown(home.root)} yet: the site will publish an empty JWKS.[/]")
+    try:
+        per_customer = max_requests_per_customer or requests_per_customer(threads)
+        ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer, per_customer)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error
+    err.print(f"Verifier site for {shown(home.store_url)}: open http://{shown(host)}:{port}/ (Ctrl-C stops it)")
+    err.print(
+        f"POST /v1/events publishes to {shown(ingest['INGEST_TOPIC'])}"
+        if ingest
+        else "Ingest is off: POST /v1/events answers 503 (pass --topic, or --store gcp://PROJECT)"
+    )
+    overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only, **ingest}
+    if kms_keys:
+        overrides["KMS_KEY_VERSIONS"] = list(kms_keys)
+    serve_site({**site_config(home), **overrides}, host, port, workers, threads)
+
+
+@click.group("api-keys")
+def api_keys() -> None:
+    """API keys of the verifier site: each sees one customer's receipts."""
+
+
+@api_keys.command("create")
+@click.option("--customer", required=True, help="The customer whose receipts the key may read.")
+@click.pass_obj
+def api_keys_create(home: Home, customer: str) -> None:
+    """Create a key and print it once: only its hash is stored."""
+    from receipts.api_keys import issue_api_key
+
+    if not ID_PATTERN.fullmatch(customer):
+        raise click.BadParameter("must match [A-Za-z0-9_-]{1,64}", param_hint="--customer")
+    key, record = issue_api_key(store_of(home), customer)
+    err.print(
+        f"API key {shown(record.key_id)} for {shown(customer)}. It is shown only now: keep it secret. "
+        f"Revoke it with `receipts api-keys revoke {record.key_id}`."
+    )
+    click.echo(key)
+
+
+@api_keys.command("revoke")
+@click.argument("key_id")
+@click.pass_obj
+def api_keys_revoke(home: Home, key_id: str) -> None:
+    """Revoke a key by its id (the 16 hex digits after sk_); it stops working at once."""
+    from receipts.api_keys import now_utc
+
+    store = store_of(home)
+    if store.revoke_api_key(key_id, now_utc()):
+        err.print(f"Revoked API key {shown(key_id)}.")
+        return
+    record = store.api_key(key_id)
+    if record is None:
+        raise click.ClickException(f"no API key {key_id}; see `receipts api-keys list`")
+    err.print(f"API key {shown(key_id)} was already revoked on {shown(record.revoked_at)}.")
+
+
+@api_keys.command("list")
+@click.option("--customer", default=None, help="Only this customer's keys.")
+@click.pass_obj
+def api_keys_list(home: Home, customer: str | None) -> None:
+    """Every key with its customer and state (the keys themselves are not stored)."""
+    table = Table("key id", "customer", "created", "revoked")
+    for record in store_of(home).api_keys(customer):
+        table.add_row(
+            *map(shown, (record.key_id, record.customer_id, record.created_at, record.revoked_at or "active"))
+        )
+    out.print(table)
+
+
+def register(main: click.Group) -> None:
+    for command in (serve, api_keys):
+        main.add_command(command)

@@ -1,0 +1,70 @@
+"""The OpenAPI paths of ingest: POST /v1/events and /v1/events:batch."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from verifier_site.openapi.responses import BEARER, JSON, RETRY_AFTER, error, json_response
+from verifier_site.openapi.schemas import ref
+
+
+def ingest_paths(config: Mapping[str, Any]) -> dict[str, Any]:
+    """POST /v1/events and /v1/events:batch (verifier_site/blueprints/ingest.py)."""
+    location = {"Location": {"description": "The receipt_url", "schema": {"type": "string"}}}
+    refused = {
+        "401": error("No valid API key; failed attempts spend the client IP's budget"),
+        "429": error(
+            "This customer's or this server's publishes in flight are all taken (or, after failed "
+            "authentications, the client IP's budget); retry the same event after Retry-After",
+            headers=RETRY_AFTER,
+        ),
+        "503": error(
+            "Ingest not configured, or Pub/Sub slow or unavailable (code says which); retrying the same event is safe",
+            headers=RETRY_AFTER,
+        ),
+    }
+    limit = config["INGEST_MAX_BATCH"]
+    return {
+        "/v1/events": {
+            "post": {
+                "summary": "Publish one usage event; 202 with its receipt_id once Pub/Sub has it",
+                "security": BEARER,
+                "requestBody": {"required": True, "content": {JSON: {"schema": ref("Event")}}},
+                "responses": {
+                    "202": json_response(
+                        "Published; the receipt follows at receipt_url", ref("EventAccepted"), location
+                    ),
+                    "400": error("Not a valid event: error.errors lists every rule it breaks"),
+                    "403": error("The event names another customer than the API key's"),
+                    "413": error("Body over 64 KiB, an event's limit"),
+                    **refused,
+                },
+            }
+        },
+        "/v1/events:batch": {
+            "post": {
+                "summary": f"Publish up to {limit} events, answered per event",
+                "security": BEARER,
+                "requestBody": {
+                    "required": True,
+                    "description": "A JSON array of events, or JSONL (one event per line); each is published as "
+                    "its exact bytes",
+                    "content": {
+                        JSON: {"schema": {"type": "array", "items": ref("Event"), "minItems": 1, "maxItems": limit}},
+                        "application/x-ndjson": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {
+                    "202": json_response("Every event published", ref("BatchResponse")),
+                    "207": json_response(
+                        "Some events refused: each result has the status and error POST /v1/events would give; "
+                        "Retry-After when any may be retried",
+                        ref("BatchResponse"),
+                        RETRY_AFTER,
+                    ),
+                    "400": error("Not a JSON array or JSONL, or no events"),
+                    "413": error(f"More than {limit} events, or a body over {config['MAX_CONTENT_LENGTH']} bytes"),
+                    **refused,
+                },
+            }
+        },
+    }

@@ -1,0 +1,267 @@
+"""The OpenAPI components: the JSON shapes of receipts, verifications, evidence and errors."""
+
+from typing import Any
+
+from receipts.canonical import RECEIPT_ID_PATTERN
+from receipts.currencies import MINOR_UNITS
+from receipts.events import ID_PATTERN, MAX_DESCRIPTION_CHARS, MAX_KEY_CHARS
+from receipts.timestamps import TIMESTAMP_PATTERN
+
+NULLABLE_STRING = {"type": ["string", "null"]}
+HEX64 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def component_schemas() -> dict[str, Any]:
+    """The shapes of every JSON body the site sends or takes."""
+    receipt_fields: dict[str, Any] = {
+        "v": {"type": "integer", "const": 1},
+        "receipt_id": {"type": "string", "pattern": f"^{RECEIPT_ID_PATTERN.pattern}$"},
+        "customer_id": {"type": "string"},
+        "sequence": {"type": "integer", "minimum": 1},
+        "previous_receipt_hash": HEX64,
+        "idempotent_key": {"type": "string"},
+        "event_sha256": HEX64,
+        "entitlement_id": NULLABLE_STRING,
+        "amount": {"type": "string", "description": "Decimal text with the currency's minor digits, never a float"},
+        "currency": {"type": "string"},
+        "usage_description": NULLABLE_STRING,
+        "event_timestamp": {"type": "string"},
+        "processed_at": {"type": "string"},
+        "status": {"type": "string", "enum": ["accepted", "rejected"]},
+        "reason": NULLABLE_STRING,
+        "balance_after": {"type": "string"},
+        "quota_remaining": NULLABLE_STRING,
+        "kid": {"type": "string"},
+        "receipt_hash": HEX64,
+        "signature": {"type": "string", "description": "JWS compact serialization (RS256) of the canonical body"},
+    }
+    check = {
+        "type": "object",
+        "required": ["label", "step", "check", "ok", "reason"],
+        "properties": {
+            "label": {"type": "string"},
+            "step": {"type": "integer"},
+            "check": {"type": "string"},
+            "ok": {"type": "boolean"},
+            "reason": {"type": "string", "description": "Printed as receipts.verify wrote it"},
+        },
+    }
+    verification = {
+        "type": "object",
+        "required": ["receipt_id", "customer_id", "sequence", "ok", "receipt_hash", "summary", "checks"],
+        "properties": {
+            "receipt_id": NULLABLE_STRING,
+            "customer_id": NULLABLE_STRING,
+            "sequence": {"type": ["integer", "null"]},
+            "ok": {"type": "boolean"},
+            "receipt_hash": {"type": ["string", "null"], "description": "SHA-256 of the signed payload, recomputed"},
+            "summary": {
+                "type": "object",
+                "required": ["signature", "hash", "chain_link"],
+                "properties": {name: {"type": "boolean"} for name in ("signature", "hash", "chain_link")},
+            },
+            "checks": {"type": "array", "items": ref("Check")},
+        },
+    }
+    link = {
+        "type": ["object", "null"],
+        "required": ["receipt_id", "sequence", "receipt_hash", "previous_receipt_hash"],
+        "properties": {
+            "receipt_id": {"type": "string"},
+            "sequence": {"type": "integer"},
+            "receipt_hash": HEX64,
+            "previous_receipt_hash": HEX64,
+        },
+    }
+    error = {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {"type": "string"},
+            "message": {"type": "string"},
+            "errors": {
+                "type": "array",
+                "description": "An invalid event: every rule it breaks (receipts.events reasons)",
+                "items": {
+                    "type": "object",
+                    "required": ["field", "reason", "detail"],
+                    "properties": {
+                        "field": NULLABLE_STRING,
+                        "reason": {"type": "string"},
+                        "detail": {"type": "string"},
+                    },
+                },
+            },
+            "receipt_id": {"type": "string", "description": "A refused valid event: its receipt id, for retries"},
+        },
+    }
+    return {
+        "Error": {"type": "object", "required": ["error"], "properties": {"error": ref("ErrorDetail")}},
+        "ErrorDetail": error,
+        **event_schemas(),
+        "Receipt": {
+            "type": "object",
+            "description": "A receipt in the export format: the signed body's fields, receipt_hash and signature",
+            "required": sorted(receipt_fields),
+            "properties": receipt_fields,
+            "additionalProperties": False,
+        },
+        "ReceiptPage": {
+            "type": "object",
+            "required": ["customer_id", "after", "limit", "receipts", "next_after"],
+            "properties": {
+                "customer_id": {"type": "string"},
+                "after": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "receipts": {"type": "array", "items": ref("Receipt")},
+                "next_after": {"type": ["integer", "null"], "description": "Pass as `after` for the next page"},
+            },
+        },
+        "Check": check,
+        "Verification": verification,
+        "VerifyResponse": {
+            "type": "object",
+            "required": ["ok", "count", "results"],
+            "properties": {
+                "ok": {"type": "boolean"},
+                "count": {"type": "integer"},
+                "results": {"type": "array", "items": ref("Verification")},
+            },
+        },
+        "Jwks": {
+            "type": "object",
+            "required": ["keys"],
+            "properties": {
+                "keys": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["kty", "n", "e", "kid", "alg", "use"],
+                        "properties": {
+                            "kty": {"const": "RSA"},
+                            "n": {"type": "string"},
+                            "e": {"type": "string"},
+                            "kid": {"type": "string"},
+                            "alg": {"const": "RS256"},
+                            "use": {"const": "sig"},
+                        },
+                    },
+                }
+            },
+        },
+        "Evidence": {
+            "type": "object",
+            "required": [
+                "evidence_version",
+                "generated_at",
+                "receipt",
+                "signature",
+                "receipt_hash",
+                "public_key",
+                "chain",
+                "jwks",
+                "verification",
+                "instructions",
+            ],
+            "properties": {
+                "evidence_version": {"const": 1},
+                "generated_at": {"type": "string"},
+                "receipt": ref("Receipt"),
+                "signature": {"type": "string"},
+                "receipt_hash": HEX64,
+                "public_key": {
+                    "type": ["object", "null"],
+                    "properties": {"kid": {"type": "string"}, "pem": {"type": "string"}, "jwk": {"type": "object"}},
+                },
+                "chain": {
+                    "type": "object",
+                    "required": ["previous", "this", "next"],
+                    "properties": {"previous": link, "this": link, "next": link},
+                },
+                "jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}},
+                "verification": ref("Verification"),
+                "instructions": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["step", "text", "command"],
+                        "properties": {
+                            "step": {"type": "integer"},
+                            "text": {"type": "string"},
+                            "command": {"type": "string"},
+                        },
+                    },
+                },
+            },
+        },
+        "Health": {
+            "type": "object",
+            "required": ["status", "checks"],
+            "properties": {
+                "status": {"type": "string", "enum": ["ok", "unavailable"]},
+                "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        },
+    }
+
+
+def event_schemas() -> dict[str, Any]:
+    """The producers' API. The Event schema never asks more than receipts.events does; some
+    rules cross fields (fraction digits per currency, a real calendar date, printable
+    characters), so a schema-valid event can still answer 400 with its reasons."""
+    receipt_id = {"type": "string", "pattern": f"^{RECEIPT_ID_PATTERN.pattern}$"}
+    identifier = {"type": "string", "pattern": f"^{ID_PATTERN.pattern}$"}
+    accepted = {
+        "type": "object",
+        "required": ["receipt_id", "status", "receipt_url"],
+        "properties": {
+            "receipt_id": receipt_id,
+            "status": {"const": "pending", "description": "Published; the pipeline has not necessarily run yet"},
+            "receipt_url": {"type": "string", "description": "GET it with the same key: 404 until written, then 200"},
+        },
+    }
+    return {
+        "Event": {
+            "type": "object",
+            "description": "A usage event (README, Events in); published as the exact bytes sent",
+            "required": ["idempotent_key", "customer_id", "amount", "currency", "timestamp"],
+            "properties": {
+                "idempotent_key": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS},
+                "customer_id": identifier,
+                "amount": {
+                    "type": ["string", "number"],
+                    "description": "A decimal, > 0, with at most the currency's minor digits; read from its text",
+                },
+                "currency": {"type": "string", "enum": sorted(MINOR_UNITS)},
+                "timestamp": {"type": "string", "pattern": f"^{TIMESTAMP_PATTERN.pattern}$"},
+                "entitlement_id": identifier,
+                "usage_description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
+            },
+            "additionalProperties": False,
+        },
+        "EventAccepted": accepted,
+        "EventResult": {
+            "type": "object",
+            "description": "One event of a batch: what POST /v1/events would answer for it, with its status",
+            "required": ["index", "http_status"],
+            "properties": {
+                "index": {"type": "integer", "minimum": 0},
+                "http_status": {"type": "integer", "enum": [202, 400, 403, 429, 503]},
+                **accepted["properties"],
+                "error": ref("ErrorDetail"),
+            },
+        },
+        "BatchResponse": {
+            "type": "object",
+            "required": ["accepted", "refused", "results"],
+            "properties": {
+                "accepted": {"type": "integer"},
+                "refused": {"type": "integer"},
+                "results": {"type": "array", "items": ref("EventResult")},
+            },
+        },
+    }
