@@ -55,7 +55,7 @@ def archive_sink(archive: str) -> beam.PTransform:
 
 def run(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:
     prepare_direct_runner()
-    options = PipelineOptions(extra_args or [], runner=RUNNER)  # faster here than FnApiRunner (see README)
+    options = PipelineOptions(extra_args or [], runner=RUNNER)  # pipelines/local_runner.py says why this runner
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings)
     result = pipeline.run()

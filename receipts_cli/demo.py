@@ -95,7 +95,7 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
         f"  {cli} dead-letters | head -3\n"
         f"  {cli} reconcile --report report.json   # prove the ledger is whole: chains, signatures, money, stores\n"
         + replay
-        + "  README.md shows how to verify a receipt with openssl alone.",
+        + "  docs/CONTRACT.md shows how to verify a receipt with openssl alone.",
         soft_wrap=True,
     )
     key, reused = demo_api_key(home, store)

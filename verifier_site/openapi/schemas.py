@@ -227,7 +227,7 @@ def event_schemas() -> dict[str, Any]:
     return {
         "Event": {
             "type": "object",
-            "description": "A usage event (README, Events in); published as the exact bytes sent",
+            "description": "A usage event (docs/CONTRACT.md, Events in); published as the exact bytes sent",
             "required": ["idempotent_key", "customer_id", "amount", "currency", "timestamp"],
             "properties": {
                 "idempotent_key": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_CHARS},
