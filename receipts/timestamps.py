@@ -3,6 +3,7 @@ text) and to an instant that sorts as text; how far ahead of processing time one
 
 import re
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 TIMESTAMP_PATTERN = re.compile(
     r"(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?"
@@ -34,6 +35,7 @@ def utc_timestamp(value: str) -> tuple[str, str]:
     return text, f"{whole}.{fraction.ljust(9, '0')}"
 
 
+@lru_cache(maxsize=64)  # the pipeline and the site check a bundle's or a request's events against one bound
 def instant(moment: datetime) -> str:
     """An aware datetime as Event.instant spells it: comparable as text."""
     utc = moment.astimezone(UTC)

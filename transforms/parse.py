@@ -14,17 +14,19 @@ DEAD = "dead"
 
 class ParseEvents(beam.DoFn):
     """Message -> (Message, Event); anything invalid -> DeadLetter on the 'dead' output.
-    An event timestamped more than `max_future_seconds` ahead of processing time is invalid."""
+    An event timestamped more than `max_future_seconds` ahead of processing time (read once
+    per bundle) is invalid."""
 
-    def __init__(self, max_future_seconds: int = int(MAX_AHEAD.total_seconds()), clock=None) -> None:
+    def __init__(self, max_future_seconds: int = int(MAX_AHEAD.total_seconds())) -> None:
         self.valid = Metrics.counter("receipts", "events_valid")
         self.invalid = Metrics.counter("receipts", "events_invalid")
         self.max_ahead = timedelta(seconds=max_future_seconds)
-        self.clock = clock  # () -> aware datetime; tests pass one (it must pickle)
+
+    def start_bundle(self) -> None:
+        self.now = datetime.now(UTC)
 
     def process(self, message: Message):
-        now = self.clock() if self.clock else datetime.now(UTC)
-        result = parse_event(message.raw, now, self.max_ahead)
+        result = parse_event(message.raw, self.now, self.max_ahead)
         if isinstance(result, Event):
             self.valid.inc()
             yield message, result

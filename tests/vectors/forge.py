@@ -14,7 +14,7 @@ from receipts.canonical import canonical_bytes, sha256_hex
 from receipts.events import Event, parse_event, validate_event
 from receipts.jws import b64url, sign_payloads
 from receipts.keys import public_jwk
-from receipts.ledger import ChainState, Entitlement
+from receipts.ledger import ChainState, Entitlement, event_of
 from receipts.records import SignedReceipt
 from receipts.stores.signers import LocalKeySigner
 
@@ -132,17 +132,7 @@ def signed_payload(body: dict[str, Any], payload: bytes) -> Receipt:
 def rederive(body: dict[str, Any], strict: bool = True) -> dict[str, Any]:
     """Recompute receipt_id and event_sha256 after a body's event fields were edited (when
     they are no valid event any more: an error, or with strict=False the body as it is)."""
-    parsed = validate_event(
-        {
-            "idempotent_key": body["idempotent_key"],
-            "customer_id": body["customer_id"],
-            "amount": body["amount"],
-            "currency": body["currency"],
-            "timestamp": body["event_timestamp"],
-            "entitlement_id": body["entitlement_id"],
-            "usage_description": body["usage_description"],
-        }
-    )
+    parsed = validate_event(event_of(body))
     if not isinstance(parsed, Event):
         assert not strict, parsed
         return body

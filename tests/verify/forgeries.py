@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from receipts.canonical import canonical_bytes, sha256_hex
 from receipts.events import Event, validate_event
 from receipts.jws import Signer, b64url, sign_payloads
+from receipts.ledger import event_of
 from receipts.stores.signers import LocalKeySigner
 from receipts.verify import (
     BALANCE,
@@ -53,17 +54,7 @@ def resign(signer: Signer, body: dict[str, Any]) -> Receipt:
 
 def rederive(body: dict[str, Any]) -> dict[str, Any]:
     """Recompute receipt_id and event_sha256 after the event fields of a body were edited."""
-    event = validate_event(
-        {
-            "idempotent_key": body["idempotent_key"],
-            "customer_id": body["customer_id"],
-            "amount": body["amount"],
-            "currency": body["currency"],
-            "timestamp": body["event_timestamp"],
-            "entitlement_id": body["entitlement_id"],
-            "usage_description": body["usage_description"],
-        }
-    )
+    event = validate_event(event_of(body))
     assert isinstance(event, Event), event
     return {**body, "receipt_id": event.receipt_id, "event_sha256": event.event_sha256}
 
