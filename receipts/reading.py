@@ -43,3 +43,10 @@ def read_receipts(data: bytes) -> Iterator[dict[str, Any] | Unreadable]:
             yield Unreadable(number, f"not valid JSON: {error}")
             continue
         yield item if isinstance(item, dict) else Unreadable(number, "not a JSON object")
+
+
+def readable_and_not(items: list[dict[str, Any] | Unreadable]) -> tuple[list[dict[str, Any]], list[Unreadable]]:
+    """What read_receipts gave, as (the receipts, the lines that were none), each in order."""
+    return [item for item in items if not isinstance(item, Unreadable)], [
+        item for item in items if isinstance(item, Unreadable)
+    ]

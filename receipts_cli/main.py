@@ -12,7 +12,7 @@ from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
 from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
-from receipts.reading import Unreadable, read_receipts
+from receipts.reading import read_receipts, readable_and_not
 from receipts.records import dumps_line, export_line
 from receipts.stores.keyring import KeyRing
 from receipts.stores.public_keys import JwksUnavailable, NotAJwks, load_jwks
@@ -229,8 +229,7 @@ def verify(home: Home, file, jwks_location: str | None, quiet: bool) -> None:
         items = list(read_receipts(file.read()))
     except UnicodeDecodeError as error:
         raise click.ClickException(f"{file.name} is not UTF-8 text: {error}") from error
-    receipts = [item for item in items if not isinstance(item, Unreadable)]
-    unreadable = [item for item in items if isinstance(item, Unreadable)]
+    receipts, unreadable = readable_and_not(items)
     with err.status(f"Verifying {len(receipts)} receipt(s)…"):
         results = verify_chain(receipts, jwks)
     failed = report_verification(results, unreadable, quiet)

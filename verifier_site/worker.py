@@ -23,7 +23,6 @@ gunicorn still manages the processes: workers, restarts, heartbeats and signals.
 
 import logging
 import os
-import re
 import socket
 import time
 from collections import Counter, OrderedDict, deque
@@ -39,6 +38,7 @@ from waitress.parser import HTTPRequestParser
 from waitress.server import TcpWSGIServer
 from waitress.task import ThreadedTaskDispatcher
 
+from receipts.api_keys import key_id_of
 from receipts.text import visible
 from verifier_site.bodies import DEFAULT_SETTING, largest_limit
 
@@ -48,7 +48,6 @@ CLEANUP_SECONDS = 2  # how often deadlines are checked
 HEAD_BYTES = 16 * 1024  # a request line and its header fields; past it, 431
 WIRE_SLACK = 64 * 1024
 OTHER_APP_BODY_LIMIT = 1024 * 1024
-BEARER_KEY_ID = re.compile(r"Bearer\s+sk_([0-9a-f]{16})_", re.ASCII | re.IGNORECASE)
 
 
 class FairQueue:
@@ -103,9 +102,10 @@ def caller_of(channel: Any) -> str:
     that is not valid gets its 401 quickly; the id is only a queue name.)"""
     requests = getattr(channel, "requests", None)
     headers = requests[0].headers if requests else {}
-    match = BEARER_KEY_ID.match(headers.get("AUTHORIZATION", ""))
-    if match:
-        return "key:" + match.group(1).lower()
+    scheme, _, token = headers.get("AUTHORIZATION", "").partition(" ")
+    key_id = key_id_of(token.strip()) if scheme.lower() == "bearer" else None
+    if key_id:
+        return "key:" + key_id
     address = getattr(channel, "addr", None)
     return "address:" + str(address[0] if isinstance(address, tuple) else address)
 

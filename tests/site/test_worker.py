@@ -45,8 +45,8 @@ def channel(authorization: str | None = None, address: str = "10.0.0.7") -> Simp
 @pytest.mark.parametrize(
     ("authorization", "caller"),
     [
-        ("Bearer sk_0123456789abcdef_secret", "key:0123456789abcdef"),
-        ("bearer  sk_0123456789ABCDEF_secret", "key:0123456789abcdef"),
+        ("Bearer sk_0123456789abcdef_" + "s" * 43, "key:0123456789abcdef"),
+        ("bearer  sk_0123456789abcdef_" + "s" * 43, "key:0123456789abcdef"),
         ("Bearer not-a-key", "address:10.0.0.7"),
         ("Basic dXNlcjpwYXNz", "address:10.0.0.7"),
         (None, "address:10.0.0.7"),

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
 
-from receipts.reading import Unreadable, read_receipts
+from receipts.reading import Unreadable, read_receipts, readable_and_not
 from receipts.verify import Verification, verify_chain
 from verifier_site.bodies import body_limit
 from verifier_site.checks import failed_checks, headlines, result_json, summarize
@@ -28,9 +28,7 @@ def read_submitted(data: bytes) -> tuple[list[dict[str, Any]], list[Unreadable]]
         raise SiteError(400, "no receipts given: paste or send receipt JSON, or JSONL", code="invalid_body")
     if len(items) > limit:
         raise SiteError(413, f"at most {limit} receipts per request", code="too_many_receipts")
-    return [item for item in items if not isinstance(item, Unreadable)], [
-        item for item in items if isinstance(item, Unreadable)
-    ]
+    return readable_and_not(items)
 
 
 def verify_receipts(receipts: list[dict[str, Any]], source: str) -> list[Verification]:

@@ -2,8 +2,8 @@
 sessions. A part of `SpannerFirestoreStore` (receipts.stores.gcp.store), which supplies
 `_database`, `_query` and `_read`."""
 
+from contextlib import suppress
 from datetime import UTC, datetime
-from typing import Any
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import spanner
@@ -12,6 +12,8 @@ from google.cloud.spanner_v1 import param_types
 from receipts.rows import ApiKeyRecord
 from receipts.sessions import SessionRecord
 from receipts.stores.retry import with_backoff
+
+SESSION_COLUMNS = ["SessionHash", "KeyId", "CreatedAt", "ExpiresAt"]
 
 
 class SpannerSiteRecords:
@@ -62,31 +64,30 @@ class SpannerSiteRecords:
 
     # -- sessions ------------------------------------------------------------------
     def add_session(self, record: SessionRecord) -> None:
-        columns = ["SessionHash", "KeyId", "CreatedAt", "ExpiresAt"]
+        """One blind write (a mutation batch: a commit, no transaction to begin)."""
         row = [record.session_hash, record.key_id, record.created_at, record.expires_at]
-        insert = lambda: self._database.run_in_transaction(_insert, "Sessions", columns, row)  # noqa: E731
-        with_backoff("Spanner add session", insert)
+
+        def write() -> None:
+            with self._database.batch() as batch:
+                batch.insert("Sessions", SESSION_COLUMNS, [row])
+
+        # AlreadyExists: a retried commit whose first answer was lost; the token is random, so the row is ours
+        with suppress(api_exceptions.AlreadyExists):
+            with_backoff("Spanner add session", write)
 
     def session(self, session_hash: str) -> SessionRecord | None:
-        rows = self._read(
-            "Sessions", ["SessionHash", "KeyId", "CreatedAt", "ExpiresAt"], spanner.KeySet(keys=[[session_hash]])
-        )
+        rows = self._read("Sessions", SESSION_COLUMNS, spanner.KeySet(keys=[[session_hash]]))
         if not rows:
             return None
         hashed, key_id, created_at, expires_at = rows[0]
         return SessionRecord(hashed, key_id, _utc(created_at), _utc(expires_at))
 
     def end_session(self, session_hash: str) -> None:
-        keys = spanner.KeySet(keys=[[session_hash]])
-        with_backoff("Spanner end session", lambda: self._database.run_in_transaction(_delete, "Sessions", keys))
+        def delete() -> None:  # deleting a row that is gone already changes nothing: safe to retry
+            with self._database.batch() as batch:
+                batch.delete("Sessions", spanner.KeySet(keys=[[session_hash]]))
 
-
-def _insert(transaction, table: str, columns: list[str], row: list[Any]) -> None:
-    transaction.insert(table, columns, [row])
-
-
-def _delete(transaction, table: str, keys: spanner.KeySet) -> None:
-    transaction.delete(table, keys)
+        with_backoff("Spanner end session", delete)
 
 
 def _utc(moment: datetime) -> datetime:
