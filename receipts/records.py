@@ -125,3 +125,6 @@ def dumps_line(record: dict[str, Any]) -> str:
     """A JSON line for humans and tools, keys sorted; ASCII, every other character a JSON
     escape, so a control or bidi character in a dead letter never reaches a terminal raw."""
     return json.dumps(record, ensure_ascii=True, sort_keys=True, separators=(",", ":"))
+
+
+INTAKE_FROZEN = "intake_frozen"  # dead letter reason: held while intake was frozen, replayable after resume

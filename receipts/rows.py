@@ -90,3 +90,54 @@ class CustomerState:
     entitlements: dict[str, Entitlement]
     idempotency: tuple[IdempotencyRow, ...]
     idempotency_ttl_seconds: int | None = None  # rows older than this may be gone (Spanner TTL)
+
+
+# -- the archive's outbox: what is stored and not yet archived -------------------------
+
+
+@dataclass(frozen=True)
+class ArchiveSpan:
+    """Receipts `first`..`last` (sequences, inclusive) of one customer's chain."""
+
+    customer_id: str
+    first: int
+    last: int
+
+    @property
+    def count(self) -> int:
+        return self.last - self.first + 1
+
+
+@dataclass(frozen=True)
+class ArchiveBatch:
+    """One planned archive file or object: spans of stored receipts that go into the archive
+    together. It is planned in the same store transaction that advances each customer's
+    "planned up to" mark, so every stored receipt is in exactly one batch; its contents are
+    fixed at planning (stored receipts never change), so writing it again after a kill
+    writes the same bytes under the same name."""
+
+    batch_id: str  # "<planned_at as YYYYMMDDTHHMMSSZ>-<12 hex>": sorts by planning time
+    planned_at: str  # RFC 3339 UTC
+    spans: tuple[ArchiveSpan, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(span.count for span in self.spans)
+
+
+# -- intake: whether new events are charged ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeState:
+    """Frozen: nothing new is charged (the site answers 503 intake_frozen, the pipelines hold
+    events as `intake_frozen` dead letters). Kept in the store so every part reads one state."""
+
+    frozen: bool
+    reason: str = ""
+    changed_at: str | None = None  # RFC 3339 UTC of the last freeze or resume
+    changed_by: str = ""  # who or what: "operator", "reconciliation", a user name
+
+    @classmethod
+    def open(cls) -> "IntakeState":
+        return cls(False)

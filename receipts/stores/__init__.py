@@ -12,7 +12,16 @@ from typing import Any, Protocol
 
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, SignedReceipt
-from receipts.rows import ApiKeyRecord, Balance, CustomerState, IdempotencyRecord, LedgerEntry, WriteOutcome
+from receipts.rows import (
+    ApiKeyRecord,
+    ArchiveBatch,
+    Balance,
+    CustomerState,
+    IdempotencyRecord,
+    IntakeState,
+    LedgerEntry,
+    WriteOutcome,
+)
 from receipts.sessions import SessionRecord
 
 
@@ -94,6 +103,46 @@ class Store(Protocol):
         """A customer's chain head, balances, entitlement usage, entitlements and idempotency
         rows, read together; `as_of` (RFC 3339) is the read time where the store keeps
         versions (Spanner), else ignored."""
+        ...
+
+    # -- the archive's outbox (receipts.stores.archiving drives it) ----------------------
+    def plan_archive(self, customers: Sequence[str] | None = None, max_receipts: int = 5000) -> list[ArchiveBatch]:
+        """In one transaction: for each customer (of `customers`, or every one) whose chain head
+        is past its "planned up to" mark, plan batches of the receipts in between (at most
+        `max_receipts` per batch, a customer's span never split across a batch unless it
+        alone is bigger), advance the marks, and return the new batches (pending until
+        `finish_archive_batch`)."""
+        ...
+
+    def pending_archive_batches(self) -> list[ArchiveBatch]:
+        """Batches planned and not finished (a kill, a failed upload), oldest first."""
+        ...
+
+    def archive_lines(self, batch: ArchiveBatch) -> list[bytes]:
+        """The export lines (receipts.records.export_line) of a batch's receipts, in
+        (customer, sequence) order: the same bytes every time."""
+        ...
+
+    def finish_archive_batch(self, batch_id: str) -> None:
+        """The batch is in the archive: it is no longer pending. Finishing twice does nothing."""
+        ...
+
+    def archived_through(self, customer_id: str) -> int:
+        """The sequence up to which every receipt of the customer is in the archive: the
+        planned mark, or just before the first receipt of a pending batch of theirs."""
+        ...
+
+    def unarchived_count(self) -> int:
+        """Receipts stored and not in the archive: past the planned marks, or in pending batches."""
+        ...
+
+    # -- intake (freeze and resume) -------------------------------------------------------
+    def intake(self) -> IntakeState:
+        """Whether intake is frozen (IntakeState.open() when never set)."""
+        ...
+
+    def set_intake(self, state: IntakeState) -> None:
+        """Freeze or resume intake: one row, replaced."""
         ...
 
 

@@ -79,6 +79,28 @@ CREATE TABLE IF NOT EXISTS sessions (
     created_at   TEXT NOT NULL,
     expires_at   TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS archive_marks (
+    customer_id      TEXT PRIMARY KEY,
+    planned_sequence INTEGER NOT NULL  -- receipts up to here are in a planned archive batch
+);
+CREATE TABLE IF NOT EXISTS archive_batches (
+    batch_id   TEXT PRIMARY KEY,   -- pending until written to the archive, then deleted
+    planned_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS archive_spans (
+    batch_id    TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    first_sequence INTEGER NOT NULL,
+    last_sequence  INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, customer_id)
+);
+CREATE TABLE IF NOT EXISTS intake (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    frozen     INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    changed_at TEXT,
+    changed_by TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id TEXT PRIMARY KEY,
     recorded       INTEGER NOT NULL,  -- insertion order

@@ -76,3 +76,36 @@ CREATE TABLE Sessions (
   ExpiresAt TIMESTAMP NOT NULL,
 ) PRIMARY KEY (SessionHash),
   ROW DELETION POLICY (OLDER_THAN(ExpiresAt, INTERVAL 1 DAY));
+
+-- The archive's outbox. A customer's receipts up to PlannedSequence are in a planned
+-- archive batch; a batch is pending (its row here) until its file is in the bucket.
+-- Planning a batch and advancing the marks is one commit, so every stored receipt is in
+-- exactly one batch whatever the kill point, and a pending batch is written again, to
+-- the same object with the same bytes, by the next `receipts archive catch-up`.
+CREATE TABLE ArchiveMarks (
+  CustomerId STRING(64) NOT NULL,
+  PlannedSequence INT64 NOT NULL,
+) PRIMARY KEY (CustomerId);
+
+CREATE TABLE ArchiveBatches (
+  BatchId STRING(64) NOT NULL,
+  PlannedAt TIMESTAMP NOT NULL,
+) PRIMARY KEY (BatchId);
+
+CREATE TABLE ArchiveSpans (
+  BatchId STRING(64) NOT NULL,
+  CustomerId STRING(64) NOT NULL,
+  FirstSequence INT64 NOT NULL,
+  LastSequence INT64 NOT NULL,
+) PRIMARY KEY (BatchId, CustomerId),
+  INTERLEAVE IN PARENT ArchiveBatches ON DELETE CASCADE;
+
+-- Intake: while Frozen, nothing new is charged (`receipts intake freeze|resume`, or a
+-- failed reconciliation). One row, Id 1.
+CREATE TABLE Intake (
+  Id INT64 NOT NULL,
+  Frozen BOOL NOT NULL,
+  Reason STRING(MAX) NOT NULL,
+  ChangedAt TIMESTAMP,
+  ChangedBy STRING(200) NOT NULL,
+) PRIMARY KEY (Id);
