@@ -9,7 +9,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner
 from pipelines.options import charging_settings
-from transforms.archive import ArchiveToBucket, ArchiveToFolder
+from transforms.archive import ArchiveWhenDone
 from transforms.parse import ReadJsonLines
 
 
@@ -42,15 +42,14 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> dict[str, beam.PCollec
     """Add the batch job's steps to `pipeline`: the file's lines, then the charging steps
     (pipelines.charging); return its main outputs for tests."""
     messages = pipeline | "InputFile" >> beam.Create([settings.input]) | "ReadJsonLines" >> beam.ParDo(ReadJsonLines())
-    return charge_messages(messages, settings, archive_sink(settings.archive), streaming=False)
+    return charge_messages(messages, settings, archive_sink(settings), streaming=False)
 
 
-def archive_sink(archive: str) -> beam.PTransform:
-    """A folder: hourly files by event time, merged. gs://bucket/prefix: write-once files per
-    processing-time window (a retention-locked bucket can never have a file rewritten)."""
-    if archive.startswith("gs://"):
-        return ArchiveToBucket(archive)
-    return ArchiveToFolder(archive)
+def archive_sink(settings: Settings) -> beam.PTransform:
+    """Once every receipt is written, archive whatever the store holds and has not archived
+    (transforms.archive): into a folder, hourly files by event time, merged; into
+    gs://bucket/prefix, one write-once object per batch."""
+    return ArchiveWhenDone(settings.store, settings.archive)
 
 
 def run(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:

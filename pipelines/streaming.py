@@ -14,7 +14,7 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner, stop, tune_direct_runner_pubsub
 from pipelines.options import ChargingOptions, StoreOptions, charging_settings, missing_options
-from transforms.archive import ArchiveToBucket
+from transforms.archive import ArchiveWindows
 from transforms.pubsub import ToMessage, dead_letter_message
 
 
@@ -72,7 +72,7 @@ def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.P
         | "ReadFromPubSub" >> beam.io.ReadFromPubSub(subscription=settings.subscription, with_attributes=True)
         | "ToMessage" >> beam.ParDo(ToMessage())
     )
-    archive = ArchiveToBucket(settings.archive, settings.archive_window_seconds, settings.archive_shards)
+    archive = ArchiveWindows(settings.store, settings.archive, settings.archive_window_seconds, settings.archive_shards)
     outputs = charge_messages(messages, settings, archive, streaming=True)
     if settings.dead_letter_topic:
         _ = (

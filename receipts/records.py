@@ -34,19 +34,24 @@ class SignedReceipt:
         return {**self.chained.body, "receipt_hash": self.chained.receipt_hash, "signature": self.signature}
 
     def export_line(self) -> bytes:
-        """`export_line(self.export())`, spliced from the canonical body instead of
-        canonicalizing it again. RFC 8785 sorts members by name, so `receipt_hash` goes just
-        before `receipt_id` and `signature` just before `status`; in canonical JSON a string
-        cannot hold an unescaped quote, so each `,"name":` marker occurs once, at the top."""
-        body = self.chained.canonical
-        before_id, before_status = b',"receipt_id":', b',"status":'
-        if body.count(before_id) != 1 or body.count(before_status) != 1:
-            return export_line(self.export())
-        head, tail = body.split(before_id)
-        middle, end = tail.split(before_status)
-        hash_member = b',"receipt_hash":"' + self.chained.receipt_hash.encode("ascii") + b'"'
-        signature_member = b',"signature":"' + self.signature.encode("ascii") + b'"'
-        return head + hash_member + before_id + middle + signature_member + before_status + end + b"\n"
+        """`export_line(self.export())`, spliced from the canonical body (spliced_export_line)."""
+        return spliced_export_line(self.chained.canonical, self.chained.receipt_hash, self.signature)
+
+
+def spliced_export_line(canonical_body: bytes, receipt_hash: str, signature: str) -> bytes:
+    """The export line of a stored receipt from its canonical body, without canonicalizing it
+    again: `export_line({**body, "receipt_hash": …, "signature": …})`, byte for byte. RFC 8785
+    sorts members by name, so `receipt_hash` goes just before `receipt_id` and `signature`
+    just before `status`; in canonical JSON a string cannot hold an unescaped quote, so each
+    `,"name":` marker occurs once, at the top."""
+    before_id, before_status = b',"receipt_id":', b',"status":'
+    if canonical_body.count(before_id) != 1 or canonical_body.count(before_status) != 1:
+        return export_line({**json.loads(canonical_body), "receipt_hash": receipt_hash, "signature": signature})
+    head, tail = canonical_body.split(before_id)
+    middle, end = tail.split(before_status)
+    hash_member = b',"receipt_hash":"' + receipt_hash.encode("ascii") + b'"'
+    signature_member = b',"signature":"' + signature.encode("ascii") + b'"'
+    return head + hash_member + before_id + middle + signature_member + before_status + end + b"\n"
 
 
 def export_line(record: dict[str, Any]) -> bytes:

@@ -1,14 +1,18 @@
-"""The receipt archive: every stored receipt as a JSONL line in the export format.
+"""Archiving from the store's outbox (receipts.stores.archiving): these steps decide when,
+the store decides what. Stored receipts only say that something is waiting; every catch-up
+writes what the store holds and has not archived, so a receipt a killed job stored is
+archived by the next job, and a batch whose write failed is written by the next catch-up.
 
-- `ArchiveToFolder` (embedded, batch): one file per hour of event time, merged, so a
-  replay rewrites identical files.
-- `ArchiveToBucket` (Cloud Storage, batch or streaming): one object per processing-time
-  window and shard, written once; its name depends only on the window and the shard.
+- `ArchiveWhenDone` (batch): one catch-up of every customer once all writes are done.
+- `ArchiveWindows` (streaming): one catch-up when the job starts, then, per processing-time
+  window and shard, a catch-up of the customers stored in it. A window closes when the
+  watermark passes its end (a drained job closes them all); a late pane only triggers
+  another catch-up, which finds nothing left or the newest receipts.
 """
 
+import logging
 import zlib
 from collections.abc import Iterable
-from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -16,51 +20,44 @@ from apache_beam.transforms import trigger, window
 from apache_beam.utils.timestamp import Duration
 
 from receipts.records import SignedReceipt
-from receipts.stores.folder_archive import merge_into, window_name
+from receipts.stores import open_store
+from receipts.stores.archiving import catch_up, open_writer
 from transforms.sign import processed_at
 
+log = logging.getLogger("receipts.archive")
+STRANDED_AFTER_SECONDS = 120  # a pending batch this old is written by whoever catches up next
 
-class ArchiveToFolder(beam.PTransform):
-    """SignedReceipt -> hourly JSONL files (by event time) in a local folder."""
 
-    def __init__(self, folder: str) -> None:
+class ArchiveWhenDone(beam.PTransform):
+    """Stored receipts -> (once they are all written) one catch-up of every customer."""
+
+    def __init__(self, store_url: str, archive_url: str) -> None:
         super().__init__()
-        self.folder = folder
+        self.store_url, self.archive_url = store_url, archive_url
 
     def expand(self, receipts):
         return (
             receipts
-            | "KeyByHourFile" >> beam.Map(lambda r: (window_name(r.chained.body["event_timestamp"]), r.export_line()))
-            | "GroupByHourFile" >> beam.GroupByKey()
-            | "MergeHourFile" >> beam.ParDo(MergeHourFile(self.folder))
+            | "CountStored" >> beam.combiners.Count.Globally()
+            | "CatchUpArchive" >> beam.ParDo(CatchUpArchive(self.store_url, self.archive_url))
         )
 
 
-class MergeHourFile(beam.DoFn):
-    def __init__(self, folder: str) -> None:
-        self.folder = folder
-        self.archived = Metrics.counter("receipts", "receipts_archived")
+class ArchiveWindows(beam.PTransform):
+    """Stored receipts -> a catch-up at start, then one per window and shard for its customers."""
 
-    def process(self, element: tuple[str, Iterable[bytes]]):
-        name, lines = element
-        self.archived.inc(merge_into(Path(self.folder), name, lines))
-
-
-class ArchiveToBucket(beam.PTransform):
-    """SignedReceipt -> write-once JSONL objects under gs://bucket/prefix.
-
-    Receipts are timestamped with when they were processed and grouped in fixed windows
-    of that time, `shards` objects per window (by customer). A window is written when the
-    watermark passes its end; receipts that arrive later still are written as an extra
-    object beside it, never by rewriting one.
-    """
-
-    def __init__(self, url: str, window_seconds: int = 300, shards: int = 4) -> None:
+    def __init__(self, store_url: str, archive_url: str, window_seconds: int = 300, shards: int = 4) -> None:
         super().__init__()
-        self.url, self.window_seconds, self.shards = url, window_seconds, shards
+        self.store_url, self.archive_url = store_url, archive_url
+        self.window_seconds, self.shards = window_seconds, shards
 
     def expand(self, receipts):
         shards = self.shards
+        _ = (
+            receipts.pipeline
+            | "AtStart" >> beam.Impulse()
+            | "CatchUpAtStart" >> beam.ParDo(CatchUpArchive(self.store_url, self.archive_url))
+        )
         return (
             receipts
             | "TimestampByProcessedAt" >> beam.ParDo(TimestampByProcessedAt())
@@ -72,14 +69,9 @@ class ArchiveToBucket(beam.PTransform):
                 accumulation_mode=trigger.AccumulationMode.DISCARDING,
             )
             | "KeyByShard"
-            >> beam.Map(
-                lambda r: (
-                    zlib.crc32(r.chained.customer_id.encode()) % shards,
-                    (r.chained.customer_id, r.chained.sequence, r.export_line()),
-                )
-            )
+            >> beam.Map(lambda r: (zlib.crc32(r.chained.customer_id.encode()) % shards, r.chained.customer_id))
             | "GroupByWindowShard" >> beam.GroupByKey()
-            | "WriteWindowObject" >> beam.ParDo(WriteWindowObject(self.url, shards))
+            | "CatchUpCustomers" >> beam.ParDo(CatchUpArchive(self.store_url, self.archive_url, per_customer=True))
         )
 
 
@@ -91,26 +83,39 @@ class TimestampByProcessedAt(beam.DoFn):
         yield window.TimestampedValue(receipt, processed_at(receipt.chained))
 
 
-class WriteWindowObject(beam.DoFn):
-    def __init__(self, url: str, shards: int) -> None:
-        self.url, self.shards = url, shards
+class CatchUpArchive(beam.DoFn):
+    """Any element -> a catch-up (of the customers the element lists, with `per_customer`).
+    A failed write is logged and counted, never raised: the receipts are stored, the batch
+    stays pending, and the next catch-up (or `receipts archive catch-up`) writes it."""
+
+    def __init__(self, store_url: str, archive_url: str, per_customer: bool = False) -> None:
+        self.store_url, self.archive_url, self.per_customer = store_url, archive_url, per_customer
         self.archived = Metrics.counter("receipts", "receipts_archived")
-        self.objects = Metrics.counter("receipts", "archive_objects_written")
-        self.aside = Metrics.counter("receipts", "archive_objects_written_aside")
+        self.batches = Metrics.counter("receipts", "archive_batches_written")
+        self.failures = Metrics.counter("receipts", "archive_failures")
 
     def setup(self) -> None:
-        from receipts.stores.gcp.bucket_archive import BucketArchive
+        self.store = open_store(self.store_url)
+        self.writer = open_writer(self.archive_url)
 
-        self.archive = BucketArchive(self.url)
+    def teardown(self) -> None:
+        self.store.close()
 
-    def process(self, element: tuple[int, Iterable[tuple[str, int, bytes]]], at=beam.DoFn.WindowParam):
-        from receipts.stores.gcp.bucket_archive import ArchiveOutcome, window_object_name
+    def process(self, element):
+        customers = sorted(set(_customers(element))) if self.per_customer else None
+        done = catch_up(
+            self.store,
+            self.writer,
+            customers,
+            stranded_after_seconds=STRANDED_AFTER_SECONDS if self.per_customer else None,
+        )
+        self.archived.inc(done.new)
+        self.batches.inc(done.batches)
+        if not done.ok:
+            self.failures.inc(len(done.failed))
+            log.error("archive catch-up stopped: %s; `receipts archive catch-up` finishes it", done.failed[0])
+        return ()
 
-        shard, entries = element
-        ordered = sorted(entries, key=lambda entry: (entry[0], entry[1]))
-        data = b"".join(line for _, _, line in ordered)
-        name = window_object_name(self.archive.path.prefix, float(at.start), float(at.end), shard, self.shards)
-        outcome, _ = self.archive.write_once(name, data)
-        if outcome is not ArchiveOutcome.ALREADY_ARCHIVED:
-            self.archived.inc(len(ordered))
-            (self.objects if outcome is ArchiveOutcome.WRITTEN else self.aside).inc()
+
+def _customers(element: tuple[int, Iterable[str]]) -> Iterable[str]:
+    return element[1]

@@ -1,7 +1,7 @@
-"""The Cloud Storage archive: one JSONL object per (processing-time window, shard),
+"""The Cloud Storage archive: one JSONL object per archive batch (receipts.stores.archiving),
 written once. A retention-locked bucket can never rewrite an object, so an object that
 exists with the same bytes is a replay (nothing to do), and different bytes for the same
-name (a late pane) go to a name suffixed with their own hash; nothing is overwritten."""
+name (which only a tampered store could give) go to a name suffixed with their own hash; nothing is overwritten."""
 
 import hashlib
 import logging
@@ -13,6 +13,7 @@ from urllib.parse import urlparse
 from google.api_core import exceptions as api_exceptions
 from google.cloud import storage
 
+from receipts.rows import ArchiveBatch
 from receipts.stores.gcp.location import client_options
 from receipts.stores.retry import with_backoff
 
@@ -38,10 +39,11 @@ class BucketPath:
         return cls(parsed.netloc, parsed.path.strip("/"))
 
 
-def window_object_name(prefix: str, start: float, end: float, shard: int, shards: int) -> str:
-    """`PREFIX/2026/01/25/103000-103500-shard-01-of-04.jsonl`: the window and shard only."""
-    begin, finish = datetime.fromtimestamp(start, UTC), datetime.fromtimestamp(end, UTC)
-    name = f"{begin:%Y/%m/%d}/{begin:%H%M%S}-{finish:%H%M%S}-shard-{shard:02d}-of-{shards:02d}.jsonl"
+def batch_object_name(prefix: str, batch: ArchiveBatch) -> str:
+    """`PREFIX/2026/01/25/20260125T103000Z-3f9a0c1d2e4b.jsonl`: the day it was planned and
+    the batch id only, so writing a batch again names the same object."""
+    planned = datetime.fromisoformat(batch.planned_at.replace("Z", "+00:00")).astimezone(UTC)
+    name = f"{planned:%Y/%m/%d}/{batch.batch_id}.jsonl"
     return f"{prefix}/{name}" if prefix else name
 
 
@@ -105,3 +107,20 @@ class BucketArchive:
 
     def where(self, name: str) -> str:
         return f"gs://{self.path.bucket}/{name}"
+
+
+class BucketWriter:
+    """receipts.stores.archiving's writer for a bucket: one write-once object per batch."""
+
+    def __init__(self, url: str) -> None:
+        self.archive = BucketArchive(url)
+
+    def write_batch(self, batch: ArchiveBatch, lines) -> int:
+        outcome, _ = self.archive.write_once(self.name(batch), b"".join(lines))
+        return 0 if outcome is ArchiveOutcome.ALREADY_ARCHIVED else len(lines)
+
+    def name(self, batch: ArchiveBatch) -> str:
+        return batch_object_name(self.archive.path.prefix, batch)
+
+    def where(self, batch: ArchiveBatch) -> str:
+        return self.archive.where(self.name(batch))
