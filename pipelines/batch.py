@@ -52,11 +52,16 @@ def archive_sink(settings: Settings) -> beam.PTransform:
     return ArchiveWhenDone(settings.store, settings.archive)
 
 
-def run(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:
+def start(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:
+    """Start the job on the local runner and return at once (wait_until_finish waits)."""
     prepare_direct_runner()
     options = PipelineOptions(extra_args or [], runner=RUNNER)  # pipelines/local_runner.py says why this runner
     pipeline = beam.Pipeline(options=options)
     build(pipeline, settings)
-    result = pipeline.run()
+    return pipeline.run()
+
+
+def run(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:
+    result = start(settings, extra_args)
     result.wait_until_finish()
     return result

@@ -90,6 +90,7 @@ class CustomerState:
     entitlements: dict[str, Entitlement]
     idempotency: tuple[IdempotencyRow, ...]
     idempotency_ttl_seconds: int | None = None  # rows older than this may be gone (Spanner TTL)
+    archived_through: int | None = None  # the archive's outbox: receipts past this are not archived yet
 
 
 # -- the archive's outbox: what is stored and not yet archived -------------------------

@@ -217,9 +217,17 @@ def stream(
             )
     except (HomeBusy, ValueError) as error:  # ValueError: an unusable --signer
         raise click.ClickException(str(error)) from error
+    from receipts_cli.archive import caught_up, unarchived_problem
     from receipts_cli.console import print_run_summary
 
+    store = store_of(home)
+    drained = caught_up(store, gcp_location(home).archive_url, "Draining the open archive windows")
+    counts["receipts_archived"] += drained.new
     print_run_summary(counts)
+    problem = unarchived_problem(store, home, drained)
+    if problem:
+        err.print(f"[red]{shown(problem)}[/]")
+        raise SystemExit(1)
 
 
 def run_stream(

@@ -2,9 +2,11 @@
 file or a store goes through `shown` (receipts_cli.terminal)."""
 
 import logging
+import threading
 from collections import Counter
 from pathlib import Path
 
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from receipts.reading import Unreadable
@@ -15,21 +17,63 @@ from receipts_cli.terminal import err, out, shown
 
 def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Counter:
     """The batch job over a file; signed with `signer` (a signer URL) or the home's current key.
-    The home's run lock comes first: a busy home refuses at once, not after Beam has loaded."""
-    with (
-        home.exclusive_run(),
-        err.status(f"Running the receipts pipeline over {shown(input_path)} (Beam, batch)…", spinner="dots"),
-    ):
-        from pipelines.batch import Settings  # Beam loads only for commands that run it
-        from pipelines.batch import run as run_batch
+    The home's run lock comes first: a busy home refuses at once, not after Beam has loaded.
+    A progress bar shows the job's counters as its steps commit them."""
+    with home.exclusive_run():
+        with err.status("Loading Beam…", spinner="dots"):
+            from pipelines.batch import Settings  # Beam loads only for commands that run it
+            from pipelines.batch import start as start_batch
 
-        kid = None if signer else home.keyring().current_kid
-        settings = Settings(
-            str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url, signer=signer
-        )
-        logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
-        result = run_batch(settings)
+            kid = None if signer else home.keyring().current_kid
+            settings = Settings(
+                str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url, signer=signer
+            )
+            logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
+            lines = _count_lines(input_path)
+            result = start_batch(settings)
+        return _with_progress(result, lines, f"Charging {shown(input_path)}")
+
+
+def _with_progress(result, lines: int, description: str) -> Counter:
+    """Wait for a started job, showing events read, receipts written and archived."""
+    finished = threading.Event()
+    failure: list[BaseException] = []
+
+    def wait() -> None:
+        try:
+            result.wait_until_finish()
+        except BaseException as error:  # re-raised below, in the caller's thread
+            failure.append(error)
+        finally:
+            finished.set()
+
+    threading.Thread(target=wait, name="wait-for-pipeline", daemon=True).start()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events read · {task.fields[written]} receipts written · {task.fields[archived]} archived"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=err, transient=True) as progress:
+        task = progress.add_task(description, total=lines, written=0, archived=0)
+        while not finished.wait(0.25):
+            _show(progress, task, pipeline_counts(result))
+        _show(progress, task, pipeline_counts(result))
+    if failure:
+        raise failure[0]
     return pipeline_counts(result)
+
+
+def _show(progress: Progress, task, counts: Counter) -> None:
+    read = counts["events_valid"] + counts["events_invalid"]
+    progress.update(task, completed=read, written=counts["receipts_written"], archived=counts["receipts_archived"])
+
+
+def _count_lines(path: str) -> int:
+    """Non-empty lines, as ReadJsonLines counts them."""
+    with open(path, "rb") as handle:
+        return sum(1 for line in handle if line.removesuffix(b"\n").removesuffix(b"\r"))
 
 
 def pipeline_counts(result) -> Counter:
@@ -57,8 +101,9 @@ def print_run_summary(counts: Counter) -> None:
     ]
     if counts["ledger_conflicts"]:
         rows.append(("ledger conflicts (logged; the stored receipt stands)", counts["ledger_conflicts"]))
-    if counts["receipts_archived"]:
-        rows.append(("receipts archived", counts["receipts_archived"]))
+    if counts["events_held_frozen"]:
+        rows.append(("events held while intake was frozen (dead letters)", counts["events_held_frozen"]))
+    rows.append(("receipts archived", counts["receipts_archived"]))
     for label, value in rows:
         table.add_row(label, str(value))
     err.print(table)

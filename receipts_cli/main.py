@@ -17,6 +17,7 @@ from receipts.records import dumps_line, export_line
 from receipts.stores.keyring import KeyRing
 from receipts.stores.public_keys import JwksUnavailable, NotAJwks, load_jwks
 from receipts.verify import verify_chain
+from receipts_cli.archive import register as register_archive_commands
 from receipts_cli.cloud import kms_key_option, signer_option, store_of
 from receipts_cli.cloud import register as register_cloud_commands
 from receipts_cli.console import print_run_summary, report_verification, run_pipeline
@@ -72,6 +73,17 @@ def run(home: Home, input_path: str, signer: str | None) -> None:
     except ValueError as error:  # an unusable --signer
         raise click.ClickException(str(error)) from error
     print_run_summary(counts)
+    _exit_if_unarchived(home)
+
+
+def _exit_if_unarchived(home: Home) -> None:
+    """Exit 1, saying how many and what finishes the job, when the archive lacks stored receipts."""
+    from receipts_cli.archive import unarchived_problem
+
+    problem = unarchived_problem(store_of(home), home)
+    if problem:
+        err.print(f"[red]{shown(problem)}[/]")
+        sys.exit(1)
 
 
 @main.command()
@@ -262,6 +274,7 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
     sys.exit(status)
 
 
+register_archive_commands(main)
 register_cloud_commands(main)
 register_reconcile_command(main)
 register_site_commands(main)

@@ -15,7 +15,7 @@ SOURCES = {"store": (LEDGER,), "archive": (ARCHIVE,), "both": (LEDGER, ARCHIVE)}
 
 # Receipts a run leaves for a later one, by why (counted, never silently dropped).
 AFTER_CUT = "after_cut"  # charged after the state store's snapshot (sequence past its chain head)
-NOT_YET_ARCHIVED = "not_yet_archived"  # processed within --settle-seconds of the cut
+NOT_YET_ARCHIVED = "not_yet_archived"  # still in the store's archive outbox, or processed within --settle-seconds
 IN_FLIGHT = "in_flight_to_ledger"  # committed to the state store within --settle-seconds of the cut
 EXPIRED_STATE_ROW = "expired_state_rows"  # older than the state store's idempotency TTL
 

@@ -155,7 +155,7 @@ def check_stores(
             reason = f"in {held_by}, missing from the ledger" + (verdict(in_archive) if in_archive else "")
             add(receipt_id, sequence, LEDGER, reason, "missing", LEDGER)
         if ARCHIVE in scope.sources and in_archive is None:
-            if processed is not None and settled is not None and processed > settled:
+            if _queued(state, sequence) or (processed is not None and settled is not None and processed > settled):
                 tally.aside(NOT_YET_ARCHIVED)
             else:
                 add(receipt_id, sequence, ARCHIVE, f"in {held_by}, missing from the archive", "missing", ARCHIVE)
@@ -178,6 +178,12 @@ def check_stores(
                 reason = f"the state store's idempotency row has {field} {stored!r}; {reference.where} has {held!r}"
                 add(receipt_id, sequence, field, reason, "state_row", STATE)
     return found, compared
+
+
+def _queued(state: CustomerState | None, sequence: int | None) -> bool:
+    """Still in the store's archive outbox: past the sequence up to which everything is archived."""
+    through = state.archived_through if state is not None else None
+    return through is not None and sequence is not None and sequence > through
 
 
 def _row_differences(row: IdempotencyRow, receipt: dict[str, Any]) -> list[tuple[str, Any, Any]]:

@@ -68,6 +68,7 @@ class SqliteStateReads:
                     (customer_id,),
                 )
             )
+            archived = self.archived_through(customer_id)
         return CustomerState(
             customer_id,
             head[0] if head else None,
@@ -77,4 +78,5 @@ class SqliteStateReads:
             caps,
             rows,
             self.idempotency_ttl_seconds,
+            archived,
         )

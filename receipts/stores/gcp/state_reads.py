@@ -11,6 +11,7 @@ from google.cloud.spanner_v1 import param_types
 from receipts.ledger import Entitlement
 from receipts.money import minor_from_decimal
 from receipts.rows import AmountRow, CustomerState, IdempotencyRow
+from receipts.stores.archive_plans import archived_through
 from receipts.stores.retry import with_backoff
 
 STATE_TABLES = ("ChainHeads", "Balances", "EntitlementUsage", "IdempotencyKeys")
@@ -21,6 +22,8 @@ STATE_QUERIES = {  # one customer's state rows (@c), read in one snapshot
     "entitlements": "SELECT EntitlementId, LimitAmount, Currency FROM Entitlements WHERE CustomerId = @c",
     "idempotency": "SELECT IdempotentKey, ReceiptId, EventSha256, Sequence, ReceiptHash, CreatedAt "
     "FROM IdempotencyKeys WHERE CustomerId = @c ORDER BY IdempotentKey",
+    "archive_mark": "SELECT PlannedSequence FROM ArchiveMarks WHERE CustomerId = @c",
+    "archive_pending": "SELECT FirstSequence FROM ArchiveSpans WHERE CustomerId = @c",
 }
 
 
@@ -73,6 +76,9 @@ class SpannerStateReads:
                 for key, receipt_id, event_sha256, sequence, receipt_hash, created_at in rows["idempotency"]
             ),
             self.idempotency_ttl_seconds,
+            archived_through(
+                rows["archive_mark"][0][0] if rows["archive_mark"] else 0, (row[0] for row in rows["archive_pending"])
+            ),
         )
 
 
