@@ -24,9 +24,17 @@ class StreamingOptions(PipelineOptions):
         parser.add_argument("--subscription", help="Pub/Sub subscription: projects/P/subscriptions/S")
         parser.add_argument("--dead_letter_topic", help="Pub/Sub topic for dead letters: projects/P/topics/T")
         parser.add_argument(
-            "--archive_window_seconds", type=int, default=300, help="Processing-time window of one archive object"
+            "--archive_window_seconds",
+            type=int,
+            default=300,
+            help="Processing-time window after which the archive catches up with the store",
         )
-        parser.add_argument("--archive_shards", type=int, default=4, help="Archive objects per window")
+        parser.add_argument(
+            "--archive_shards",
+            type=int,
+            default=4,
+            help="Archive catch-ups per window, each for its share of the customers",
+        )
 
 
 # The options a Dataflow streaming job is launched with: the Flex Template's parameters,

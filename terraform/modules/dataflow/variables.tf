@@ -83,13 +83,13 @@ variable "dead_letter_topic" {
 }
 
 variable "archive_window_seconds" {
-  description = "The job's --archive_window_seconds: processing-time window of one archive object."
+  description = "The job's --archive_window_seconds: processing-time window after which the archive catches up with the store."
   type        = number
   default     = 300
 }
 
 variable "archive_shards" {
-  description = "The job's --archive_shards: archive objects per window."
+  description = "The job's --archive_shards: archive catch-ups per window, each for its share of the customers."
   type        = number
   default     = 4
 }
