@@ -30,13 +30,16 @@ def now() -> str:
 
 
 def seed(cloud, signer, count: int = 4) -> dict[str, list[SignedReceipt]]:
-    """Two customers' chains committed to Spanner and Firestore, and archived in one object."""
+    """Two customers' chains committed to Spanner and Firestore, and archived in one object
+    (the archive's outbox marked as done)."""
     store = cloud.store()
     chains = {c: signed_chain(signer, count, customer=c, processed_at=[now()] * count) for c in ("cust_a", "cust_b")}
     for chain in chains.values():
         store.write_receipts(chain)
     data = b"".join(receipt.export_line() for chain in chains.values() for receipt in chain)
     BucketArchive(cloud.location.archive_url).write_once(OBJECT, data)
+    for batch in store.plan_archive():  # the outbox learns that they are archived (in OBJECT, by hand)
+        store.finish_archive_batch(batch.batch_id)
     return chains
 
 
