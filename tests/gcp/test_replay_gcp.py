@@ -65,3 +65,14 @@ def _duplicates(job) -> int:
     from receipts_cli.console import pipeline_counts
 
     return pipeline_counts(job)["duplicates"]
+
+
+def test_replay_without_a_topic_charges_through_the_batch_steps_into_spanner(cloud, tmp_path: Path) -> None:
+    store = cloud.store()
+    assert store.add_dead_letters([frozen("cust_1", "b-1", "m-1"), frozen("cust_1", "b-2", "m-2")]) == 2
+    home = tmp_path / "home"
+    assert replay(cloud, home).count("│ replayed ") == 2
+    assert replay(cloud, home).count("│ already charged ") == 2
+    receipts = list(store.receipts())
+    assert [(r["idempotent_key"], r["sequence"]) for r in receipts] == [("b-1", 1), ("b-2", 2)]
+    assert store.balances()[0].balance == "4.00"
