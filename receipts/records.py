@@ -73,8 +73,9 @@ class DeadLetter:
 
     @property
     def dead_letter_id(self) -> str:
-        """Same message, same reason, same id: replaying input adds no second copy."""
-        return sha256_hex(f"{self.message_id}\n{self.reason}\n".encode() + self.raw)[:32]
+        """Same raw bytes, same reason, same id, whatever the message id or file position: a
+        shuffled or repeated replay adds no second copy (the stores keep the first recorded)."""
+        return sha256_hex(f"{self.reason}\n".encode() + self.raw)[:32]
 
     @classmethod
     def from_invalid(cls, message: Message, invalid: Invalid) -> "DeadLetter":
@@ -133,3 +134,4 @@ def dumps_line(record: dict[str, Any]) -> str:
 
 
 INTAKE_FROZEN = "intake_frozen"  # dead letter reason: held while intake was frozen, replayable after resume
+RECEIPT_CONFLICT = "receipt_conflict"  # dead letter reason: a receipt the store refused; its raw is the event

@@ -77,18 +77,22 @@ def cloud_sdk_root() -> Path | None:
     return root if root.is_dir() else None
 
 
-def missing_tools() -> list[str]:
-    """What the emulators need and this machine lacks, in words a user can act on."""
+def missing_tools(names: Collection[str] = NAMES) -> list[str]:
+    """What the emulators `names` need and this machine lacks, in words a user can act on.
+    Cloud Storage's comes from PyPI with this package: only the others need the Cloud SDK."""
     problems = []
+    wanted = set(names) - {"storage"}
+    if not wanted:
+        return []
     root = cloud_sdk_root()
     if root is None:
         return [f"the Google Cloud CLI (`gcloud`) is not on PATH: {INSTALL_HINT}"]
-    if not (root / "bin" / "cloud_spanner_emulator" / "gateway_main").exists():
+    if "spanner" in wanted and not (root / "bin" / "cloud_spanner_emulator" / "gateway_main").exists():
         problems.append(f"the Cloud Spanner emulator is not in {root}/bin/cloud_spanner_emulator: {INSTALL_HINT}")
-    for folder in ("pubsub-emulator", "cloud-firestore-emulator"):
-        if not (root / "platform" / folder).is_dir():
+    for name, folder in (("pubsub", "pubsub-emulator"), ("firestore", "cloud-firestore-emulator")):
+        if name in wanted and not (root / "platform" / folder).is_dir():
             problems.append(f"{folder} is not in {root}/platform: {INSTALL_HINT}")
-    if shutil.which("java") is None:
+    if wanted & {"pubsub", "firestore"} and shutil.which("java") is None:
         problems.append("java is not on PATH: the Pub/Sub and Firestore emulators need a Java 17 runtime")
     return problems
 
@@ -99,38 +103,20 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _commands(root: Path, ports: dict[str, int], admin_port: int, project: str) -> dict[str, list[str]]:
+Command = Callable[[str, int, int, str], list[str]]  # (name, port, admin port, project) -> argv
+
+
+def emulator_command(name: str, port: int, admin_port: int, project: str) -> list[str]:
+    """How one emulator is started: the Cloud SDK's (Pub/Sub, Spanner, Firestore), PyPI's (Cloud Storage)."""
+    if name == "storage":
+        return [sys.executable, "-m", "gcp_storage_emulator", "start", "--host=127.0.0.1", f"--port={port}"]
     gcloud = shutil.which("gcloud") or "gcloud"
-    ports = {**dict.fromkeys(NAMES, 0), **ports}
-    return {
-        "pubsub": [
-            gcloud,
-            "beta",
-            "emulators",
-            "pubsub",
-            "start",
-            f"--host-port=127.0.0.1:{ports['pubsub']}",
-            f"--project={project}",
-        ],
-        "spanner": [
-            str(root / "bin" / "cloud_spanner_emulator" / "gateway_main"),
-            "--hostname",
-            "127.0.0.1",
-            "--grpc_port",
-            str(ports["spanner"]),
-            "--http_port",
-            str(admin_port),
-        ],
-        "firestore": [gcloud, "emulators", "firestore", "start", f"--host-port=127.0.0.1:{ports['firestore']}"],
-        "storage": [
-            sys.executable,
-            "-m",
-            "gcp_storage_emulator",
-            "start",
-            "--host=127.0.0.1",
-            f"--port={ports['storage']}",
-        ],
-    }
+    if name == "pubsub":
+        return [gcloud, "beta", "emulators", "pubsub", "start", f"--host-port=127.0.0.1:{port}", f"--project={project}"]
+    if name == "firestore":
+        return [gcloud, "emulators", "firestore", "start", f"--host-port=127.0.0.1:{port}"]
+    gateway = (cloud_sdk_root() or Path("/nonexistent")) / "bin" / "cloud_spanner_emulator" / "gateway_main"
+    return [str(gateway), "--hostname", "127.0.0.1", "--grpc_port", str(port), "--http_port", str(admin_port)]
 
 
 def _probe_url(running: Running) -> str:
@@ -161,11 +147,16 @@ def alive(pid: int) -> bool:
 
 
 class Emulators:
-    """The four emulators of one folder: start them, read their state, stop them."""
+    """The four emulators of one folder: start them, read their state, stop them.
 
-    def __init__(self, folder: Path) -> None:
-        self.folder = Path(folder)
+    The folder is made absolute once, here: the processes run in it, and Cloud Storage keeps
+    its objects under it, so however a home is spelled (relative, ./x, absolute) a restart
+    finds the same objects. `command` says how to start each (tests give one that fails)."""
+
+    def __init__(self, folder: Path, command: Command = emulator_command) -> None:
+        self.folder = Path(folder).resolve()
         self.state_path = self.folder / STATE_FILE
+        self.command = command
 
     def running(self) -> dict[str, Running]:
         """The emulators this folder started whose processes are still alive."""
@@ -187,19 +178,31 @@ class Emulators:
         progress: Callable[[str], None] = lambda _: None,
         names: Collection[str] = NAMES,
     ) -> dict[str, Running]:
-        """Start whichever of the four (or of `names`) is not running; wait until each answers."""
-        problems = missing_tools()
+        """Start whichever of the four (or of `names`) is not running; wait until each answers.
+        When one does not start or answer in time, the ones this call started are stopped
+        again (none is left running orphaned) and the error names the one that failed and its log."""
+        problems = missing_tools(names) if self.command is emulator_command else []
         if problems:
             raise EmulatorError("; ".join(problems))
         self.folder.mkdir(parents=True, exist_ok=True)
         running = self.running()
-        started = {
-            name: self._launch(name, (ports or {}).get(name) or free_port(), project)
-            for name in NAMES
-            if name in names and name not in running
-        }
-        self._save({**running, **started})
-        self._wait(started.values(), timeout, progress)
+        started: dict[str, Running] = {}
+        try:
+            for name in NAMES:
+                if name in names and name not in running:
+                    started[name] = self._launch(name, (ports or {}).get(name) or free_port(), project)
+            self._save({**running, **started})
+            self._wait(started.values(), timeout, progress)
+        except BaseException as error:  # Ctrl-C too: stop what this call started
+            for item in started.values():
+                stop_group(item.pid)
+            self._save(running)
+            if not isinstance(error, (EmulatorError, OSError)):
+                raise
+            stopped = f"; stopped the ones it had started ({', '.join(started)})" if started else ""
+            raise EmulatorError(
+                f"{error}{stopped}. Fix the cause (or let a loaded host calm down) and run `up` again"
+            ) from error
         return {**running, **started}
 
     def stop(self, name: str) -> Running:
@@ -218,19 +221,22 @@ class Emulators:
 
     def _launch(self, name: str, port: int, project: str, admin_port: int | None = None) -> Running:
         admin_port = admin_port or free_port()
-        command = _commands(cloud_sdk_root(), {name: port}, admin_port, project)[name]
+        command = self.command(name, port, admin_port, project)
         log = self.folder / f"{name}.log"
-        environment = {**os.environ, "STORAGE_BASE": str(self.folder)}  # Cloud Storage objects live here
+        environment = {**os.environ, "STORAGE_BASE": str(self.folder)}  # absolute: Cloud Storage objects live here
         with open(log, "ab") as handle:
-            process = subprocess.Popen(
-                command,
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,  # its own process group: stopping it stops the JVM it spawns too
-                cwd=self.folder,
-                env=environment,
-            )
+            try:
+                process = subprocess.Popen(
+                    command,
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,  # its own process group: stopping it stops the JVM it spawns too
+                    cwd=self.folder,
+                    env=environment,
+                )
+            except OSError as error:
+                raise EmulatorError(f"the {name} emulator could not start ({error}); see {log}") from error
         value = f"http://127.0.0.1:{port}" if name == "storage" else f"127.0.0.1:{port}"
         return Running(name, process.pid, port, value, str(log), admin_port if name == "spanner" else None)
 

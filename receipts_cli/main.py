@@ -23,6 +23,7 @@ from receipts_cli.cloud import register as register_cloud_commands
 from receipts_cli.console import print_run_summary, report_verification, run_pipeline
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.reconcile import register as register_reconcile_command
+from receipts_cli.replay import register as register_replay_command
 from receipts_cli.site import register as register_site_commands
 from receipts_cli.terminal import TerminalGroup, err, out, shown
 
@@ -98,13 +99,15 @@ def export(home: Home, customer: str | None) -> None:
     out.flush()
 
 
-@main.command("dead-letters")
-@click.pass_obj
-def dead_letters(home: Home) -> None:
+@main.group("dead-letters", invoke_without_command=True)
+@click.pass_context
+def dead_letters(context: click.Context) -> None:
     """Every dead letter as one JSON object per line, with its reason and raw message
-    (ASCII: other characters as JSON escapes, so none reaches a terminal raw)."""
-    for record in store_of(home).dead_letters():
-        click.echo(dumps_line(record))
+    (ASCII: other characters as JSON escapes, so none reaches a terminal raw); `replay`
+    charges those that can be charged now."""
+    if context.invoked_subcommand is None:
+        for record in store_of(context.obj).dead_letters():
+            click.echo(dumps_line(record))
 
 
 @main.command()
@@ -277,4 +280,5 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
 register_archive_commands(main)
 register_cloud_commands(main)
 register_reconcile_command(main)
+register_replay_command(dead_letters)
 register_site_commands(main)

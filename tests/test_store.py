@@ -112,6 +112,17 @@ def test_dead_letters_are_kept_once_per_message_and_reason(store) -> None:
     assert DeadLetter.from_export(record) == letter
 
 
+def test_a_dead_letter_is_kept_once_per_raw_message_whatever_its_id(store) -> None:
+    first = DeadLetter("malformed_json", "bad", b"{broken", "input.jsonl:3")
+    moved = DeadLetter("malformed_json", "bad", b"{broken", "input.jsonl:9")  # the same line, shuffled
+    assert first.dead_letter_id == moved.dead_letter_id
+    assert DeadLetter("invalid_amount", "bad", b"{broken", "input.jsonl:3").dead_letter_id != first.dead_letter_id
+    assert store.add_dead_letters([first]) == 1
+    assert store.add_dead_letters([moved]) == 0
+    [record] = list(store.dead_letters())
+    assert record["message_id"] == "input.jsonl:3"  # the first one recorded stays
+
+
 def test_sessions_are_stored_hashed_and_expired_ones_go(store) -> None:
     start = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
     token, record = new_session("k1", start, timedelta(hours=12))

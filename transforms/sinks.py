@@ -10,12 +10,11 @@ from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateS
 from receipts.canonical import canonical_bytes
 from receipts.events import FieldError
 from receipts.ledger import event_of
-from receipts.records import DeadLetter, Message, SignedReceipt
+from receipts.records import RECEIPT_CONFLICT, DeadLetter, Message, SignedReceipt
 from receipts.rows import WriteOutcome
 from receipts.stores import open_store
 
 DEAD = "dead"
-RECEIPT_CONFLICT = "receipt_conflict"
 
 
 class WriteReceipts(beam.DoFn):
@@ -102,7 +101,7 @@ def not_written(receipt: SignedReceipt, outcome: WriteOutcome) -> DeadLetter:
 
 
 class WriteDeadLetters(beam.DoFn):
-    """list[DeadLetter] -> the store; the same message and reason are kept once."""
+    """list[DeadLetter] -> the store; the same raw message and reason are kept once."""
 
     def __init__(self, store_url: str) -> None:
         self.store_url = store_url

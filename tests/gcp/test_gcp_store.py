@@ -134,6 +134,18 @@ def test_dead_letters_are_kept_once(cloud) -> None:
     assert DeadLetter.from_export(record) == letter
 
 
+def test_a_dead_letter_is_kept_once_per_raw_message_whatever_its_id(cloud) -> None:
+    store = cloud.store()
+    lines = [b"{broken", b'["not an object"]', b"\xff\xfe"]
+    first = [DeadLetter("malformed_json", "bad", raw, f"events.jsonl:{n}") for n, raw in enumerate(lines, 1)]
+    shuffled = [DeadLetter("malformed_json", "bad", raw, f"events.jsonl:{n}") for n, raw in enumerate(lines[::-1], 1)]
+    assert store.add_dead_letters(first) == 3
+    assert store.add_dead_letters(shuffled) == 0
+    records = list(store.dead_letters())
+    assert sorted(r["message_id"] for r in records) == ["events.jsonl:1", "events.jsonl:2", "events.jsonl:3"]
+    assert {DeadLetter.from_export(r) for r in records} == set(first)  # the first message ids recorded
+
+
 def test_api_keys_and_pages(cloud, keyring) -> None:
     store = cloud.store()
     record = ApiKeyRecord("k1", "cust_1", "a" * 64, "2026-01-25T10:00:00Z", None)
