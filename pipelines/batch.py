@@ -42,14 +42,14 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> dict[str, beam.PCollec
     """Add the batch job's steps to `pipeline`: the file's lines, then the charging steps
     (pipelines.charging); return its main outputs for tests."""
     messages = pipeline | "InputFile" >> beam.Create([settings.input]) | "ReadJsonLines" >> beam.ParDo(ReadJsonLines())
-    return charge_messages(messages, settings, archive_sink(settings), streaming=False)
+    return charge_messages(messages, settings, archive_sink(settings.store, settings.archive), streaming=False)
 
 
-def archive_sink(settings: Settings) -> beam.PTransform:
+def archive_sink(store: str, archive: str) -> beam.PTransform:
     """Once every receipt is written, archive whatever the store holds and has not archived
     (transforms.archive): into a folder, hourly files by event time, merged; into
     gs://bucket/prefix, one write-once object per batch."""
-    return ArchiveWhenDone(settings.store, settings.archive)
+    return ArchiveWhenDone(store, archive)
 
 
 def start(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:

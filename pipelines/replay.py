@@ -39,7 +39,7 @@ def build(
     """Add the replay's steps to `pipeline`: the parked messages, then the charging steps
     (pipelines.charging) and the batch job's archive; return its main outputs for tests."""
     parked = pipeline | "ParkedMessages" >> beam.Create(list(messages), reshuffle=False)
-    return charge_messages(parked, settings, archive_sink(settings.archive), streaming=False)
+    return charge_messages(parked, settings, archive_sink(settings.store, settings.archive), streaming=False)
 
 
 def run(messages: Sequence[Message], settings: ReplaySettings) -> beam.runners.runner.PipelineResult:
