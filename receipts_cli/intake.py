@@ -64,7 +64,7 @@ def refuse_while_frozen(home: Home) -> None:
 def print_state(state: IntakeState) -> None:
     if state.frozen:
         out.print(f"[red]frozen[/] since {shown(state.changed_at)} by {shown(state.changed_by)}")
-        out.print(f"reason: {shown(state.reason)}")
+        out.print(f"reason: {shown(state.reason)}", soft_wrap=True)
     elif state.changed_at:
         out.print(f"[green]open[/] since {shown(state.changed_at)} by {shown(state.changed_by)}")
     else:
@@ -83,10 +83,14 @@ def intake() -> None:
 def freeze(home: Home, reason: str, by: str) -> None:
     """Stop charging: the site answers 503 intake_frozen and the pipelines hold new events."""
     state = freeze_intake(store_of(home), checked_reason(reason), checked_name(by))
-    out.print(f"Intake [red]frozen[/] at {shown(state.changed_at)} by {shown(state.changed_by)}: {shown(reason)}")
+    out.print(
+        f"Intake [red]frozen[/] at {shown(state.changed_at)} by {shown(state.changed_by)}: {shown(reason)}",
+        soft_wrap=True,
+    )
     err.print(
         "New events are answered 503 by the site and kept as dead letters by the pipelines; "
-        f"nothing is charged until `{RESUME}`."
+        f"nothing is charged until `{RESUME}`.",
+        soft_wrap=True,
     )
 
 
@@ -105,9 +109,11 @@ def resume(home: Home, by: str) -> None:
         out.print(f"Intake was not frozen; it is [green]open[/] ({shown(state.changed_at)}).")
     held = held_count(store)
     if held:
-        out.print(f"{held} event(s) held while frozen wait as dead letters; charge them with `{REPLAY}`.")
+        out.print(
+            f"{held} event(s) held while frozen wait as dead letters; charge them with `{REPLAY}`.", soft_wrap=True
+        )
     else:
-        out.print(f"No events were held while frozen (`{REPLAY}` would find none).")
+        out.print(f"No events were held while frozen (`{REPLAY}` would find none).", soft_wrap=True)
 
 
 @intake.command()
