@@ -1,6 +1,6 @@
 """The steps both charging jobs share, in order and under the same labels: ParseAndValidate
--> Charge -> ArchiveReceipts, and every dead letter (AllDeadLetters -> BatchDeadLetters ->
-WriteDeadLetters). pipelines/batch.py feeds them a file's lines, pipelines/streaming.py
+-> HoldWhileFrozen -> Charge -> ArchiveReceipts, and every dead letter (AllDeadLetters ->
+BatchDeadLetters -> WriteDeadLetters). pipelines/batch.py feeds them a file's lines, pipelines/streaming.py
 Pub/Sub messages (and publishes the dead letters too)."""
 
 from typing import Protocol
@@ -9,6 +9,7 @@ import apache_beam as beam
 
 from pipelines.options import signing
 from transforms.charge import ChargeEvents
+from transforms.intake import HELD, HoldWhileFrozen
 from transforms.parse import DEAD as PARSE_DEAD
 from transforms.parse import ParseEvents
 from transforms.sinks import WriteDeadLetters
@@ -32,16 +33,20 @@ def charge_messages(
 ) -> dict[str, beam.PCollection]:
     """Message -> receipts in the store and `archive`, dead letters in the store; returns the
     job's main outputs: "receipts" (stored), "dead" and "duplicates". In streaming, dead
-    letters are written as they come (batches of one or more); in batch, 500 at a time."""
+    letters are written as they come (batches of one or more); in batch, 500 at a time. While
+    intake is frozen, valid events become `intake_frozen` dead letters instead (transforms.intake)."""
     parsed = messages | "ParseAndValidate" >> beam.ParDo(ParseEvents(settings.max_future_seconds)).with_outputs(
         PARSE_DEAD, main="valid"
     )
+    admitted = parsed.valid | "HoldWhileFrozen" >> beam.ParDo(HoldWhileFrozen(settings.store)).with_outputs(
+        HELD, main="open"
+    )
     signer, kid = signing(settings.signer, settings.keys, settings.kid)
-    charged = parsed.valid | "Charge" >> ChargeEvents(
+    charged = admitted.open | "Charge" >> ChargeEvents(
         settings.store, signer, kid, streaming=streaming, dedup_ttl_seconds=settings.dedup_ttl_seconds
     )
     charged["stored"] | "ArchiveReceipts" >> archive
-    dead = (parsed[PARSE_DEAD], charged["dead"]) | "AllDeadLetters" >> beam.Flatten()
+    dead = (parsed[PARSE_DEAD], admitted[HELD], charged["dead"]) | "AllDeadLetters" >> beam.Flatten()
     _ = (
         dead
         | "BatchDeadLetters"

@@ -5,7 +5,7 @@ Flex Template as it is) that a data engineer runs hourly or on demand:
     ReadStores (customers in parallel: state rows at the cut, the ledger as stored)
     ReadArchive (files or objects in parallel)
       -> GroupPerCustomer (CoGroupByKey) -> ReconcileCustomer (one pass per chain)
-      -> SummarizeResults (CombineGlobally) -> WriteReport [-> PublishAlert]
+      -> SummarizeResults (CombineGlobally) -> WriteReport [-> FreezeIntake] [-> PublishAlert]
 
     python -m pipelines.reconcile --store gcp://PROJECT --archive gs://BUCKET/receipts \\
         --jwks https://SITE/.well-known/jwks.json --report gs://BUCKET/reports/run.json
@@ -27,6 +27,7 @@ from pipelines.options import LocalKeyOptions, StoreOptions, missing_options
 from receipts.reconciliation import SOURCES, Scope
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE, parse_time, utc_text
 from receipts.stores import store_class
+from transforms.intake import FreezeIntakeOnFailure
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
 from transforms.reconcile_sources import UNREADABLE, ReadArchive, ReadStores
 
@@ -58,6 +59,12 @@ class ReconcileOptions(PipelineOptions):
             help="Receipts processed this close to the cut may still be on their way to the archive or ledger",
         )
         parser.add_argument(
+            "--freeze_on_failure",
+            type=_boolean,
+            default="false",
+            help="true: freeze intake (nothing new is charged until `receipts intake resume`) when anything is wrong",
+        )
+        parser.add_argument(
             "--max_listed_discrepancies",
             type=int,
             default=1000,
@@ -84,6 +91,7 @@ class ReconcileSettings:
     as_of: str | None = None
     settle_seconds: int = 0
     max_listed: int = 1000
+    freeze_on_failure: bool = False
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "ReconcileSettings":
@@ -99,6 +107,7 @@ class ReconcileSettings:
             as_of=view.as_of or utc_text(datetime.now(UTC)),
             settle_seconds=view.settle_seconds,
             max_listed=view.max_listed_discrepancies,
+            freeze_on_failure=view.freeze_on_failure,
         ).checked()
 
     def checked(self) -> "ReconcileSettings":
@@ -110,6 +119,8 @@ class ReconcileSettings:
             raise ValueError(f"--source {self.source} reads the ledger: give --store")
         if ARCHIVE in sources and not self.archive:
             raise ValueError(f"--source {self.source} reads the archive: give --archive")
+        if self.freeze_on_failure and not self.store:
+            raise ValueError("--freeze_on_failure freezes intake in the store: give --store")
         if not self.jwks and not self.keys:
             raise ValueError("give --jwks (a JWKS file or URL) or --keys (a key ring folder)")
         cut = parse_time(self.as_of) if self.as_of is not None else None
@@ -163,9 +174,18 @@ def build(pipeline: beam.Pipeline, settings: ReconcileSettings) -> dict[str, bea
     )
     if settings.report:
         report = report | "WriteReport" >> beam.ParDo(WriteReport(settings.report))
+    if settings.freeze_on_failure:
+        report = report | "FreezeIntakeOnFailure" >> beam.ParDo(FreezeIntakeOnFailure(settings.store, settings.report))
     if settings.alert_topic:
         _ = report | "AlertOnDiscrepancies" >> beam.ParDo(PublishAlert(settings.alert_topic, settings.report))
     return {"results": results, "report": report}
+
+
+def _boolean(text: str) -> bool:
+    """A Flex Template passes every parameter as text: "true" or "false"."""
+    if text.lower() not in ("true", "false"):
+        raise ValueError(f"expected true or false, not {text!r}")
+    return text.lower() == "true"
 
 
 def state_ttl(store_url: str | None) -> int | None:

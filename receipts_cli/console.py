@@ -102,14 +102,21 @@ def print_run_summary(counts: Counter) -> None:
     if counts["ledger_conflicts"]:
         rows.append(("ledger conflicts (logged; the stored receipt stands)", counts["ledger_conflicts"]))
     if counts["events_held_frozen"]:
-        rows.append(("events held while intake was frozen (dead letters)", counts["events_held_frozen"]))
+        rows.append(("events held: intake frozen (dead letters, nothing charged)", counts["events_held_frozen"]))
     rows.append(("receipts archived", counts["receipts_archived"]))
     for label, value in rows:
         table.add_row(label, str(value))
     err.print(table)
-    dead = counts["events_invalid"] + counts["idempotency_conflicts"] + counts["receipt_conflicts"]
+    held = counts["events_held_frozen"]
+    dead = counts["events_invalid"] + counts["idempotency_conflicts"] + counts["receipt_conflicts"] + held
     if dead:
         err.print(f"{dead} message(s) became dead letters: see them with `receipts dead-letters`.")
+    if held:
+        err.print(
+            f"Intake was frozen during the run: {held} event(s) held. After `receipts intake resume`, "
+            "charge them with `receipts dead-letters replay --reason intake_frozen`.",
+            soft_wrap=True,
+        )
 
 
 def report_verification(results: list[Verification], unreadable: list[Unreadable], quiet: bool = False) -> int:

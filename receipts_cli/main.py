@@ -22,6 +22,8 @@ from receipts_cli.cloud import kms_key_option, signer_option, store_of
 from receipts_cli.cloud import register as register_cloud_commands
 from receipts_cli.console import print_run_summary, report_verification, run_pipeline
 from receipts_cli.home import Home, HomeBusy
+from receipts_cli.intake import refuse_while_frozen
+from receipts_cli.intake import register as register_intake_commands
 from receipts_cli.reconcile import register as register_reconcile_command
 from receipts_cli.replay import register as register_replay_command
 from receipts_cli.site import register as register_site_commands
@@ -66,7 +68,9 @@ def main(context: click.Context, home: Path, store_url: str | None) -> None:
 @signer_option
 @click.pass_obj
 def run(home: Home, input_path: str, signer: str | None) -> None:
-    """Run the Beam pipeline in batch mode over a JSONL file of events."""
+    """Run the Beam pipeline in batch mode over a JSONL file of events (refused while
+    intake is frozen: `receipts intake status`)."""
+    refuse_while_frozen(home)
     try:
         counts = run_pipeline(home, input_path, signer)
     except HomeBusy as error:
@@ -279,6 +283,7 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
 
 register_archive_commands(main)
 register_cloud_commands(main)
+register_intake_commands(main)
 register_reconcile_command(main)
 register_replay_command(dead_letters)
 register_site_commands(main)

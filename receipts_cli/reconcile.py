@@ -73,6 +73,11 @@ class CannotReconcile(click.ClickException):
 @click.option(
     "--max-listed", type=click.IntRange(min=1), default=1000, show_default=True, help="Discrepancies the report lists."
 )
+@click.option(
+    "--freeze-on-failure",
+    is_flag=True,
+    help="On any discrepancy, freeze intake (nothing new is charged until `receipts intake resume`).",
+)
 @click.pass_obj
 def reconcile(
     home: Home,
@@ -84,6 +89,7 @@ def reconcile(
     as_of: str | None,
     settle_seconds: int,
     max_listed: int,
+    freeze_on_failure: bool,
 ) -> None:
     """Prove the ledger is whole: every chain contiguous and linked, every signature valid
     against the JWKS, balances and usage equal to the receipts, no key charged twice, and the
@@ -117,6 +123,7 @@ def reconcile(
                         as_of=as_of or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
                         settle_seconds=settle_seconds,
                         max_listed=max_listed,
+                        freeze_on_failure=freeze_on_failure,
                     ).checked()
                 except ValueError as error:
                     raise click.UsageError(str(error)) from error
@@ -125,7 +132,21 @@ def reconcile(
             raise CannotReconcile(str(error)) from error
         report = _read_report(settings.report)
     _print_summary(report, report_path)
+    if freeze_on_failure and not report["ok"]:
+        _print_frozen(home)
     sys.exit(0 if report["ok"] else 1)
+
+
+def _print_frozen(home: Home) -> None:
+    """The job froze intake (pipelines.reconcile's FreezeIntakeOnFailure): say so and what next."""
+    from receipts_cli.cloud import store_of
+
+    state = store_of(home).intake()
+    err.print(
+        f"[red]Intake frozen[/] by {shown(state.changed_by)} at {shown(state.changed_at)}: {shown(state.reason)}",
+        soft_wrap=True,
+    )
+    err.print("Nothing new is charged; mend the store, reconcile again, then `receipts intake resume`.", soft_wrap=True)
 
 
 def _run_with_progress(settings) -> None:

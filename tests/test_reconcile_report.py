@@ -10,7 +10,7 @@ import pytest
 
 from receipts.ledger import Entitlement
 from receipts.reconciliation import CustomerResult, Discrepancy, Tally
-from receipts.reconciliation.report import Summary, alert_message, summary_line
+from receipts.reconciliation.report import Summary, alert_message, freeze_reason, summary_line
 from receipts.rows import AmountRow
 from receipts.stores.keyring import KeyRing
 from receipts.stores.public_keys import JwksUnavailable, load_jwks
@@ -51,9 +51,26 @@ def test_the_alert_message_summarizes_and_can_be_filtered_on() -> None:
     report = Summary(max_listed=50).add(result("c", 12)).report({"as_of": "T", "store": "s", "archive": "a"})
     data, attributes = alert_message(report, "gs://b/report.json")
     message = json.loads(data)
-    assert attributes == {"kind": "receipts.reconciliation", "discrepancies": "12", "as_of": "T"}
+    assert attributes == {
+        "kind": "receipts.reconciliation",
+        "discrepancies": "12",
+        "as_of": "T",
+        "intake_frozen": "false",
+    }
     assert message["discrepancies_found"] == 12 and message["checks"]["stores"] == 12
     assert len(message["first_discrepancies"]) == 10 and message["report"] == "gs://b/report.json"
+    assert message["intake_frozen"] is False and "intake" not in message
+
+
+def test_the_alert_says_when_intake_was_frozen_and_the_reason_names_count_and_report() -> None:
+    report = Summary(max_listed=50).add(result("c", 12)).report({"as_of": "T", "store": "s", "archive": "a"})
+    assert freeze_reason(report, "gs://b/report.json") == (
+        "reconciliation found 12 discrepancies as of T; report gs://b/report.json"
+    )
+    data, attributes = alert_message({**report, "intake_frozen": True}, "gs://b/report.json")
+    message = json.loads(data)
+    assert attributes["intake_frozen"] == "true" and message["intake_frozen"] is True
+    assert message["intake"].startswith("intake was frozen") and "receipts intake resume" in message["intake"]
 
 
 @pytest.fixture

@@ -104,7 +104,7 @@ def test_spanner_ddl_is_the_file_the_code_uses() -> None:
     assert 'startswith(trimspace(line), "--")' in local["ddl_lines"]
     assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["tables"]
     assert 'split(";\\n", join("\\n", local.roles_lines))' in local["roles"]
-    assert len(spanner_ddl()) == 12 and len(spanner_ddl("spanner_roles.sql")) == 3
+    assert len(spanner_ddl()) == 12 and len(spanner_ddl("spanner_roles.sql")) == 4
     resources = {
         unquote(kind): {unquote(name): body for name, body in named.items()}
         for block in parsed(TERRAFORM / "modules/spanner/main.tf")["resource"]
@@ -182,3 +182,64 @@ def test_checkov_finds_nothing_and_every_skip_says_why() -> None:
         for skip in re.findall(r"#checkov:skip=(.*)", path.read_text()):
             check, _, reason = skip.partition(":")
             assert re.fullmatch(r"CKV2?_[A-Z]+_\d+", check) and len(reason) > 40, f"{path}: {skip}"
+
+
+def resources_of(path: Path) -> dict[str, dict[str, Any]]:
+    """Every resource of a file, by kind and name."""
+    found: dict[str, dict[str, Any]] = {}
+    for block in parsed(path).get("resource", []):
+        for kind, named in block.items():
+            found.setdefault(unquote(kind), {}).update({unquote(name): body for name, body in named.items()})
+    return found
+
+
+def test_the_reconciliation_is_scheduled_hourly_and_freezes_intake_on_failure() -> None:
+    """Cloud Scheduler launches the reconcile Flex Template through the Dataflow API, with a
+    token of a service account allowed to launch, parameters the template declares, and
+    freeze_on_failure=true."""
+    from pipelines import reconcile
+
+    folder = TERRAFORM / "modules/reconcile_schedule"
+    resources = resources_of(folder / "main.tf")
+    job = resources["google_cloud_scheduler_job"]["reconcile"]
+    assert unquote(blocks(folder, "variable")["schedule"]["default"]) == "0 * * * *"
+    assert job["schedule"] == "${var.schedule}"
+    [target] = job["http_target"]
+    assert unquote(target["http_method"]) == "POST"
+    assert unquote(target["uri"]).endswith("/locations/${var.region}/flexTemplates:launch")
+    assert unquote(target["uri"]).startswith("https://dataflow.googleapis.com/v1b3/projects/")
+    assert target["body"] == "${base64encode(jsonencode(local.launch))}"
+    [token] = target["oauth_token"]
+    assert token["service_account_email"] == "${google_service_account.launcher.email}"
+    assert resources["google_project_iam_member"]["launcher_launches_dataflow"]["role"] == '"roles/dataflow.developer"'
+    acts_as = resources["google_service_account_iam_member"]["launcher_acts_as_pipeline"]
+    assert (
+        unquote(acts_as["role"]) == "roles/iam.serviceAccountUser"
+        and "var.service_account" in acts_as["service_account_id"]
+    )
+    [local] = parsed(folder / "main.tf")["locals"]
+    launch = local["launch"]["launchParameter"]
+    parameters = {name: unquote(value) for name, value in launch["parameters"].items()}
+    assert parameters["freeze_on_failure"] == "true"
+    declared = {p["name"] for p in json.loads((ROOT / "templates/reconcile/metadata.json").read_text())["parameters"]}
+    assert set(parameters) - {"sdk_container_image"} <= declared
+    assert set(reconcile.REQUIRED) <= set(parameters)
+    assert unquote(launch["jobName"]) == "${var.job_name}"
+
+
+def test_a_failed_reconciliation_job_pages_by_its_name() -> None:
+    monitoring = TERRAFORM / "modules/monitoring"
+    policy = resources_of(monitoring / "main.tf")["google_monitoring_alert_policy"]["reconcile_failed"]
+    assert unquote(policy["severity"]) == "CRITICAL"
+    [condition] = policy["conditions"]
+    [threshold] = condition["condition_threshold"]
+    assert 'resource.labels.job_name = \\"${var.reconcile_job_name}\\"' in threshold["filter"]
+    assert "job/is_failed" in threshold["filter"]
+    schedule = blocks(TERRAFORM / "modules/reconcile_schedule", "variable")
+    assert blocks(monitoring, "variable")["reconcile_job_name"]["default"] == schedule["job_name"]["default"]
+    for environment in ("dev", "prod"):
+        call = blocks(TERRAFORM / "environments" / environment, "module")["reconcile_schedule"]
+        assert unquote(call["source"]) == "../../modules/reconcile_schedule"
+        assert "var.reconcile_image" in call["count"]
+    services = blocks(TERRAFORM / "modules/services", "variable")["services"]["default"]
+    assert '"cloudscheduler.googleapis.com"' in services or "cloudscheduler.googleapis.com" in services

@@ -10,7 +10,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from receipts.events import MAX_MESSAGE_BYTES
-from verifier_site import bodies, errors, ingest, metrics, ratelimit, security, text
+from verifier_site import bodies, errors, ingest, intake, metrics, ratelimit, security, text
 from verifier_site.blueprints import api, keys, lookup, ops, verify
 from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource
@@ -53,6 +53,9 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_OUTAGE_COOLDOWN": 2.0,  # after a failed publish, answer 503 at once for this long
     "INGEST_MAX_BATCH": 500,  # events per POST /v1/events:batch
     "INGEST_MAX_FUTURE_SECONDS": 3600,  # an event timestamped further ahead: 400 timestamp_in_future
+    # Intake (receipts intake freeze|resume): while frozen, ingest answers 503 intake_frozen.
+    "INTAKE_CACHE_SECONDS": 2.0,  # the store's state is read at most this often per process
+    "INTAKE_CLOCK": None,  # monotonic seconds for that cache (tests inject a manual clock)
 }
 
 
@@ -83,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     bodies.init_app(app)  # before anything could read a body
     ratelimit.init_app(app)
     ingest.init_app(app)
+    intake.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.jinja_env.finalize = text.shown  # every {{ value }}: untrusted text made visible (verifier_site/text.py)

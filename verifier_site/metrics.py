@@ -1,11 +1,11 @@
 """Prometheus metrics, one registry per app (several apps in one test process must not
-share counters): requests by route and status, latency, verification outcomes, 429s."""
+share counters): requests by route and status, latency, verification outcomes, 429s, and whether intake is frozen."""
 
 import time
 from dataclasses import dataclass
 
 from flask import Flask, Response, current_app, g, request
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
@@ -18,6 +18,7 @@ class SiteMetrics:
     latency: Histogram
     verifications: Counter
     rate_limited: Counter
+    intake_frozen: Gauge
 
     @classmethod
     def create(cls) -> "SiteMetrics":
@@ -44,6 +45,11 @@ class SiteMetrics:
                 registry=registry,
             ),
             Counter("verifier_rate_limited", "Requests answered 429, by limit", ["limit"], registry=registry),
+            Gauge(
+                "receipts_intake_frozen",
+                "1 while intake is frozen (nothing new is charged), else 0",
+                registry=registry,
+            ),
         )
 
 
@@ -58,6 +64,10 @@ def count_verification(source: str, ok: bool) -> None:
 
 def count_rate_limited(limit: str) -> None:
     _metrics().rate_limited.labels(limit).inc()
+
+
+def set_intake_frozen(frozen: bool) -> None:
+    _metrics().intake_frozen.set(1 if frozen else 0)
 
 
 def exposition() -> Response:

@@ -71,13 +71,28 @@ def alert_message(report: dict[str, Any], report_url: str | None) -> tuple[bytes
         "checks": {name: counts["discrepancies"] for name, counts in report["checks"].items()},
         "first_discrepancies": report["discrepancies"][:ALERT_LISTED],
         "report": report_url,
+        "intake_frozen": bool(report.get("intake_frozen")),
     }
+    if summary["intake_frozen"]:
+        summary["intake"] = (
+            "intake was frozen: nothing new is charged until `receipts intake resume` "
+            "(events sent meanwhile are held as intake_frozen dead letters)"
+        )
     attributes = {
         "kind": REPORT_KIND,
         "discrepancies": str(report["discrepancies_found"]),
         "as_of": str(report.get("as_of")),
+        "intake_frozen": "true" if summary["intake_frozen"] else "false",
     }
     return json.dumps(summary, sort_keys=True, ensure_ascii=False).encode("utf-8"), attributes
+
+
+def freeze_reason(report: dict[str, Any], report_url: str | None) -> str:
+    """Why a failed reconciliation froze intake: how many discrepancies, and where the report is."""
+    found = report["discrepancies_found"]
+    where = f"; report {report_url}" if report_url else ""
+    reason = f"reconciliation found {found} discrepanc{'y' if found == 1 else 'ies'} as of {report.get('as_of')}"
+    return (reason + where)[:500]  # the length `receipts intake freeze` allows
 
 
 def summary_line(report: dict[str, Any]) -> str:

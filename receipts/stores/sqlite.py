@@ -21,6 +21,7 @@ from receipts.rows import (
     WriteOutcome,
 )
 from receipts.stores.sqlite_archive_outbox import SqliteArchiveOutbox
+from receipts.stores.sqlite_intake import SqliteIntake
 from receipts.stores.sqlite_site_records import SqliteSiteRecords
 from receipts.stores.sqlite_state_reads import SqliteStateReads
 
@@ -110,10 +111,10 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 
-class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox):
+class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, SqliteIntake):
     """Receipts, chain state and dead letters here; the reconciliation's reads
-    (receipts.stores.sqlite_state_reads), the site's records (sqlite_site_records) and the
-    archive's outbox (sqlite_archive_outbox) beside it."""
+    (receipts.stores.sqlite_state_reads), the site's records (sqlite_site_records), the
+    archive's outbox (sqlite_archive_outbox) and intake's state (sqlite_intake) beside it."""
 
     idempotency_ttl_seconds = None  # idempotency rows are kept for ever
     ledger_conflicts = 0  # one database: a receipt and its rows commit together, never apart

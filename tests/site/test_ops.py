@@ -39,6 +39,7 @@ def test_an_empty_key_ring_serves_an_empty_jwks_and_creates_no_key(tmp_path: Pat
     assert health.status_code == 503 and health.json == {
         "status": "unavailable",
         "checks": {"store": "ok", "keys": "no published keys"},
+        "intake": {"frozen": False, "reason": "", "since": None, "by": ""},
     }
     assert not (tmp_path / "keys").exists()
 
@@ -59,7 +60,11 @@ def test_a_rotated_key_is_published_after_the_cache_time(tmp_path: Path) -> None
 def test_healthz(site: Site) -> None:
     response = site.client.get("/healthz")
     assert response.status_code == 200
-    assert response.json == {"status": "ok", "checks": {"store": "ok", "keys": "ok"}}
+    assert response.json == {
+        "status": "ok",
+        "checks": {"store": "ok", "keys": "ok"},
+        "intake": {"frozen": False, "reason": "", "since": None, "by": ""},
+    }
 
 
 def test_metrics_count_requests_verifications_and_latency(site: Site) -> None:

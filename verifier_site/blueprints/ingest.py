@@ -21,6 +21,7 @@ from verifier_site.auth import bearer_key
 from verifier_site.bodies import body_limit
 from verifier_site.errors import SiteError
 from verifier_site.ingest import Refusal, count_event, get_publisher, request_place
+from verifier_site.intake import refuse_while_frozen
 from verifier_site.metrics import count_rate_limited
 from verifier_site.ratelimit import bounded_elsewhere, charge_client_ip
 
@@ -93,14 +94,17 @@ def create_events() -> tuple[Response, int, dict[str, str]]:
 
 def _authenticated_customer() -> str:
     """The key's customer. Ingest is bounded by publishes in flight, not by request rate; a
-    failed authentication still spends the caller's per-IP budget, as elsewhere."""
+    failed authentication still spends the caller's per-IP budget, as elsewhere. While
+    intake is frozen, nothing is read or published: 503 intake_frozen."""
     if get_publisher() is None:
         raise SiteError(503, NOT_CONFIGURED, code="ingest_not_configured")
     try:
-        return bearer_key().customer_id
+        customer = bearer_key().customer_id
     except SiteError:
         charge_client_ip()
         raise
+    refuse_while_frozen()
+    return customer
 
 
 def ingest(messages: list[bytes], customer: str) -> list[Outcome]:

@@ -2,8 +2,9 @@
 
 from flask import Blueprint, Response, current_app, jsonify
 
+from verifier_site.intake import intake_state
 from verifier_site.key_source import site_keys
-from verifier_site.metrics import exposition
+from verifier_site.metrics import exposition, set_intake_frozen
 from verifier_site.openapi import openapi_document
 from verifier_site.storage import get_store
 
@@ -12,11 +13,15 @@ blueprint = Blueprint("ops", __name__)
 
 @blueprint.get("/healthz")
 def healthz() -> tuple[Response, int]:
-    """Ready when the store answers a read and at least one public key is published."""
+    """Ready when the store answers a read and at least one public key is published. A frozen
+    intake is reported, and is healthy: the site still serves receipts and verifies."""
     checks: dict[str, str] = {}
+    intake: dict[str, object] = {"frozen": None}
     try:
         get_store().receipts_page("-healthz-", 0, 1)
         checks["store"] = "ok"
+        state = intake_state()
+        intake = {"frozen": state.frozen, "reason": state.reason, "since": state.changed_at, "by": state.changed_by}
     except Exception as error:  # a health check reports, never crashes
         current_app.logger.warning("health check: store failed: %s", error)
         checks["store"] = "unavailable"
@@ -27,11 +32,16 @@ def healthz() -> tuple[Response, int]:
         current_app.logger.warning("health check: keys failed: %s", error)
         checks["keys"] = "unavailable"
     healthy = all(value == "ok" for value in checks.values())
-    return jsonify({"status": "ok" if healthy else "unavailable", "checks": checks}), 200 if healthy else 503
+    body = {"status": "ok" if healthy else "unavailable", "checks": checks, "intake": intake}
+    return jsonify(body), 200 if healthy else 503
 
 
 @blueprint.get("/metrics")
 def metrics() -> Response:
+    try:
+        set_intake_frozen(intake_state().frozen)
+    except Exception as error:  # the metrics still answer; the gauge keeps its last value
+        current_app.logger.warning("metrics: intake state unavailable: %s", error)
     return exposition()
 
 

@@ -18,7 +18,9 @@ def ingest_paths(config: Mapping[str, Any]) -> dict[str, Any]:
             headers=RETRY_AFTER,
         ),
         "503": error(
-            "Ingest not configured, or Pub/Sub slow or unavailable (code says which); retrying the same event is safe",
+            "Ingest not configured, Pub/Sub slow or unavailable, or intake frozen (code ingest_not_configured, "
+            "pubsub_unavailable or intake_frozen; intake_frozen carries reason and since: nothing new is charged until "
+            "an operator resumes intake, Retry-After 60); retrying the same event is safe",
             headers=RETRY_AFTER,
         ),
     }

@@ -97,6 +97,8 @@ def component_schemas() -> dict[str, Any]:
                 },
             },
             "receipt_id": {"type": "string", "description": "A refused valid event: its receipt id, for retries"},
+            "reason": {"type": "string", "description": "intake_frozen: why intake is frozen"},
+            "since": {"type": ["string", "null"], "description": "intake_frozen: when it was frozen (RFC 3339)"},
         },
     }
     return {
@@ -204,6 +206,18 @@ def component_schemas() -> dict[str, Any]:
             "properties": {
                 "status": {"type": "string", "enum": ["ok", "unavailable"]},
                 "checks": {"type": "object", "additionalProperties": {"type": "string"}},
+                "intake": {
+                    "type": "object",
+                    "description": "Whether intake is frozen (nothing new is charged; still healthy); "
+                    "frozen is null when the store could not say",
+                    "required": ["frozen"],
+                    "properties": {
+                        "frozen": {"type": ["boolean", "null"]},
+                        "reason": {"type": "string"},
+                        "since": {"type": ["string", "null"]},
+                        "by": {"type": "string"},
+                    },
+                },
             },
         },
     }

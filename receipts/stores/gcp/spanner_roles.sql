@@ -8,3 +8,5 @@
 CREATE ROLE verifier_site;
 GRANT SELECT ON TABLE ApiKeys TO ROLE verifier_site;
 GRANT SELECT, INSERT, DELETE ON TABLE Sessions TO ROLE verifier_site;
+-- Whether intake is frozen (receipts intake freeze): ingest answers 503 while it is.
+GRANT SELECT ON TABLE Intake TO ROLE verifier_site;

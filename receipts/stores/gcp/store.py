@@ -29,6 +29,7 @@ from receipts.money import format_amount, minor_from_decimal, to_decimal
 from receipts.records import SignedReceipt
 from receipts.rows import Balance, IdempotencyRecord, WriteOutcome
 from receipts.stores.gcp.archive_outbox import SpannerArchiveOutbox
+from receipts.stores.gcp.intake import SpannerIntake
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
 from receipts.stores.gcp.location import GcpLocation, client_options
 from receipts.stores.gcp.site_records import SpannerSiteRecords
@@ -40,10 +41,12 @@ OUTBOX_SCAN = 1000  # receipts a crash can leave out of the ledger: at most one 
 IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600  # spanner.sql: ROW DELETION POLICY (OLDER_THAN(CreatedAt, INTERVAL 30 DAY))
 
 
-class SpannerFirestoreStore(FirestoreLedger, SpannerStateReads, SpannerSiteRecords, SpannerArchiveOutbox):
+class SpannerFirestoreStore(
+    FirestoreLedger, SpannerStateReads, SpannerSiteRecords, SpannerArchiveOutbox, SpannerIntake
+):
     """The Spanner state and the chain's writes here; the Firestore ledger (receipts.stores.gcp.ledger),
-    the reconciliation's reads (state_reads), the site's records (site_records) and the
-    archive's outbox (archive_outbox) beside it."""
+    the reconciliation's reads (state_reads), the site's records (site_records), the archive's
+    outbox (archive_outbox) and intake's state (intake) beside it."""
 
     idempotency_ttl_seconds = IDEMPOTENCY_TTL_SECONDS
 

@@ -164,6 +164,28 @@ module "loadbalancer" {
   domain     = var.site_domain
 }
 
+module "reconcile_schedule" {
+  source = "../../modules/reconcile_schedule"
+  count  = var.reconcile_image == "" || var.site_image == "" ? 0 : 1
+
+  project_id      = var.project_id
+  region          = var.dataflow_region
+  template_spec   = "gs://${module.storage.staging_bucket}/templates/reconcile.json"
+  image           = var.reconcile_image
+  service_account = module.iam.pipeline_service_account
+  subnetwork      = module.network.subnetworks[var.dataflow_region]
+  staging_bucket  = module.storage.staging_bucket
+  max_workers     = 8
+  store_url       = local.store_url
+  archive_url     = module.storage.archive_url
+  jwks_url        = "https://${var.site_domain}/.well-known/jwks.json"
+  report_url      = "gs://${module.storage.staging_bucket}/reports/reconcile-hourly.json"
+  alert_topic     = module.pubsub.reconcile_alert_topic
+  labels          = local.labels
+
+  depends_on = [module.services]
+}
+
 module "monitoring" {
   source                     = "../../modules/monitoring"
   project_id                 = var.project_id

@@ -51,6 +51,12 @@ variable "pipeline_image" {
   default     = ""
 }
 
+variable "reconcile_image" {
+  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile:TAG); empty: no hourly reconciliation yet (it also needs the site, for its JWKS)."
+  type        = string
+  default     = ""
+}
+
 variable "site_image" {
   description = "The verifier site image (us-docker.pkg.dev/PROJECT/receipts/site:TAG); empty: no site yet."
   type        = string

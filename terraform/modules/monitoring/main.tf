@@ -164,6 +164,35 @@ resource "google_monitoring_alert_policy" "job_failed" {
   }
 }
 
+# The hourly reconciliation (modules/reconcile_schedule) could not finish: nothing is proven
+# and, if the ledger is damaged, intake was not frozen. Page, as for a discrepancy.
+resource "google_monitoring_alert_policy" "reconcile_failed" {
+  project               = var.project_id
+  display_name          = "Receipts: the hourly reconciliation job failed"
+  combiner              = "OR"
+  severity              = "CRITICAL"
+  notification_channels = local.channels
+
+  conditions {
+    display_name = "Dataflow job ${var.reconcile_job_name} failed"
+    condition_threshold {
+      filter          = "resource.type = \"dataflow_job\" AND resource.labels.job_name = \"${var.reconcile_job_name}\" AND metric.type = \"dataflow.googleapis.com/job/is_failed\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+
+  documentation {
+    content   = "Seed: the hourly reconciliation job fails (P1). The run did not finish, so the ledger is unproven and intake was not frozen automatically: rerun it (`receipts reconcile --freeze-on-failure`), freeze by hand if in doubt (`receipts intake freeze --reason ...`). Runbook: ${local.runbook}freezing-intake"
+    mime_type = "text/markdown"
+  }
+}
+
 resource "google_monitoring_alert_policy" "reconcile_discrepancy" {
   project               = var.project_id
   display_name          = "Receipts: reconciliation found a discrepancy"
@@ -186,7 +215,7 @@ resource "google_monitoring_alert_policy" "reconcile_discrepancy" {
   }
 
   documentation {
-    content   = "Seed: ledger reconciliation success, customer balance accuracy, corruption detected by the reconciliation job (P1: stop accepting new events). Runbook: ${local.runbook}reconciliation-discrepancy"
+    content   = "Seed: ledger reconciliation success, customer balance accuracy, corruption detected by the reconciliation job (P1: stop accepting new events; the scheduled run has frozen intake, the alert message says so). Runbook: ${local.runbook}reconciliation-discrepancy"
     mime_type = "text/markdown"
   }
 }

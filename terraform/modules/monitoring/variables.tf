@@ -19,6 +19,12 @@ variable "job_name_prefix" {
   default     = "receipts-streaming"
 }
 
+variable "reconcile_job_name" {
+  description = "Name of the scheduled reconciliation's Dataflow jobs: the reconcile_failed alert matches it exactly."
+  type        = string
+  default     = "receipts-reconcile"
+}
+
 variable "subscription_name" {
   description = "The events subscription (backlog alert)."
   type        = string

@@ -8,6 +8,7 @@ variable "services" {
   type        = list(string)
   default = [
     "artifactregistry.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "cloudkms.googleapis.com",
     "compute.googleapis.com",
     "dataflow.googleapis.com",

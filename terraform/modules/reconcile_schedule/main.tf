@@ -1,0 +1,97 @@
+# The hourly reconciliation (the seed's "hourly reconciliation job"): Cloud Scheduler calls
+# the Dataflow flexTemplates:launch API with the reconcile Flex Template (templates/reconcile/)
+# and freeze_on_failure=true, so a run that finds a discrepancy freezes intake (nothing new
+# is charged until `receipts intake resume`) and publishes an alert that says so. A run that
+# fails outright pages through the monitoring module's reconcile_failed policy.
+#
+# The scheduler calls the API as its own identity, allowed to launch Dataflow jobs and to run
+# them as the pipeline's service account, and nothing else.
+resource "google_service_account" "launcher" {
+  project      = var.project_id
+  account_id   = "receipts-reconcile-launcher"
+  display_name = "Launches the hourly reconciliation (Cloud Scheduler)"
+}
+
+locals {
+  launcher = "serviceAccount:${google_service_account.launcher.email}"
+  launch = {
+    launchParameter = {
+      jobName              = var.job_name
+      containerSpecGcsPath = var.template_spec
+      parameters = {
+        store               = var.store_url
+        archive             = var.archive_url
+        jwks                = var.jwks_url
+        report              = var.report_url
+        alert_topic         = var.alert_topic
+        settle_seconds      = tostring(var.settle_seconds)
+        freeze_on_failure   = "true"
+        sdk_container_image = var.image
+      }
+      environment = {
+        serviceAccountEmail  = var.service_account
+        subnetwork           = var.subnetwork
+        ipConfiguration      = "WORKER_IP_PRIVATE"
+        tempLocation         = "gs://${var.staging_bucket}/temp"
+        stagingLocation      = "gs://${var.staging_bucket}/staging"
+        maxWorkers           = var.max_workers
+        additionalUserLabels = var.labels
+      }
+    }
+  }
+}
+
+# Launching a job is a project-level permission in Dataflow.
+resource "google_project_iam_member" "launcher_launches_dataflow" {
+  #checkov:skip=CKV_GCP_49:Launching a Flex Template needs dataflow.jobs.create, which Dataflow grants only per project; the launcher may act as the pipeline's service account alone (granted on that one account below), so it cannot run jobs as any other identity.
+  project = var.project_id
+  role    = "roles/dataflow.developer"
+  member  = local.launcher
+}
+
+# The job runs as the pipeline's service account: the launcher may act as that one only.
+resource "google_service_account_iam_member" "launcher_acts_as_pipeline" {
+  service_account_id = "projects/${var.project_id}/serviceAccounts/${var.service_account}"
+  role               = "roles/iam.serviceAccountUser"
+  member             = local.launcher
+}
+
+# The template spec lives in the staging bucket.
+resource "google_storage_bucket_iam_member" "launcher_reads_template" {
+  bucket = var.staging_bucket
+  role   = "roles/storage.objectViewer"
+  member = local.launcher
+}
+
+resource "google_cloud_scheduler_job" "reconcile" {
+  project          = var.project_id
+  region           = var.region
+  name             = "receipts-reconcile-hourly"
+  description      = "Reconcile the ledger every hour; freeze intake on any discrepancy (docs/RUNBOOK.md, Freezing intake)"
+  schedule         = var.schedule
+  time_zone        = "Etc/UTC"
+  attempt_deadline = "320s"
+
+  retry_config {
+    retry_count          = 3
+    min_backoff_duration = "60s"
+  }
+
+  http_target {
+    http_method = "POST"
+    uri         = "https://dataflow.googleapis.com/v1b3/projects/${var.project_id}/locations/${var.region}/flexTemplates:launch"
+    headers     = { "Content-Type" = "application/json" }
+    body        = base64encode(jsonencode(local.launch))
+
+    oauth_token {
+      service_account_email = google_service_account.launcher.email
+      scope                 = "https://www.googleapis.com/auth/cloud-platform"
+    }
+  }
+
+  depends_on = [
+    google_project_iam_member.launcher_launches_dataflow,
+    google_service_account_iam_member.launcher_acts_as_pipeline,
+    google_storage_bucket_iam_member.launcher_reads_template,
+  ]
+}
