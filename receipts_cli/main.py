@@ -22,6 +22,7 @@ from receipts_cli.cloud import register as register_cloud_commands
 from receipts_cli.console import print_run_summary, report_verification, run_pipeline
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.reconcile import register as register_reconcile_command
+from receipts_cli.restore import register as register_restore_command
 from receipts_cli.site import register as register_site_commands
 from receipts_cli.terminal import TerminalGroup, err, out, shown
 
@@ -264,4 +265,5 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
 
 register_cloud_commands(main)
 register_reconcile_command(main)
+register_restore_command(main)
 register_site_commands(main)

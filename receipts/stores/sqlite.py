@@ -20,6 +20,7 @@ from receipts.rows import (
     IdempotencyRecord,
     WriteOutcome,
 )
+from receipts.stores.sqlite_restore import SqliteRestore
 from receipts.stores.sqlite_site_records import SqliteSiteRecords
 from receipts.stores.sqlite_state_reads import SqliteStateReads
 
@@ -109,9 +110,10 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 
-class SqliteStore(SqliteStateReads, SqliteSiteRecords):
+class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteRestore):
     """Receipts, chain state and dead letters here; the reconciliation's reads
-    (receipts.stores.sqlite_state_reads) and the site's records (sqlite_site_records) beside it."""
+    (receipts.stores.sqlite_state_reads), the site's records (sqlite_site_records) and the
+    restore (sqlite_restore) beside it."""
 
     idempotency_ttl_seconds = None  # idempotency rows are kept for ever
     ledger_conflicts = 0  # one database: a receipt and its rows commit together, never apart

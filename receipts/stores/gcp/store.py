@@ -30,6 +30,7 @@ from receipts.records import SignedReceipt
 from receipts.rows import Balance, IdempotencyRecord, WriteOutcome
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
 from receipts.stores.gcp.location import GcpLocation, client_options
+from receipts.stores.gcp.restore import SpannerRestore
 from receipts.stores.gcp.site_records import SpannerSiteRecords
 from receipts.stores.gcp.state_reads import SpannerStateReads
 from receipts.stores.retry import with_backoff
@@ -39,9 +40,10 @@ OUTBOX_SCAN = 1000  # receipts a crash can leave out of the ledger: at most one 
 IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600  # spanner.sql: ROW DELETION POLICY (OLDER_THAN(CreatedAt, INTERVAL 30 DAY))
 
 
-class SpannerFirestoreStore(FirestoreLedger, SpannerStateReads, SpannerSiteRecords):
+class SpannerFirestoreStore(FirestoreLedger, SpannerStateReads, SpannerSiteRecords, SpannerRestore):
     """The Spanner state and the chain's writes here; the Firestore ledger (receipts.stores.gcp.ledger),
-    the reconciliation's reads (state_reads) and the site's records (site_records) beside it."""
+    the reconciliation's reads (state_reads), the site's records (site_records) and the restore
+    (restore) beside it."""
 
     idempotency_ttl_seconds = IDEMPOTENCY_TTL_SECONDS
 
