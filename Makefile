@@ -39,6 +39,7 @@ lint: venv
 bench: venv  # each prints a table and a ratio, and writes benchmarks/results.json
 	$(BIN)/python benchmarks/pipeline_throughput.py
 	$(BIN)/python benchmarks/reconcile_throughput.py
+	$(BIN)/python benchmarks/restore.py
 	@if command -v wrk >/dev/null; then $(BIN)/python benchmarks/site_throughput.py; \
 	else echo "site benchmark skipped: wrk is missing (apt-get install wrk)"; fi
 	@if command -v gcloud >/dev/null; then $(BIN)/python benchmarks/streaming_latency.py; \

@@ -25,6 +25,15 @@ class StoreOptions(PipelineOptions):
         parser.add_argument("--archive", help="Receipt archive: a folder (hourly files) or gs://bucket/prefix")
 
 
+class VerifyOptions(PipelineOptions):
+    """The jobs that verify receipts and report (reconcile, restore): the keys, and the report."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument("--jwks", help="JWKS file or http(s) URL to verify with (default: the key ring in --keys)")
+        parser.add_argument("--report", help="Where the JSON report goes: a path or gs://bucket/object")
+
+
 class ChargingOptions(PipelineOptions):
     """How the charging jobs (batch and streaming) sign and deduplicate."""
 

@@ -13,7 +13,6 @@ Flex Template as it is) that a data engineer runs hourly or on demand:
 
 import logging
 import sys
-import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -23,7 +22,8 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
 from pipelines.local_runner import RUNNER, prepare_direct_runner
-from pipelines.options import LocalKeyOptions, StoreOptions, missing_options
+from pipelines.options import LocalKeyOptions, StoreOptions, VerifyOptions, missing_options
+from pipelines.progress import job_counts, wait_reporting
 from receipts.reconciliation import SOURCES, Scope
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE, parse_time, utc_text
 from receipts.stores import store_class
@@ -41,8 +41,6 @@ class ReconcileOptions(PipelineOptions):
             default="both",
             help="Copies of the receipts to reconcile: store (the ledger), archive, or both (default)",
         )
-        parser.add_argument("--jwks", help="JWKS file or http(s) URL to verify with (default: the key ring in --keys)")
-        parser.add_argument("--report", help="Where the JSON report goes: a path or gs://bucket/object")
         parser.add_argument(
             "--alert_topic", help="Pub/Sub topic (projects/P/topics/T): one summary message when anything is wrong"
         )
@@ -75,7 +73,7 @@ class ReconcileOptions(PipelineOptions):
 # The options the job is launched with on Dataflow (the Flex Template's parameters), and
 # those it needs there: no local key ring, so the JWKS; and the report is its output.
 # Which of --store and --archive it needs depends on --source (ReconcileSettings.checked).
-OPTIONS: tuple[type[PipelineOptions], ...] = (StoreOptions, ReconcileOptions)
+OPTIONS: tuple[type[PipelineOptions], ...] = (StoreOptions, VerifyOptions, ReconcileOptions)
 REQUIRED = ("jwks", "report")
 
 
@@ -96,13 +94,14 @@ class ReconcileSettings:
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "ReconcileSettings":
         view, common = options.view_as(ReconcileOptions), options.view_as(StoreOptions)
+        verifying = options.view_as(VerifyOptions)
         return cls(
             store=common.store,
             archive=common.archive,
             source=view.source,
-            jwks=view.jwks,
+            jwks=verifying.jwks,
             keys=options.view_as(LocalKeyOptions).keys,
-            report=view.report,
+            report=verifying.report,
             alert_topic=view.alert_topic,
             as_of=view.as_of or utc_text(datetime.now(UTC)),
             settle_seconds=view.settle_seconds,
@@ -209,39 +208,12 @@ def run(
     every: float = 0.25,
 ):
     """Run the job locally to the end, calling `on_progress(counts)` every `every` seconds."""
-    result = start(settings, extra_args)
-    finished = threading.Event()
-    failure: list[BaseException] = []
-
-    def wait() -> None:
-        try:
-            result.wait_until_finish()
-        except BaseException as error:  # re-raised in the caller's thread
-            failure.append(error)
-        finally:
-            finished.set()
-
-    waiter = threading.Thread(target=wait, name="reconcile-wait", daemon=True)
-    waiter.start()
-    while not finished.wait(every):
-        if on_progress:
-            on_progress(reconcile_counts(result))
-    waiter.join()
-    if failure:
-        raise failure[0]
-    if on_progress:
-        on_progress(reconcile_counts(result))
-    return result
+    return wait_reporting(start(settings, extra_args), reconcile_counts, on_progress, every)
 
 
 def reconcile_counts(result) -> Counter:
     """The job's "reconcile" counters (Beam metrics), summed over steps."""
-    from apache_beam.metrics.metric import MetricsFilter
-
-    counts: Counter = Counter()
-    for counter in result.metrics().query(MetricsFilter().with_namespace("reconcile"))["counters"]:
-        counts[counter.key.metric.name] += counter.committed or 0
-    return counts
+    return job_counts(result, ["reconcile"])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -142,3 +142,34 @@ class IntakeState:
     @classmethod
     def open(cls) -> "IntakeState":
         return cls(False)
+
+
+# -- restore: what rebuilding one customer from the archive changed -----------------------
+
+
+@dataclass(frozen=True)
+class RestoreOutcome:
+    """What `Store.restore_chain` did for one customer: rows it wrote because they were
+    missing, and rows it replaced because they differed from the verified chain (zero
+    everywhere when the store was right: restoring twice changes nothing). `refused` says
+    why nothing was written (the store's chain head is past the chain given)."""
+
+    customer_id: str
+    through_sequence: int  # the chain head the store stands at afterwards
+    ledger_written: int = 0
+    ledger_replaced: int = 0
+    idempotency_written: int = 0
+    idempotency_replaced: int = 0
+    idempotency_expired: int = 0  # past the store's idempotency TTL: not written (Spanner)
+    state_written: int = 0  # chain head, balance and usage rows written, replaced or removed
+    refused: str | None = None
+
+    @property
+    def changed(self) -> int:
+        return (
+            self.ledger_written
+            + self.ledger_replaced
+            + self.idempotency_written
+            + self.idempotency_replaced
+            + self.state_written
+        )

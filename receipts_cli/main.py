@@ -26,6 +26,7 @@ from receipts_cli.intake import refuse_while_frozen
 from receipts_cli.intake import register as register_intake_commands
 from receipts_cli.reconcile import register as register_reconcile_command
 from receipts_cli.replay import register as register_replay_command
+from receipts_cli.restore import register as register_restore_command
 from receipts_cli.site import register as register_site_commands
 from receipts_cli.terminal import TerminalGroup, err, out, shown
 
@@ -286,4 +287,5 @@ register_cloud_commands(main)
 register_intake_commands(main)
 register_reconcile_command(main)
 register_replay_command(dead_letters)
+register_restore_command(main)
 register_site_commands(main)

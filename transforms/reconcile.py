@@ -8,6 +8,7 @@ one report, listing at most a bounded number of discrepancies.
 
 import json
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import apache_beam as beam
@@ -97,10 +98,10 @@ class SummarizeResults(beam.CombineFn):
 
 class WriteReport(beam.DoFn):
     """The report -> a JSON file (a local path or gs://), written whole or not at all; logs
-    one summary line and passes the report on."""
+    one summary line (`summary(report)`) and passes the report on."""
 
-    def __init__(self, path: str) -> None:
-        self.path = path
+    def __init__(self, path: str, summary: Callable[[dict], str] = summary_line) -> None:
+        self.path, self.summary = path, summary
 
     def process(self, report: dict):
         data = json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
@@ -108,7 +109,7 @@ class WriteReport(beam.DoFn):
         with FileSystems.create(temporary) as handle:
             handle.write(data)
         FileSystems.rename([temporary], [self.path])
-        log.info("%s; report %s", summary_line(report), self.path)
+        log.info("%s; report %s", self.summary(report), self.path)
         yield report
 
 

@@ -5,6 +5,7 @@ Every `balance_after` moving by exactly the accepted amount is verify_chain's ch
 """
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -17,28 +18,56 @@ from receipts.rows import AmountRow, CustomerState
 Position = tuple[Any, Copy]  # (sequence, copy) of the receipt a row is as of
 
 
+@dataclass(frozen=True)
+class Totals:
+    """What a chain adds up to: per currency the accepted minor units, per entitlement the
+    accepted minor units it used, and the index (in the chain given) of the last receipt in
+    each, which the state store's row is as of."""
+
+    balances: dict[str, int]
+    used: dict[str, int]
+    last_in: dict[str, int]
+    last_of: dict[str, int]
+
+
+def add_up(bodies: Sequence[dict[str, Any]]) -> Totals:
+    """The balances and entitlement usage the state store must hold after these signed
+    bodies (one customer's chain, in order): the rows `restore` writes, and those the
+    reconciliation compares."""
+    totals = Totals({}, {}, {}, {})
+    for index, body in enumerate(bodies):
+        currency = body.get("currency")
+        if currency not in MINOR_UNITS:
+            continue  # the contract check reports it
+        amount = _amount(body.get("amount"), currency)
+        charged = amount if body.get("status") == ACCEPTED and amount is not None else 0
+        totals.balances[currency] = totals.balances.get(currency, 0) + charged
+        totals.last_in[currency] = index
+        entitlement = body.get("entitlement_id")
+        if isinstance(entitlement, str):
+            totals.used[entitlement] = totals.used.get(entitlement, 0) + charged
+            totals.last_of[entitlement] = index
+    return totals
+
+
 def check_money(
     customer_id: str, chain: Sequence[tuple[dict[str, Any], Copy]], state: CustomerState | None
 ) -> list[Discrepancy]:
     """`chain`: the signed bodies in chain order, with the copies they were read from."""
     found: list[Discrepancy] = []
-    balances: dict[str, int] = {}  # currency -> accepted minor units
-    used: dict[str, int] = {}  # entitlement_id -> accepted minor units
-    last_in: dict[str, Position] = {}  # currency -> last receipt in it (its balance row is as of it)
-    last_of: dict[str, Position] = {}  # entitlement_id -> last receipt naming it
     for body, copy in chain:
-        currency, sequence = body.get("currency"), body.get("sequence")
-        if currency not in MINOR_UNITS:
-            continue  # the contract check reports it
-        amount = _amount(body.get("amount"), currency)
-        charged = amount if body.get("status") == ACCEPTED and amount is not None else 0
-        balances[currency] = balances.get(currency, 0) + charged
-        last_in[currency] = (sequence, copy)
-        entitlement = body.get("entitlement_id")
-        if isinstance(entitlement, str):
-            used[entitlement] = used.get(entitlement, 0) + charged
-            last_of[entitlement] = (sequence, copy)
-        found += _quota(customer_id, body, copy, amount)
+        currency = body.get("currency")
+        if currency in MINOR_UNITS:
+            found += _quota(customer_id, body, copy, _amount(body.get("amount"), currency))
+    totals = add_up([body for body, _ in chain])
+    balances, used = totals.balances, totals.used
+
+    def position(index: int) -> Position:
+        body, copy = chain[index]
+        return body.get("sequence"), copy
+
+    last_in = {currency: position(index) for currency, index in totals.last_in.items()}
+    last_of = {entitlement: position(index) for entitlement, index in totals.last_of.items()}
     if state is None:
         return found
     for currency in sorted(set(balances) | set(state.balances)):

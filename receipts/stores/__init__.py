@@ -20,6 +20,7 @@ from receipts.rows import (
     IdempotencyRecord,
     IntakeState,
     LedgerEntry,
+    RestoreOutcome,
     WriteOutcome,
 )
 from receipts.sessions import SessionRecord
@@ -134,6 +135,17 @@ class Store(Protocol):
 
     def unarchived_count(self) -> int:
         """Receipts stored and not in the archive: past the planned marks, or in pending batches."""
+        ...
+
+    # -- restore (pipelines/restore.py drives it) ----------------------------------------
+    def restore_chain(
+        self, customer_id: str, receipts: Sequence[dict[str, Any]], archived_through: int | None = None
+    ) -> RestoreOutcome:
+        """Make the store hold exactly this verified chain (sequences 1..n, export format) for
+        the customer: missing or differing ledger entries and idempotency rows written, the
+        chain head, balances and usage recomputed from it, the archive mark raised to
+        `archived_through` (default n), all rows that were right left alone. Refused (nothing
+        written) when the store's chain head is past n. Restoring again changes nothing."""
         ...
 
     # -- intake (freeze and resume) -------------------------------------------------------

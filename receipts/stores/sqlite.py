@@ -22,6 +22,7 @@ from receipts.rows import (
 )
 from receipts.stores.sqlite_archive_outbox import SqliteArchiveOutbox
 from receipts.stores.sqlite_intake import SqliteIntake
+from receipts.stores.sqlite_restore import SqliteRestore
 from receipts.stores.sqlite_site_records import SqliteSiteRecords
 from receipts.stores.sqlite_state_reads import SqliteStateReads
 
@@ -111,10 +112,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 """
 
 
-class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, SqliteIntake):
+class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, SqliteIntake, SqliteRestore):
     """Receipts, chain state and dead letters here; the reconciliation's reads
     (receipts.stores.sqlite_state_reads), the site's records (sqlite_site_records), the
-    archive's outbox (sqlite_archive_outbox) and intake's state (sqlite_intake) beside it."""
+    archive's outbox (sqlite_archive_outbox), intake's state (sqlite_intake) and the restore
+    (sqlite_restore) beside it."""
 
     idempotency_ttl_seconds = None  # idempotency rows are kept for ever
     ledger_conflicts = 0  # one database: a receipt and its rows commit together, never apart

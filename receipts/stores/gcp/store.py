@@ -32,6 +32,7 @@ from receipts.stores.gcp.archive_outbox import SpannerArchiveOutbox
 from receipts.stores.gcp.intake import SpannerIntake
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
 from receipts.stores.gcp.location import GcpLocation, client_options
+from receipts.stores.gcp.restore import SpannerRestore
 from receipts.stores.gcp.site_records import SpannerSiteRecords
 from receipts.stores.gcp.state_reads import SpannerStateReads
 from receipts.stores.retry import with_backoff
@@ -42,11 +43,11 @@ IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600  # spanner.sql: ROW DELETION POLICY (OL
 
 
 class SpannerFirestoreStore(
-    FirestoreLedger, SpannerStateReads, SpannerSiteRecords, SpannerArchiveOutbox, SpannerIntake
+    FirestoreLedger, SpannerStateReads, SpannerSiteRecords, SpannerArchiveOutbox, SpannerIntake, SpannerRestore
 ):
     """The Spanner state and the chain's writes here; the Firestore ledger (receipts.stores.gcp.ledger),
     the reconciliation's reads (state_reads), the site's records (site_records), the archive's
-    outbox (archive_outbox) and intake's state (intake) beside it."""
+    outbox (archive_outbox), intake's state (intake) and the restore (restore) beside it."""
 
     idempotency_ttl_seconds = IDEMPOTENCY_TTL_SECONDS
 

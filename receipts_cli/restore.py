@@ -1,0 +1,201 @@
+"""`receipts restore`: rebuild this home's store (embedded or `gcp://`) from the verified
+archive with the restore job (pipelines/restore.py), with a progress bar, a summary table
+and a JSON report.
+
+Exit status: 0 every customer restored, 1 any customer cut short or left unrestored (or an
+archive line unreadable), 2 it could not run.
+"""
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+import click
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from receipts.stores.keyring import KeyRing
+from receipts_cli.home import Home, HomeBusy
+from receipts_cli.terminal import err, out, shown
+
+SHOWN = 50  # problems printed; the report lists up to 1000
+
+
+class CannotRestore(click.ClickException):
+    """The run could not finish: some customers may be restored, others not; run it again."""
+
+    exit_code = 2
+
+
+@click.command()
+@click.option(
+    "--from",
+    "archive",
+    default=None,
+    metavar="PATH_OR_GS_URL",
+    help="The archive to restore from: a folder or gs://bucket/prefix "
+    "(default: this home's archive/, or the gcp:// store's bucket).",
+)
+@click.option(
+    "--jwks",
+    default=None,
+    metavar="FILE_OR_URL",
+    help="JWKS to verify against, e.g. https://SITE/.well-known/jwks.json "
+    "(default: this home's keys, retired ones included).",
+)
+@click.option("--report", "report_path", default=None, metavar="FILE", help="Write the JSON report here (or gs://…).")
+@click.pass_obj
+def restore(home: Home, archive: str | None, jwks: str | None, report_path: str | None) -> None:
+    """Rebuild a damaged store from the verified archive: ledger entries, idempotency rows,
+    chain heads, balances and entitlement usage. Every archived receipt is verified first;
+    a customer whose archived chain fails is restored up to the last good receipt, and
+    nothing unverified is written. Restoring twice changes nothing.
+
+    Freeze intake first (`receipts intake freeze`), and run `receipts reconcile` after.
+    Entitlement limits and API keys are not in the archive.
+
+    Exit status 0 all restored, 1 any customer cut short or left unrestored, 2 could not run."""
+    from receipts.stores.public_keys import JwksUnavailable, load_jwks
+
+    if jwks is None and not KeyRing(home.keys).exists():
+        raise click.UsageError(f"no signing keys in {home.root}: pass --jwks FILE_OR_URL (e.g. the site's jwks.json)")
+    try:
+        load_jwks(jwks, str(home.keys))  # fail here, with a clear message, rather than in a worker
+    except JwksUnavailable as error:
+        raise CannotRestore(str(error)) from error
+    source = archive or home.archive_url
+    if not source.startswith("gs://") and not Path(source).is_dir():
+        raise CannotRestore(f"no archive at {source}: pass --from PATH_OR_GS_URL")
+    _warn_unless_frozen(home)
+    with tempfile.TemporaryDirectory(prefix="receipts-restore-") as scratch:
+        try:
+            with home.exclusive_run():  # no pipeline of this home writes while the store is rebuilt
+                from pipelines.restore import Settings
+
+                settings = Settings(
+                    store=home.store_url,
+                    archive=source,
+                    jwks=jwks,
+                    keys=None if jwks else str(home.keys),
+                    report=report_path or str(Path(scratch) / "report.json"),
+                ).checked()
+                _run_with_progress(settings)
+        except HomeBusy as error:
+            raise CannotRestore(str(error)) from error
+        report = _read_report(settings.report)
+    _print_summary(report, report_path)
+    sys.exit(0 if report["ok"] else 1)
+
+
+def _warn_unless_frozen(home: Home) -> None:
+    """Restore while events are being charged races the charging job: say so."""
+    from receipts.stores import open_store
+
+    store = open_store(home.store_url)
+    try:
+        state, problem = store.intake(), None
+    except Exception as error:  # the intake row unreadable: warn, the restore itself decides
+        state, problem = None, str(error)[:200]
+    finally:
+        store.close()
+    if state is not None and state.frozen:
+        err.print(f"Intake is frozen ({shown(state.reason)}): nothing new is charged meanwhile.")
+        return
+    why = "intake is open" if state is not None else f"the intake state could not be read ({shown(problem)})"
+    err.print(
+        f"[yellow]Warning:[/] {why}: events charged while the store is rebuilt may be refused. "
+        "Freeze it first: `receipts intake freeze --reason restore`."
+    )
+
+
+def _run_with_progress(settings) -> None:
+    from pipelines.restore import run
+
+    with Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task("Reading the archive", total=None)
+
+        def show(counts) -> None:
+            progress.update(
+                task,
+                description=f"Read {counts['archive_lines_read']} archive lines; verified "
+                f"{counts['receipts_verified']} receipts; restored {counts['customers_restored']} customers",
+            )
+
+        try:
+            run(settings, on_progress=show)
+        except Exception as error:  # the store or the archive could not be read or written
+            raise CannotRestore(
+                f"the restore could not finish: {str(error)[:500]}. What was restored is right; run it again"
+            ) from error
+
+
+def _read_report(path: str) -> dict:
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.open(path) as handle:
+        return json.loads(handle.read())
+
+
+def _print_summary(report: dict, report_path: str | None) -> None:
+    """The report for a reader. Ids and reasons quote the archive and the store: shown as text."""
+    out.print(f"Restore of {shown(report['store'])} from {shown(report['archive'])}")
+    written = report["written"]
+    table = Table("what", "count")
+    rows = [
+        ("customers in the archive", report["customers"]),
+        ("customers restored", report["customers_restored"]),
+        ("customers where anything changed", report["customers_changed"]),
+        ("archived receipts verified", report["receipts_verified"]),
+        ("receipts past the archive kept from the store", report["receipts_kept_from_store"]),
+        ("ledger entries written (missing)", written["ledger_written"]),
+        ("ledger entries replaced (differed)", written["ledger_replaced"]),
+        ("idempotency rows written", written["idempotency_written"]),
+        ("idempotency rows replaced", written["idempotency_replaced"]),
+        ("idempotency rows past their TTL (not written)", written["idempotency_expired"]),
+        ("chain head, balance and usage rows written", written["state_written"]),
+        ("duplicate archive lines (harmless)", report["duplicate_lines"]),
+    ]
+    for label, value in rows:
+        table.add_row(label, shown(value))
+    out.print(table)
+    shown_problems = 0
+    for item in report["cut_short"]:
+        if shown_problems < SHOWN:
+            through = item["restored_through"] if item["restored_through"] is not None else 0
+            out.print(
+                f"[red]CUT SHORT[/] {shown(item['customer_id'])}: restored through sequence {shown(through)}; "
+                f"sequence {shown(item['sequence'])} ({shown(item['where'])}) "
+                f"{shown(item['check'])}: {shown(item['reason'])}",
+                soft_wrap=True,
+            )
+        shown_problems += 1
+    for item in report["refused"]:
+        if shown_problems < SHOWN:
+            out.print(f"[red]NOT RESTORED[/] {shown(item['customer_id'])}: {shown(item['reason'])}", soft_wrap=True)
+        shown_problems += 1
+    for item in report["unreadable"]:
+        if shown_problems < SHOWN:
+            out.print(f"[red]UNREADABLE[/] {shown(item['reason'])}", soft_wrap=True)
+        shown_problems += 1
+    if report["problems_found"] > SHOWN:
+        where = f" in {shown(report_path)}" if report_path else ": pass --report FILE"
+        out.print(f"… and {report['problems_found'] - SHOWN} more{where}")
+    out.print(shown(report["not_in_archive"]))
+    if report["ok"]:
+        out.print(
+            f"[green]OK[/] {shown(report['customers_restored'])} customer(s) restored. Next: `receipts reconcile`."
+        )
+    else:
+        out.print(
+            f"[red]{shown(report['problems_found'])} customer(s) or line(s) not fully restored[/]: nothing unverified "
+            "was written; what was restored is right. Next: `receipts reconcile`, and look at the customers named."
+        )
+    if report_path:
+        err.print(f"Report: {shown(report_path)}")
+
+
+def register(main: click.Group) -> None:
+    main.add_command(restore)
