@@ -1,0 +1,86 @@
+"""The tables of the embedded store (receipts.stores.sqlite), created when missing."""
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS receipts (
+    receipt_id    TEXT PRIMARY KEY,
+    customer_id   TEXT NOT NULL,
+    sequence      INTEGER NOT NULL,
+    receipt_hash  TEXT NOT NULL,
+    body          TEXT NOT NULL,  -- the RFC 8785 canonical payload that was signed
+    signature     TEXT NOT NULL,
+    UNIQUE (customer_id, sequence)
+);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    customer_id    TEXT NOT NULL,
+    idempotent_key TEXT NOT NULL,
+    receipt_id     TEXT NOT NULL,
+    event_sha256   TEXT NOT NULL,
+    PRIMARY KEY (customer_id, idempotent_key)
+);
+CREATE TABLE IF NOT EXISTS chain_heads (
+    customer_id  TEXT PRIMARY KEY,
+    sequence     INTEGER NOT NULL,
+    receipt_hash TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS balances (
+    customer_id    TEXT NOT NULL,
+    currency       TEXT NOT NULL,
+    balance        TEXT NOT NULL,
+    as_of_sequence INTEGER NOT NULL,
+    PRIMARY KEY (customer_id, currency)
+);
+CREATE TABLE IF NOT EXISTS entitlements (
+    customer_id    TEXT NOT NULL,
+    entitlement_id TEXT NOT NULL,
+    limit_amount   TEXT NOT NULL,
+    currency       TEXT NOT NULL,
+    PRIMARY KEY (customer_id, entitlement_id)
+);
+CREATE TABLE IF NOT EXISTS entitlement_usage (
+    customer_id    TEXT NOT NULL,
+    entitlement_id TEXT NOT NULL,
+    used_minor     TEXT NOT NULL,
+    as_of_sequence INTEGER NOT NULL,
+    PRIMARY KEY (customer_id, entitlement_id)
+);
+CREATE TABLE IF NOT EXISTS api_keys (
+    key_id      TEXT PRIMARY KEY,
+    customer_id TEXT NOT NULL,
+    key_hash    TEXT NOT NULL,  -- hex SHA-256 of the key; the key itself is never stored
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT
+);
+CREATE TABLE IF NOT EXISTS sessions (
+    session_hash TEXT PRIMARY KEY,  -- hex SHA-256 of the cookie's token; the token is never stored
+    key_id       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    expires_at   TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS archive_marks (
+    customer_id      TEXT PRIMARY KEY,
+    planned_sequence INTEGER NOT NULL  -- receipts up to here are in a planned archive batch
+);
+CREATE TABLE IF NOT EXISTS archive_batches (
+    batch_id   TEXT PRIMARY KEY,   -- pending until written to the archive, then deleted
+    planned_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS archive_spans (
+    batch_id    TEXT NOT NULL,
+    customer_id TEXT NOT NULL,
+    first_sequence INTEGER NOT NULL,
+    last_sequence  INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, customer_id)
+);
+CREATE TABLE IF NOT EXISTS intake (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    frozen     INTEGER NOT NULL,
+    reason     TEXT NOT NULL,
+    changed_at TEXT,
+    changed_by TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    dead_letter_id TEXT PRIMARY KEY,
+    recorded       INTEGER NOT NULL,  -- insertion order
+    record         TEXT NOT NULL      -- the dead letter's export form
+);
+"""
