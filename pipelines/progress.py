@@ -47,3 +47,35 @@ def wait_reporting(
     if on_progress:
         on_progress(counts(result))
     return result
+
+
+def launch_or_wait(options, required: Iterable[str], what: str, build: Callable[[object], None]):
+    """A batch job launched from the command line (or a Flex Template) on the runner its
+    options name: on Dataflow, check the options it cannot run without, submit it and return
+    None (the launcher must not wait); locally (the default runner), run it to the end and
+    return its result. `build(pipeline)` adds the job's steps."""
+    import logging
+
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    from pipelines.local_runner import RUNNER, prepare_direct_runner
+    from pipelines.options import missing_options
+
+    standard = options.view_as(StandardOptions)
+    remote = bool(standard.runner) and standard.runner.endswith("DataflowRunner")
+    if remote:
+        missing = missing_options(options, tuple(required))
+        if missing:
+            raise ValueError(f"the {what} job on Dataflow needs {', '.join(missing)}")
+    else:
+        standard.runner = standard.runner or RUNNER
+        prepare_direct_runner()
+    pipeline = beam.Pipeline(options=options)
+    build(pipeline)
+    result = pipeline.run()
+    if remote:
+        logging.getLogger(__name__).info("Launched the %s job: %s", what, getattr(result, "job_id", lambda: "?")())
+        return None
+    result.wait_until_finish()
+    return result

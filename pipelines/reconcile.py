@@ -11,7 +11,6 @@ Flex Template as it is) that a data engineer runs hourly or on demand:
         --jwks https://SITE/.well-known/jwks.json --report gs://BUCKET/reports/run.json
 """
 
-import logging
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -19,11 +18,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.local_runner import RUNNER, prepare_direct_runner
-from pipelines.options import LocalKeyOptions, StoreOptions, VerifyOptions, missing_options
-from pipelines.progress import job_counts, wait_reporting
+from pipelines.options import LocalKeyOptions, StoreOptions, VerifyOptions
+from pipelines.progress import job_counts, launch_or_wait, wait_reporting
 from receipts.reconciliation import SOURCES, Scope
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE, parse_time, utc_text
 from receipts.stores import store_class
@@ -221,23 +220,11 @@ def main(argv: list[str] | None = None) -> int:
     name. On Dataflow, submit the job and return 0 (the launcher must not wait for it);
     locally (the default runner), wait, and return 1 when it found discrepancies."""
     options = PipelineOptions(argv if argv is not None else sys.argv[1:])
-    standard = options.view_as(StandardOptions)
-    remote = bool(standard.runner) and standard.runner.endswith("DataflowRunner")
-    if remote:
-        missing = missing_options(options, REQUIRED)
-        if missing:
-            raise ValueError(f"the reconcile job on Dataflow needs {', '.join(missing)}")
-    else:
-        standard.runner = standard.runner or RUNNER
-        prepare_direct_runner()
-    settings = ReconcileSettings.from_options(options)
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, settings)
-    result = pipeline.run()
-    if remote:
-        logging.getLogger(__name__).info("Launched the reconcile job: %s", getattr(result, "job_id", lambda: "?")())
+    result = launch_or_wait(
+        options, REQUIRED, "reconcile", lambda pipeline: build(pipeline, ReconcileSettings.from_options(options))
+    )
+    if result is None:
         return 0
-    result.wait_until_finish()
     found = reconcile_counts(result)
     return 1 if sum(value for name, value in found.items() if name.startswith("discrepancies_")) else 0
 

@@ -12,18 +12,17 @@ Nothing unverified is written: a customer whose archived chain fails is restored
 last good receipt and named in the report. Restoring twice changes nothing.
 """
 
-import logging
 import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipelines.local_runner import RUNNER, prepare_direct_runner
-from pipelines.options import LocalKeyOptions, StoreOptions, VerifyOptions, missing_options
-from pipelines.progress import job_counts, wait_reporting
+from pipelines.options import LocalKeyOptions, StoreOptions, VerifyOptions
+from pipelines.progress import job_counts, launch_or_wait, wait_reporting
 from receipts.restoration.report import summary_line
 from transforms.reconcile import WriteReport
 from transforms.reconcile_sources import UNREADABLE, ReadArchive
@@ -125,23 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     (the report tells the outcome); locally, wait, and return 1 when any customer was cut
     short or left unrestored, or a line was unreadable."""
     options = PipelineOptions(argv if argv is not None else sys.argv[1:])
-    standard = options.view_as(StandardOptions)
-    remote = bool(standard.runner) and standard.runner.endswith("DataflowRunner")
-    if remote:
-        missing = missing_options(options, REQUIRED)
-        if missing:
-            raise ValueError(f"the restore job on Dataflow needs {', '.join(missing)}")
-    else:
-        standard.runner = standard.runner or RUNNER
-        prepare_direct_runner()
-    settings = Settings.from_options(options)
-    pipeline = beam.Pipeline(options=options)
-    build(pipeline, settings)
-    result = pipeline.run()
-    if remote:
-        logging.getLogger(__name__).info("Launched the restore job: %s", getattr(result, "job_id", lambda: "?")())
+    result = launch_or_wait(
+        options, REQUIRED, "restore", lambda pipeline: build(pipeline, Settings.from_options(options))
+    )
+    if result is None:
         return 0
-    result.wait_until_finish()
     found = restore_counts(result)
     return 1 if found["customers_cut_short"] + found["customers_refused"] + found["discrepancies_stores"] else 0
 

@@ -2,7 +2,6 @@
 file or a store goes through `shown` (receipts_cli.terminal)."""
 
 import logging
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -36,18 +35,8 @@ def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Coun
 
 def _with_progress(result, lines: int, description: str) -> Counter:
     """Wait for a started job, showing events read, receipts written and archived."""
-    finished = threading.Event()
-    failure: list[BaseException] = []
+    from pipelines.progress import wait_reporting
 
-    def wait() -> None:
-        try:
-            result.wait_until_finish()
-        except BaseException as error:  # re-raised below, in the caller's thread
-            failure.append(error)
-        finally:
-            finished.set()
-
-    threading.Thread(target=wait, name="wait-for-pipeline", daemon=True).start()
     columns = (
         TextColumn("{task.description}"),
         BarColumn(),
@@ -57,11 +46,7 @@ def _with_progress(result, lines: int, description: str) -> Counter:
     )
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task(description, total=lines, written=0, archived=0)
-        while not finished.wait(0.25):
-            _show(progress, task, pipeline_counts(result))
-        _show(progress, task, pipeline_counts(result))
-    if failure:
-        raise failure[0]
+        wait_reporting(result, pipeline_counts, lambda counts: _show(progress, task, counts))
     return pipeline_counts(result)
 
 

@@ -22,9 +22,19 @@ from transforms.sinks import not_written
 pytestmark = pytest.mark.beam
 
 
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wide terminal, so the report's table keeps each cell on one line. The consoles fix
+    their width when made if COLUMNS is set then (pytest-xdist sets 80), so set it on them."""
+    from receipts_cli.terminal import err, out
+
+    for console in (out, err):
+        monkeypatch.setattr(console, "_width", 300)
+
+
 def invoke(home: Path, *args: str):
-    """The command on a wide terminal: the report's table keeps each cell on one line."""
-    return CliRunner().invoke(main, ["--home", str(home), *args], catch_exceptions=False, env={"COLUMNS": "300"})
+    """The command (on the wide terminal of the fixture above)."""
+    return CliRunner().invoke(main, ["--home", str(home), *args], catch_exceptions=False)
 
 
 def store_of(home: Path) -> SqliteStore:

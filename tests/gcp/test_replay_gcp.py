@@ -4,6 +4,7 @@ replayed; the dead letters' Firestore ids keep one copy per raw message."""
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from pipelines.local_runner import stop
@@ -12,6 +13,16 @@ from receipts.records import INTAKE_FROZEN, DeadLetter
 from receipts_cli.main import main
 from tests.conftest import event_bytes
 from tests.gcp.test_streaming import settings_for, wait_for
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wide terminal, so the report's table keeps each cell on one line. The consoles fix
+    their width when made if COLUMNS is set then (pytest-xdist sets 80), so set it on them."""
+    from receipts_cli.terminal import err, out
+
+    for console in (out, err):
+        monkeypatch.setattr(console, "_width", 300)
 
 
 def frozen(customer: str, key: str, message_id: str) -> DeadLetter:
@@ -24,7 +35,6 @@ def replay(cloud, home: Path, *args: str):
         main,
         ["--home", str(home), "--store", cloud.url, "dead-letters", "replay", *args],
         catch_exceptions=False,
-        env={"COLUMNS": "300"},
     )
     assert result.exit_code == 0, result.output
     return result.output
