@@ -93,3 +93,9 @@ def make_chain(signer: LocalKeySigner) -> Callable[..., list[dict[str, Any]]]:
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     return tmp_path / "home"
+
+
+@pytest.fixture(scope="session")
+def signer_url(keyring: KeyRing) -> str:
+    """The session key ring's current key as a signer URL (file://…pem), as the jobs take it."""
+    return f"file://{keyring.folder / (keyring.current_kid + '.pem')}"

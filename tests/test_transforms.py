@@ -18,7 +18,7 @@ from receipts.ledger import Entitlement
 from receipts.records import Message
 from receipts.stores.sqlite import SqliteStore
 from tests.conftest import event_bytes, make_event
-from transforms.chain import ChainReceipts
+from transforms.chain import ChargeCustomer
 from transforms.dedup import DEAD, DUPLICATE, DeduplicateEvents, DeduplicateGrouped
 from transforms.parse import ParseEvents, ReadJsonLines
 
@@ -143,7 +143,7 @@ def test_dedup_falls_back_to_the_store_for_keys_it_has_not_seen(store_url: str, 
         assert_that(result[DEAD] | beam.Map(lambda letter: letter.message_id), equal_to(["m2"]), label="dead")
 
 
-def test_chain_orders_by_timestamp_then_key_and_links_hashes(store_url: str) -> None:
+def test_chain_orders_by_timestamp_then_key_and_links_hashes(store_url: str, signer_url: str, keyring) -> None:
     SqliteStore(store_url).set_entitlement(Entitlement("cust_1", "ent", 2500, "USD"))
     events = [
         make_event(idempotent_key="b", amount="10.00", timestamp="2026-01-25T10:00:00Z", entitlement_id="ent"),
@@ -155,7 +155,8 @@ def test_chain_orders_by_timestamp_then_key_and_links_hashes(store_url: str) -> 
         receipts = (
             pipeline
             | beam.Create([("cust_1", [(Message(e.idempotent_key, b""), e) for e in events])])
-            | beam.ParDo(ChainReceipts(store_url, "kid-1", clock=fixed_clock))
+            | beam.ParDo(ChargeCustomer(store_url, signer_url, keyring.current_kid, clock=fixed_clock))
+            | beam.Map(lambda signed: signed.chained)
         )
         assert_that(
             receipts
@@ -182,7 +183,7 @@ def test_chain_orders_by_timestamp_then_key_and_links_hashes(store_url: str) -> 
         assert_that(links, is_linked_chain, label="links")
 
 
-def test_chain_continues_from_the_stored_head(store_url: str) -> None:
+def test_chain_continues_from_the_stored_head(store_url: str, signer_url: str, keyring) -> None:
     from receipts.ledger import ChainState
     from receipts.records import SignedReceipt
 
@@ -195,7 +196,8 @@ def test_chain_continues_from_the_stored_head(store_url: str) -> None:
         receipts = (
             pipeline
             | beam.Create([("cust_1", [(Message("m", b""), event)])])
-            | beam.ParDo(ChainReceipts(store_url, "kid", clock=fixed_clock))
+            | beam.ParDo(ChargeCustomer(store_url, signer_url, keyring.current_kid, clock=fixed_clock))
+            | beam.Map(lambda signed: signed.chained)
         )
         assert_that(
             receipts | beam.Map(lambda r: (r.sequence, r.body["previous_receipt_hash"], r.body["balance_after"])),

@@ -1,4 +1,7 @@
-"""WriteReceipts: one customer's receipts reach the store in chain order, batch or stream."""
+"""ChargeCustomer: one customer's events chained, signed and written in chain order, with
+the store's chain head as the truth: a refused receipt is chained again on the store's
+head, a retried bundle whose first attempt committed is a replay, another event under
+the key is a conflict, and no receipt is signed by a key its body does not name."""
 
 import random
 from pathlib import Path
@@ -11,15 +14,16 @@ from apache_beam.testing.test_pipeline import TestPipeline
 from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 
-from receipts.events import Event, parse_event
+from receipts.events import IDEMPOTENCY_CONFLICT, Event
 from receipts.jws import sign_payloads
 from receipts.ledger import ChainState
-from receipts.records import SignedReceipt
-from receipts.rows import WriteOutcome
+from receipts.records import RECEIPT_CONFLICT, Message, SignedReceipt
 from receipts.stores.sqlite import SqliteStore
 from receipts.verify import verify_chain
 from tests.conftest import PROCESSED_AT, make_event
-from transforms.sinks import DEAD, RECEIPT_CONFLICT, WriteReceipts, not_written
+from transforms.chain import ChargeCustomer
+from transforms.sign import KeyMismatch, sign_named
+from transforms.sinks import DEAD, refused_for_good
 
 pytestmark = pytest.mark.beam
 BATCH = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
@@ -30,30 +34,37 @@ def store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'receipts.db'}"
 
 
-def signed(signer, customer: str, count: int) -> list[SignedReceipt]:
-    state = ChainState(customer)
-    out = []
-    for index in range(count):
-        event = make_event(customer_id=customer, idempotent_key=f"{customer}-{index}", amount="1.25")
-        chained = state.append(event, None, signer.kid, PROCESSED_AT)
-        out.append(SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0]))
-    return out
+def events(customer: str, keys: list[str], amount: str = "1.25") -> list[tuple[Message, Event]]:
+    return [(Message(key, b""), make_event(customer_id=customer, idempotent_key=key, amount=amount)) for key in keys]
 
 
-def test_batch_writes_each_customer_in_sequence_order(store_url: str, signer, jwks) -> None:
-    one, two = signed(signer, "cust_1", 7), signed(signer, "cust_2", 3)
-    shuffled = [*one, *two]
-    random.Random(3).shuffle(shuffled)
-    by_customer = [("cust_1", [r for r in shuffled if r in one]), ("cust_2", [r for r in shuffled if r in two])]
-    with TestPipeline(runner=BATCH) as pipeline:
-        written = (
-            pipeline
-            | beam.Create(by_customer)
-            | beam.ParDo(WriteReceipts(store_url, hold_out_of_order=False, transaction_size=2)).with_outputs(
-                DEAD, main="stored"
-            )
+def charged_elsewhere(store_url: str, signer, customer: str, keys: list[str], amount: str = "2.00") -> None:
+    """Another writer (a second job, a backfill) extends the customer's stored chain."""
+    store = SqliteStore(store_url)
+    state = store.load_chain(customer)
+    for key in keys:
+        chained = state.append(
+            make_event(customer_id=customer, idempotent_key=key, amount=amount), None, signer.kid, PROCESSED_AT
         )
-        assert_that(written.stored | beam.Map(lambda r: r.receipt_id), equal_to([r.receipt_id for r in one + two]))
+        store.write_receipts([SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0])])
+    store.close()
+
+
+def charge(store_url: str, signer_url: str, kid: str, elements, transaction_size: int = 500):
+    return beam.ParDo(ChargeCustomer(store_url, signer_url, kid, transaction_size=transaction_size)).with_outputs(
+        DEAD, main="stored"
+    )
+
+
+def test_batch_writes_each_customer_in_chain_order(store_url: str, signer_url: str, keyring, jwks) -> None:
+    keys = [f"k{n}" for n in range(7)]
+    random.Random(3).shuffle(keys)
+    by_customer = [("cust_1", events("cust_1", keys)), ("cust_2", events("cust_2", ["a", "b", "c"]))]
+    with TestPipeline(runner=BATCH) as pipeline:
+        written = pipeline | beam.Create(by_customer) | charge(store_url, signer_url, keyring.current_kid, None, 2)
+        assert_that(
+            written.stored | beam.Map(lambda r: r.chained.customer_id), equal_to(["cust_1"] * 7 + ["cust_2"] * 3)
+        )
         assert_that(written[DEAD], equal_to([]), label="no dead letters")
     stored = list(SqliteStore(store_url).receipts())
     assert [(r["customer_id"], r["sequence"]) for r in stored] == [("cust_1", n) for n in range(1, 8)] + [
@@ -62,33 +73,77 @@ def test_batch_writes_each_customer_in_sequence_order(store_url: str, signer, jw
     assert all(result.ok for result in verify_chain(stored, jwks))
 
 
-def test_batch_with_a_missing_predecessor_fails_instead_of_leaving_a_gap(store_url: str, signer) -> None:
-    receipts = signed(signer, "cust_1", 3)
-    with pytest.raises(Exception, match="sequence 2 is missing"), TestPipeline(runner=BATCH) as pipeline:
-        _ = (
+def test_a_retried_bundle_whose_first_attempt_committed_is_a_replay(store_url, signer, signer_url, keyring) -> None:
+    """The first attempt's receipts are stored (other processed_at, so other bytes); the retry
+    finds them and writes nothing, charges nothing twice, dead-letters nothing."""
+    charged_elsewhere(store_url, signer, "cust_1", ["k0", "k1"], amount="1.25")
+    before = list(SqliteStore(store_url).receipts())
+    with TestPipeline(runner=BATCH) as pipeline:
+        written = (
             pipeline
-            | beam.Create([("cust_1", [receipts[0], receipts[2]])])
-            | beam.ParDo(WriteReceipts(store_url, hold_out_of_order=False)).with_outputs(DEAD, main="stored")
+            | beam.Create([("cust_1", events("cust_1", ["k0", "k1", "k2"]))])
+            | charge(store_url, signer_url, keyring.current_kid, None)
         )
-    assert list(SqliteStore(store_url).receipts()) == []
+        assert_that(
+            written.stored | beam.Map(lambda r: (r.chained.body["idempotent_key"], r.chained.sequence)),
+            equal_to([("k0", 1), ("k1", 2), ("k2", 3)]),
+        )
+        assert_that(written[DEAD], equal_to([]), label="no dead letters")
+    after = list(SqliteStore(store_url).receipts())
+    assert after[:2] == before and [r["idempotent_key"] for r in after] == ["k0", "k1", "k2"]
+
+
+def test_another_event_under_a_stored_key_is_an_idempotency_conflict(store_url, signer, signer_url, keyring) -> None:
+    charged_elsewhere(store_url, signer, "cust_1", ["k0"], amount="9.99")
+    with TestPipeline(runner=BATCH) as pipeline:
+        written = (
+            pipeline
+            | beam.Create([("cust_1", events("cust_1", ["k0", "k1"]))])
+            | charge(store_url, signer_url, keyring.current_kid, None)
+        )
+        assert_that(
+            written[DEAD] | beam.Map(lambda d: (d.reason, d.idempotent_key)), equal_to([(IDEMPOTENCY_CONFLICT, "k0")])
+        )
+    stored = list(SqliteStore(store_url).receipts())
+    assert [(r["idempotent_key"], r["amount"], r["sequence"]) for r in stored] == [("k0", "9.99", 1), ("k1", "1.25", 2)]
 
 
 class Recorder(beam.DoFn):
     """Collects outputs in a class list: assert_that is unreliable with streaming state."""
 
     seen: ClassVar[list[tuple[str, int]]] = []
+    dead: ClassVar[list[str]] = []
 
     def process(self, receipt: SignedReceipt):
-        Recorder.seen.append((receipt.chained.customer_id, receipt.chained.sequence))
+        Recorder.seen.append((receipt.chained.body["idempotent_key"], receipt.chained.sequence))
 
 
-def test_stream_holds_a_receipt_until_its_predecessor_is_written(store_url: str, signer, jwks) -> None:
+class Backfill(beam.DoFn):
+    """Before the element holding `trigger` reaches the charge step, another writer extends
+    the stored chain: the step's state is then one behind the store."""
+
+    def __init__(self, store_url: str, signer_url: str, trigger: str, keys: list[str]) -> None:
+        self.store_url, self.signer_url, self.trigger, self.keys = store_url, signer_url, trigger, keys
+
+    def setup(self) -> None:
+        from receipts.stores.signers import signer_from_url
+
+        self.signer = signer_from_url(self.signer_url)
+
+    def process(self, element):
+        if any(event.idempotent_key == self.trigger for _, event in element[1]):
+            charged_elsewhere(self.store_url, self.signer, element[0], self.keys)
+        yield element
+
+
+def test_a_refused_receipt_is_chained_again_on_the_stores_head(store_url, signer, signer_url, keyring, jwks) -> None:
+    """Two writers on one customer (a second job, a backfill): the step's state says sequence 2
+    is next, the store already has 2 and 3; its receipt is refused, chained again as 4 and
+    written, and so is every later event: nothing strands, nothing is dead-lettered."""
     Recorder.seen = []
-    receipts = signed(signer, "cust_1", 4)
-    arrivals = [receipts[2], receipts[0], receipts[3], receipts[1]]  # 3 and 4 overtake 2
     stream = TestStream().advance_watermark_to(0)
-    for receipt in arrivals:
-        stream = stream.add_elements([("cust_1", [receipt])]).advance_processing_time(1)
+    for key in ("a", "b", "c"):
+        stream = stream.add_elements([("cust_1", events("cust_1", [key]))]).advance_processing_time(1)
     stream = stream.advance_watermark_to_infinity()
     options = PipelineOptions(runner="BundleBasedDirectRunner")
     options.view_as(StandardOptions).streaming = True
@@ -96,21 +151,28 @@ def test_stream_holds_a_receipt_until_its_predecessor_is_written(store_url: str,
         written = (
             pipeline
             | stream
-            | beam.ParDo(WriteReceipts(store_url, hold_out_of_order=True)).with_outputs(DEAD, main="stored")
+            | beam.ParDo(Backfill(store_url, signer_url, "b", ["x1", "x2"]))
+            | charge(store_url, signer_url, keyring.current_kid, None)
         )
         written.stored | "Record" >> beam.ParDo(Recorder())
-    assert Recorder.seen == [("cust_1", 1), ("cust_1", 2), ("cust_1", 3), ("cust_1", 4)]
+        written[DEAD] | "RecordDead" >> beam.Map(lambda letter: Recorder.dead.append(letter.reason))
+    assert Recorder.seen == [("a", 1), ("b", 4), ("c", 5)]
+    assert Recorder.dead == []
     stored = list(SqliteStore(store_url).receipts())
-    assert [r["sequence"] for r in stored] == [1, 2, 3, 4]
+    assert [r["idempotent_key"] for r in stored] == ["a", "x1", "x2", "b", "c"]
     assert all(result.ok for result in verify_chain(stored, jwks))
 
 
-def test_a_refused_receipt_becomes_a_replayable_dead_letter(store_url: str, signer) -> None:
-    [receipt] = signed(signer, "cust_1", 1)
-    letter = not_written(receipt, WriteOutcome.NOT_NEXT)
-    assert letter.reason == RECEIPT_CONFLICT
-    assert (letter.customer_id, letter.idempotent_key) == ("cust_1", "cust_1-0")
-    assert "does not extend the stored chain head" in letter.detail
-    event = parse_event(letter.raw)  # the event it was made from: replaying it charges it once
-    assert isinstance(event, Event)
-    assert event.event_sha256 == receipt.chained.body["event_sha256"]
+def test_no_receipt_is_signed_by_a_key_its_body_does_not_name(signer) -> None:
+    chained = ChainState("cust_1").append(make_event(), None, "an-old-kid", PROCESSED_AT)
+    with pytest.raises(KeyMismatch, match="name another key"):
+        sign_named(signer, [chained])
+    [ok] = sign_named(signer, [ChainState("cust_1").append(make_event(), None, signer.kid, PROCESSED_AT)])
+    assert ok.signature.count(".") == 2
+
+
+def test_an_event_refused_every_time_is_a_replayable_dead_letter() -> None:
+    message, event = events("cust_1", ["k0"])[0]
+    letter = refused_for_good(message, event, 5)
+    assert letter.reason == RECEIPT_CONFLICT and (letter.customer_id, letter.idempotent_key) == ("cust_1", "k0")
+    assert "refused its receipt 5 times" in letter.detail

@@ -76,7 +76,7 @@ class ArchiveWindows(beam.PTransform):
 
 
 class TimestampByProcessedAt(beam.DoFn):
-    """Event time for the archive is when the receipt was made (SignReceipts stamps that
+    """Event time for the archive is when the receipt was made (ChargePerCustomer stamps that
     already; this keeps the transform right on any PCollection of receipts)."""
 
     def process(self, receipt: SignedReceipt):

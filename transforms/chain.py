@@ -1,9 +1,16 @@
-"""Chain receipts per customer: sequence, previous hash, balances, entitlement usage.
+"""Chain, sign and write per customer, in one step: the store's chain head is the truth.
 
-Keyed by customer_id; each element carries a batch of that customer's events (one in
-streaming, all of them in a batch job), chained in (timestamp, idempotent_key) order so
-a replay is deterministic. The chain state lives in Beam state and is hydrated from
-the store on first touch.
+Keyed by customer_id; each element carries a batch of that customer's fresh events (one or
+a few in streaming, all of them in a batch job), chained in (timestamp, idempotent_key)
+order, signed with the key each body names, and written in chain order. Beam state keeps
+the chain (head, balances, usage) so the store need not be read per event; it is only a
+cache. When the store refuses a receipt (NOT_NEXT or CONFLICT: two jobs on one
+subscription, a job resumed from older state, a backfill into the same store, a retried
+bundle whose first attempt committed), the head is read again from the store and each
+refused event is settled against it: already stored (the same event under its key) is a
+replay; a different event under its key is an idempotency conflict; anything else is
+chained again on the store's head and written. So one refusal never strands a customer,
+and no checkpoint is needed between chaining and writing: the store decides.
 """
 
 from collections.abc import Callable, Iterable
@@ -13,44 +20,132 @@ import apache_beam as beam
 from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.transforms.window import TimestampedValue
 
+from receipts.canonical import canonical_bytes
 from receipts.events import Event
-from receipts.ledger import ACCEPTED, ChainState, Entitlement
-from receipts.records import Message
+from receipts.ledger import ACCEPTED, ChainedReceipt, ChainState, Entitlement
+from receipts.records import Message, SignedReceipt
+from receipts.rows import WriteOutcome
 from receipts.stores import open_store
+from receipts.stores.signers import signer_from_url
+from transforms.dedup import conflict
+from transforms.sign import processed_at, sign_named
+from transforms.sinks import DEAD, refused_for_good
+
+REFUSED = (WriteOutcome.NOT_NEXT, WriteOutcome.CONFLICT)
+ATTEMPTS = 5  # refusals in a row before the events are dead letters: another writer keeps winning
 
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class ChainReceipts(beam.DoFn):
+class ChargeCustomer(beam.DoFn):
+    """(customer_id, [(Message, Event)]) -> stored SignedReceipts (timestamped with when they
+    were made); dead letters on DEAD."""
+
     CHAIN = ReadModifyWriteStateSpec("chain_state", PickleCoder())
 
-    def __init__(self, store_url: str, kid: str, clock: Callable[[], str] = utc_now) -> None:
-        self.store_url = store_url
-        self.kid = kid
-        self.clock = clock
+    def __init__(
+        self, store_url: str, signer_url: str, kid: str, clock: Callable[[], str] = utc_now, transaction_size: int = 500
+    ) -> None:
+        self.store_url, self.signer_url, self.kid = store_url, signer_url, kid
+        self.clock, self.transaction_size = clock, transaction_size
         self.accepted = Metrics.counter("receipts", "receipts_accepted")
         self.rejected = Metrics.counter("receipts", "receipts_rejected")
+        self.written = Metrics.counter("receipts", "receipts_written")
+        self.replayed = Metrics.counter("receipts", "receipts_already_present")
+        self.refusals = Metrics.counter("receipts", "receipts_rechained")
+        self.conflicts = Metrics.counter("receipts", "receipt_conflicts")
+        self.idempotency_conflicts = Metrics.counter("receipts", "idempotency_conflicts")
+        self.ledger_conflicts = Metrics.counter("receipts", "ledger_conflicts")
 
     def setup(self) -> None:
         self.store = open_store(self.store_url)
+        self.signer = signer_from_url(self.signer_url)
+        if self.signer.kid != self.kid:
+            raise ValueError(f"the signer {self.signer_url} holds key {self.signer.kid}, not {self.kid}")
 
     def teardown(self) -> None:
         self.store.close()
+        close = getattr(self.signer, "close", None)
+        if close is not None:
+            close()
 
     def process(self, element: tuple[str, Iterable[tuple[Message, Event]]], chain=beam.DoFn.StateParam(CHAIN)):
         customer_id, batch = element
+        pending = sorted(batch, key=lambda item: item[1].order_key)
         state: ChainState = chain.read() or self.store.load_chain(customer_id)
         entitlements: dict[str, Entitlement | None] = {}  # one store read per entitlement per batch
-        for _, event in sorted(batch, key=lambda item: item[1].order_key):
+        for _ in range(ATTEMPTS):
+            refused: list[tuple[Message, Event]] = []
+            for receipt, outcome, item in self._charge(state, pending, entitlements):
+                if outcome in REFUSED:
+                    refused.append(item)
+                    continue
+                (self.written if outcome is WriteOutcome.WRITTEN else self.replayed).inc()
+                yield TimestampedValue(receipt, processed_at(receipt.chained))
+            if not refused:
+                break
+            self.refusals.inc(len(refused))
+            state = self.store.load_chain(customer_id)  # the store's head is the truth
+            pending = []
+            for outcome in self._settle(refused):
+                if isinstance(outcome, tuple):
+                    pending.append(outcome)
+                else:
+                    yield outcome
+            if not pending:
+                break
+        else:
+            for message, event in pending:
+                self.conflicts.inc()
+                yield beam.pvalue.TaggedOutput(DEAD, refused_for_good(message, event, ATTEMPTS))
+        chain.write(state)
+
+    def _charge(self, state: ChainState, items: list[tuple[Message, Event]], entitlements: dict):
+        """Chain `items` on `state` (advancing it), sign, write in chunks: (receipt, outcome, item)."""
+        chained: list[ChainedReceipt] = []
+        for _, event in items:
             entitlement = None
             if event.entitlement_id:
                 if event.entitlement_id not in entitlements:
-                    entitlements[event.entitlement_id] = self.store.entitlement(customer_id, event.entitlement_id)
+                    entitlements[event.entitlement_id] = self.store.entitlement(event.customer_id, event.entitlement_id)
                 entitlement = entitlements[event.entitlement_id]
             receipt = state.append(event, entitlement, self.kid, self.clock())
             (self.accepted if receipt.body["status"] == ACCEPTED else self.rejected).inc()
-            yield receipt
-        chain.write(state)
+            chained.append(receipt)
+        signed = sign_named(self.signer, chained)
+        for start in range(0, len(signed), self.transaction_size):
+            chunk = signed[start : start + self.transaction_size]
+            before = self.store.ledger_conflicts
+            outcomes = self.store.write_receipts(chunk)
+            self.ledger_conflicts.inc(self.store.ledger_conflicts - before)
+            yield from zip(chunk, outcomes, items[start : start + self.transaction_size], strict=True)
+
+    def _settle(self, refused: list[tuple[Message, Event]]):
+        """Each refused event against the store: its stored receipt (a replay), a conflict dead
+        letter (another event holds its key), or the item itself, to chain again."""
+        for message, event in refused:
+            record = self.store.lookup_idempotency(event.customer_id, event.idempotent_key)
+            if record is None:
+                yield (message, event)
+            elif record.event_sha256 == event.event_sha256:
+                stored = self.store.receipt(record.receipt_id)
+                self.replayed.inc()
+                if stored is not None:
+                    yield TimestampedValue(as_signed(stored), processed_at_of(stored))
+            else:
+                self.idempotency_conflicts.inc()
+                yield beam.pvalue.TaggedOutput(DEAD, conflict(message, event))
+
+
+def as_signed(record: dict) -> SignedReceipt:
+    """A stored receipt (export format) as the SignedReceipt the job would have yielded."""
+    body = {name: value for name, value in record.items() if name not in ("receipt_hash", "signature")}
+    return SignedReceipt(ChainedReceipt(body, canonical_bytes(body), record["receipt_hash"], None), record["signature"])
+
+
+def processed_at_of(record: dict):
+    return processed_at(as_signed(record).chained)

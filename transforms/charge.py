@@ -6,14 +6,10 @@ from typing import Any
 
 import apache_beam as beam
 
-from transforms.chain import ChainReceipts
+from transforms.chain import ChargeCustomer
 from transforms.dedup import DEAD as DEDUP_DEAD
 from transforms.dedup import DUPLICATE, DeduplicateEvents, DeduplicateGrouped
-from transforms.sign import SignReceipts
 from transforms.sinks import DEAD as WRITE_DEAD
-from transforms.sinks import WriteReceipts
-
-SIGN_BATCH = 256
 
 
 class GroupPerKey(beam.PTransform):
@@ -39,7 +35,8 @@ class ChargeEvents(beam.PTransform):
     Batch hands each step all of a key's elements at once (order is decided by data), so
     dedup needs no state beyond the store; streaming handles each element
     on arrival and lets dedup state expire after `dedup_ttl_seconds`, after which the
-    store answers for old keys.
+    store answers for old keys. Each customer's fresh events are chained, signed and
+    written in one step (transforms.chain), the store's head deciding.
     """
 
     def __init__(self, store: str, signer: str, kid: str, streaming: bool, dedup_ttl_seconds: int = 24 * 3600) -> None:
@@ -65,31 +62,12 @@ class ChargeEvents(beam.PTransform):
             | "BatchPerIdempotencyKey" >> batching()
             | "Deduplicate" >> beam.ParDo(self.deduplicate()).with_outputs(DEDUP_DEAD, DUPLICATE, main="fresh")
         )
-        chained = (
+        written = (
             deduplicated.fresh
             | "KeyByCustomer" >> beam.Map(lambda item: (item[1].customer_id, item)).with_output_types(tuple[str, Any])
             | "BatchPerCustomer" >> batching()
-            | "ChainPerCustomer" >> beam.ParDo(ChainReceipts(self.store, self.kid))
-        )
-        if self.streaming:
-            # Chaining stamps processed_at, so a retried bundle would chain different bytes:
-            # checkpoint its output before anything is written. In batch the GroupByKey
-            # before the write is that checkpoint already.
-            chained = chained | "CheckpointChained" >> beam.Reshuffle()
-        signed = (
-            chained
-            | "BatchForSigning" >> beam.BatchElements(min_batch_size=SIGN_BATCH, max_batch_size=SIGN_BATCH)
-            | "SignReceipts" >> beam.ParDo(SignReceipts(self.signer, self.kid))
-        )
-        written = (
-            signed
-            | "KeySignedByCustomer"
-            >> beam.Map(lambda receipt: (receipt.chained.customer_id, receipt)).with_output_types(tuple[str, Any])
-            | "BatchSignedPerCustomer" >> batching()
-            | "WriteReceiptsInChainOrder"
-            >> beam.ParDo(WriteReceipts(self.store, hold_out_of_order=self.streaming)).with_outputs(
-                WRITE_DEAD, main="stored"
-            )
+            | "ChargePerCustomer"
+            >> beam.ParDo(ChargeCustomer(self.store, self.signer, self.kid)).with_outputs(WRITE_DEAD, main="stored")
         )
         dead = (deduplicated[DEDUP_DEAD], written[WRITE_DEAD]) | "ChargeDeadLetters" >> beam.Flatten()
         return {"stored": written.stored, "dead": dead, "duplicates": deduplicated[DUPLICATE]}
