@@ -252,3 +252,39 @@ def test_dedup_state_expires_after_the_ttl_then_falls_back_to_the_store(store_ur
         )
         result.fresh | "RecordFresh" >> beam.ParDo(Recorder())
     assert Recorder.seen == ["m1", "m3"]
+
+
+class SteppedClock:
+    """Processing time for the dedup step: each call returns the next of `times` (class-level,
+    so the copy Beam pickles reads the same list)."""
+
+    times: ClassVar[list[float]] = []
+
+    def __call__(self) -> float:
+        return SteppedClock.times.pop(0)
+
+
+def test_a_dedup_hit_past_the_in_flight_window_is_a_duplicate_only_if_the_store_holds_it(store_url: str) -> None:
+    """The first copy of a key passed dedup but its receipt was never stored (refused for good
+    and parked as a dead letter, say): its replay 10 minutes later is charged, not dropped.
+    A retry within the in-flight window is a duplicate without asking the store."""
+    from transforms.dedup import IN_FLIGHT_SECONDS
+
+    Recorder.seen = []
+    SteppedClock.times = [1000.0, 1000.0 + 60, 1000.0 + 2 * IN_FLIGHT_SECONDS]
+    stream = TestStream().advance_watermark_to(0)
+    for position in (1, 2, 3):
+        stream = stream.add_elements([keyed([message(position, amount="10.00")])[0]]).advance_processing_time(1)
+    stream = stream.advance_watermark_to_infinity()
+    options = PipelineOptions(runner="BundleBasedDirectRunner")
+    options.view_as(StandardOptions).streaming = True
+    with TestPipeline(options=options) as pipeline:
+        result = (
+            pipeline
+            | stream
+            | beam.ParDo(DeduplicateEvents(store_url, ttl_seconds=None, clock=SteppedClock())).with_outputs(
+                DEAD, DUPLICATE, main="fresh"
+            )
+        )
+        result.fresh | "RecordFresh" >> beam.ParDo(Recorder())
+    assert Recorder.seen == ["m1", "m3"]  # m2: a duplicate within the window; m3: the store has no receipt

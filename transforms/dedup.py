@@ -9,6 +9,7 @@ memory needed. The same key with another payload is an `idempotency_conflict` de
 letter and the first receipt stands.
 """
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -25,6 +26,19 @@ from receipts.stores import open_store
 
 DEAD = "dead"
 DUPLICATE = "duplicate"
+IN_FLIGHT_SECONDS = 300  # longer than an event takes from dedup to the store
+
+
+def remembered(text: str | None) -> tuple[str | None, float]:
+    """The state's "<event_sha256> <first seen, epoch seconds>"; a bare sha (state written
+    before the time was kept) counts as seen long ago, so the store decides."""
+    if not text:
+        return None, 0.0
+    sha, _, since = text.partition(" ")
+    try:
+        return sha, float(since)
+    except ValueError:
+        return sha, 0.0
 
 
 class _Deduplicate(beam.DoFn):
@@ -64,15 +78,19 @@ class _Deduplicate(beam.DoFn):
 
 
 class DeduplicateEvents(_Deduplicate):
-    """Streaming: state remembers a key's first payload until its expiry timer fires."""
+    """Streaming: state remembers a key's first payload (and when it was first seen) until its
+    expiry timer fires. A repeat within IN_FLIGHT_SECONDS of the first is a duplicate at once
+    (the first may still be on its way to the store); a later one counts as a duplicate only
+    if the store holds the key's receipt."""
 
     FIRST_EVENT_SHA256 = ReadModifyWriteStateSpec("first_event_sha256", StrUtf8Coder())
     EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
 
-    def __init__(self, store_url: str, ttl_seconds: int | None = 24 * 3600) -> None:
+    def __init__(self, store_url: str, ttl_seconds: int | None = 24 * 3600, clock=time.time) -> None:
         """`ttl_seconds=None` keeps state for the life of the job (no timers)."""
         super().__init__(store_url)
         self.ttl = Duration(seconds=ttl_seconds) if ttl_seconds else None
+        self.clock = clock
 
     def process(
         self,
@@ -82,11 +100,16 @@ class DeduplicateEvents(_Deduplicate):
         timestamp=beam.DoFn.TimestampParam,
     ):
         (customer_id, idempotent_key), batch = element
-        seen = first.read()
-        if seen is None:
-            seen = self.stored_sha256(customer_id, idempotent_key)
+        now = self.clock()
+        seen, since = remembered(first.read())
+        if seen is None or now - since > IN_FLIGHT_SECONDS:
+            # Not seen, or seen long enough ago that its receipt should be stored: the store
+            # decides, so an event whose first copy was never stored (refused for good and
+            # parked, say) is charged when it is replayed, not dropped as a duplicate.
+            stored = self.stored_sha256(customer_id, idempotent_key)
+            seen, since = (stored, now) if stored is not None or seen is None else (None, now)
         outputs, seen = self.decide(seen, batch)
-        first.write(seen)
+        first.write(f"{seen} {since}")
         if self.ttl is not None:
             expiry.set(timestamp + self.ttl)
         return outputs
