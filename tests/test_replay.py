@@ -8,16 +8,13 @@ import pytest
 from click.testing import CliRunner
 
 from receipts.events import IDEMPOTENCY_CONFLICT, MALFORMED_JSON, Event, parse_event
-from receipts.jws import sign_payloads
-from receipts.ledger import ChainState
-from receipts.records import INTAKE_FROZEN, DeadLetter, SignedReceipt
-from receipts.rows import WriteOutcome
+from receipts.records import INTAKE_FROZEN, DeadLetter, Message
 from receipts.stores.sqlite import SqliteStore
 from receipts_cli.home import Home
 from receipts_cli.main import main
 from receipts_cli.replay import ALREADY_CHARGED, NOT_CHARGED, NOT_REPLAYABLE, REPLAYED, replay_dead_letters
-from tests.conftest import PROCESSED_AT, event_bytes, make_event
-from transforms.sinks import not_written
+from tests.conftest import event_bytes, make_event
+from transforms.sinks import refused_for_good
 
 pytestmark = pytest.mark.beam
 
@@ -42,16 +39,16 @@ def store_of(home: Path) -> SqliteStore:
 
 
 def refused(signer, customer: str, keys: list[str], amount: str = "1.25") -> list[DeadLetter]:
-    """receipt_conflict dead letters as the write step makes them: receipts chained past a
-    head the store does not have (another run's chain), so none of them was written."""
-    state = ChainState(customer)
-    state.append(make_event(customer_id=customer, idempotent_key="elsewhere"), None, signer.kid, PROCESSED_AT)
+    """receipt_conflict dead letters as the charge step makes them: events whose receipts
+    the store kept refusing (another writer kept winning), so none of them was written."""
     letters = []
     for key in keys:
-        event = make_event(customer_id=customer, idempotent_key=key, amount=amount)
-        chained = state.append(event, None, signer.kid, PROCESSED_AT)
-        receipt = SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0])
-        letters.append(not_written(receipt, WriteOutcome.NOT_NEXT))
+        raw = event_bytes(customer_id=customer, idempotent_key=key, amount=amount)
+        letters.append(
+            refused_for_good(
+                Message(f"m-{key}", raw), make_event(customer_id=customer, idempotent_key=key, amount=amount), 5
+            )
+        )
     return letters
 
 
