@@ -42,3 +42,18 @@ def test_init_mends_a_subscription_an_older_init_made_with_a_dead_letter_policy(
     init(cloud.location, report=lines.append)  # and again: nothing left to mend
     assert not [line for line in lines if line.startswith("updated subscription")], lines
     assert any("index exemption(s) are not needed" in line for line in lines), lines
+
+
+def test_dead_letters_come_back_in_recorded_order_without_an_index_on_recorded_at(cloud) -> None:
+    """recorded_at is exempt from indexing (firestore.indexes.json), so no query orders by
+    it; dead_letters() still lists them as recorded, not in document id order."""
+    from receipts.records import DeadLetter
+
+    store = cloud.store()
+    letters = [DeadLetter("malformed_json", "bad", f"{{broken {n}".encode(), f"m-{n}") for n in range(6)]
+    ids = [letter.dead_letter_id for letter in letters]
+    assert ids != sorted(ids)  # else the test could not tell the two orders apart
+    for letter in letters:
+        assert store.add_dead_letters([letter]) == 1
+    assert [record["dead_letter_id"] for record in store.dead_letters()] == ids
+    assert all("recorded_at" not in record for record in store.dead_letters())
