@@ -21,7 +21,7 @@ from receipts.stores.retry import with_backoff
 
 EMULATOR_INSTANCE_CONFIG = "emulator-config"
 # The job's subscription keeps acked messages as long as Pub/Sub allows (7 days), so a
-# failover can seek back over work the job had acked but not written (scripts/failover-seek.sh).
+# failover can seek back over work the job had acked but not written (terraform/scripts/failover-seek.sh).
 RETENTION_SECONDS = 7 * 24 * 3600
 # No dead-letter and no retry policy: Dataflow supports neither (it acks after a durable
 # checkpoint and extends deadlines itself), and Pub/Sub would move valid events that are

@@ -1,7 +1,7 @@
 """The subscription keeps what it must (issue 15): no dead-letter or retry policy on the one
 Dataflow reads (Dataflow supports neither), acked messages retained so a failover can seek
 back, an alert on the oldest unacked message age that the runbook explains, and the
-scripted seek (scripts/failover-seek.sh) that docs/DEPLOY.md's failover runs."""
+scripted seek (terraform/scripts/failover-seek.sh) that docs/DEPLOY.md's failover runs."""
 
 import os
 import re
@@ -15,7 +15,7 @@ import pytest
 from tests.test_terraform import TERRAFORM, blocks, resources_of, unquote
 
 ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "scripts/failover-seek.sh"
+SCRIPT = ROOT / "terraform/scripts/failover-seek.sh"
 
 
 def test_the_job_subscription_has_no_dead_letter_or_retry_policy_and_retains_acked_messages() -> None:
@@ -129,6 +129,6 @@ def test_the_failover_script_refuses_what_it_cannot_do(arguments: list[str], say
 
 def test_deploy_states_the_failover_rpo_and_rto_and_runs_the_script() -> None:
     deploy = (ROOT / "docs/DEPLOY.md").read_text()
-    assert "scripts/failover-seek.sh --failure-time" in deploy
+    assert "terraform/scripts/failover-seek.sh --failure-time" in deploy
     assert "RPO" in deploy and "RTO" in deploy and "retain_acked_messages" in deploy
     assert "dead letters after 5 attempts" not in deploy and "retry policy and" not in deploy

@@ -9,7 +9,7 @@
 # job dead-letters invalid input itself (to billing-events-dead and the store); a message
 # that is not being processed shows as the oldest unacked message age, which
 # modules/monitoring alerts on. It retains acked messages, so a regional failover can seek
-# back over work Dataflow had acked but not yet written (scripts/failover-seek.sh,
+# back over work Dataflow had acked but not yet written (terraform/scripts/failover-seek.sh,
 # docs/DEPLOY.md "Regional failover").
 locals {
   topics = {

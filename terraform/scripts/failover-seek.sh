@@ -5,7 +5,7 @@
 # again. Replayed events that were written are duplicates and charge nothing (idempotency
 # keys); the subscription retains acked messages for 7 days (terraform/modules/pubsub).
 #
-#   scripts/failover-seek.sh --failure-time 2026-03-01T09:12:00Z --max-latency 15m \
+#   terraform/scripts/failover-seek.sh --failure-time 2026-03-01T09:12:00Z --max-latency 15m \
 #     [--subscription billing-events-sub] [--project P] [--dry-run]
 #
 # --max-latency: seconds, or with a unit (90s, 15m, 2h). It must cover the longest any event
