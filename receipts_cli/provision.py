@@ -1,9 +1,11 @@
 """`receipts init`: create what the streaming job needs, idempotently (what exists is kept).
 
-Pub/Sub topic and subscription with its dead-letter topic, the Spanner instance and the
-database from `spanner.sql` (the file Terraform reads too), the archive bucket, and the
-Firestore composite index the ledger queries use. In production Terraform owns these;
-`init` is for the emulators and for trying a fresh project by hand.
+Pub/Sub topics (events, dead letters) and the job's subscription, the Spanner instance and
+the database from `spanner.sql` (the file Terraform reads too), the archive bucket, and the
+Firestore composite index the ledger queries use with the single-field index exemptions of
+`firestore.indexes.json`. In production Terraform owns these (terraform/modules/pubsub says
+why the subscription has no dead-letter or retry policy and retains acked messages); `init`
+is for the emulators and for trying a fresh project by hand.
 """
 
 import os
@@ -14,11 +16,21 @@ from google.api_core import exceptions as api_exceptions
 
 from receipts.producer.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
 from receipts.stores.gcp.location import GcpLocation, client_options
-from receipts.stores.gcp.schema import firestore_indexes, missing_statements, spanner_ddl
+from receipts.stores.gcp.schema import firestore_field_overrides, firestore_indexes, missing_statements, spanner_ddl
 from receipts.stores.retry import with_backoff
 
-MAX_DELIVERY_ATTEMPTS = 5
 EMULATOR_INSTANCE_CONFIG = "emulator-config"
+# The job's subscription keeps acked messages as long as Pub/Sub allows (7 days), so a
+# failover can seek back over work the job had acked but not written (terraform/scripts/failover-seek.sh).
+RETENTION_SECONDS = 7 * 24 * 3600
+# No dead-letter and no retry policy: Dataflow supports neither (it acks after a durable
+# checkpoint and extends deadlines itself), and Pub/Sub would move valid events that are
+# merely waiting to the dead-letter topic, uncharged. The job dead-letters invalid input.
+SUBSCRIPTION_SETTINGS = {
+    "ack_deadline_seconds": 60,
+    "retain_acked_messages": True,
+    "message_retention_duration": {"seconds": RETENTION_SECONDS},
+}
 
 
 @dataclass(frozen=True)
@@ -40,12 +52,15 @@ def init(
     _firestore_indexes(location, report)
 
 
-def _created(report: Callable[[str], None], what: str, call: Callable[[], object]) -> None:
+def _created(report: Callable[[str], None], what: str, call: Callable[[], object]) -> bool:
+    """True if `call` created it, False if it existed already."""
     try:
         with_backoff(f"create {what}", call, give_up_after=60)
         report(f"created {what}")
+        return True
     except api_exceptions.AlreadyExists:
         report(f"kept {what} (exists)")
+        return False
 
 
 def _pubsub(project: str, names: Names, report: Callable[[str], None]) -> None:
@@ -57,18 +72,13 @@ def _pubsub(project: str, names: Names, report: Callable[[str], None]) -> None:
     for path in (topic, dead):
         _created(report, f"topic {path}", lambda path=path: publisher.create_topic(name=path))
     subscription = subscriber.subscription_path(project, names.subscription)
-    _created(
+    created = _created(
         report,
-        f"subscription {subscription} (dead letters to {dead} after {MAX_DELIVERY_ATTEMPTS} attempts)",
-        lambda: subscriber.create_subscription(
-            request={
-                "name": subscription,
-                "topic": topic,
-                "ack_deadline_seconds": 60,
-                "dead_letter_policy": {"dead_letter_topic": dead, "max_delivery_attempts": MAX_DELIVERY_ATTEMPTS},
-            }
-        ),
+        f"subscription {subscription} (acked messages retained {RETENTION_SECONDS // 86400} days)",
+        lambda: subscriber.create_subscription(request={"name": subscription, "topic": topic, **SUBSCRIPTION_SETTINGS}),
     )
+    if not created:
+        _mend_subscription(subscriber, subscription, report)
     # A subscription on the dead-letter topic, so what lands there can be read.
     dead_subscription = subscriber.subscription_path(project, f"{names.dead_letter_topic}-sub")
     _created(
@@ -76,6 +86,38 @@ def _pubsub(project: str, names: Names, report: Callable[[str], None]) -> None:
         f"subscription {dead_subscription}",
         lambda: subscriber.create_subscription(request={"name": dead_subscription, "topic": dead}),
     )
+
+
+def _mend_subscription(subscriber, subscription: str, report: Callable[[str], None]) -> None:
+    """A subscription an older `init` made has a dead-letter policy (valid events that wait
+    too long are moved out, never charged) and drops acked messages: set it as a new one is."""
+    existing = with_backoff("read the subscription", lambda: subscriber.get_subscription(subscription=subscription))
+    wrong = [
+        what
+        for what, bad in (
+            ("dead-letter policy removed", bool(existing.dead_letter_policy.dead_letter_topic)),
+            ("retry policy removed", "retry_policy" in existing),
+            ("acked messages retained", not existing.retain_acked_messages),
+            (
+                f"retention {RETENTION_SECONDS // 86400} days",
+                existing.message_retention_duration.total_seconds() != RETENTION_SECONDS,
+            ),
+        )
+        if bad
+    ]
+    if not wrong:
+        return
+    paths = ["dead_letter_policy", "retry_policy", "retain_acked_messages", "message_retention_duration"]
+    with_backoff(
+        "update the subscription",
+        lambda: subscriber.update_subscription(
+            request={
+                "subscription": {"name": subscription, **SUBSCRIPTION_SETTINGS},
+                "update_mask": {"paths": paths},
+            }
+        ),
+    )
+    report(f"updated subscription {subscription}: {', '.join(wrong)}")
 
 
 def _spanner(location: GcpLocation, config: str | None, report: Callable[[str], None]) -> None:
@@ -131,14 +173,22 @@ def _create_bucket(client, name: str) -> None:
 
 
 def _firestore_indexes(location: GcpLocation, report: Callable[[str], None]) -> None:
+    """The composite indexes and the single-field index exemptions of firestore.indexes.json,
+    as terraform/modules/firestore applies them. Exemptions are updates (idempotent); the
+    emulator ignores indexes, so nothing is asked of it."""
+    overrides = firestore_field_overrides()
     if os.environ.get("FIRESTORE_EMULATOR_HOST"):
-        report("Firestore emulator: composite indexes are not needed (Terraform creates them in production)")
+        report(
+            f"Firestore emulator: composite indexes and {len(overrides)} index exemption(s) are not needed"
+            " (Terraform creates them in production)"
+        )
         return
     from google.cloud import firestore_admin_v1
 
     admin = firestore_admin_v1.FirestoreAdminClient()
+    database = f"projects/{location.project}/databases/(default)"
     for index in firestore_indexes():
-        parent = f"projects/{location.project}/databases/(default)/collectionGroups/{index['collectionGroup']}"
+        parent = f"{database}/collectionGroups/{index['collectionGroup']}"
         fields = [{"field_path": field["fieldPath"], "order": field["order"]} for field in index["fields"]]
         _created(
             report,
@@ -147,3 +197,28 @@ def _firestore_indexes(location: GcpLocation, report: Callable[[str], None]) -> 
                 parent=parent, index=spec
             ),
         )
+    for override in overrides:
+        request = {"field": field_override_request(database, override), "update_mask": {"paths": ["index_config"]}}
+        with_backoff(
+            f"set the Firestore index settings of {override['collectionGroup']}.{override['fieldPath']}",
+            lambda request=request: admin.update_field(request=request),
+            give_up_after=60,
+        )
+    exempt = [f"{o['collectionGroup']}.{o['fieldPath']}" for o in overrides if not o["indexes"]]
+    report(f"Firestore single-field index exemptions requested: {', '.join(exempt)}")
+
+
+def field_override_request(database: str, override: dict) -> dict:
+    """A fieldOverrides entry of firestore.indexes.json as the Admin API's Field: no indexes
+    means exempt from automatic indexing."""
+    indexes = [
+        {
+            "query_scope": index.get("queryScope", "COLLECTION"),
+            **({"order": index["order"]} if "order" in index else {"array_config": index["arrayConfig"]}),
+        }
+        for index in override["indexes"]
+    ]
+    return {
+        "name": f"{database}/collectionGroups/{override['collectionGroup']}/fields/{override['fieldPath']}",
+        "index_config": {"indexes": indexes},
+    }

@@ -137,9 +137,15 @@ class FirestoreLedger:
         return added
 
     def dead_letters(self) -> Iterator[dict[str, Any]]:
-        query = self._firestore.collection(DEAD_LETTERS).order_by("recorded_at")
-        for snapshot in with_backoff("Firestore query", lambda: list(query.stream())):
-            record = snapshot.to_dict()
+        """In the order they were recorded. `recorded_at` is a server timestamp, exempt from
+        indexing (an indexed one caps the collection at ~500 writes/s, and a frozen intake
+        parks every event here), so no query orders by it: all are read, as before, and
+        sorted here (ties in document id order, as Firestore's own ordering had them)."""
+        collection = self._firestore.collection(DEAD_LETTERS)
+        snapshots = with_backoff("Firestore query", lambda: list(collection.stream()))  # in document id order
+        records = [snapshot.to_dict() for snapshot in snapshots]
+        records.sort(key=lambda record: (record.get("recorded_at") is not None, record.get("recorded_at") or 0))
+        for record in records:
             record.pop("recorded_at", None)
             yield record
 

@@ -1,6 +1,6 @@
 """The schema of the Google Cloud store, read from the data files beside this module: the
-Spanner DDL (`spanner.sql`, `spanner_roles.sql`) and the Firestore composite indexes
-(`firestore.indexes.json`). Terraform reads the same files (terraform/modules/spanner,
+Spanner DDL (`spanner.sql`, `spanner_roles.sql`) and the Firestore composite indexes and
+single-field index exemptions (`firestore.indexes.json`). Terraform reads the same files (terraform/modules/spanner,
 terraform/modules/firestore), so `receipts init` and production cannot differ."""
 
 import json
@@ -32,5 +32,18 @@ def missing_statements(statements: list[str], existing_tables: set[str]) -> list
     return missing
 
 
+def _firestore_index_file() -> dict:
+    return json.loads(resources.files("receipts.stores.gcp").joinpath("firestore.indexes.json").read_text())
+
+
 def firestore_indexes() -> list[dict]:
-    return json.loads(resources.files("receipts.stores.gcp").joinpath("firestore.indexes.json").read_text())["indexes"]
+    """The composite indexes the ledger's queries need."""
+    return _firestore_index_file()["indexes"]
+
+
+def firestore_field_overrides() -> list[dict]:
+    """Single-field index settings: `"indexes": []` exempts a field from automatic indexing.
+    Every field no query uses is exempt, above all the ones whose values increase with time
+    (timestamps, server timestamps, Pub/Sub message ids): Firestore caps a collection with
+    such an indexed field at about 500 writes/s."""
+    return _firestore_index_file()["fieldOverrides"]

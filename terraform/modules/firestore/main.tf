@@ -1,13 +1,23 @@
 # The ledger: the (default) Firestore database in Native mode, the security rules from
 # receipts/stores/gcp/firestore.rules (clients may do nothing; the pipeline creates documents
-# through the server SDK, and the code only ever creates), and the composite indexes of
-# receipts/stores/gcp/firestore.indexes.json, read from that file so the two cannot differ.
+# through the server SDK, and the code only ever creates), and the composite indexes and
+# single-field index exemptions of receipts/stores/gcp/firestore.indexes.json, read from that
+# file so the two cannot differ (`receipts init` applies the same file).
+#
+# Every field no query uses is exempt from automatic indexing, above all those that grow
+# with time (event_timestamp, processed_at, the server timestamps ledger_written_at,
+# restored_at and recorded_at, Pub/Sub message ids): an indexed field of sequential values
+# caps its collection at about 500 writes/s (Firestore "Best practices": hotspots).
 locals {
   rules_file   = "${path.module}/../../../receipts/stores/gcp/firestore.rules"
   indexes_file = "${path.module}/../../../receipts/stores/gcp/firestore.indexes.json"
+  index_file   = jsondecode(file(local.indexes_file))
   indexes = {
-    for index in jsondecode(file(local.indexes_file)).indexes :
+    for index in local.index_file.indexes :
     "${index.collectionGroup}-${join("-", [for field in index.fields : field.fieldPath])}" => index
+  }
+  field_overrides = {
+    for override in local.index_file.fieldOverrides : "${override.collectionGroup}.${override.fieldPath}" => override
   }
 }
 
@@ -59,6 +69,28 @@ resource "google_firestore_index" "this" {
     content {
       field_path = fields.value.fieldPath
       order      = fields.value.order
+    }
+  }
+}
+
+# One single-field override per fieldOverrides entry; `"indexes": []` gives an empty
+# index_config block, which disables every automatic index of the field.
+resource "google_firestore_field" "this" {
+  for_each = local.field_overrides
+
+  project    = var.project_id
+  database   = google_firestore_database.this.name
+  collection = each.value.collectionGroup
+  field      = each.value.fieldPath
+
+  index_config {
+    dynamic "indexes" {
+      for_each = each.value.indexes
+      content {
+        query_scope  = lookup(indexes.value, "queryScope", "COLLECTION")
+        order        = lookup(indexes.value, "order", null)
+        array_config = lookup(indexes.value, "arrayConfig", null)
+      }
     }
   }
 }

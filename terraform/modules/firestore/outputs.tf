@@ -12,3 +12,8 @@ output "indexes" {
   description = "Composite indexes created from receipts/stores/gcp/firestore.indexes.json."
   value       = keys(google_firestore_index.this)
 }
+
+output "index_exemptions" {
+  description = "Fields exempt from automatic single-field indexing (collection.field), from firestore.indexes.json fieldOverrides."
+  value       = [for key, field in google_firestore_field.this : key if length(local.field_overrides[key].indexes) == 0]
+}

@@ -83,9 +83,14 @@ resource "google_monitoring_alert_policy" "counter" {
   }
 }
 
+# The job's subscription has no dead-letter policy (Dataflow does not support one): an event
+# that is not being turned into a receipt stays unacked in it, and its age is what tells.
+# Two policies on pubsub.googleapis.com/subscription/oldest_unacked_message_age: the job
+# falls behind (ERROR), and events near the subscription's retention, lost if they pass it
+# (CRITICAL).
 resource "google_monitoring_alert_policy" "backlog" {
   project               = var.project_id
-  display_name          = "Receipts: events waiting in Pub/Sub (pipeline backlog)"
+  display_name          = "Receipts: events waiting in Pub/Sub (oldest unacked message age)"
   combiner              = "OR"
   severity              = "ERROR"
   notification_channels = local.channels
@@ -105,7 +110,34 @@ resource "google_monitoring_alert_policy" "backlog" {
   }
 
   documentation {
-    content   = "Events are not being turned into receipts fast enough (or at all). Runbook: ${local.runbook}latency-spike"
+    content   = "An event has waited in ${var.subscription_name} for more than ${var.backlog_seconds} s: the streaming job is behind, stalled on one key or customer, or not running. Nothing moves events out of the subscription but the job (no dead-letter policy), so none is lost before the retention; find what holds it. Runbook: ${local.runbook}events-waiting-in-pubsub"
+    mime_type = "text/markdown"
+  }
+}
+
+resource "google_monitoring_alert_policy" "backlog_near_retention" {
+  project               = var.project_id
+  display_name          = "Receipts: events near the subscription's retention (lost if not read)"
+  combiner              = "OR"
+  severity              = "CRITICAL"
+  notification_channels = local.channels
+
+  conditions {
+    display_name = "oldest unacknowledged event older than ${var.backlog_critical_seconds} s"
+    condition_threshold {
+      filter          = "resource.type = \"pubsub_subscription\" AND resource.labels.subscription_id = \"${var.subscription_name}\" AND metric.type = \"pubsub.googleapis.com/subscription/oldest_unacked_message_age\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.backlog_critical_seconds
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+
+  documentation {
+    content   = "An event has waited in ${var.subscription_name} for more than ${var.backlog_critical_seconds} s; Pub/Sub deletes it unread at the subscription's message retention (7 days), and nobody is charged. Runbook: ${local.runbook}events-waiting-in-pubsub"
     mime_type = "text/markdown"
   }
 }
@@ -215,7 +247,7 @@ resource "google_monitoring_alert_policy" "reconcile_discrepancy" {
   }
 
   documentation {
-    content   = "Seed: ledger reconciliation success, customer balance accuracy, corruption detected by the reconciliation job (P1: stop accepting new events; the scheduled run has frozen intake, the alert message says so). Runbook: ${local.runbook}reconciliation-discrepancy"
+    content   = "Seed: ledger reconciliation success, customer balance accuracy, corruption detected by the reconciliation job (P1: stop accepting new events; the scheduled run has frozen intake, the alert message says so). Runbook: ${local.runbook}reconciliation-found-a-discrepancy"
     mime_type = "text/markdown"
   }
 }

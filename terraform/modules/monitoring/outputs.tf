@@ -4,8 +4,10 @@ output "alert_policies" {
     [for policy in google_monitoring_alert_policy.counter : policy.display_name],
     [
       google_monitoring_alert_policy.backlog.display_name,
+      google_monitoring_alert_policy.backlog_near_retention.display_name,
       google_monitoring_alert_policy.latency.display_name,
       google_monitoring_alert_policy.job_failed.display_name,
+      google_monitoring_alert_policy.reconcile_failed.display_name,
       google_monitoring_alert_policy.reconcile_discrepancy.display_name,
       google_monitoring_alert_policy.signing_errors.display_name,
       google_monitoring_alert_policy.spanner_cpu.display_name,

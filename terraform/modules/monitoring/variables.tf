@@ -65,9 +65,15 @@ variable "idempotency_conflict_threshold" {
 }
 
 variable "backlog_seconds" {
-  description = "Age in seconds of the oldest unacknowledged event that raises the backlog alert."
+  description = "Age in seconds of the oldest unacknowledged event in the job's subscription (pubsub.googleapis.com/subscription/oldest_unacked_message_age) that raises the backlog alert: the job is behind or stalled."
   type        = number
   default     = 300
+}
+
+variable "backlog_critical_seconds" {
+  description = "Age in seconds of the oldest unacknowledged event that pages as critical: the subscription deletes events at its 7-day retention, so this leaves days to act."
+  type        = number
+  default     = 86400
 }
 
 variable "system_lag_seconds" {

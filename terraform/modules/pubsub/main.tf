@@ -1,17 +1,21 @@
-# The events topic, the job's subscription with its dead-letter topic and retry policy, a
-# subscription to read the dead letters, and the reconciliation alert topic. Names match
-# receipts_cli/provision.py (`receipts init`), which does the same on the emulators.
-data "google_project" "this" {
-  project_id = var.project_id
-}
-
+# The events topic, the job's subscription, a subscription to read the dead letters, and the
+# reconciliation alert topic. Names match receipts_cli/provision.py (`receipts init`), which
+# does the same on the emulators.
+#
+# The job's subscription has no dead-letter or retry policy: Dataflow does not support them
+# (Pub/Sub "Handling message failures"): Dataflow acks only after a durable checkpoint and
+# extends deadlines itself, so Pub/Sub would count a backlog or a stalled key as failed
+# deliveries and move valid events to the dead-letter topic, where nothing charges them. The
+# job dead-letters invalid input itself (to billing-events-dead and the store); a message
+# that is not being processed shows as the oldest unacked message age, which
+# modules/monitoring alerts on. It retains acked messages, so a regional failover can seek
+# back over work Dataflow had acked but not yet written (terraform/scripts/failover-seek.sh,
+# docs/DEPLOY.md "Regional failover").
 locals {
-  # Pub/Sub's own service agent moves undeliverable messages to the dead-letter topic.
-  pubsub_agent = "serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com"
   topics = {
-    events            = var.topic_name
-    dead_letters      = var.dead_letter_topic_name
-    reconcile_alerts  = var.reconcile_alert_topic_name
+    events           = var.topic_name
+    dead_letters     = var.dead_letter_topic_name
+    reconcile_alerts = var.reconcile_alert_topic_name
   }
 }
 
@@ -39,22 +43,14 @@ resource "google_pubsub_subscription" "events" {
   labels  = var.labels
 
   # Dataflow extends deadlines itself; 60 s is what `receipts init` uses locally.
-  ack_deadline_seconds       = 60
+  ack_deadline_seconds = 60
+  # Acked messages are kept as long as unacked ones: `gcloud pubsub subscriptions seek`
+  # can replay any of the last message_retention (charged once: idempotency keys).
   message_retention_duration = var.message_retention
-  retain_acked_messages      = false
+  retain_acked_messages      = true
 
   expiration_policy {
     ttl = "" # never expires, even while no job reads it
-  }
-
-  retry_policy {
-    minimum_backoff = var.retry_minimum_backoff
-    maximum_backoff = var.retry_maximum_backoff
-  }
-
-  dead_letter_policy {
-    dead_letter_topic     = google_pubsub_topic.this["dead_letters"].id
-    max_delivery_attempts = var.max_delivery_attempts
   }
 }
 
@@ -69,18 +65,4 @@ resource "google_pubsub_subscription" "dead_letters" {
   expiration_policy {
     ttl = ""
   }
-}
-
-resource "google_pubsub_topic_iam_member" "agent_publishes_dead_letters" {
-  project = var.project_id
-  topic   = google_pubsub_topic.this["dead_letters"].name
-  role    = "roles/pubsub.publisher"
-  member  = local.pubsub_agent
-}
-
-resource "google_pubsub_subscription_iam_member" "agent_forwards_from_events" {
-  project      = var.project_id
-  subscription = google_pubsub_subscription.events.name
-  role         = "roles/pubsub.subscriber"
-  member       = local.pubsub_agent
 }

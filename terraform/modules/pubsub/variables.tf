@@ -16,7 +16,7 @@ variable "subscription_name" {
 }
 
 variable "dead_letter_topic_name" {
-  description = "Topic for dead letters: invalid events (published by the job) and undeliverable messages (by Pub/Sub)."
+  description = "Topic for dead letters the job publishes (invalid events, refused receipts, events held while intake is frozen), raw bytes and reason."
   type        = string
   default     = "billing-events-dead"
 }
@@ -28,27 +28,9 @@ variable "reconcile_alert_topic_name" {
 }
 
 variable "message_retention" {
-  description = "How long unacknowledged messages are kept (max 7 days): the longest pipeline outage that loses no event."
+  description = "How long messages are kept, acked or not (max 7 days): the longest pipeline outage that loses no event, and how far back a failover can seek the job's subscription."
   type        = string
   default     = "604800s"
-}
-
-variable "max_delivery_attempts" {
-  description = "Deliveries of one message before Pub/Sub moves it to the dead-letter topic (5-100)."
-  type        = number
-  default     = 5
-}
-
-variable "retry_minimum_backoff" {
-  description = "Retry policy: first redelivery delay after a nack or an expired deadline."
-  type        = string
-  default     = "10s"
-}
-
-variable "retry_maximum_backoff" {
-  description = "Retry policy: longest redelivery delay (max 600s)."
-  type        = string
-  default     = "600s"
 }
 
 variable "allowed_persistence_regions" {
