@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 
 import apache_beam as beam
-from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.transforms.window import TimestampedValue
@@ -32,6 +31,7 @@ from receipts.stores.signers import signer_from_url
 from transforms.dedup import conflict
 from transforms.sign import processed_at, sign_named
 from transforms.sinks import DEAD, refused_for_good
+from transforms.state_coders import ChainStateCoder
 
 REFUSED = (WriteOutcome.NOT_NEXT, WriteOutcome.CONFLICT)
 ATTEMPTS = 5  # refusals in a row before the events are dead letters: another writer keeps winning
@@ -45,7 +45,7 @@ class ChargeCustomer(beam.DoFn):
     """(customer_id, [(Message, Event)]) -> stored SignedReceipts (timestamped with when they
     were made); dead letters on DEAD."""
 
-    CHAIN = ReadModifyWriteStateSpec("chain_state", PickleCoder())
+    CHAIN = ReadModifyWriteStateSpec("chain_state", ChainStateCoder())
 
     def __init__(
         self, store_url: str, signer_url: str, kid: str, clock: Callable[[], str] = utc_now, transaction_size: int = 500
