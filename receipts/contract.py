@@ -88,3 +88,8 @@ def contract_problem(body: Mapping[str, Any], header_kid: str | None) -> str | N
 def is_int(value: Any) -> bool:
     """A JSON integer: an int that is not a bool."""
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def signed_body(receipt: Mapping[str, Any]) -> dict[str, Any]:
+    """The body fields of an exported receipt: everything but EXPORT_EXTRA_FIELDS."""
+    return {name: value for name, value in receipt.items() if name not in EXPORT_EXTRA_FIELDS}

@@ -22,7 +22,7 @@ from receipts.canonical import (
     sha256_hex,
     strict_loads,
 )
-from receipts.contract import EXPORT_EXTRA_FIELDS, contract_problem, is_int
+from receipts.contract import contract_problem, is_int, signed_body
 from receipts.jws import ALG, TYP, b64url_decode, split_compact
 from receipts.keys import Jwks, signature_problem
 from receipts.ledger import ACCEPTED
@@ -124,7 +124,7 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
     except (ValueError, RecursionError) as error:  # CanonicalizationError is a ValueError
         fail(CANONICAL, f"signed payload: {str(error)[:200]}")
         return done()
-    exported = {name: value for name, value in receipt.items() if name not in EXPORT_EXTRA_FIELDS}
+    exported = signed_body(receipt)
     if not _same_json(exported, body, payload):
         fail(CANONICAL, f"exported field {_first_difference(exported, body)!r} differs from the signed body")
     else:

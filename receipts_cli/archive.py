@@ -8,9 +8,8 @@ import sys
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from receipts.stores import open_store
 from receipts.stores.archiving import CatchUp, catch_up, open_writer
-from receipts_cli.home import Home
+from receipts_cli.home import Home, store_of
 from receipts_cli.terminal import err, out, shown
 
 CATCH_UP = "receipts archive catch-up"
@@ -61,7 +60,7 @@ def archive() -> None:
 def archive_status(home: Home) -> None:
     """How many stored receipts are not in the archive yet, and the batches pending. Exit 1
     when any are."""
-    store = _store(home)
+    store = store_of(home)
     pending = store.pending_archive_batches()
     left = store.unarchived_count()
     out.print(f"{left} stored receipt(s) not in the archive yet ({shown(home.archive_url)}).")
@@ -79,7 +78,7 @@ def archive_catch_up(home: Home, archive_url: str | None) -> None:
     """Write every stored receipt that is not in the archive yet: batches a killed or failed
     run left pending, then everything past each customer's mark. Safe at any time, beside a
     running job and twice: nothing is archived twice. Exit 1 if anything is still not archived."""
-    store = _store(home)
+    store = store_of(home)
     target = archive_url or home.archive_url
     done = caught_up(store, target)  # safe beside a running job: planning is transactional
     err.print(f"Archived {done.receipts} receipt(s) in {done.batches} batch(es) into {shown(target)}.")
@@ -88,13 +87,6 @@ def archive_catch_up(home: Home, archive_url: str | None) -> None:
         err.print(f"[red]{shown(problem)}[/]")
         sys.exit(1)
     err.print("[green]OK[/] the archive holds every stored receipt.")
-
-
-def _store(home: Home):
-    try:
-        return open_store(home.store_url)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from error
 
 
 def register(main: click.Group) -> None:

@@ -12,11 +12,10 @@ import click
 from rich.progress import Progress
 
 from receipts.producer.publisher import DEAD_LETTER_TOPIC, SUBSCRIPTION, TOPIC
-from receipts.stores import open_store
 from receipts.text import visible
 from receipts_cli.console import pipeline_counts
 from receipts_cli.emulators import DEFAULT_PROJECT, NAMES, EmulatorError, Emulators, answers, export_lines
-from receipts_cli.home import Home, HomeBusy
+from receipts_cli.home import Home, HomeBusy, store_of
 from receipts_cli.terminal import err, shown
 
 DEFAULT_STORE = f"gcp://{DEFAULT_PROJECT}"
@@ -59,14 +58,6 @@ def kms_public_key(name: str):
 def kms_jwks(names: tuple[str, ...]) -> dict:
     """The JWKS of KMS key versions, in the order given."""
     return {"keys": [kms_public_key(name).jwk for name in names]}
-
-
-def store_of(home: Home):
-    """The home's store; a usage error saying what is wrong with its URL otherwise."""
-    try:
-        return open_store(home.store_url)
-    except ValueError as error:
-        raise click.UsageError(str(error)) from error
 
 
 def gcp_location(home: Home):

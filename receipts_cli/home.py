@@ -8,6 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
+
+from receipts.stores import open_store
 from receipts.stores.keyring import KeyRing
 
 
@@ -116,3 +119,11 @@ class Home:
                 yield
             finally:
                 lock.truncate(0)
+
+
+def store_of(home: Home):
+    """The home's store; a usage error saying what is wrong with its URL otherwise."""
+    try:
+        return open_store(home.store_url)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from error

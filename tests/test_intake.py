@@ -163,7 +163,27 @@ def test_a_freeze_within_a_bundle_holds_the_events_after_it_without_a_read_per_e
     [held] = list(hold.process(element(4)))
     assert held.tag == HELD and held.value.reason == INTAKE_FROZEN and held.value.raw == element(4)[0].raw
     assert held.value.customer_id == "cust_1" and held.value.idempotent_key == "k4"
-    assert reads == [0.0, 1.0]  # start_bundle, then once a second: never per event
+    assert reads == [0.0, 1.0]  # the first event, then once a second: never per event
+    hold.teardown()
+
+
+def test_one_event_bundles_read_the_state_once_a_second_not_once_each(tmp_path: Path) -> None:
+    """A streaming runner may make every event a bundle of its own: 1,000 of them within one
+    second read the intake state once (a read per bundle was a store read per event)."""
+    store = SqliteStore(f"sqlite:///{tmp_path / 'r.db'}")
+    clock = ManualClock()
+    hold = HoldWhileFrozen(store.url, clock)
+    hold.setup()
+    reads = []
+    read = hold.store.intake
+    hold.store.intake = lambda: reads.append(clock.now) or read()  # type: ignore[method-assign]
+    message, event = Message("m", event_bytes(idempotent_key="k"), 1), make_event(idempotent_key="k")
+    for n in range(1000):
+        clock.now = n / 1000
+        hold.start_bundle()
+        assert list(hold.process((message, event))) == [(message, event)]
+        hold.finish_bundle()
+    assert reads == [0.0]
     hold.teardown()
 
 

@@ -38,7 +38,7 @@ def store_of(home: Path) -> SqliteStore:
     return SqliteStore(f"sqlite:///{(home / 'receipts.db').resolve()}")
 
 
-def refused(signer, customer: str, keys: list[str], amount: str = "1.25") -> list[DeadLetter]:
+def refused(customer: str, keys: list[str], amount: str = "1.25") -> list[DeadLetter]:
     """receipt_conflict dead letters as the charge step makes them: events whose receipts
     the store kept refusing (another writer kept winning), so none of them was written."""
     letters = []
@@ -69,11 +69,11 @@ def parked(home: Path, tmp_path: Path, signer) -> Path:
     assert invoke(home, "run", "--input", str(events)).exit_code == 0
     store = store_of(home)
     letters = [
-        *refused(signer, "cust_1", ["late-1", "late-2"]),  # replayable: their keys are free
+        *refused("cust_1", ["late-1", "late-2"]),  # replayable: their keys are free
         frozen("cust_2", "f-1"),
         frozen("cust_2", "f-2", message_id="pubsub-2"),
-        *refused(signer, "cust_1", ["held"], amount="10.00"),  # the same event is charged already
-        *refused(signer, "cust_1", ["held"], amount="99.00"),  # its key holds a different event
+        *refused("cust_1", ["held"], amount="10.00"),  # the same event is charged already
+        *refused("cust_1", ["held"], amount="99.00"),  # its key holds a different event
         DeadLetter(MALFORMED_JSON, "not JSON", b"{broken", "events.jsonl:7"),
         DeadLetter(IDEMPOTENCY_CONFLICT, "other payload", event_bytes(idempotent_key="held"), "events.jsonl:8"),
     ]

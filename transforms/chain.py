@@ -22,6 +22,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.transforms.window import TimestampedValue
 
 from receipts.canonical import canonical_bytes
+from receipts.contract import signed_body
 from receipts.events import Event
 from receipts.ledger import ACCEPTED, ChainedReceipt, ChainState, Entitlement
 from receipts.records import Message, SignedReceipt
@@ -135,7 +136,8 @@ class ChargeCustomer(beam.DoFn):
                 stored = self.store.receipt(record.receipt_id)
                 self.replayed.inc()
                 if stored is not None:
-                    yield TimestampedValue(as_signed(stored), processed_at_of(stored))
+                    receipt = as_signed(stored)
+                    yield TimestampedValue(receipt, processed_at(receipt.chained))
             else:
                 self.idempotency_conflicts.inc()
                 yield beam.pvalue.TaggedOutput(DEAD, conflict(message, event))
@@ -143,9 +145,5 @@ class ChargeCustomer(beam.DoFn):
 
 def as_signed(record: dict) -> SignedReceipt:
     """A stored receipt (export format) as the SignedReceipt the job would have yielded."""
-    body = {name: value for name, value in record.items() if name not in ("receipt_hash", "signature")}
+    body = signed_body(record)
     return SignedReceipt(ChainedReceipt(body, canonical_bytes(body), record["receipt_hash"], None), record["signature"])
-
-
-def processed_at_of(record: dict):
-    return processed_at(as_signed(record).chained)

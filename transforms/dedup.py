@@ -106,8 +106,7 @@ class DeduplicateEvents(_Deduplicate):
             # Not seen, or seen long enough ago that its receipt should be stored: the store
             # decides, so an event whose first copy was never stored (refused for good and
             # parked, say) is charged when it is replayed, not dropped as a duplicate.
-            stored = self.stored_sha256(customer_id, idempotent_key)
-            seen, since = (stored, now) if stored is not None or seen is None else (None, now)
+            seen, since = self.stored_sha256(customer_id, idempotent_key), now
         outputs, seen = self.decide(seen, batch)
         first.write(f"{seen} {since}")
         if self.ttl is not None:

@@ -17,7 +17,7 @@ from receipts.rows import IntakeState
 from receipts.stores import open_store
 
 HELD = "held"
-REREAD_SECONDS = 1.0  # within a bundle, the state is read again at most this often
+REREAD_SECONDS = 1.0  # the state is read again at most this often, across bundles
 REPLAY = f"receipts dead-letters replay --reason {INTAKE_FROZEN}"
 log = logging.getLogger("receipts.intake")
 
@@ -25,8 +25,9 @@ log = logging.getLogger("receipts.intake")
 class HoldWhileFrozen(beam.DoFn):
     """(Message, Event) -> itself while intake is open; while frozen -> a DeadLetter with
     reason `intake_frozen` on the 'held' output (raw bytes kept), and nothing is charged.
-    The state is read in start_bundle and again at most once a second within a bundle,
-    never once per event."""
+    The state is read on the first event and then at most once a second, across bundles:
+    a streaming runner's bundles may hold one event each, and a store read per bundle would
+    be a read per event."""
 
     def __init__(self, store_url: str, clock=time.monotonic) -> None:
         self.store_url = store_url
@@ -35,20 +36,15 @@ class HoldWhileFrozen(beam.DoFn):
 
     def setup(self) -> None:
         self.store = open_store(self.store_url)
+        self.state: IntakeState | None = None
+        self.read_at = 0.0
 
     def teardown(self) -> None:
         self.store.close()
 
-    def start_bundle(self) -> None:
-        self._refresh()
-
-    def _refresh(self) -> None:
-        self.state = self.store.intake()
-        self.read_at = self.clock()
-
     def process(self, element: tuple[Message, Event]):
-        if self.clock() - self.read_at >= REREAD_SECONDS:
-            self._refresh()
+        if self.state is None or self.clock() - self.read_at >= REREAD_SECONDS:
+            self.state, self.read_at = self.store.intake(), self.clock()
         if not self.state.frozen:
             yield element
             return

@@ -5,7 +5,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 
 from receipts.canonical import differing_fields
-from receipts.contract import EXPORT_EXTRA_FIELDS
+from receipts.contract import signed_body
 from receipts.keys import Jwks
 from receipts.reconciliation.copies import Held, Link
 from receipts.reconciliation.findings import (
@@ -122,7 +122,7 @@ def _verification_failures(customer_id: str, chain: Sequence[Link], source: str)
             check, field = VERIFY_CHECKS[failure.check]
             reason = failure.reason
             if failure.check == CANONICAL and link.body is not None:
-                exported = {k: v for k, v in link.held.receipt.items() if k not in EXPORT_EXTRA_FIELDS}
+                exported = signed_body(link.held.receipt)
                 if exported:  # else the stored body could not even be read: "body" it is
                     field = next(iter(differing_fields(exported, link.body)), field)
             if failure.check == REPEATED_KEY:

@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from receipts.contract import EXPORT_EXTRA_FIELDS
 from receipts.keys import Jwks
 from receipts.money import format_amount
 from receipts.reconciliation.copies import Held
@@ -129,11 +128,6 @@ def extended_by_store(
             f"(sequence {len(chain)}): restoring would rewind the chain, so nothing was written for this customer",
         )
     return Extended(tuple(chain), len(chain) - len(base))
-
-
-def signed_body(receipt: Receipt) -> Receipt:
-    """The signed body of an exported receipt (verified: its fields are the signed ones)."""
-    return {name: value for name, value in receipt.items() if name not in EXPORT_EXTRA_FIELDS}
 
 
 def state_rows(receipts: Sequence[Receipt]) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[int, int]]]:

@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from receipts.canonical import canonical_bytes
-from receipts.restoration import signed_body, state_rows
+from receipts.contract import signed_body
+from receipts.restoration import state_rows
 from receipts.rows import RestoreOutcome
 
 

@@ -19,23 +19,15 @@ from google.cloud import firestore, spanner
 from google.cloud.spanner_v1 import param_types
 
 from receipts.canonical import canonical_bytes
-from receipts.restoration import signed_body, state_rows
+from receipts.contract import signed_body
+from receipts.restoration import state_rows
 from receipts.rows import RestoreOutcome
 from receipts.stores.gcp.ledger import RECEIPTS, document_of
+from receipts.stores.gcp.schema import KEY_COLUMNS
 from receipts.stores.retry import with_backoff
 
 WRITE_TIMES = ("ledger_written_at", "restored_at")  # when a document was written: not part of what it says
 CHUNK = 400  # documents per Firestore batch (at most 500 writes) and rows per Spanner commit
-KEY_COLUMNS = [
-    "CustomerId",
-    "IdempotentKey",
-    "ReceiptId",
-    "EventSha256",
-    "Sequence",
-    "ReceiptHash",
-    "Body",
-    "Signature",
-]
 
 
 class SpannerRestore:

@@ -17,6 +17,19 @@ def spanner_ddl(name: str = "spanner.sql") -> list[str]:
     return [statement.strip().rstrip(";").strip() for statement in statements if statement.strip()]
 
 
+# IdempotencyKeys, the columns a receipt writes (besides CreatedAt, its commit time): spanner.sql.
+KEY_COLUMNS = [
+    "CustomerId",
+    "IdempotentKey",
+    "ReceiptId",
+    "EventSha256",
+    "Sequence",
+    "ReceiptHash",
+    "Body",
+    "Signature",
+]
+
+
 TABLE_NAME = re.compile(r"CREATE TABLE (\w+)|CREATE (?:UNIQUE )?INDEX \w+ ON (\w+)")
 
 

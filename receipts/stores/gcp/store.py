@@ -33,6 +33,7 @@ from receipts.stores.gcp.intake import SpannerIntake
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
 from receipts.stores.gcp.location import GcpLocation, client_options
 from receipts.stores.gcp.restore import SpannerRestore
+from receipts.stores.gcp.schema import KEY_COLUMNS
 from receipts.stores.gcp.site_records import SpannerSiteRecords
 from receipts.stores.gcp.state_reads import SpannerStateReads
 from receipts.stores.retry import with_backoff
@@ -210,17 +211,7 @@ class SpannerFirestoreStore(
             currency = body["currency"]
             transaction.insert(
                 "IdempotencyKeys",
-                [
-                    "CustomerId",
-                    "IdempotentKey",
-                    "ReceiptId",
-                    "EventSha256",
-                    "Sequence",
-                    "ReceiptHash",
-                    "Body",
-                    "Signature",
-                    "CreatedAt",
-                ],
+                [*KEY_COLUMNS, "CreatedAt"],
                 [
                     [
                         customer,
