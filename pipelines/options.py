@@ -14,6 +14,7 @@ from typing import Any
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from receipts.stores.signers import key_file_url, signer_from_url
+from transforms.dedup import DEDUP_TTL_SECONDS
 
 
 class StoreOptions(PipelineOptions):
@@ -50,7 +51,7 @@ class ChargingOptions(PipelineOptions):
         parser.add_argument(
             "--dedup_ttl_seconds",
             type=int,
-            default=24 * 3600,
+            default=DEDUP_TTL_SECONDS,
             help="Streaming: how long dedup state remembers a key before the store answers for it",
         )
         parser.add_argument(

@@ -15,6 +15,7 @@ from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner, stop, tune_direct_runner_pubsub
 from pipelines.options import ChargingOptions, StoreOptions, charging_settings, missing_options
 from transforms.archive import ArchiveWindows
+from transforms.dedup import DEDUP_TTL_SECONDS
 from transforms.pubsub import ToMessage, dead_letter_message
 
 
@@ -34,6 +35,18 @@ class StreamingOptions(PipelineOptions):
             type=int,
             default=4,
             help="Archive catch-ups per window, each for its share of the customers",
+        )
+        parser.add_argument(
+            "--charge_batch_size",
+            type=int,
+            default=500,
+            help="Most events of one customer charged in one store transaction",
+        )
+        parser.add_argument(
+            "--charge_buffer_seconds",
+            type=float,
+            default=1.0,
+            help="Longest an event waits for its customer's batch to fill before it is charged",
         )
 
 
@@ -56,7 +69,9 @@ class StreamSettings:
     dead_letter_topic: str | None
     archive_window_seconds: int = 300
     archive_shards: int = 4
-    dedup_ttl_seconds: int = 24 * 3600
+    charge_batch_size: int = 500
+    charge_buffer_seconds: float = 1.0
+    dedup_ttl_seconds: int = DEDUP_TTL_SECONDS
     signer: str | None = None
     max_future_seconds: int = 3600
 
@@ -68,6 +83,8 @@ class StreamSettings:
             dead_letter_topic=view.dead_letter_topic,
             archive_window_seconds=view.archive_window_seconds,
             archive_shards=view.archive_shards,
+            charge_batch_size=view.charge_batch_size,
+            charge_buffer_seconds=view.charge_buffer_seconds,
             **charging_settings(options),
         )
 
@@ -81,7 +98,9 @@ def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.P
         | "ToMessage" >> beam.ParDo(ToMessage())
     )
     archive = ArchiveWindows(settings.store, settings.archive, settings.archive_window_seconds, settings.archive_shards)
-    outputs = charge_messages(messages, settings, archive, streaming=True)
+    outputs = charge_messages(
+        messages, settings, archive, streaming=True, batch=(settings.charge_batch_size, settings.charge_buffer_seconds)
+    )
     if settings.dead_letter_topic:
         _ = (
             outputs["dead"]

@@ -21,6 +21,7 @@ from receipts.rows import (
     IntakeState,
     LedgerEntry,
     RestoreOutcome,
+    WriteCounts,
     WriteOutcome,
 )
 from receipts.sessions import SessionRecord
@@ -29,6 +30,7 @@ from receipts.sessions import SessionRecord
 class Store(Protocol):
     url: str
     ledger_conflicts: int  # receipts found already stored under their id with another body: logged, not written
+    write_counts: WriteCounts  # what the receipt writes cost: transactions, mutations, rows
 
     def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None: ...
 

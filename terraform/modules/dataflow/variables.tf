@@ -94,6 +94,18 @@ variable "archive_shards" {
   default     = 4
 }
 
+variable "charge_batch_size" {
+  description = "The job's --charge_batch_size: most events of one customer charged in one store transaction."
+  type        = number
+  default     = 500
+}
+
+variable "charge_buffer_seconds" {
+  description = "The job's --charge_buffer_seconds: longest an event waits for its customer's batch to fill."
+  type        = number
+  default     = 1.0
+}
+
 variable "max_future_seconds" {
   description = "The job's --max_future_seconds: an event timestamped further ahead of processing time is a dead letter (timestamp_in_future)."
   type        = number
@@ -101,9 +113,9 @@ variable "max_future_seconds" {
 }
 
 variable "dedup_ttl_seconds" {
-  description = "The job's --dedup_ttl_seconds: how long dedup state remembers a key before Spanner answers for it."
+  description = "The job's --dedup_ttl_seconds: how long dedup state remembers a key before Spanner answers for it (past 300 s a hit asks Spanner anyway; a drain fires one timer per key remembered)."
   type        = number
-  default     = 86400
+  default     = 600
 }
 
 variable "labels" {
