@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from receipts.rows import ArchiveBatch
+from receipts.stores.archive_plans import BATCH_RECEIPTS
 from receipts.stores.folder_archive import merge_into, window_name
 
 log = logging.getLogger("receipts.archive")
@@ -82,7 +83,7 @@ def catch_up(
     customers: Sequence[str] | None = None,
     stranded_after_seconds: float | None = None,
     on_batch: Callable[[ArchiveBatch], None] = lambda batch: None,
-    max_receipts: int = 5000,
+    max_receipts: int = BATCH_RECEIPTS,
 ) -> CatchUp:
     """Write the pending batches (only those planned over `stranded_after_seconds` ago, if
     given: a younger one is probably being written by its planner), then plan and write
