@@ -84,14 +84,16 @@ def catch_up(
     stranded_after_seconds: float | None = None,
     on_batch: Callable[[ArchiveBatch], None] = lambda batch: None,
     max_receipts: int = BATCH_RECEIPTS,
+    write_pending: bool = True,
 ) -> CatchUp:
     """Write the pending batches (only those planned over `stranded_after_seconds` ago, if
-    given: a younger one is probably being written by its planner), then plan and write
-    batches for `customers` (None: every customer) until nothing stored is unplanned. A
-    failed write stops the catch-up and is named in the result; nothing is lost, the batch
-    stays pending."""
+    given: a younger one is probably being written by its planner; none without
+    `write_pending`, when another catch-up has that duty), then plan and write batches for
+    `customers` (None: every customer) until nothing stored is unplanned. A failed write
+    stops the catch-up and is named in the result; nothing is lost, the batch stays
+    pending."""
     done = CatchUp()
-    pending = store.pending_archive_batches()
+    pending = store.pending_archive_batches() if write_pending else []
     if stranded_after_seconds is not None:
         cutoff = datetime.now(UTC) - timedelta(seconds=stranded_after_seconds)
         pending = [batch for batch in pending if _planned(batch) < cutoff]
