@@ -88,10 +88,10 @@ variable "archive_window_seconds" {
   default     = 300
 }
 
-variable "archive_shards" {
-  description = "The job's --archive_shards: archive catch-ups per window, each for its share of the customers."
+variable "archive_shard_receipts" {
+  description = "The job's --archive_shard_receipts: receipts per archive catch-up; a window's customers are split into as many parallel catch-ups as its receipts need."
   type        = number
-  default     = 4
+  default     = 20000
 }
 
 variable "charge_batch_size" {

@@ -60,8 +60,8 @@ resource "google_spanner_database_iam_member" "pipeline" {
   member   = local.pipeline
 }
 
-# Archive objects are created once and read back to tell a replay from a conflict; the
-# pipeline can neither replace nor delete one.
+# Archive objects are created once, and their metadata (the sha256 set at create) read to
+# tell a replay from a conflict; the pipeline can neither replace, delete nor relabel one.
 resource "google_storage_bucket_iam_member" "pipeline_archive" {
   for_each = toset(["roles/storage.objectCreator", "roles/storage.objectViewer"])
 
