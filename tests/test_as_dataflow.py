@@ -26,7 +26,7 @@ from receipts.stores.keyring import KeyRing
 from receipts.stores.signers import LocalKeySigner, key_file_url
 from receipts.stores.sqlite import SqliteStore
 from tests.conftest import event_bytes
-from tests.harness.billing import ChargingJob, conflicts, money_problems
+from tests.harness.billing import DEDUP_TTL_SECONDS, ChargingJob, conflicts, money_problems
 from tests.harness.dataflow import WorkerLost
 from tests.harness.delivery import ManualClock, deliveries, split
 from transforms.chain import ChargeCustomer
@@ -103,10 +103,19 @@ def stream(job: ChargingJob, messages: list[Message], clock: ManualClock, rng: r
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_bundles_killed_after_their_writes_and_retried_charge_each_event_once(seed, store_url, ring, old, jwks):
+    """Bundles die after their writes and are retried on fresh workers, deliveries repeat and
+    reorder; later dedup's state expires and everything is delivered again."""
     clock = ManualClock(f"retried-{seed}")
     rng, messages = random.Random(seed), published(seed)
     job = ChargingJob(store_url, url(ring, old), old, clock, seed, faults=0.4)
     stream(job, messages, clock, rng)
+    job.run()
+    assert money_problems(store_url, events_of(messages), jwks) == []
+    dedup = job.stage("dedup").step
+    assert all(dedup.state_bytes(key) for key in events_of(messages))
+    job.advance_watermark(clock() + DEDUP_TTL_SECONDS + 1)  # dedup's expiry timers fire: its state goes
+    assert not any(dedup.state_bytes(key) for key in events_of(messages))
+    stream(job, messages, clock, rng)  # redelivered after that (a seek): the store answers
     job.run()
     assert money_problems(store_url, events_of(messages), jwks) == []
     assert conflicts(job.dead) == []
@@ -118,7 +127,7 @@ def test_two_jobs_on_one_subscription_charge_each_event_once(seed, store_url, ri
     """Each pull goes to one job, a redelivery often to the other; both write one store."""
     clock = ManualClock(f"two-jobs-{seed}")
     rng, messages = random.Random(seed), published(seed)
-    jobs = [ChargingJob(store_url, url(ring, old), old, clock, seed), ChargingJob(store_url, url(ring, old), old, clock, seed + 100)]
+    jobs = [ChargingJob(store_url, url(ring, old), old, clock, seed + n) for n in (0, 100)]
     for pull in split(deliveries(messages, rng, redeliver=0.5), rng):
         rng.choice(jobs).receive(pull)
         rng.choice(jobs).run(rng.randint(0, 3))
@@ -170,7 +179,8 @@ class Rival:
         self.messages.append(Message(f"rival-{len(self.messages)}", raw))
         store = SqliteStore(self.store_url)
         try:
-            chained = store.load_chain(self.customer).append(parse_event(raw), None, self.signer.kid, "2026-01-25T12:00:00Z")
+            chain = store.load_chain(self.customer)
+            chained = chain.append(parse_event(raw), None, self.signer.kid, "2026-01-25T12:00:00Z")
             assert store.write_receipts([SignedReceipt(chained, sign_payloads(self.signer, [chained.canonical])[0])])
         finally:
             store.close()

@@ -64,7 +64,8 @@ class ChargingJob:
 
     def build(self, signer_url: str, kid: str, faults: float, instrument) -> list[Stage]:
         fresh = Shuffle(self.rng)
-        dedup = StatefulStep(DeduplicateEvents(self.store_url, DEDUP_TTL_SECONDS, self.clock), Faults(self.seed, faults))
+        deduplicate = DeduplicateEvents(self.store_url, DEDUP_TTL_SECONDS, self.clock)
+        dedup = StatefulStep(deduplicate, Faults(self.seed, faults))
         charge = StatefulStep(self.charging(signer_url, kid), Faults(self.seed + 1, faults), instrument=instrument)
         return [
             Stage("dedup", dedup, Shuffle(self.rng), list, lambda out: self._deduplicated(out, fresh)),

@@ -20,7 +20,6 @@ combining state beyond ReadModifyWrite and Bag, the SDK's cross-bundle state cac
 """
 
 import copy
-import inspect
 import random
 from collections import defaultdict
 from collections.abc import Callable, Iterable
@@ -30,11 +29,12 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.internal import pickler
 from apache_beam.pvalue import TaggedOutput
-from apache_beam.transforms.core import _DoFnParam, _StateDoFnParam, _TimerDoFnParam
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, get_dofn_specs
-from apache_beam.transforms.window import GlobalWindow, TimestampedValue
+from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
 from apache_beam.utils.windowed_value import WindowedValue
+
+from tests.harness.keyed_state import KeyContext, invoke
 
 MAIN = "main"
 
@@ -165,12 +165,15 @@ class StatefulStep:
 
         worker.start_bundle()
         for key, element, timestamp, timer in work:
-            context = contexts.setdefault(key, _KeyContext(self, key))
+            if key not in contexts:
+                committed = self._state.get(key, {}), self._timers.get(key, {})
+                contexts[key] = KeyContext(key, self.state_specs, *committed)
+            context = contexts[key]
             if timer is None:
-                results = _invoke(worker.process, context, timestamp, element)
+                results = invoke(worker.process, context, timestamp, element)
             else:
                 context.fired(timer)
-                results = _invoke(self.timer_specs[timer]._attached_callback.__get__(worker), context, timestamp)
+                results = invoke(self.timer_specs[timer]._attached_callback.__get__(worker), context, timestamp)
             for result in results or ():
                 _emit(outputs, result)
                 tick()
@@ -224,119 +227,12 @@ class StatefulStep:
         return dict(self._state.get(key, {}))
 
 
-class _KeyContext:
-    """One key's state and timers inside an attempt: read from the committed bytes, kept
-    as objects until the commit encodes them."""
-
-    def __init__(self, step: StatefulStep, key: Any) -> None:
-        self.step, self.key = step, key
-        self.states: dict[str, _ValueState | _BagState] = {}
-        self.timers = dict(step._timers.get(key, {}))
-
-    def state(self, spec) -> "_ValueState | _BagState":
-        if spec.name not in self.states:
-            spec = self.step.state_specs[spec.name]  # the running code's spec, after an update too
-            committed = self.step._state.get(self.key, {}).get(spec.name)
-            kind = _BagState if isinstance(spec, BagStateSpec) else _ValueState
-            self.states[spec.name] = kind(spec.coder, committed)
-        return self.states[spec.name]
-
-    def timer(self, spec) -> "_Timer":
-        return _Timer(self.timers, spec.name)
-
-    def fired(self, name: str) -> None:
-        self.timers.pop(name, None)
-
-    def commit(self) -> tuple[dict[str, Any], dict[str, Timestamp]]:
-        state = dict(self.step._state.get(self.key, {}))
-        for name, runtime in self.states.items():
-            encoded = runtime.encoded()
-            if encoded is None:
-                state.pop(name, None)
-            else:
-                state[name] = encoded
-        return state, dict(self.timers)
-
-
-_UNSET = object()
-
-
-class _ValueState:
-    def __init__(self, coder, committed: bytes | None) -> None:
-        self.coder, self.committed, self.value = coder, committed, _UNSET
-
-    def read(self):
-        if self.value is not _UNSET:
-            return self.value
-        return None if self.committed is None else self.coder.decode(self.committed)
-
-    def write(self, value) -> None:
-        self.value = value
-
-    def clear(self) -> None:
-        self.value = None
-
-    def encoded(self) -> bytes | None:
-        if self.value is _UNSET:
-            return self.committed
-        return None if self.value is None else self.coder.encode(self.value)
-
-
-class _BagState:
-    def __init__(self, coder, committed: tuple[bytes, ...] | None) -> None:
-        self.coder, self.kept, self.added = coder, committed or (), []
-
-    def read(self):
-        return [*(self.coder.decode(item) for item in self.kept), *self.added]
-
-    def add(self, value) -> None:
-        self.added.append(value)
-
-    def clear(self) -> None:
-        self.kept, self.added = (), []
-
-    def encoded(self) -> tuple[bytes, ...] | None:
-        items = (*self.kept, *(self.coder.encode(item) for item in self.added))
-        return items or None
-
-
-class _Timer:
-    def __init__(self, timers: dict[str, Timestamp], name: str) -> None:
-        self.timers, self.name = timers, name
-
-    def set(self, timestamp, dynamic_timer_tag: str = "") -> None:
-        self.timers[self.name] = Timestamp.of(timestamp)
-
-    def clear(self, dynamic_timer_tag: str = "") -> None:
-        self.timers.pop(self.name, None)
-
-
 def _specs(dofn: beam.DoFn) -> tuple[dict[str, Any], dict[str, Any]]:
     states, timers = get_dofn_specs(dofn)
     for spec in states:
         if not isinstance(spec, ReadModifyWriteStateSpec | BagStateSpec):
             raise NotImplementedError(f"the harness runs ReadModifyWrite and Bag state, not {spec!r}")
     return {spec.name: spec for spec in states}, {spec.name: spec for spec in timers}
-
-
-def _invoke(method, context: _KeyContext, timestamp: Timestamp, *element):
-    """Call a DoFn method with what its defaults ask for: state, timers, timestamp, key."""
-    arguments = {}
-    for name, parameter in inspect.signature(method).parameters.items():
-        default = parameter.default
-        if isinstance(default, _StateDoFnParam):
-            arguments[name] = context.state(default.state_spec)
-        elif isinstance(default, _TimerDoFnParam):
-            arguments[name] = context.timer(default.timer_spec)
-        elif default is beam.DoFn.TimestampParam:
-            arguments[name] = timestamp
-        elif default is beam.DoFn.KeyParam:
-            arguments[name] = context.key
-        elif default is beam.DoFn.WindowParam:
-            arguments[name] = GlobalWindow()
-        elif isinstance(default, _DoFnParam):
-            raise NotImplementedError(f"the harness does not provide {default.param_id}")
-    return method(*element, **arguments)
 
 
 def _emit(outputs: Outputs, result: Any) -> None:
