@@ -29,6 +29,7 @@ from receipts_cli.replay import register as register_replay_command
 from receipts_cli.restore import register as register_restore_command
 from receipts_cli.site import register as register_site_commands
 from receipts_cli.terminal import TerminalGroup, err, out, shown
+from receipts_cli.witness import register as register_witness_commands
 
 
 @click.group(cls=TerminalGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -289,3 +290,4 @@ register_reconcile_command(main)
 register_replay_command(dead_letters)
 register_restore_command(main)
 register_site_commands(main)
+register_witness_commands(main)
