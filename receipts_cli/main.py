@@ -106,13 +106,14 @@ def _exit_if_behind(home: Home) -> None:
     """Say how big the log is; exit 1, saying how many and what finishes the job, when the
     archive or the transparency log lacks stored receipts."""
     from receipts_cli.archive import unarchived_problem
-    from receipts_cli.log import unlogged_problem
+    from receipts_cli.log import integrated, unlogged_problem
 
     store = store_of(home)
+    run = integrated(home, store) if unlogged_problem(store, home) else None  # once more: it may be passing, or say why
     state = store.log_state()
     if state is not None and store.checkpoint(state.size) is not None:
         err.print(f"The transparency log holds {state.size} receipt(s); checkpoint signed for {state.size}.")
-    problems = [problem for problem in (unarchived_problem(store, home), unlogged_problem(store, home)) if problem]
+    problems = [p for p in (unarchived_problem(store, home), unlogged_problem(store, home, run)) if p]
     for problem in problems:
         err.print(f"[red]{shown(problem)}[/]")
     if problems:
