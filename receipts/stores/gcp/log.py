@@ -185,6 +185,21 @@ class SpannerLog:
             entries.append(entry)
         return entries
 
+    def log_leaves(self, first: int, end: int) -> list[tuple[int, str, bytes, int | None]]:
+        if end <= first:
+            return []
+        keys = spanner.KeySet(keys=[[n] for n in range(first // ROW, (end - 1) // ROW + 1)])
+        leaves = []
+        for bundle, data, ids in self._read("LogBundles", ["Bundle", "Entries", "ReceiptIds"], keys):
+            entries = _raw(data)
+            for offset, receipt_id in enumerate(ids):
+                index = bundle * ROW + offset
+                if first <= index < end:
+                    leaves.append((index, receipt_id, entries[offset * HASH_SIZE : (offset + 1) * HASH_SIZE]))
+        named = {leaf[1] for leaf in leaves}
+        indexed = dict(self._read("LogLeaves", ["ReceiptId", "LeafIndex"], spanner.KeySet(keys=[[r] for r in named])))
+        return sorted((*leaf, indexed.get(leaf[1])) for leaf in leaves)
+
     def log_hash_reader(self) -> RowHashes:
         return RowHashes(self._snapshot_rows)
 
