@@ -8,6 +8,16 @@ output "signer" {
   value       = "kms://${local.signing_key}"
 }
 
+output "log_origin" {
+  description = "The transparency log's origin (--log-origin, the jobs' --log_origin)."
+  value       = var.log_origin
+}
+
+output "log_signer" {
+  description = "The log's checkpoint key (--log-signer, the jobs' --log_signer)."
+  value       = "kms://${module.kms.log_first_version}"
+}
+
 output "published_key_versions" {
   description = "The KMS key versions the site publishes (receipts keys jwks --kms-key for each)."
   value       = local.key_versions
