@@ -102,7 +102,7 @@ def test_streaming_regexes_accept_what_terraform_passes() -> None:
 
 @pytest.mark.parametrize(("name", "job"), TEMPLATES)
 def test_dockerfile_pins_the_beam_version_of_pyproject(name: str, job) -> None:
-    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["pipelines"]
     [beam] = [pin.split("==")[1] for pin in pins if pin.startswith("apache-beam==")]
     dockerfile = (ROOT / "templates" / name / "Dockerfile").read_text()
     assert f"ARG BEAM_VERSION={beam}\n" in dockerfile
