@@ -10,21 +10,36 @@ variable "region" {
 }
 
 variable "pipeline_image" {
-  description = "The streaming Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/streaming:TAG); empty: no Dataflow job yet."
+  description = "The streaming Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/streaming@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no Dataflow job yet."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.pipeline_image == "" || can(regex("^[a-z0-9.-]+-docker\\.pkg\\.dev/[^@:]+@sha256:[0-9a-f]{64}$", var.pipeline_image))
+    error_message = "pipeline_image must be an Artifact Registry image pinned by digest: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/NAME@sha256:<64 hex> (docs/DEPLOY.md step 3 reads it)."
+  }
 }
 
 variable "reconcile_image" {
-  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile:TAG); empty: no hourly reconciliation yet (it also needs the site, for its JWKS)."
+  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no hourly reconciliation yet (it also needs the site, for its JWKS)."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.reconcile_image == "" || can(regex("^[a-z0-9.-]+-docker\\.pkg\\.dev/[^@:]+@sha256:[0-9a-f]{64}$", var.reconcile_image))
+    error_message = "reconcile_image must be an Artifact Registry image pinned by digest: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/NAME@sha256:<64 hex> (docs/DEPLOY.md step 3 reads it)."
+  }
 }
 
 variable "site_image" {
-  description = "The verifier site image (REGION-docker.pkg.dev/PROJECT/receipts/site:TAG); empty: no site yet."
+  description = "The verifier site image (REGION-docker.pkg.dev/PROJECT/receipts/site@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no site yet."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.site_image == "" || can(regex("^[a-z0-9.-]+-docker\\.pkg\\.dev/[^@:]+@sha256:[0-9a-f]{64}$", var.site_image))
+    error_message = "site_image must be an Artifact Registry image pinned by digest: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/NAME@sha256:<64 hex> (docs/DEPLOY.md step 3 reads it)."
+  }
 }
 
 variable "signing_key_version" {

@@ -20,8 +20,13 @@ variable "template_spec" {
 }
 
 variable "image" {
-  description = "The template's container image (Artifact Registry), also used as the workers' SDK container."
+  description = "The template's container image (Artifact Registry), also used as the workers' SDK container, pinned by digest (NAME@sha256:DIGEST)."
   type        = string
+
+  validation {
+    condition     = can(regex("@sha256:[0-9a-f]{64}$", var.image))
+    error_message = "image must be pinned by digest: NAME@sha256:<64 hex>, not a tag."
+  }
 }
 
 variable "service_account" {

@@ -11,6 +11,7 @@ variable "services" {
     "cloudscheduler.googleapis.com",
     "cloudkms.googleapis.com",
     "compute.googleapis.com",
+    "containerscanning.googleapis.com",
     "dataflow.googleapis.com",
     "firebaserules.googleapis.com",
     "firestore.googleapis.com",
