@@ -38,6 +38,7 @@ module "spanner" {
   edition                  = "STANDARD"
   processing_units         = 100
   version_retention_period = "1d"
+  serving_database         = var.spanner_serving_database # null until a restore (docs/RUNBOOK.md)
   labels                   = local.labels
 
   depends_on = [module.services]
@@ -95,6 +96,8 @@ module "iam" {
   registry_location          = var.region
   registry_repository        = module.registry.repository_name
   labels                     = local.labels
+
+  depends_on = [module.services]
 }
 
 module "dataflow" {
@@ -116,6 +119,8 @@ module "dataflow" {
   subscription      = module.pubsub.subscription
   dead_letter_topic = module.pubsub.dead_letter_topic
   labels            = local.labels
+
+  depends_on = [module.iam] # its grants exist before the job launches
 }
 
 module "site" {
@@ -134,6 +139,8 @@ module "site" {
   min_instances    = 0
   max_instances    = 3
   labels           = local.labels
+
+  depends_on = [module.iam] # its grants exist before the first revision starts
 }
 
 module "reconcile_schedule" {
@@ -155,7 +162,7 @@ module "reconcile_schedule" {
   alert_topic     = module.pubsub.reconcile_alert_topic
   labels          = local.labels
 
-  depends_on = [module.services]
+  depends_on = [module.services, module.iam]
 }
 
 module "monitoring" {

@@ -63,3 +63,9 @@ variable "runbook_url" {
   description = "URL of docs/RUNBOOK.md as published (alerts link its sections)."
   type        = string
 }
+
+variable "spanner_serving_database" {
+  description = "The Spanner database the services use: null for the one Terraform created; a restored database's id once it is verified (docs/RUNBOOK.md, Restoring a database)."
+  type        = string
+  default     = null
+}

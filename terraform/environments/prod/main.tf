@@ -49,12 +49,15 @@ module "spanner" {
   edition                  = "ENTERPRISE_PLUS"
   version_retention_period = "7d"
   backup_retention         = "7776000s"
+  incremental_backup_hours = 4
+  kms_key_names            = [] # Google-managed, decided before the first apply: docs/SECURITY.md, Encryption at rest
   autoscaling = {
     min_processing_units      = 1000
     max_processing_units      = 10000
     high_priority_cpu_percent = 45
   }
-  labels = local.labels
+  serving_database = var.spanner_serving_database # null until a restore (docs/RUNBOOK.md)
+  labels           = local.labels
 
   depends_on = [module.services]
 }
@@ -64,6 +67,7 @@ module "firestore" {
   project_id       = var.project_id
   location         = var.firestore_location
   backup_retention = "2419200s"
+  kms_key_name     = null # Google-managed, decided before the first apply: docs/SECURITY.md, Encryption at rest
 
   depends_on = [module.services]
 }
@@ -113,6 +117,8 @@ module "iam" {
   registry_location          = "us"
   registry_repository        = module.registry.repository_name
   labels                     = local.labels
+
+  depends_on = [module.services]
 }
 
 module "dataflow" {
@@ -135,6 +141,8 @@ module "dataflow" {
   subscription      = module.pubsub.subscription
   dead_letter_topic = module.pubsub.dead_letter_topic
   labels            = local.labels
+
+  depends_on = [module.iam] # its grants exist before the job launches
 }
 
 module "site" {
@@ -153,6 +161,8 @@ module "site" {
   min_instances    = 2
   max_instances    = 50
   labels           = local.labels
+
+  depends_on = [module.iam] # its grants exist before the first revision starts
 }
 
 module "loadbalancer" {
@@ -162,6 +172,8 @@ module "loadbalancer" {
   project_id = var.project_id
   services   = { for region, site in module.site : region => site.service_name }
   domain     = var.site_domain
+
+  depends_on = [module.services]
 }
 
 module "reconcile_schedule" {
@@ -183,7 +195,7 @@ module "reconcile_schedule" {
   alert_topic     = module.pubsub.reconcile_alert_topic
   labels          = local.labels
 
-  depends_on = [module.services]
+  depends_on = [module.services, module.iam]
 }
 
 module "monitoring" {
@@ -196,6 +208,24 @@ module "monitoring" {
   spanner_instance           = module.spanner.instance
   spanner_cpu_percent        = 45
   site_host                  = var.site_image == "" ? "" : var.site_domain
+
+  depends_on = [module.services]
+}
+
+# VPC Service Controls around the project, where the organisation allows it: set
+# access_policy (the organisation's policy number) to create the perimeter, in dry run
+# until perimeter_enforced is true (docs/DEPLOY.md, "VPC Service Controls").
+module "perimeter" {
+  source = "../../modules/perimeter"
+  count  = var.access_policy == "" ? 0 : 1
+
+  project_id        = var.project_id
+  access_policy     = var.access_policy
+  enforce           = var.perimeter_enforced
+  network           = module.network.network
+  operator_members  = var.perimeter_operators
+  producer_members  = var.producer_identities
+  scheduler_members = [for schedule in module.reconcile_schedule : "serviceAccount:${schedule.launcher_service_account}"]
 
   depends_on = [module.services]
 }

@@ -110,3 +110,38 @@ variable "runbook_url" {
   description = "URL of docs/RUNBOOK.md as published (alerts link its sections)."
   type        = string
 }
+
+variable "spanner_serving_database" {
+  description = "The Spanner database the services use: null for the one Terraform created; a restored database's id once it is verified (docs/RUNBOOK.md, Restoring a database)."
+  type        = string
+  default     = null
+}
+
+variable "access_policy" {
+  description = "The organisation's Access Context Manager policy number; empty: no VPC Service Controls perimeter (it needs rights on the organisation's policy)."
+  type        = string
+  default     = ""
+}
+
+variable "perimeter_enforced" {
+  description = "false: the perimeter runs in dry run (logs what it would refuse); true: it refuses. Enforce after a week of clean dry-run logs."
+  type        = bool
+  default     = false
+}
+
+variable "perimeter_operators" {
+  description = "Identities that may reach the project's APIs from outside the perimeter (Terraform's and CI's service accounts, on-call operators); needed once access_policy is set."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for member in var.perimeter_operators : can(regex("^(user|serviceAccount):", member))])
+    error_message = "perimeter_operators are user:EMAIL or serviceAccount:EMAIL."
+  }
+}
+
+variable "producer_identities" {
+  description = "Producer service accounts outside the project that publish to billing-events (serviceAccount:EMAIL); the perimeter lets them publish and nothing else."
+  type        = list(string)
+  default     = []
+}
