@@ -63,7 +63,7 @@ def locals_text(path: Path) -> str:
     return text[start:end]
 
 
-def test_cloud_armor_refuses_owasp_attacks_and_log4j_before_any_rate_limit(tmp_path: Path) -> None:
+def test_cloud_armor_refuses_owasp_attacks_and_log4j_before_any_rate_limit() -> None:
     folder = TERRAFORM / "modules/loadbalancer"
     policy = resources_of(folder / "armor.tf")["google_compute_security_policy"]["site"]
     [log4j] = [rule for rule in policy["rule"] if rule["priority"] == 1000]
@@ -76,6 +76,12 @@ def test_cloud_armor_refuses_owasp_attacks_and_log4j_before_any_rate_limit(tmp_p
     sets = {unquote(name) for name in local["owasp_rules"]}
     assert {name.split("-")[0] for name in sets} >= OWASP_CORE and all(name.endswith("-v33-stable") for name in sets)
     variables = blocks(folder, "variable")
+    assert int(variables["waf_sensitivity"]["default"]) == 1 and variables["waf_preview"]["default"] is False
+    assert throttled["for_each"] == "${local.throttled}"
+
+
+def test_cloud_armor_rules_render_with_unique_priorities_waf_first(tmp_path: Path) -> None:
+    folder = TERRAFORM / "modules/loadbalancer"
     rendered = terraform_eval(
         {"variables.tf": (folder / "variables.tf").read_text(), "locals.tf": locals_text(folder / "armor.tf")},
         "{options = local.waf_options, priorities = local.owasp_priorities, throttled = local.throttled}",
@@ -94,8 +100,6 @@ def test_cloud_armor_refuses_owasp_attacks_and_log4j_before_any_rate_limit(tmp_p
     ]
     assert len(set(priorities)) == len(priorities) and max(priorities) < 2000  # all before the general ceiling
     assert max(rendered["priorities"].values()) < min(rule["priority"] for rule in rendered["throttled"].values())
-    assert int(variables["waf_sensitivity"]["default"]) == 1 and variables["waf_preview"]["default"] is False
-    assert throttled["for_each"] == "${local.throttled}"
 
 
 def test_sign_in_and_ingest_have_tighter_limits_on_the_routes_the_site_has() -> None:
@@ -270,12 +274,15 @@ def image_variables() -> list[tuple[Path, str, dict]]:
     ]
 
 
-def test_every_image_variable_refuses_a_tag(tmp_path: Path) -> None:
+def test_every_image_variable_refuses_a_tag() -> None:
     found = image_variables()
     assert len(found) == 8
     for folder, name, body in found:
         [validation] = body["validation"]
         assert "@sha256:[0-9a-f]{64}$" in validation["condition"], f"{folder.name} {name}"
+
+
+def test_terraform_takes_an_image_by_digest_and_refuses_a_tag(tmp_path: Path) -> None:
     digest = "us-docker.pkg.dev/p/receipts/site@sha256:" + "0" * 64
     prod = TERRAFORM / "environments/prod/variables.tf"
     required = {"project_id": "p", "site_domain": "d", "notification_emails": "[]", "runbook_url": "u"}
