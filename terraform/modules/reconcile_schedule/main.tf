@@ -68,8 +68,6 @@ resource "google_storage_bucket_iam_member" "launcher_reads_template" {
 
 # The deployer creates the scheduler job, which calls as the launcher: that takes actAs on it.
 resource "google_service_account_iam_member" "deployer_acts_as_launcher" {
-  count = var.deployer == null ? 0 : 1
-
   service_account_id = google_service_account.launcher.name
   role               = "roles/iam.serviceAccountUser"
   member             = "serviceAccount:${var.deployer}"

@@ -51,9 +51,8 @@ variable "releases_bucket" {
 }
 
 variable "deployer" {
-  description = "Email of the deployer's service account, which creates the scheduler job (and so must act as its launcher); null: none."
+  description = "Email of the deployer's service account, which creates the scheduler job (and so must act as its launcher)."
   type        = string
-  default     = null
 }
 
 variable "max_workers" {
