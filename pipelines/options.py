@@ -31,8 +31,15 @@ class VerifyOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument("--jwks", help="JWKS file or http(s) URL to verify with (default: the key ring in --keys)")
-        parser.add_argument("--report", help="Where the JSON report goes: a path or gs://bucket/object")
+        parser.add_argument(
+            "--jwks",
+            help="JWKS file, http(s) URL or gs://bucket/object to verify with (default: the key ring in --keys)",
+        )
+        parser.add_argument(
+            "--report",
+            help="Where the JSON report goes: a path or gs://bucket/object; the reconciliation replaces {as_of} "
+            "in it with its cut",
+        )
 
 
 class ChargingOptions(PipelineOptions):

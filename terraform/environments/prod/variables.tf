@@ -52,7 +52,7 @@ variable "pipeline_image" {
 }
 
 variable "reconcile_image" {
-  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile:TAG); empty: no hourly reconciliation yet (it also needs the site, for its JWKS)."
+  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile:TAG); empty: no hourly reconciliation yet (it also needs keys/jwks.json in the releases bucket)."
   type        = string
   default     = ""
 }
@@ -94,4 +94,22 @@ variable "notification_emails" {
 variable "runbook_url" {
   description = "URL of docs/RUNBOOK.md as published (alerts link its sections)."
   type        = string
+}
+
+variable "restore_until" {
+  description = "End of a restore window (RFC 3339): until then receipts-restorer may rewrite the ledger (docs/RUNBOOK.md, \"The ledger is damaged\"); null: it holds no role."
+  type        = string
+  default     = null
+}
+
+variable "restorers" {
+  description = "Members (user:, group:) who may act as receipts-restorer during a restore window."
+  type        = list(string)
+  default     = []
+}
+
+variable "deployer_principals" {
+  description = "Workload Identity Federation principals of the CI that may act as receipts-deployer (docs/DEPLOY.md)."
+  type        = list(string)
+  default     = []
 }
