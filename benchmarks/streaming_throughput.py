@@ -1,8 +1,12 @@
 """Streaming throughput on the emulators: Pub/Sub -> streaming job -> Spanner + Firestore + GCS,
-against the batch job writing the same events into the same kind of store in the same run.
+against the batch job writing the same events into the same kind of store in the same run,
+and what each costs Spanner: transactions and mutations per receipt (counted by the store:
+a mutation per column of each row written, as Spanner counts them, index entries aside).
 
-Starts its own emulators (Cloud SDK needed), one project per job so neither sees the
-other's data. Times from the job's start until every receipt is in the ledger.
+The streaming job runs twice: with `--charge_batch_size 1` (each event its own
+transaction, the job before per-customer micro-batches) and with the default micro-batches.
+Starts its own emulators (Cloud SDK needed), one project per job so none sees another's
+data. Times from the job's start until every receipt is in the ledger.
 Usage: python benchmarks/streaming_throughput.py [--events N] [--customers N]
 """
 
@@ -25,7 +29,41 @@ from receipts.producer.publisher import SUBSCRIPTION, TOPIC, publish_lines
 from receipts.stores.gcp.location import GcpLocation
 from receipts.stores.gcp.store import SpannerFirestoreStore
 from receipts.stores.keyring import KeyRing
+from receipts_cli.console import pipeline_counts
 from receipts_cli.provision import init
+
+
+def per_receipt(counts, receipts: int) -> dict[str, float]:
+    written = max(1, receipts)
+    return {
+        "transactions": round(counts["store_write_transactions"] / written, 3),
+        "mutations": round(counts["store_write_mutations"] / written, 2),
+    }
+
+
+def stream(home: Path, url: str, kid: str, lines: list[bytes], unique: int, batch_size: int) -> tuple[float, object]:
+    """Publish `lines`, run the streaming job until every receipt is stored: (seconds, counts)."""
+    location = GcpLocation.parse(url)
+    init(location, report=lambda _: None)
+    publish_lines(location.project, TOPIC, lines)
+    settings = StreamSettings(
+        f"projects/{location.project}/subscriptions/{SUBSCRIPTION}",
+        url,
+        str(home / "keys"),
+        kid,
+        location.archive_url,
+        None,
+        archive_window_seconds=5,
+        charge_batch_size=batch_size,
+    )
+    store = SpannerFirestoreStore(url)
+    started = time.perf_counter()
+    job = start(settings)
+    try:
+        wait_for_receipts(store, unique)
+    finally:
+        stop(job)
+    return time.perf_counter() - started, pipeline_counts(job)
 
 
 def main() -> None:
@@ -43,12 +81,10 @@ def main() -> None:
             ring = KeyRing(home / "keys")
             kid = ring.current_kid
 
-            batch_url, stream_url = "gcp://bench-batch-job", "gcp://bench-stream-job"
-            for url in (batch_url, stream_url):
-                init(GcpLocation.parse(url), report=lambda _: None)
-
+            batch_url = "gcp://bench-batch-job"
+            init(GcpLocation.parse(batch_url), report=lambda _: None)
             started = time.perf_counter()
-            run_batch(
+            batch_job = run_batch(
                 Settings(
                     str(home / "events.jsonl"),
                     batch_url,
@@ -58,32 +94,22 @@ def main() -> None:
                 )
             )
             batch_seconds = time.perf_counter() - started
+            batch_counts = pipeline_counts(batch_job)
             assert sum(1 for _ in SpannerFirestoreStore(batch_url).receipts()) == unique
+            single_seconds, single_counts = stream(home, "gcp://bench-stream-single", kid, lines, unique, 1)
+            stream_seconds, stream_counts = stream(home, "gcp://bench-stream-job", kid, lines, unique, 500)
 
-            location = GcpLocation.parse(stream_url)
-            publish_lines(location.project, TOPIC, lines)
-            settings = StreamSettings(
-                f"projects/{location.project}/subscriptions/{SUBSCRIPTION}",
-                stream_url,
-                str(home / "keys"),
-                kid,
-                location.archive_url,
-                None,
-                archive_window_seconds=5,
-            )
-            store = SpannerFirestoreStore(stream_url)
-            started = time.perf_counter()
-            job = start(settings)
-            try:
-                wait_for_receipts(store, unique)
-            finally:
-                stop(job)
-            stream_seconds = time.perf_counter() - started
-
+    rows = [
+        ("batch job (emulators)", batch_seconds, batch_counts),
+        ("streaming, one event per transaction (before)", single_seconds, single_counts),
+        ("streaming, per-customer micro-batches (after)", stream_seconds, stream_counts),
+    ]
+    print(f"{'what':<50}{'seconds':>9}{'events/s':>10}{'txn/receipt':>13}{'mutations/receipt':>19}")
+    for name, seconds, counts in rows:
+        cost = per_receipt(counts, unique)
+        rate = args.events / seconds
+        print(f"{name:<50}{seconds:>9.2f}{rate:>10.0f}{cost['transactions']:>13.3f}{cost['mutations']:>19.2f}")
     stream_rate, batch_rate = args.events / stream_seconds, args.events / batch_seconds
-    print(f"{'what':<52}{'seconds':>10}{'events/s':>12}")
-    print(f"{'batch job into Spanner + Firestore + GCS (emulators)':<52}{batch_seconds:>10.2f}{batch_rate:>12.0f}")
-    print(f"{'streaming job from Pub/Sub into the same (emulators)':<52}{stream_seconds:>10.2f}{stream_rate:>12.0f}")
     print(f"ratio (streaming / batch): {stream_rate / batch_rate:.2f}")
     record(
         "streaming",
@@ -92,6 +118,15 @@ def main() -> None:
             "baseline": round(batch_rate, 1),
             "ratio": round(stream_rate / batch_rate, 3),
             "unit": "events/s",
+            "spanner_per_receipt": {
+                key: per_receipt(counts, unique)
+                for key, counts in (
+                    ("batch", batch_counts),
+                    ("streaming_before", single_counts),
+                    ("streaming_after", stream_counts),
+                )
+            },
+            "streaming_before_events_per_second": round(args.events / single_seconds, 1),
             "command": f"python benchmarks/streaming_throughput.py --events {args.events} --customers {args.customers}",
         },
     )

@@ -10,6 +10,7 @@ from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner
 from pipelines.options import charging_settings
 from transforms.archive import ArchiveWhenDone
+from transforms.dedup import DEDUP_TTL_SECONDS
 from transforms.parse import ReadJsonLines
 
 
@@ -29,7 +30,7 @@ class Settings:
     keys: str | None
     kid: str | None
     archive: str
-    dedup_ttl_seconds: int = 24 * 3600
+    dedup_ttl_seconds: int = DEDUP_TTL_SECONDS
     signer: str | None = None
     max_future_seconds: int = 3600
 

@@ -29,11 +29,17 @@ class ChargingSettings(Protocol):
 
 
 def charge_messages(
-    messages: beam.PCollection, settings: ChargingSettings, archive: beam.PTransform, streaming: bool
+    messages: beam.PCollection,
+    settings: ChargingSettings,
+    archive: beam.PTransform,
+    streaming: bool,
+    batch: tuple[int, float] = (500, 1.0),
 ) -> dict[str, beam.PCollection]:
     """Message -> receipts in the store and `archive`, dead letters in the store; returns the
-    job's main outputs: "receipts" (stored), "dead" and "duplicates". In streaming, dead
-    letters are written as they come (batches of one or more); in batch, 500 at a time. While
+    job's main outputs: "receipts" (stored), "dead" and "duplicates". In streaming, each
+    customer's events are charged in batches of up to batch[0] events, waiting at most
+    batch[1] seconds to fill, and dead letters are written as they come (batches of one or
+    more); in batch, 500 at a time. While
     intake is frozen, valid events become `intake_frozen` dead letters instead (transforms.intake)."""
     parsed = messages | "ParseAndValidate" >> beam.ParDo(ParseEvents(settings.max_future_seconds)).with_outputs(
         PARSE_DEAD, main="valid"
@@ -43,7 +49,13 @@ def charge_messages(
     )
     signer, kid = signing(settings.signer, settings.keys, settings.kid)
     charged = admitted.open | "Charge" >> ChargeEvents(
-        settings.store, signer, kid, streaming=streaming, dedup_ttl_seconds=settings.dedup_ttl_seconds
+        settings.store,
+        signer,
+        kid,
+        streaming=streaming,
+        dedup_ttl_seconds=settings.dedup_ttl_seconds,
+        batch_size=batch[0],
+        batch_buffer_seconds=batch[1],
     )
     charged["stored"] | "ArchiveReceipts" >> archive
     dead = (parsed[PARSE_DEAD], admitted[HELD], charged["dead"]) | "AllDeadLetters" >> beam.Flatten()

@@ -14,6 +14,7 @@ from typing import Any
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from receipts.stores.signers import key_file_url, signer_from_url
+from transforms.dedup import DEDUP_TTL_SECONDS
 
 
 class StoreOptions(PipelineOptions):
@@ -30,8 +31,15 @@ class VerifyOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument("--jwks", help="JWKS file or http(s) URL to verify with (default: the key ring in --keys)")
-        parser.add_argument("--report", help="Where the JSON report goes: a path or gs://bucket/object")
+        parser.add_argument(
+            "--jwks",
+            help="JWKS file, http(s) URL or gs://bucket/object to verify with (default: the key ring in --keys)",
+        )
+        parser.add_argument(
+            "--report",
+            help="Where the JSON report goes: a path or gs://bucket/object; the reconciliation replaces {as_of} "
+            "in it with its cut",
+        )
 
 
 class ChargingOptions(PipelineOptions):
@@ -50,7 +58,7 @@ class ChargingOptions(PipelineOptions):
         parser.add_argument(
             "--dedup_ttl_seconds",
             type=int,
-            default=24 * 3600,
+            default=DEDUP_TTL_SECONDS,
             help="Streaming: how long dedup state remembers a key before the store answers for it",
         )
         parser.add_argument(

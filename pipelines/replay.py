@@ -17,6 +17,7 @@ from pipelines.batch import archive_sink
 from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner
 from receipts.records import Message
+from transforms.dedup import DEDUP_TTL_SECONDS
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ class ReplaySettings:
     keys: str | None
     kid: str | None
     archive: str
-    dedup_ttl_seconds: int = 24 * 3600
+    dedup_ttl_seconds: int = DEDUP_TTL_SECONDS
     signer: str | None = None
     max_future_seconds: int = 3600
 

@@ -14,7 +14,8 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner, stop, tune_direct_runner_pubsub
 from pipelines.options import ChargingOptions, StoreOptions, charging_settings, missing_options
-from transforms.archive import ArchiveWindows
+from transforms.archive import SHARD_RECEIPTS, ArchiveWindows
+from transforms.dedup import DEDUP_TTL_SECONDS
 from transforms.pubsub import ToMessage, dead_letter_message
 
 
@@ -30,10 +31,23 @@ class StreamingOptions(PipelineOptions):
             help="Processing-time window after which the archive catches up with the store",
         )
         parser.add_argument(
-            "--archive_shards",
+            "--archive_shard_receipts",
             type=int,
-            default=4,
-            help="Archive catch-ups per window, each for its share of the customers",
+            default=SHARD_RECEIPTS,
+            help="Receipts per archive catch-up: a window's customers are split into as many parallel "
+            "catch-ups as its receipts need",
+        )
+        parser.add_argument(
+            "--charge_batch_size",
+            type=int,
+            default=500,
+            help="Most events of one customer charged in one store transaction",
+        )
+        parser.add_argument(
+            "--charge_buffer_seconds",
+            type=float,
+            default=1.0,
+            help="Longest an event waits for its customer's batch to fill before it is charged",
         )
 
 
@@ -55,8 +69,10 @@ class StreamSettings:
     archive: str
     dead_letter_topic: str | None
     archive_window_seconds: int = 300
-    archive_shards: int = 4
-    dedup_ttl_seconds: int = 24 * 3600
+    archive_shard_receipts: int = SHARD_RECEIPTS
+    charge_batch_size: int = 500
+    charge_buffer_seconds: float = 1.0
+    dedup_ttl_seconds: int = DEDUP_TTL_SECONDS
     signer: str | None = None
     max_future_seconds: int = 3600
 
@@ -67,7 +83,9 @@ class StreamSettings:
             subscription=view.subscription,
             dead_letter_topic=view.dead_letter_topic,
             archive_window_seconds=view.archive_window_seconds,
-            archive_shards=view.archive_shards,
+            archive_shard_receipts=view.archive_shard_receipts,
+            charge_batch_size=view.charge_batch_size,
+            charge_buffer_seconds=view.charge_buffer_seconds,
             **charging_settings(options),
         )
 
@@ -80,8 +98,12 @@ def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.P
         | "ReadFromPubSub" >> beam.io.ReadFromPubSub(subscription=settings.subscription, with_attributes=True)
         | "ToMessage" >> beam.ParDo(ToMessage())
     )
-    archive = ArchiveWindows(settings.store, settings.archive, settings.archive_window_seconds, settings.archive_shards)
-    outputs = charge_messages(messages, settings, archive, streaming=True)
+    archive = ArchiveWindows(
+        settings.store, settings.archive, settings.archive_window_seconds, settings.archive_shard_receipts
+    )
+    outputs = charge_messages(
+        messages, settings, archive, streaming=True, batch=(settings.charge_batch_size, settings.charge_buffer_seconds)
+    )
     if settings.dead_letter_topic:
         _ = (
             outputs["dead"]

@@ -23,6 +23,16 @@ class WriteOutcome(Enum):
     NOT_NEXT = "not_next"  # does not extend the stored chain head (sequence + 1, previous hash)
 
 
+@dataclass
+class WriteCounts:
+    """What a store's receipt writes cost so far: transactions (attempts, a retried one
+    counts again), mutations (cells: one per column of each row written) and rows."""
+
+    transactions: int = 0
+    mutations: int = 0
+    rows: int = 0
+
+
 @dataclass(frozen=True)
 class ApiKeyRecord:
     """An API key of the verifier site, scoped to one customer. The key itself is never

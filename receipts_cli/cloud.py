@@ -187,7 +187,11 @@ def publish(home: Home, input_path: str, topic: str) -> None:
     help="Stop once this many receipts are written (within --run-for, if given): work off a backlog.",
 )
 @click.option(
-    "--archive-window", type=click.IntRange(min=1), default=300, show_default=True, help="Seconds per archive object."
+    "--archive-window",
+    type=click.IntRange(min=1),
+    default=300,
+    show_default=True,
+    help="Seconds per archive window: the archive catches up when one closes.",
 )
 @signer_option
 @click.pass_obj

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from receipts.events import MAX_DESCRIPTION_CHARS, MAX_KEY_CHARS
 from receipts.jws import sign_payloads
 from receipts.ledger import ChainState
 from receipts.records import SignedReceipt
 from receipts.rows import WriteOutcome
+from receipts.stores.archive_plans import BATCH_RECEIPTS
 from receipts.stores.archiving import CatchUp, FolderWriter, catch_up
 from receipts.stores.folder_archive import read_archive
 from receipts.stores.sqlite import SqliteStore
@@ -104,6 +106,24 @@ def test_a_failed_write_leaves_its_batch_pending_for_the_next_catch_up(store, si
     again = catch_up(store, FolderWriter(folder), max_receipts=3)
     assert again.ok and again.receipts == 6
     assert sorted(archived_ids(folder)) == sorted(r.receipt_id for c in "abc" for r in chain(signer, c, 3))
+
+
+def test_a_batch_object_stays_under_100_mb_however_large_its_receipts(signer) -> None:
+    """Objects are bounded by count (BATCH_RECEIPTS); the event limits bound a receipt, so
+    a batch of the largest receipts they allow stays under 100 MB."""
+    state = ChainState("c" * 64)
+    event = make_event(
+        customer_id="c" * 64,
+        idempotent_key="\U0001f600" * MAX_KEY_CHARS,  # printable, 4 bytes each in UTF-8
+        usage_description="\x01" * MAX_DESCRIPTION_CHARS,  # 6 bytes each as a JSON escape
+        entitlement_id="e" * 64,
+        amount="9" * 15 + ".99",
+    )
+    chained = state.append(event, None, signer.kid, PROCESSED_AT)
+    largest = SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0]).export_line()
+    typical = chain(signer, "cust_1", 1)[0].export_line()
+    assert len(typical) < 2_000 and len(largest) < 20_000
+    assert BATCH_RECEIPTS * len(largest) < 100_000_000
 
 
 def invoke(home: Path, *args: str):

@@ -4,12 +4,16 @@ Python class layout, and bytes every release wrote keep decoding."""
 import pickle
 
 import pytest
+from apache_beam import coders, typehints
 from hypothesis import given
 from hypothesis import strategies as st
 
 from receipts.canonical import ZERO_HASH
+from receipts.events import Event
 from receipts.ledger import ChainState
-from transforms.state_coders import ChainStateCoder, UnknownStateVersion
+from receipts.records import Message
+from tests.conftest import make_event
+from transforms.state_coders import ChainStateCoder, EventCoder, MessageCoder, UnknownStateVersion
 
 # Written by release 2026-12 (state version 1). Never edit: add the next version's bytes beside it.
 V1 = (
@@ -49,3 +53,57 @@ def test_every_chain_state_round_trips(sequence: int, balances: dict, usage: dic
 def test_state_it_does_not_know_is_refused_not_guessed(encoded: bytes, why: str) -> None:
     with pytest.raises(UnknownStateVersion, match=why):
         ChainStateCoder().decode(encoded)
+
+
+# What the streaming job buffers per customer (GroupIntoBatches) and shuffles: written by release
+# 2026-12 (version 1). Never edit: add the next version's bytes beside them.
+MESSAGE_V1 = b'{"message_id":"m-1","position":3,"raw":"eyJhIjogMX0K","v":1}'
+EVENT_V1 = (
+    b'{"amount_minor":1250,"currency":"USD","customer_id":"cust_1","entitlement_id":null,'
+    b'"idempotent_key":"k-\\u00e9","instant":"2026-01-25T10:00:00.000000000Z",'
+    b'"timestamp":"2026-01-25T10:00:00Z","usage_description":"api \\u2014 calls","v":1}'
+)
+
+
+def test_messages_and_events_written_by_version_1_decode() -> None:
+    message = MessageCoder().decode(MESSAGE_V1)
+    assert message == Message("m-1", b'{"a": 1}\n', 3)
+    event = EventCoder().decode(EVENT_V1)
+    assert (event.customer_id, event.idempotent_key, event.amount, event.usage_description) == (
+        "cust_1",
+        "k-é",
+        "12.50",
+        "api — calls",
+    )
+    assert event.instant == "2026-01-25T10:00:00.000000000Z"
+    assert (MessageCoder().encode(message), EventCoder().encode(event)) == (MESSAGE_V1, EVENT_V1)
+
+
+def test_every_parsed_event_round_trips_with_what_its_receipt_needs() -> None:
+    event = make_event(
+        entitlement_id="ent_1",
+        usage_description="x" * 300,
+        amount="0.01",
+        timestamp="2026-01-25T10:00:00.123456789+02:00",
+    )
+    again = EventCoder().decode(EventCoder().encode(event))
+    assert again == event
+    assert (again.instant, again.event_sha256, again.order_key) == (event.instant, event.event_sha256, event.order_key)
+
+
+def test_beam_uses_the_versioned_coders_for_charge_items() -> None:
+    import transforms.charge  # noqa: F401  (what the pipeline imports; it registers the coders)
+
+    item = typehints.Tuple[Message, Event]
+    assert isinstance(coders.registry.get_coder(Message), MessageCoder)
+    assert isinstance(coders.registry.get_coder(Event), EventCoder)
+    components = coders.registry.get_coder(item).coders()
+    assert [type(component) for component in components] == [MessageCoder, EventCoder]
+
+
+@pytest.mark.parametrize("coder", [MessageCoder(), EventCoder()])
+def test_an_unknown_element_version_is_refused(coder) -> None:
+    with pytest.raises(UnknownStateVersion, match="version 2"):
+        coder.decode(b'{"v":2}')
+    with pytest.raises(UnknownStateVersion, match="not a versioned JSON"):
+        coder.decode(pickle.dumps(("m", b"raw")))

@@ -152,8 +152,10 @@ def test_archive_merge_is_idempotent_and_ordered(tmp_path: Path, signer) -> None
     assert name == "receipts-2026-01-25T10.jsonl"
     assert merge_into(tmp_path, name, reversed(lines[:3])) == 3
     first = (tmp_path / name).read_bytes()
+    written = (tmp_path / name).stat().st_ino
     assert merge_into(tmp_path, name, lines[:3]) == 0
     assert (tmp_path / name).read_bytes() == first == b"".join(lines[:3])
+    assert (tmp_path / name).stat().st_ino == written  # a replay rewrites nothing
     assert merge_into(tmp_path, name, lines[2:]) == 1
     assert [r["sequence"] for r in read_archive(tmp_path)] == [1, 2, 3, 4]
 

@@ -159,25 +159,42 @@ def iam_grants() -> list[tuple[Path, str, dict]]:
         (path, f"{kind}.{name}", body)
         for path in tf_files()
         for kind, named in resources_of(path).items()
-        if re.search(r"_iam_(member|binding)$", kind)
+        if re.search(r"_iam_(member|binding|policy)$", kind)
         for name, body in named.items()
     ]
 
 
 def test_no_workload_identity_can_delete_a_backup_restore_over_data_or_turn_recovery_off() -> None:
-    grants = iam_grants()
-    assert len(grants) > 10
-    for path, name, body in grants:
-        members = json.dumps({key: body.get(key) for key in ("member", "members")})
-        if not re.search(r"serviceAccount|local\.|google_service_account", members):
-            continue  # a person's or a group's grant, not a workload's
-        text = json.dumps(body)
-        roles = set(re.findall(r"roles/[A-Za-z.]+", text))
-        assert roles & BACKUP_REACHING_ROLES == set(), f"{path.relative_to(ROOT)} {name}: {roles}"
-    for path in tf_files():
-        for name, role in resources_of(path).get("google_project_iam_custom_role", {}).items():
-            reaching = [p for p in role.get("permissions", []) if BACKUP_REACHING_PERMISSIONS.search(str(p))]
-            assert reaching == [], f"{path.relative_to(ROOT)} custom role {name}: {reaching}"
+    """Every grant, its for_each expanded (tests/terraform_grants.py: the deployer's and a
+    restore window's roles are for_each lists), the restorer's restore-window grants among
+    them: rewriting rows from the archive is not reaching a backup, and no workload identity
+    holds a role or custom role that deletes or shortens one, edits a schedule, restores,
+    drops a database or turns recovery off. The deployer (Terraform in CI) is no workload:
+    it creates the instance, the databases and their backup schedules, so it administers
+    Spanner and Firestore and can; only CI acts as it, and a deleted or changed backup or
+    schedule pages (the audit module's backups_changed)."""
+    from tests.terraform_grants import custom_roles, grants
+
+    for path, name, _ in iam_grants():  # each one a module's *_iam_member, which grants() reads
+        assert name.split(".")[0].endswith("_iam_member") and path.parent.parent.name == "modules", name
+    found = grants()
+    workloads = {"pipeline", "auditor", "restorer", "site", "launcher"}
+    assert {grant.identity for grant in found} >= workloads | {"deployer"}
+    assert any(grant.identity == "restorer" and grant.restore_window for grant in found)
+    reaching: dict[str, set[str]] = {}
+    for grant in found:
+        permissions = custom_roles().get(grant.role, set())
+        if grant.role in BACKUP_REACHING_ROLES or any(BACKUP_REACHING_PERMISSIONS.search(p) for p in permissions):
+            reaching.setdefault(grant.identity, set()).add(grant.role)
+    assert reaching.keys() <= {"deployer"}, reaching  # no workload, no person or group we grant to
+    assert reaching["deployer"] == {"roles/spanner.admin", "roles/datastore.owner"}
+    for name, permissions in custom_roles().items():
+        assert not any(BACKUP_REACHING_PERMISSIONS.search(p) for p in permissions), name
+    [audit] = parsed(TERRAFORM / "modules/audit/main.tf")["locals"]
+    backups = unquote(audit["alerts"]["backups_changed"]["filter"])
+    for method in ("DeleteBackup", "UpdateBackup", "DeleteBackupSchedule", "UpdateBackupSchedule"):
+        assert method in backups
+    assert "spanner.googleapis.com" in backups and "firestore.googleapis.com" in backups
 
 
 def test_a_restored_spanner_database_takes_over_every_use_of_the_database() -> None:
@@ -194,15 +211,26 @@ def test_a_restored_spanner_database_takes_over_every_use_of_the_database() -> N
         modules = blocks(environment, "module")
         assert modules["spanner"]["serving_database"] == "${var.spanner_serving_database}"
         assert modules["iam"]["spanner_database"] == "${module.spanner.database}"
+        assert modules["iam"]["restore_database"] == "${var.restore_database}"  # step 4's roll-forward
         [local] = parsed(environment / "main.tf")["locals"]
         assert "database=${module.spanner.database}" in local["store_url"]
+        # each workload's store URL is store_url with its database role (&role=…), directly
+        # or through a local of its own (writer_store, auditor_store)
         for call in ("dataflow", "site", "reconcile_schedule"):
-            assert "local.store_url" in modules[call]["store_url"], call
+            url = unquote(modules[call]["store_url"])
+            named = re.fullmatch(r"\$\{local\.(\w+)\}", url)
+            url = unquote(local[named.group(1)]) if named else url
+            assert url.startswith("${local.store_url}&role="), call
+        assert "local.store_url" in (environment / "outputs.tf").read_text()  # restorer_store_url, store_url
     elsewhere = [p for p in tf_files() if "google_spanner_database.this" in p.read_text()]
     assert {p.name for p in elsewhere} == {"outputs.tf", "backups.tf"}  # the switch, and created_database
     assert blocks(TERRAFORM / "modules/spanner", "output")["created_database"]["value"] == (
         "${google_spanner_database.this.name}"
     )
+    # a restore window's Spanner grants: the serving database, or the restored one being rolled forward
+    restorer = resources_of(TERRAFORM / "modules/iam/restorer.tf")["google_spanner_database_iam_member"]
+    assert {body["database"] for body in restorer.values()} == {"${local.restore_database}"}
+    assert "coalesce(var.restore_database, var.spanner_database)" in (TERRAFORM / "modules/iam/restorer.tf").read_text()
 
 
 def test_encryption_at_rest_is_decided_in_prod_and_written_down() -> None:
@@ -262,6 +290,10 @@ def test_the_perimeter_is_designed_dry_run_first_and_applied_where_the_organisat
     assert unquote(dns["every_api"]["rrdatas"][0]) == "restricted.googleapis.com."
     call = blocks(TERRAFORM / "environments/prod", "module")["perimeter"]
     assert call["count"] == '${var.access_policy == "" ? 0 : 1}'
+    # CI's deployer is always let in (else an enforced perimeter locks CI out); the restorer in its window
+    assert "module.iam.deployer_service_account" in call["operator_members"]
+    assert "var.restore_until == null" in call["operator_members"]
+    assert "module.iam.restorer_service_account" in call["operator_members"]
     assert blocks(TERRAFORM / "environments/prod", "variable")["access_policy"]["default"] == '""'
     enabled = blocks(TERRAFORM / "modules/services", "variable")["services"]["default"]
     assert '"accesscontextmanager.googleapis.com"' in enabled and '"dns.googleapis.com"' in enabled

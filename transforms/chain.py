@@ -27,8 +27,8 @@ from receipts.events import Event
 from receipts.ledger import ACCEPTED, ChainedReceipt, ChainState, Entitlement
 from receipts.records import Message, SignedReceipt
 from receipts.rows import WriteOutcome
-from receipts.stores import open_store
 from receipts.stores.signers import signer_from_url
+from receipts.stores.worker_stores import acquire_store, release_store
 from transforms.dedup import conflict
 from transforms.sign import processed_at, sign_named
 from transforms.sinks import DEAD, refused_for_good
@@ -61,15 +61,17 @@ class ChargeCustomer(beam.DoFn):
         self.conflicts = Metrics.counter("receipts", "receipt_conflicts")
         self.idempotency_conflicts = Metrics.counter("receipts", "idempotency_conflicts")
         self.ledger_conflicts = Metrics.counter("receipts", "ledger_conflicts")
+        self.transactions = Metrics.counter("receipts", "store_write_transactions")
+        self.mutations = Metrics.counter("receipts", "store_write_mutations")
 
     def setup(self) -> None:
-        self.store = open_store(self.store_url)
+        self.store = acquire_store(self.store_url)
         self.signer = signer_from_url(self.signer_url)
         if self.signer.kid != self.kid:
             raise ValueError(f"the signer {self.signer_url} holds key {self.signer.kid}, not {self.kid}")
 
     def teardown(self) -> None:
-        self.store.close()
+        release_store(self.store)
         close = getattr(self.signer, "close", None)
         if close is not None:
             close()
@@ -121,8 +123,12 @@ class ChargeCustomer(beam.DoFn):
         for start in range(0, len(signed), self.transaction_size):
             chunk = signed[start : start + self.transaction_size]
             before = self.store.ledger_conflicts
+            counts = self.store.write_counts
+            transactions, mutations = counts.transactions, counts.mutations
             outcomes = self.store.write_receipts(chunk)
             self.ledger_conflicts.inc(self.store.ledger_conflicts - before)
+            self.transactions.inc(counts.transactions - transactions)
+            self.mutations.inc(counts.mutations - mutations)
             yield from zip(chunk, outcomes, items[start : start + self.transaction_size], strict=True)
 
     def _settle(self, refused: list[tuple[Message, Event]]):

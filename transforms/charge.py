@@ -2,14 +2,21 @@
 signed receipts, written to the store in chain order. Sources and archives differ per
 pipeline; these steps do not."""
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 import apache_beam as beam
 
+from receipts.events import Event
+from receipts.records import Message
+from transforms import state_coders  # noqa: F401  (registers the Message and Event coders)
 from transforms.chain import ChargeCustomer
 from transforms.dedup import DEAD as DEDUP_DEAD
-from transforms.dedup import DUPLICATE, DeduplicateEvents, DeduplicateGrouped
+from transforms.dedup import DEDUP_TTL_SECONDS, DUPLICATE, DeduplicateEvents, DeduplicateGrouped
 from transforms.sinks import DEAD as WRITE_DEAD
+
+ChargeItem = tuple[Message, Event]
 
 
 class GroupPerKey(beam.PTransform):
@@ -29,22 +36,59 @@ class OnePerBatch(beam.PTransform):
         )
 
 
+class PerCustomerBatches(beam.PTransform):
+    """Streaming: a customer's events gathered into batches of up to `size`, flushed after
+    `buffer_seconds` of processing time at most, so a busy customer is charged in one store
+    transaction per batch instead of one per event, and a quiet one waits no longer than the
+    buffer. The buffer is Beam state (Message and Event in their versioned coders)."""
+
+    def __init__(self, size: int, buffer_seconds: float, clock: Callable[[], float] = time.time) -> None:
+        """`clock` is processing time in epoch seconds (a test under TestStream passes the
+        runner's virtual clock, which starts at 0)."""
+        super().__init__()
+        self.size, self.buffer_seconds, self.clock = size, buffer_seconds, clock
+
+    def expand(self, keyed):
+        return keyed | "GroupIntoBatches" >> beam.GroupIntoBatches(
+            self.size, max_buffering_duration_secs=self.buffer_seconds, clock=self.clock
+        )
+
+
 class ChargeEvents(beam.PTransform):
     """(Message, Event) -> {"stored": SignedReceipt, "dead": DeadLetter, "duplicates": (Message, Event)}.
 
     Batch hands each step all of a key's elements at once (order is decided by data), so
-    dedup needs no state beyond the store; streaming handles each element
-    on arrival and lets dedup state expire after `dedup_ttl_seconds`, after which the
-    store answers for old keys. Each customer's fresh events are chained, signed and
-    written in one step (transforms.chain), the store's head deciding.
+    dedup needs no state beyond the store; streaming deduplicates each element on arrival
+    and lets dedup state expire after `dedup_ttl_seconds`, after which the store answers
+    for old keys, then charges each customer's events in micro-batches (PerCustomerBatches).
+    Each customer's fresh events are chained, signed and written in one step
+    (transforms.chain), one store transaction per batch, the store's head deciding.
     """
 
-    def __init__(self, store: str, signer: str, kid: str, streaming: bool, dedup_ttl_seconds: int = 24 * 3600) -> None:
-        """`signer` is a signer URL (receipts.stores.signers.signer_from_url) whose key's kid is `kid`."""
+    def __init__(
+        self,
+        store: str,
+        signer: str,
+        kid: str,
+        streaming: bool,
+        dedup_ttl_seconds: int = DEDUP_TTL_SECONDS,
+        batch_size: int = 500,
+        batch_buffer_seconds: float = 1.0,
+        batch_clock: Callable[[], float] = time.time,
+    ) -> None:
+        """`signer` is a signer URL (receipts.stores.signers.signer_from_url) whose key's kid is
+        `kid`. Streaming charges each customer's events in batches of up to `batch_size`,
+        waiting at most `batch_buffer_seconds` for one to fill."""
         super().__init__()
         self.store, self.signer, self.kid = store, signer, kid
         self.streaming = streaming
         self.dedup_ttl = dedup_ttl_seconds if streaming else None
+        self.batch_size, self.batch_buffer_seconds, self.batch_clock = batch_size, batch_buffer_seconds, batch_clock
+
+    def per_customer(self) -> beam.PTransform:
+        if self.streaming:
+            return PerCustomerBatches(self.batch_size, self.batch_buffer_seconds, self.batch_clock)
+        return GroupPerKey()
 
     def deduplicate(self) -> beam.DoFn:
         if self.streaming:
@@ -57,15 +101,16 @@ class ChargeEvents(beam.PTransform):
             events
             | "KeyByIdempotencyKey"
             >> beam.Map(lambda item: ((item[1].customer_id, item[1].idempotent_key), item)).with_output_types(
-                tuple[tuple[str, str], Any]
+                tuple[tuple[str, str], ChargeItem]
             )
             | "BatchPerIdempotencyKey" >> batching()
             | "Deduplicate" >> beam.ParDo(self.deduplicate()).with_outputs(DEDUP_DEAD, DUPLICATE, main="fresh")
         )
         written = (
             deduplicated.fresh
-            | "KeyByCustomer" >> beam.Map(lambda item: (item[1].customer_id, item)).with_output_types(tuple[str, Any])
-            | "BatchPerCustomer" >> batching()
+            | "KeyByCustomer"
+            >> beam.Map(lambda item: (item[1].customer_id, item)).with_output_types(tuple[str, ChargeItem])
+            | "BatchPerCustomer" >> self.per_customer()
             | "ChargePerCustomer"
             >> beam.ParDo(ChargeCustomer(self.store, self.signer, self.kid)).with_outputs(WRITE_DEAD, main="stored")
         )

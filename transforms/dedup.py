@@ -22,11 +22,15 @@ from apache_beam.utils.timestamp import Duration
 
 from receipts.events import IDEMPOTENCY_CONFLICT, Event, FieldError
 from receipts.records import DeadLetter, Message
-from receipts.stores import open_store
+from receipts.stores.worker_stores import acquire_store, release_store
 
 DEAD = "dead"
 DUPLICATE = "duplicate"
 IN_FLIGHT_SECONDS = 300  # longer than an event takes from dedup to the store
+# How long state remembers a key: past IN_FLIGHT_SECONDS a hit asks the store anyway, so longer
+# state saves nothing, and every key's timer fires when a job drains. Producers retry for 300 s
+# (receipts.producer), so their retries hit state; anything later is the store's to answer.
+DEDUP_TTL_SECONDS = 2 * IN_FLIGHT_SECONDS
 
 
 def remembered(text: str | None) -> tuple[str | None, float]:
@@ -51,10 +55,10 @@ class _Deduplicate(beam.DoFn):
         self.conflicts = Metrics.counter("receipts", "idempotency_conflicts")
 
     def setup(self) -> None:
-        self.store = open_store(self.store_url)
+        self.store = acquire_store(self.store_url)
 
     def teardown(self) -> None:
-        self.store.close()
+        release_store(self.store)
 
     def stored_sha256(self, customer_id: str, idempotent_key: str) -> str | None:
         record = self.store.lookup_idempotency(customer_id, idempotent_key)
@@ -86,7 +90,7 @@ class DeduplicateEvents(_Deduplicate):
     FIRST_EVENT_SHA256 = ReadModifyWriteStateSpec("first_event_sha256", StrUtf8Coder())
     EXPIRY = TimerSpec("expiry", TimeDomain.WATERMARK)
 
-    def __init__(self, store_url: str, ttl_seconds: int | None = 24 * 3600, clock=time.time) -> None:
+    def __init__(self, store_url: str, ttl_seconds: int | None = DEDUP_TTL_SECONDS, clock=time.time) -> None:
         """`ttl_seconds=None` keeps state for the life of the job (no timers)."""
         super().__init__(store_url)
         self.ttl = Duration(seconds=ttl_seconds) if ttl_seconds else None

@@ -15,6 +15,7 @@ from receipts.reconciliation.report import freeze_reason
 from receipts.records import INTAKE_FROZEN, DeadLetter, Message
 from receipts.rows import IntakeState
 from receipts.stores import open_store
+from receipts.stores.worker_stores import acquire_store, release_store
 
 HELD = "held"
 REREAD_SECONDS = 1.0  # the state is read again at most this often, across bundles
@@ -35,12 +36,12 @@ class HoldWhileFrozen(beam.DoFn):
         self.held = Metrics.counter("receipts", "events_held_frozen")
 
     def setup(self) -> None:
-        self.store = open_store(self.store_url)
+        self.store = acquire_store(self.store_url)
         self.state: IntakeState | None = None
         self.read_at = 0.0
 
     def teardown(self) -> None:
-        self.store.close()
+        release_store(self.store)
 
     def process(self, element: tuple[Message, Event]):
         if self.state is None or self.clock() - self.read_at >= REREAD_SECONDS:

@@ -14,9 +14,9 @@ from apache_beam.metrics import Metrics
 from receipts.reconciliation import ArchivedCopy, CustomerResult, Tally
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
 from receipts.reconciliation.stores import archived_copy
-from receipts.stores import open_store
 from receipts.stores.archives import open_archive
 from receipts.stores.retry import with_backoff
+from receipts.stores.worker_stores import acquire_store, release_store
 
 UNREADABLE = "unreadable"  # the third CoGroupByKey input, beside the stores' (findings: STATE, LEDGER, ARCHIVE)
 # Customer ids are [A-Za-z0-9_-]: these bounds cut the id space into ranges listed in parallel
@@ -38,10 +38,10 @@ class ListCustomers(beam.DoFn):
         self.listed = Metrics.counter("reconcile", "customers_listed")
 
     def setup(self) -> None:
-        self.store = open_store(self.store_url)
+        self.store = acquire_store(self.store_url)
 
     def teardown(self) -> None:
-        self.store.close()
+        release_store(self.store)
 
     def process(self, bounds: tuple[str, str | None]):
         for customer_id in self.store.customers(*bounds):
@@ -61,10 +61,10 @@ class ReadCustomer(beam.DoFn):
         self.ledger_read = Metrics.counter("reconcile", "ledger_receipts_read")
 
     def setup(self) -> None:
-        self.store = open_store(self.store_url)
+        self.store = acquire_store(self.store_url)
 
     def teardown(self) -> None:
-        self.store.close()
+        release_store(self.store)
 
     def process(self, customer_id: str):
         yield beam.pvalue.TaggedOutput(STATE, (customer_id, self.store.customer_state(customer_id, self.as_of)))

@@ -14,8 +14,8 @@ from apache_beam.metrics import Metrics
 from receipts.reconciliation import CustomerResult
 from receipts.restoration import extended_by_store, restorable_chain
 from receipts.restoration.report import WRITTEN_KINDS, CustomerRestore, RestoreSummary
-from receipts.stores import open_store
 from receipts.stores.public_keys import load_jwks
+from receipts.stores.worker_stores import acquire_store, release_store
 
 NAMESPACE = "restore"
 
@@ -37,10 +37,10 @@ class RestoreCustomer(beam.DoFn):
 
     def setup(self) -> None:
         self.jwks, _ = load_jwks(self.jwks_location, self.keys_folder)
-        self.store = open_store(self.store_url)
+        self.store = acquire_store(self.store_url)
 
     def teardown(self) -> None:
-        self.store.close()
+        release_store(self.store)
 
     def process(self, element):
         customer_id, per_file = element

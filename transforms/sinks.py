@@ -7,7 +7,7 @@ from apache_beam.metrics import Metrics
 
 from receipts.events import Event, FieldError
 from receipts.records import RECEIPT_CONFLICT, DeadLetter, Message
-from receipts.stores import open_store
+from receipts.stores.worker_stores import acquire_store, release_store
 
 DEAD = "dead"
 
@@ -33,10 +33,10 @@ class WriteDeadLetters(beam.DoFn):
         self.kept = Metrics.counter("receipts", "dead_letters")
 
     def setup(self) -> None:
-        self.store = open_store(self.store_url)
+        self.store = acquire_store(self.store_url)
 
     def teardown(self) -> None:
-        self.store.close()
+        release_store(self.store)
 
     def process(self, batch: list[DeadLetter]):
         self.store.add_dead_letters(batch)

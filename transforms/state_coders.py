@@ -9,46 +9,105 @@ version wrote, and must keep passing). Moving a running job from pickled state t
 coders is not an in-place `--update` (the coder changed): drain and replace it once.
 """
 
+import base64
 import json
+from typing import Any
 
-from apache_beam.coders import Coder
+from apache_beam.coders import Coder, registry
 
+from receipts.events import Event
 from receipts.ledger import ChainState
+from receipts.records import Message
 
 CHAIN_STATE_VERSION = 1
+MESSAGE_VERSION = 1
+EVENT_VERSION = 1
 
 
 class UnknownStateVersion(ValueError):
     """State bytes written by a newer release (or not ours): refused, never guessed at."""
 
 
-class ChainStateCoder(Coder):
+class _VersionedJson(Coder):
+    """A value <-> `{"v": VERSION, ...fields}` in compact, sorted JSON."""
+
+    name = "value"
+    version = 1
+
+    def fields(self, value) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def build(self, document: dict[str, Any]):
+        raise NotImplementedError
+
+    def encode(self, value) -> bytes:
+        document = {"v": self.version, **self.fields(value)}
+        return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
+
+    def decode(self, encoded: bytes):
+        try:
+            document = json.loads(encoded)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise UnknownStateVersion(f"{self.name} is not a versioned JSON document: {error}") from error
+        version = document.get("v") if isinstance(document, dict) else None
+        if version != self.version:
+            raise UnknownStateVersion(f"{self.name} version {version!r} is not one this release reads ({self.version})")
+        return self.build(document)
+
+    def is_deterministic(self) -> bool:
+        return True
+
+
+class MessageCoder(_VersionedJson):
+    """receipts.records.Message <-> `{"v":1,"message_id":…,"raw":base64,"position":…}`: what
+    the streaming job buffers per customer (GroupIntoBatches) and shuffles between steps."""
+
+    name, version = "message", MESSAGE_VERSION
+
+    def fields(self, message: Message) -> dict[str, Any]:
+        raw = base64.b64encode(message.raw).decode("ascii")
+        return {"message_id": message.message_id, "raw": raw, "position": message.position}
+
+    def build(self, document: dict[str, Any]) -> Message:
+        return Message(document["message_id"], base64.b64decode(document["raw"]), _integer(document["position"]))
+
+    def to_type_hint(self):
+        return Message
+
+
+class EventCoder(_VersionedJson):
+    """receipts.events.Event <-> its fields as JSON (the amount in integer minor units)."""
+
+    name, version = "event", EVENT_VERSION
+    TEXT = ("idempotent_key", "customer_id", "currency", "timestamp", "entitlement_id", "usage_description", "instant")
+
+    def fields(self, event: Event) -> dict[str, Any]:
+        return {"amount_minor": event.amount_minor, **{name: getattr(event, name) for name in self.TEXT}}
+
+    def build(self, document: dict[str, Any]) -> Event:
+        return Event(amount_minor=_integer(document["amount_minor"]), **{name: document[name] for name in self.TEXT})
+
+    def to_type_hint(self):
+        return Event
+
+
+class ChainStateCoder(_VersionedJson):
     """receipts.ledger.ChainState <-> `{"v":1,"customer_id":…,"sequence":…,"head_hash":…,
     "balances":{currency: minor units},"usage":{entitlement_id: minor units}}` (sorted keys,
     integers only: no float ever touches an amount)."""
 
-    def encode(self, state: ChainState) -> bytes:
-        return json.dumps(
-            {
-                "v": CHAIN_STATE_VERSION,
-                "customer_id": state.customer_id,
-                "sequence": state.sequence,
-                "head_hash": state.head_hash,
-                "balances": state.balances,
-                "usage": state.usage,
-            },
-            sort_keys=True,
-            separators=(",", ":"),
-        ).encode("utf-8")
+    name, version = "chain state", CHAIN_STATE_VERSION
 
-    def decode(self, encoded: bytes) -> ChainState:
-        try:
-            document = json.loads(encoded)
-        except (UnicodeDecodeError, ValueError) as error:
-            raise UnknownStateVersion(f"chain state is not a versioned JSON document: {error}") from error
-        version = document.get("v") if isinstance(document, dict) else None
-        if version != 1:
-            raise UnknownStateVersion(f"chain state version {version!r} is not one this release reads (1)")
+    def fields(self, state: ChainState) -> dict[str, Any]:
+        return {
+            "customer_id": state.customer_id,
+            "sequence": state.sequence,
+            "head_hash": state.head_hash,
+            "balances": state.balances,
+            "usage": state.usage,
+        }
+
+    def build(self, document: dict[str, Any]) -> ChainState:
         return ChainState(
             customer_id=document["customer_id"],
             sequence=_integer(document["sequence"]),
@@ -57,11 +116,12 @@ class ChainStateCoder(Coder):
             usage={entitlement: _integer(used) for entitlement, used in document["usage"].items()},
         )
 
-    def is_deterministic(self) -> bool:
-        return True
-
     def to_type_hint(self):
         return ChainState
+
+
+registry.register_coder(Message, MessageCoder)
+registry.register_coder(Event, EventCoder)
 
 
 def _integer(value) -> int:

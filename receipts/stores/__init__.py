@@ -21,14 +21,17 @@ from receipts.rows import (
     IntakeState,
     LedgerEntry,
     RestoreOutcome,
+    WriteCounts,
     WriteOutcome,
 )
 from receipts.sessions import SessionRecord
+from receipts.stores.archive_plans import BATCH_RECEIPTS
 
 
 class Store(Protocol):
     url: str
     ledger_conflicts: int  # receipts found already stored under their id with another body: logged, not written
+    write_counts: WriteCounts  # what the receipt writes cost: transactions, mutations, rows
 
     def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None: ...
 
@@ -107,7 +110,9 @@ class Store(Protocol):
         ...
 
     # -- the archive's outbox (receipts.stores.archiving drives it) ----------------------
-    def plan_archive(self, customers: Sequence[str] | None = None, max_receipts: int = 5000) -> list[ArchiveBatch]:
+    def plan_archive(
+        self, customers: Sequence[str] | None = None, max_receipts: int = BATCH_RECEIPTS
+    ) -> list[ArchiveBatch]:
         """In one transaction: for each customer (of `customers`, or every one) whose chain head
         is past its "planned up to" mark, plan batches of the receipts in between (at most
         `max_receipts` per batch, a customer's span never split across a batch unless it

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 from receipts.rows import ArchiveBatch
+from receipts.stores.archive_plans import BATCH_RECEIPTS
 from receipts.stores.folder_archive import merge_into, window_name
 
 log = logging.getLogger("receipts.archive")
@@ -82,15 +83,17 @@ def catch_up(
     customers: Sequence[str] | None = None,
     stranded_after_seconds: float | None = None,
     on_batch: Callable[[ArchiveBatch], None] = lambda batch: None,
-    max_receipts: int = 5000,
+    max_receipts: int = BATCH_RECEIPTS,
+    write_pending: bool = True,
 ) -> CatchUp:
     """Write the pending batches (only those planned over `stranded_after_seconds` ago, if
-    given: a younger one is probably being written by its planner), then plan and write
-    batches for `customers` (None: every customer) until nothing stored is unplanned. A
-    failed write stops the catch-up and is named in the result; nothing is lost, the batch
-    stays pending."""
+    given: a younger one is probably being written by its planner; none without
+    `write_pending`, when another catch-up has that duty), then plan and write batches for
+    `customers` (None: every customer) until nothing stored is unplanned. A failed write
+    stops the catch-up and is named in the result; nothing is lost, the batch stays
+    pending."""
     done = CatchUp()
-    pending = store.pending_archive_batches()
+    pending = store.pending_archive_batches() if write_pending else []
     if stranded_after_seconds is not None:
         cutoff = datetime.now(UTC) - timedelta(seconds=stranded_after_seconds)
         pending = [batch for batch in pending if _planned(batch) < cutoff]

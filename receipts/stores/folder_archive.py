@@ -19,14 +19,18 @@ def window_name(event_timestamp: str) -> str:
 
 
 def merge_into(folder: Path, name: str, lines: Iterable[bytes]) -> int:
-    """Merge export lines into one window file, atomically; return how many were new."""
+    """Merge export lines into one window file, atomically; return how many were new. A
+    replay (every line there already, byte for byte) leaves the file untouched."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
     with open(folder / ".lock", "a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         records = dict(_keyed(_read_lines(path)))
         before = len(records)
-        records.update(_keyed(lines))
+        incoming = dict(_keyed(lines))
+        if all(records.get(receipt_id) == record for receipt_id, record in incoming.items()):
+            return 0
+        records.update(incoming)
         ordered = sorted(records.values(), key=_order)
         temporary = path.with_name(f".{name}.tmp")
         with open(temporary, "wb") as handle:

@@ -18,6 +18,7 @@ from receipts.records import DeadLetter, SignedReceipt
 from receipts.rows import (
     Balance,
     IdempotencyRecord,
+    WriteCounts,
     WriteOutcome,
 )
 from receipts.stores.sqlite_archive_outbox import SqliteArchiveOutbox
@@ -45,6 +46,7 @@ class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, Sqli
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self.write_counts = WriteCounts()  # receipt writes: transactions and rows (no mutation limit here)
 
     def close(self) -> None:
         self._db.close()
@@ -144,6 +146,7 @@ class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, Sqli
 
     def write_receipts(self, receipts: Sequence[SignedReceipt]) -> list[WriteOutcome]:
         """Write each receipt with its state rows, all in one transaction."""
+        self.write_counts.transactions += 1
         with self._transaction():
             return [self._write_one(receipt) for receipt in receipts]
 
@@ -187,6 +190,7 @@ class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, Sqli
                 "INSERT OR REPLACE INTO entitlement_usage VALUES (?, ?, ?, ?)",
                 (customer, body["entitlement_id"], str(chained.entitlement_used_minor), sequence),
             )
+        self.write_counts.rows += 4 + (chained.entitlement_used_minor is not None)
         return WriteOutcome.WRITTEN
 
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from receipts.records import spliced_export_line
 from receipts.rows import ArchiveBatch, ArchiveSpan
-from receipts.stores.archive_plans import PLAN_CUSTOMERS, archived_through, plan_batches
+from receipts.stores.archive_plans import BATCH_RECEIPTS, PLAN_CUSTOMERS, archived_through, plan_batches
 
 BEHIND = """
 SELECT h.customer_id, coalesce(m.planned_sequence, 0), h.sequence
@@ -20,7 +20,9 @@ ORDER BY h.customer_id LIMIT ?
 class SqliteArchiveOutbox:
     _db: sqlite3.Connection
 
-    def plan_archive(self, customers: Sequence[str] | None = None, max_receipts: int = 5000) -> list[ArchiveBatch]:
+    def plan_archive(
+        self, customers: Sequence[str] | None = None, max_receipts: int = BATCH_RECEIPTS
+    ) -> list[ArchiveBatch]:
         only, arguments = "", ()
         if customers is not None:
             if not customers:

@@ -1,15 +1,17 @@
 """The archive's outbox on the emulators (Spanner marks and batches, Cloud Storage objects):
-exactly once whatever the kill point, receipts past the idempotency TTL read from the
-ledger, and a stream that stops before its archive window closes still archives
-everything, or exits 1 saying what is left."""
+exactly once whatever the kill point, a replayed object told by its metadata (no download),
+receipts past the idempotency TTL read from the ledger, and a stream that stops before its
+archive window closes still archives everything, or exits 1 saying what is left."""
 
+import hashlib
 import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from google.cloud import storage
 
 from receipts.stores.archiving import catch_up
-from receipts.stores.gcp.bucket_archive import BucketArchive, BucketWriter
+from receipts.stores.gcp.bucket_archive import SHA256_KEY, ArchiveOutcome, BucketArchive, BucketWriter
 from receipts_cli.main import main
 from tests.conftest import event_bytes
 from tests.test_archive_outbox import chain
@@ -84,3 +86,24 @@ def test_a_stream_that_cannot_archive_exits_1_and_names_what_is_left(cloud, tmp_
     said = " ".join(result.output.split())
     assert "4 receipt(s) are stored but not in the archive" in said and "archive catch-up` writes them" in said
     assert cloud.store().unarchived_count() == 4
+
+
+def test_a_replayed_batch_is_told_by_the_objects_metadata_without_a_download(cloud, signer, monkeypatch) -> None:
+    store = cloud.store()
+    store.write_receipts(chain(signer, "m", 5))
+    [batch] = store.plan_archive()
+    writer = BucketWriter(cloud.location.archive_url)
+    lines = store.archive_lines(batch)
+    assert writer.write_batch(batch, lines) == 5
+    blob = writer.archive._bucket.get_blob(writer.name(batch))
+    assert blob.metadata == {SHA256_KEY: hashlib.sha256(b"".join(lines)).hexdigest()}
+    old = writer.archive._bucket.blob("receipts/old-release.jsonl")
+    old.upload_from_string(b"".join(lines), if_generation_match=0)  # as written before the sha256 metadata
+
+    downloads: list[str] = []
+    monkeypatch.setattr(storage.Blob, "download_as_bytes", lambda blob, *a, **k: downloads.append(blob.name))
+    assert writer.write_batch(batch, lines) == 0  # killed after the write, before the finish: a replay
+    outcome, _ = writer.archive.write_once("receipts/old-release.jsonl", b"".join(lines))
+    assert outcome is ArchiveOutcome.ALREADY_ARCHIVED  # by Cloud Storage's MD5
+    assert downloads == []
+    store.close()

@@ -12,7 +12,7 @@ from google.cloud.spanner_v1 import param_types
 
 from receipts.records import spliced_export_line
 from receipts.rows import ArchiveBatch, ArchiveSpan
-from receipts.stores.archive_plans import PLAN_CUSTOMERS, archived_through, plan_batches
+from receipts.stores.archive_plans import BATCH_RECEIPTS, PLAN_CUSTOMERS, archived_through, plan_batches
 from receipts.stores.gcp.ledger import RECEIPTS
 from receipts.stores.retry import with_backoff
 
@@ -28,7 +28,9 @@ SPAN_ROWS = (
 
 
 class SpannerArchiveOutbox:
-    def plan_archive(self, customers: Sequence[str] | None = None, max_receipts: int = 5000) -> list[ArchiveBatch]:
+    def plan_archive(
+        self, customers: Sequence[str] | None = None, max_receipts: int = BATCH_RECEIPTS
+    ) -> list[ArchiveBatch]:
         if customers is not None and not customers:
             return []
         params: dict = {"limit": PLAN_CUSTOMERS}

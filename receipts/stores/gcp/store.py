@@ -15,6 +15,7 @@ Every call that a briefly unavailable service can fail is retried with backoff.
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from receipts.canonical import ZERO_HASH
 from receipts.ledger import ChainState, Entitlement
 from receipts.money import format_amount, minor_from_decimal, to_decimal
 from receipts.records import SignedReceipt
-from receipts.rows import Balance, IdempotencyRecord, WriteOutcome
+from receipts.rows import Balance, IdempotencyRecord, WriteCounts, WriteOutcome
 from receipts.stores.gcp.archive_outbox import SpannerArchiveOutbox
 from receipts.stores.gcp.intake import SpannerIntake
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
@@ -41,6 +42,11 @@ from receipts.stores.retry import with_backoff
 log = logging.getLogger("receipts.gcp")
 OUTBOX_SCAN = 1000  # receipts a crash can leave out of the ledger: at most one write batch
 IDEMPOTENCY_TTL_SECONDS = 30 * 24 * 3600  # spanner.sql: ROW DELETION POLICY (OLDER_THAN(CreatedAt, INTERVAL 30 DAY))
+STATE_COLUMNS = {
+    "ChainHeads": ["CustomerId", "Sequence", "ReceiptHash", "ReceiptId", "UpdatedAt"],
+    "Balances": ["CustomerId", "Currency", "Balance", "AsOfSequence"],
+    "EntitlementUsage": ["CustomerId", "EntitlementId", "UsedMinor", "AsOfSequence"],
+}
 
 
 class SpannerFirestoreStore(
@@ -51,6 +57,7 @@ class SpannerFirestoreStore(
     outbox (archive_outbox), intake's state (intake) and the restore (restore) beside it."""
 
     idempotency_ttl_seconds = IDEMPOTENCY_TTL_SECONDS
+    shareable = True  # thread-safe clients: one per worker process (receipts.stores.worker_stores)
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -61,7 +68,23 @@ class SpannerFirestoreStore(
             self.location.database, database_role=self.location.role
         )
         self._firestore = firestore.Client(project=self.location.project, **options)
-        self.ledger_conflicts = 0  # different receipts found under a stored id: logged, never written
+        self._counts = threading.local()  # per thread: a shared store's callers each read their own
+
+    @property
+    def ledger_conflicts(self) -> int:
+        """Different receipts found under a stored id (logged, never written), by this thread."""
+        return getattr(self._counts, "ledger_conflicts", 0)
+
+    @ledger_conflicts.setter
+    def ledger_conflicts(self, value: int) -> None:
+        self._counts.ledger_conflicts = value
+
+    @property
+    def write_counts(self) -> WriteCounts:
+        """The receipt commits' Spanner transactions and mutations, by this thread."""
+        if not hasattr(self._counts, "writes"):
+            self._counts.writes = WriteCounts()
+        return self._counts.writes
 
     def close(self) -> None:
         self._firestore.close()
@@ -178,6 +201,10 @@ class SpannerFirestoreStore(
         return outcomes
 
     def _commit_receipts(self, transaction, receipts: Sequence[SignedReceipt]) -> list[WriteOutcome]:
+        """Insert each receipt's idempotency row (its outbox) and, once per customer, the state
+        after the last receipt taken: head, balances and usage rows are absolute values, so a
+        batch of a customer's receipts writes them once, not once per receipt."""
+        self.write_counts.transactions += 1  # an attempt: Spanner may run the function again on abort
         keys = [[r.chained.customer_id, r.chained.body["idempotent_key"]] for r in receipts]
         stored_hashes = {
             (customer, key): receipt_hash
@@ -194,7 +221,8 @@ class SpannerFirestoreStore(
                 "ChainHeads", ["CustomerId", "Sequence", "ReceiptHash"], spanner.KeySet(keys=[[c] for c in customers])
             )
         }
-        outcomes = []
+        outcomes, keys_rows = [], []
+        state: dict[str, dict[tuple[str, str], list]] = {"ChainHeads": {}, "Balances": {}, "EntitlementUsage": {}}
         for receipt in receipts:
             chained, body = receipt.chained, receipt.chained.body
             customer, sequence = chained.customer_id, chained.sequence
@@ -208,44 +236,52 @@ class SpannerFirestoreStore(
             if (sequence, body["previous_receipt_hash"]) != (head_sequence + 1, head_hash):
                 outcomes.append(WriteOutcome.NOT_NEXT)
                 continue
-            currency = body["currency"]
-            transaction.insert(
-                "IdempotencyKeys",
-                [*KEY_COLUMNS, "CreatedAt"],
+            keys_rows.append(
                 [
-                    [
-                        customer,
-                        body["idempotent_key"],
-                        chained.receipt_id,
-                        body["event_sha256"],
-                        sequence,
-                        chained.receipt_hash,
-                        chained.canonical.decode("utf-8"),
-                        receipt.signature,
-                        spanner.COMMIT_TIMESTAMP,
-                    ]
-                ],
+                    customer,
+                    body["idempotent_key"],
+                    chained.receipt_id,
+                    body["event_sha256"],
+                    sequence,
+                    chained.receipt_hash,
+                    chained.canonical.decode("utf-8"),
+                    receipt.signature,
+                    spanner.COMMIT_TIMESTAMP,
+                ]
             )
-            transaction.insert_or_update(
-                "ChainHeads",
-                ["CustomerId", "Sequence", "ReceiptHash", "ReceiptId", "UpdatedAt"],
-                [[customer, sequence, chained.receipt_hash, chained.receipt_id, spanner.COMMIT_TIMESTAMP]],
-            )
-            transaction.insert_or_update(
-                "Balances",
-                ["CustomerId", "Currency", "Balance", "AsOfSequence"],
-                [[customer, currency, Decimal(body["balance_after"]), sequence]],
-            )
+            state["ChainHeads"][(customer, "")] = [
+                customer,
+                sequence,
+                chained.receipt_hash,
+                chained.receipt_id,
+                spanner.COMMIT_TIMESTAMP,
+            ]
+            currency = body["currency"]
+            state["Balances"][(customer, currency)] = [customer, currency, Decimal(body["balance_after"]), sequence]
             if chained.entitlement_used_minor is not None:
-                transaction.insert_or_update(
-                    "EntitlementUsage",
-                    ["CustomerId", "EntitlementId", "UsedMinor", "AsOfSequence"],
-                    [[customer, body["entitlement_id"], chained.entitlement_used_minor, sequence]],
-                )
+                entitlement = body["entitlement_id"]
+                state["EntitlementUsage"][(customer, entitlement)] = [
+                    customer,
+                    entitlement,
+                    chained.entitlement_used_minor,
+                    sequence,
+                ]
             heads[customer] = (sequence, chained.receipt_hash)
             stored_hashes[(customer, body["idempotent_key"])] = chained.receipt_hash
             outcomes.append(WriteOutcome.WRITTEN)
+        if keys_rows:
+            self._mutate(transaction.insert, "IdempotencyKeys", [*KEY_COLUMNS, "CreatedAt"], keys_rows)
+        for table, rows in state.items():
+            if rows:
+                self._mutate(transaction.insert_or_update, table, STATE_COLUMNS[table], list(rows.values()))
         return outcomes
+
+    def _mutate(self, write, table: str, columns: list[str], rows: list[list]) -> None:
+        """One mutation of `rows`, counted as Spanner counts them: one per column of each row
+        (secondary index entries, which Spanner counts too, are not counted here)."""
+        write(table, columns, rows)
+        self.write_counts.mutations += len(rows) * len(columns)
+        self.write_counts.rows += len(rows)
 
     def _sync_ledger_tail(self, customer_id: str, head_sequence: int) -> int:
         """Copy receipts that Spanner committed but the ledger lacks (a process died between

@@ -21,7 +21,7 @@ variable "pipeline_image" {
 }
 
 variable "reconcile_image" {
-  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no hourly reconciliation yet (it also needs the site, for its JWKS)."
+  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no hourly reconciliation yet (it also needs keys/jwks.json in the releases bucket)."
   type        = string
   default     = ""
 
@@ -68,4 +68,28 @@ variable "spanner_serving_database" {
   description = "The Spanner database the services use: null for the one Terraform created; a restored database's id once it is verified (docs/RUNBOOK.md, Restoring a database)."
   type        = string
   default     = null
+}
+
+variable "restore_until" {
+  description = "End of a restore window (RFC 3339): until then receipts-restorer may rewrite the ledger (docs/RUNBOOK.md, \"The ledger is damaged\"); null: it holds no role."
+  type        = string
+  default     = null
+}
+
+variable "restore_database" {
+  description = "During a restore window: the Spanner database the restorer's grants are on, when it is not the serving one (a restored database rolled forward before it serves: docs/RUNBOOK.md, Restoring a database); null: the serving database."
+  type        = string
+  default     = null
+}
+
+variable "restorers" {
+  description = "Members (user:, group:) who may act as receipts-restorer during a restore window."
+  type        = list(string)
+  default     = []
+}
+
+variable "deployer_principals" {
+  description = "Workload Identity Federation principals of the CI that may act as receipts-deployer (docs/DEPLOY.md)."
+  type        = list(string)
+  default     = []
 }

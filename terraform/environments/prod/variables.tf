@@ -57,7 +57,7 @@ variable "pipeline_image" {
 }
 
 variable "reconcile_image" {
-  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no hourly reconciliation yet (it also needs the site, for its JWKS)."
+  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no hourly reconciliation yet (it also needs keys/jwks.json in the releases bucket)."
   type        = string
   default     = ""
 
@@ -130,7 +130,7 @@ variable "perimeter_enforced" {
 }
 
 variable "perimeter_operators" {
-  description = "Identities that may reach the project's APIs from outside the perimeter (Terraform's and CI's service accounts, on-call operators); needed once access_policy is set."
+  description = "People and service accounts that may reach the project's APIs from outside the perimeter besides receipts-deployer (always) and receipts-restorer (during a restore window), which prod adds itself: the break-glass Owner, on-call operators, those who launch a restore."
   type        = list(string)
   default     = []
 
@@ -142,6 +142,30 @@ variable "perimeter_operators" {
 
 variable "producer_identities" {
   description = "Producer service accounts outside the project that publish to billing-events (serviceAccount:EMAIL); the perimeter lets them publish and nothing else."
+  type        = list(string)
+  default     = []
+}
+
+variable "restore_until" {
+  description = "End of a restore window (RFC 3339): until then receipts-restorer may rewrite the ledger (docs/RUNBOOK.md, \"The ledger is damaged\"); null: it holds no role."
+  type        = string
+  default     = null
+}
+
+variable "restore_database" {
+  description = "During a restore window: the Spanner database the restorer's grants are on, when it is not the serving one (a restored database rolled forward before it serves: docs/RUNBOOK.md, Restoring a database); null: the serving database."
+  type        = string
+  default     = null
+}
+
+variable "restorers" {
+  description = "Members (user:, group:) who may act as receipts-restorer during a restore window."
+  type        = list(string)
+  default     = []
+}
+
+variable "deployer_principals" {
+  description = "Workload Identity Federation principals of the CI that may act as receipts-deployer (docs/DEPLOY.md)."
   type        = list(string)
   default     = []
 }

@@ -36,7 +36,9 @@ resource "google_dataflow_flex_template_job" "streaming" {
       subscription           = var.subscription
       dead_letter_topic      = var.dead_letter_topic
       archive_window_seconds = tostring(var.archive_window_seconds)
-      archive_shards         = tostring(var.archive_shards)
+      archive_shard_receipts = tostring(var.archive_shard_receipts)
+      charge_batch_size      = tostring(var.charge_batch_size)
+      charge_buffer_seconds  = tostring(var.charge_buffer_seconds)
       dedup_ttl_seconds      = tostring(var.dedup_ttl_seconds)
       max_future_seconds     = tostring(var.max_future_seconds)
     },

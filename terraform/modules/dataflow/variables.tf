@@ -93,10 +93,22 @@ variable "archive_window_seconds" {
   default     = 300
 }
 
-variable "archive_shards" {
-  description = "The job's --archive_shards: archive catch-ups per window, each for its share of the customers."
+variable "archive_shard_receipts" {
+  description = "The job's --archive_shard_receipts: receipts per archive catch-up; a window's customers are split into as many parallel catch-ups as its receipts need."
   type        = number
-  default     = 4
+  default     = 20000
+}
+
+variable "charge_batch_size" {
+  description = "The job's --charge_batch_size: most events of one customer charged in one store transaction."
+  type        = number
+  default     = 500
+}
+
+variable "charge_buffer_seconds" {
+  description = "The job's --charge_buffer_seconds: longest an event waits for its customer's batch to fill."
+  type        = number
+  default     = 1.0
 }
 
 variable "max_future_seconds" {
@@ -106,9 +118,9 @@ variable "max_future_seconds" {
 }
 
 variable "dedup_ttl_seconds" {
-  description = "The job's --dedup_ttl_seconds: how long dedup state remembers a key before Spanner answers for it."
+  description = "The job's --dedup_ttl_seconds: how long dedup state remembers a key before Spanner answers for it (past 300 s a hit asks Spanner anyway; a drain fires one timer per key remembered)."
   type        = number
-  default     = 86400
+  default     = 600
 }
 
 variable "labels" {

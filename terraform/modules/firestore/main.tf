@@ -1,6 +1,6 @@
 # The ledger: the (default) Firestore database in Native mode, the security rules from
-# receipts/stores/gcp/firestore.rules (clients may do nothing; the pipeline creates documents
-# through the server SDK, and the code only ever creates), and the composite indexes and
+# receipts/stores/gcp/firestore.rules (clients may do nothing; the server SDK bypasses rules,
+# so IAM makes the pipeline create-only: terraform/modules/iam), and the composite indexes and
 # single-field index exemptions of receipts/stores/gcp/firestore.indexes.json, read from that
 # file so the two cannot differ (`receipts init` applies the same file).
 #

@@ -31,7 +31,7 @@ variable "network" {
 }
 
 variable "operator_members" {
-  description = "Who may call the project's APIs from outside the perimeter: Terraform's and CI's service accounts, on-call operators (user:… or serviceAccount:…)."
+  description = "Who may call the project's APIs from outside the perimeter: the deployer (Terraform in CI), on-call operators, a restore window's restorer (user:… or serviceAccount:…)."
   type        = list(string)
 
   validation {
