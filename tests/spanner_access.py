@@ -1,7 +1,8 @@
 """What the Google Cloud store's code does to each Spanner table, read from its source: per
 function of receipts/stores/gcp/*.py, the tables it reads (a SQL string's FROM or JOIN, a
 `read(` or `_read(` of a table, a module constant of table names it uses) and the mutations
-it makes (`insert`, `insert_or_update`, `update`, `delete` of a table), as the privileges
+it makes (`insert`, `insert_or_update`, `update`, `delete` of a table, called or handed to a
+helper with the table: `self._mutate(transaction.insert, "T", …)`), as the privileges
 they take under fine-grained access control. tests/test_terraform.py holds each database
 role of spanner_roles.sql to what the functions of its workload need."""
 
@@ -40,14 +41,16 @@ def needs(module: str, function: str, loop_tables: set[str] = frozenset()) -> di
     for node in ast.walk(body):
         if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args):
             continue
-        first = node.args[0]
+        method, first = node.func.attr, node.args[0]
+        if isinstance(first, ast.Attribute) and first.attr in MUTATIONS and len(node.args) > 1:
+            method, first = first.attr, node.args[1]  # a mutation handed on: self._mutate(transaction.insert, "T", …)
         named = {first.value} if isinstance(first, ast.Constant) else set(loop_tables)
-        if node.func.attr in MUTATIONS:
+        if method in MUTATIONS:
             for table in named & TABLES:
-                wanted.setdefault(table, set()).update(MUTATIONS[node.func.attr])
+                wanted.setdefault(table, set()).update(MUTATIONS[method])
             if isinstance(first, ast.Constant):
                 mutated_literals.add(id(first))
-        elif node.func.attr in READS:
+        elif method in READS:
             for table in named & TABLES:
                 wanted.setdefault(table, set()).add("SELECT")
     texts = [
