@@ -4,11 +4,15 @@ every cosignature is checked, and a checkpoint below the quorum is published fla
 
 import pytest
 
+from receipts.stores.log_files import FolderLogFiles
+from receipts.stores.log_sequencer import integrate_log
+from receipts.stores.sqlite import SqliteStore
 from receipts.stores.witnessing import WitnessEndpoint, Witnesses, WitnessPolicy, parse_witness
 from receipts.tlog.cosignatures import CosignatureSigner, open_witnessed_checkpoint
-from receipts.tlog.note_keys import COSIGNATURE_V1, generate_key
+from receipts.tlog.note_keys import COSIGNATURE_V1, NoteSigner, generate_key
 from receipts.tlog.witness import MemoryWitnessState, Witness
 from receipts_cli.witness_server import create_witness_app
+from tests.test_archive_outbox import chain
 from tests.tlog.witnessing import Log, witness_signer
 
 
@@ -101,3 +105,26 @@ def test_a_witness_spec_and_the_default_quorum() -> None:
     assert policy.witnesses == (WitnessEndpoint(vkey, "https://w.example/witness"),) and policy.quorum == 1
     with pytest.raises(ValueError, match="quorum"):
         WitnessPolicy.parse([f"{vkey}@https://w.example"], quorum=2)
+
+
+def test_the_sequencer_keeps_and_publishes_the_cosigned_checkpoint(tmp_path, signer) -> None:
+    origin = "receipts.local/witnessed"
+    store = SqliteStore(f"sqlite:///{tmp_path / 'receipts.db'}")
+    files = FolderLogFiles(tmp_path / "log")
+    log_key = NoteSigner(generate_key(origin))
+    served = Served()
+    witness_key = CosignatureSigner(generate_key("w.example", COSIGNATURE_V1), clock=lambda: 1767225600)
+    served.add("http://w.example", Witness.for_vkeys(witness_key, [log_key.verifier.key.vkey], MemoryWitnessState()))
+    witnesses = Witnesses(WitnessPolicy((WitnessEndpoint(witness_key.vkey, "http://w.example"),), 1), served.post)
+    store.write_receipts(chain(signer, "cust_1", 4))
+    run = integrate_log(store, files, log_key, origin, witnesses=witnesses)
+    assert run.ok and run.witnessing.quorum_met and run.size == 4
+    kept = store.latest_checkpoint()
+    assert kept == run.checkpoint == (tmp_path / "log" / "checkpoint").read_bytes()
+    opened = open_witnessed_checkpoint(kept, [log_key.verifier], [witness_key.verifier], 1)
+    assert opened.cosigned_by == {"w.example": 1767225600}
+    served.apps.clear()  # the witness goes away: the log still charges, logs and publishes, flagged
+    store.write_receipts(chain(signer, "cust_1", 2, start=4))
+    run = integrate_log(store, files, log_key, origin, witnesses=witnesses)
+    assert run.ok and run.size == 6 and not run.witnessing.quorum_met
+    assert store.latest_checkpoint() == run.checkpoint
