@@ -77,6 +77,18 @@ variable "log_signer" {
   type        = string
 }
 
+variable "log_witnesses" {
+  description = "The job's --log_witness values: witnesses that cosign each checkpoint, as VKEY@URL (C2SP tlog-witness)."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_witness_quorum" {
+  description = "The job's --log_witness_quorum: cosignatures a checkpoint needs (null: every witness); fewer is published, flagged."
+  type        = number
+  default     = null
+}
+
 variable "log_interval_seconds" {
   description = "The job's --log_interval: seconds of processing time between integrations of the log."
   type        = number
