@@ -164,6 +164,33 @@ class Witnesses:
         raise WitnessError(f"still answered 409 after {ATTEMPTS} requests")
 
 
+def cosigners(note: bytes, policy: WitnessPolicy) -> list[str]:
+    """The names of the policy's witnesses whose cosignature in `note` verifies."""
+    text, _, block = note.partition(b"\n\n")
+    try:
+        signatures = parse_signature_lines(block.decode("utf-8"))
+    except (UnicodeDecodeError, MalformedNote):
+        return []
+    names = []
+    for witness in policy.witnesses:
+        verifier = witness.verifier
+        if any(
+            (s.name, s.key_id) == (verifier.name, verifier.key_id) and verifier.verify(text + b"\n", s.signature)
+            for s in signatures
+        ):
+            names.append(witness.name)
+    return names
+
+
+def witnessed_line(note: bytes, policy: WitnessPolicy) -> str:
+    """What a person is told of a checkpoint's witnesses: none configured, or K of Q."""
+    if not policy.witnesses:
+        return ""
+    names = cosigners(note, policy)
+    line = f" Cosigned by {len(names)} witness(es) of the {policy.quorum} needed"
+    return line + ("." if len(names) >= policy.quorum else ", below the quorum: the checkpoint is published flagged.")
+
+
 def _size(answer: bytes, size: int) -> int:
     text = answer.decode("ascii", "replace").strip()
     if not text.isdigit() or len(text) > 20 or int(text) > size:
