@@ -23,7 +23,7 @@ from rich.table import Table
 from receipts.stores.log_locations import open_log_files
 from receipts.stores.log_sequencer import LogOriginMismatch, LogRun, integrate_log
 from receipts.stores.log_signers import create_key_file, log_signer_from_url, vkey_of
-from receipts.stores.witnessing import Witnesses, WitnessPolicy
+from receipts.stores.witnessing import Witnesses, WitnessPolicy, witnessed_line
 from receipts.tlog.checkpoints import origin_problem
 from receipts_cli.home import Home, store_of
 from receipts_cli.terminal import err, out, shown
@@ -115,6 +115,17 @@ def unlogged_problem(store, home: Home, run: LogRun | None = None) -> str | None
         else f"the transparency log's checkpoint of its {state.size if state else 0} receipt(s) is not signed yet"
     )
     return f"{missing}{why}. Nothing is lost: the log is derived from the store. `{command} log integrate` finishes it."
+
+
+def checkpoint_line(home: Home, store) -> str | None:
+    """The log's size and its latest checkpoint's witnesses, for the end of a run; None
+    before the first checkpoint."""
+    state = store.log_state()
+    note = store.checkpoint(state.size) if state is not None else None
+    if note is None:
+        return None
+    witnessed = witnessed_line(note, WitnessPolicy.parse(home.log_witnesses, home.log_witness_quorum))
+    return f"The transparency log holds {state.size} receipt(s); checkpoint signed for {state.size}.{witnessed}"
 
 
 def log_line(run: LogRun) -> str:

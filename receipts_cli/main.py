@@ -16,7 +16,7 @@ from receipts.reading import read_receipts, readable_and_not
 from receipts.records import dumps_line, export_line
 from receipts.stores.keyring import KeyRing
 from receipts.stores.public_keys import JwksUnavailable, NotAJwks, load_jwks
-from receipts.stores.witnessing import WitnessPolicy, witnessed_line
+from receipts.stores.witnessing import WitnessPolicy
 from receipts.verify import verify_chain
 from receipts_cli.archive import register as register_archive_commands
 from receipts_cli.cloud import kms_key_option, signer_option, store_of
@@ -133,16 +133,12 @@ def _exit_if_behind(home: Home) -> None:
     """Say how big the log is; exit 1, saying how many and what finishes the job, when the
     archive or the transparency log lacks stored receipts."""
     from receipts_cli.archive import unarchived_problem
-    from receipts_cli.log import unlogged_problem
+    from receipts_cli.log import checkpoint_line, unlogged_problem
 
     store = store_of(home)
-    state = store.log_state()
-    note = store.checkpoint(state.size) if state is not None else None
-    if note is not None:
-        witnessed = witnessed_line(note, WitnessPolicy.parse(home.log_witnesses, home.log_witness_quorum))
-        err.print(
-            shown(f"The transparency log holds {state.size} receipt(s); checkpoint signed for {state.size}.{witnessed}")
-        )
+    line = checkpoint_line(home, store)
+    if line:
+        err.print(shown(line))
     problems = [problem for problem in (unarchived_problem(store, home), unlogged_problem(store, home)) if problem]
     for problem in problems:
         err.print(f"[red]{shown(problem)}[/]")
