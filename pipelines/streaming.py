@@ -80,7 +80,7 @@ class StreamSettings:
     log_signer: str | None = None
     log_witnesses: tuple[str, ...] = ()  # VKEY@URL each
     log_witness_quorum: int | None = None
-    log_interval: float = 10.0
+    log_interval: int = 10
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "StreamSettings":

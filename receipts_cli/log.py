@@ -56,8 +56,14 @@ def log_signer_url(home: Home, origin: str) -> str:
 
 
 def log_identity(home: Home, store) -> tuple[str, str]:
-    """(origin, signer URL) of the log the jobs of this home integrate."""
+    """(origin, signer URL) of the log the jobs of this home integrate; a usage error when
+    the store's log has another origin (one store, one log)."""
     origin = log_origin(home, store)
+    state = store.log_state()
+    if state is not None and state.origin != origin:
+        raise click.UsageError(
+            f"the store's log is {state.origin!r}, not {origin!r}: pass --log-origin {state.origin} (or leave it out)"
+        )
     return origin, log_signer_url(home, origin)
 
 
@@ -104,16 +110,18 @@ def unlogged_problem(store, home: Home, run: LogRun | None = None) -> str | None
     missing, why if known, and the command that finishes the job."""
     left = store.unlogged_count()
     state = store.log_state()
-    unsigned = state is not None and store.checkpoint(state.size) is None
-    if not left and not unsigned and (run is None or run.ok):
+    if left:
+        missing = f"{left} receipt(s) are stored but not in the transparency log"
+    elif state is not None and state.tiles_size < state.size:
+        missing = f"the transparency log's tiles are published through {state.tiles_size} of its {state.size} entries"
+    elif state is not None and store.checkpoint(state.size) is None:
+        missing = f"the transparency log's checkpoint of its {state.size} entries is not signed yet"
+    elif run is None or run.ok:
         return None
+    else:
+        missing = "the transparency log could not sign a checkpoint"
     why = f" (the last attempt: {run.failed[0]})" if run and run.failed else ""
     command = f"receipts --home {home.root}" + (f" --store {home.store_url}" if home.store_url_override else "")
-    missing = (
-        f"{left} receipt(s) are stored but not in the transparency log"
-        if left
-        else f"the transparency log's checkpoint of its {state.size if state else 0} receipt(s) is not signed yet"
-    )
     return f"{missing}{why}. Nothing is lost: the log is derived from the store. `{command} log integrate` finishes it."
 
 
@@ -181,7 +189,7 @@ def log_integrate(home: Home) -> None:
     store = store_of(home)
     try:
         run = integrated(home, store)
-    except LogOriginMismatch as error:
+    except LogOriginMismatch as error:  # another sequencer set it meanwhile
         raise click.UsageError(str(error)) from error
     if run.ok:
         err.print(shown(log_line(run)))
@@ -214,8 +222,6 @@ def log_info(home: Home, as_json: bool) -> None:
         "unlogged": store.unlogged_count(),
         "checkpoint": note.decode("utf-8", "replace") if note else None,
     }
-    if state is not None and state.origin != origin:
-        raise click.UsageError(f"the store's log is {state.origin!r}, not {origin!r}: pass --log-origin {state.origin}")
     if as_json:
         click.echo(json.dumps(described, indent=2))
         return

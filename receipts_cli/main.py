@@ -133,13 +133,14 @@ def _exit_if_behind(home: Home) -> None:
     """Say how big the log is; exit 1, saying how many and what finishes the job, when the
     archive or the transparency log lacks stored receipts."""
     from receipts_cli.archive import unarchived_problem
-    from receipts_cli.log import checkpoint_line, unlogged_problem
+    from receipts_cli.log import checkpoint_line, integrated, unlogged_problem
 
     store = store_of(home)
+    run = integrated(home, store) if unlogged_problem(store, home) else None  # once more: it may be passing, or say why
     line = checkpoint_line(home, store)
     if line:
         err.print(shown(line))
-    problems = [problem for problem in (unarchived_problem(store, home), unlogged_problem(store, home)) if problem]
+    problems = [p for p in (unarchived_problem(store, home), unlogged_problem(store, home, run)) if p]
     for problem in problems:
         err.print(f"[red]{shown(problem)}[/]")
     if problems:
