@@ -239,6 +239,4 @@ def log_info(home: Home, as_json: bool) -> None:
 
 
 def register(main: click.Group) -> None:
-    from receipts_cli import log_verify  # noqa: F401  (adds `log verify` to the group)
-
     main.add_command(log)

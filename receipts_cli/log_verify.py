@@ -102,7 +102,7 @@ def _previous(state: Path) -> Seen | None:
         raise click.ClickException(f"{state} is not a monitor's state: {error}") from error
 
 
-@log.command("verify")
+@click.command("verify")
 @click.option("--site", default=None, help="The verifier site to monitor (default: this home's log).")
 @click.option(
     "--state",
@@ -148,3 +148,8 @@ def log_verify(home: Home, site: str | None, state: Path | None, quorum: int | N
         f"[green]OK[/] {shown(source.origin)}: {looked.seen.size} leaves ({since}), every tile makes the signed "
         f"root, cosigned by {shown(cosigned)}."
     )
+
+
+def register() -> None:
+    """`log verify` in the `log` group (receipts_cli.log)."""
+    log.add_command(log_verify)

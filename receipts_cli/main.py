@@ -26,6 +26,7 @@ from receipts_cli.home import Home, HomeBusy
 from receipts_cli.intake import refuse_while_frozen
 from receipts_cli.intake import register as register_intake_commands
 from receipts_cli.log import register as register_log_commands
+from receipts_cli.log_verify import register as register_log_verify
 from receipts_cli.reconcile import register as register_reconcile_command
 from receipts_cli.replay import register as register_replay_command
 from receipts_cli.restore import register as register_restore_command
@@ -341,6 +342,7 @@ register_archive_commands(main)
 register_cloud_commands(main)
 register_intake_commands(main)
 register_log_commands(main)
+register_log_verify()
 register_reconcile_command(main)
 register_replay_command(dead_letters)
 register_restore_command(main)
