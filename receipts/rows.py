@@ -183,3 +183,33 @@ class RestoreOutcome:
             + self.idempotency_replaced
             + self.state_written
         )
+
+
+# -- the transparency log: what the sequencer has integrated -----------------------------
+
+
+@dataclass(frozen=True)
+class LogState:
+    """Where the store's log stands: its origin (fixed by the first integration), the tree
+    size and root committed, and the size through which every tile and entry bundle is
+    published (`tiles_size` <= `size`; less only after a kill between the two)."""
+
+    origin: str
+    size: int
+    root: bytes
+    tiles_size: int
+
+
+@dataclass(frozen=True)
+class UnloggedReceipt:
+    """A stored receipt the log does not hold yet: what the sequencer needs of it, and
+    nothing more (the log's entry is the 32 raw bytes of its receipt hash)."""
+
+    customer_id: str
+    sequence: int
+    receipt_id: str
+    receipt_hash: str  # lowercase hex
+
+    @property
+    def entry(self) -> bytes:
+        return bytes.fromhex(self.receipt_hash)

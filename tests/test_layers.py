@@ -84,6 +84,9 @@ def test_the_graph_as_it_is_breaks_nothing(graph: grimp.ImportGraph) -> None:
         ("receipts.reconciliation.report", "rich", "domain-is-pure"),
         ("receipts.stores.sqlite", "rich", "domain-is-pure"),  # the stores may use cloud clients, nothing else
         ("receipts.reconciliation.customer", "receipts.stores", "receipts-rooms"),
+        ("receipts.tlog.tiles", "receipts.stores.sqlite", "receipts-rooms"),
+        ("receipts.tlog.notes", "flask", "domain-is-pure"),
+        ("receipts.tlog.notes", "receipts.tlog.checkpoints", "no-cycles"),
         ("receipts.canonical", "receipts.producer.publisher", "receipts-rooms"),
         ("receipts.stores.sqlite", "receipts.producer", "receipts-rooms"),
         ("receipts.canonical", "pipelines.batch", "layers"),

@@ -20,12 +20,15 @@ from receipts.rows import (
     IdempotencyRecord,
     IntakeState,
     LedgerEntry,
+    LogState,
     RestoreOutcome,
     WriteCounts,
     WriteOutcome,
 )
 from receipts.sessions import SessionRecord
 from receipts.stores.archive_plans import BATCH_RECEIPTS
+from receipts.stores.log_sequencer import Appended
+from receipts.tlog.stored import HashReader
 
 
 class Store(Protocol):
@@ -140,6 +143,63 @@ class Store(Protocol):
 
     def unarchived_count(self) -> int:
         """Receipts stored and not in the archive: past the planned marks, or in pending batches."""
+        ...
+
+    # -- the transparency log (receipts.stores.log_sequencer drives it) -----------------
+    def ensure_log(self, origin: str) -> LogState:
+        """The log's state, created (empty, named `origin`) if the store has none; refused
+        (LogOriginMismatch) when the store's log has another origin."""
+        ...
+
+    def log_state(self) -> LogState | None:
+        """Origin, committed size and root, and the size tiles are published through."""
+        ...
+
+    def append_log(self, origin: str, max_entries: int) -> Appended | None:
+        """In one transaction: up to `max_entries` stored receipts past their customers'
+        logged marks (by customer, then sequence) appended to the log, with their stored
+        hashes, leaf rows, marks and the new size and root; None when none is unlogged."""
+        ...
+
+    def mark_log_published(self, old_size: int, new_size: int) -> int:
+        """The tiles of old_size..new_size are out: advance `tiles_size` to new_size if it had
+        reached old_size (published tiles stay a prefix); return `tiles_size`."""
+        ...
+
+    def log_entries(self, first: int, end: int) -> list[bytes]:
+        """The log's entries (32-byte receipt hashes) at leaf indexes first..end-1."""
+        ...
+
+    def log_hash_reader(self) -> HashReader:
+        """The committed stored hashes, for proofs (receipts.tlog.proving) and tiles."""
+        ...
+
+    def add_checkpoint(self, size: int, note: bytes) -> bytes:
+        """Keep the signed checkpoint of `size` unless one is kept; return the one kept."""
+        ...
+
+    def checkpoint(self, size: int) -> bytes | None:
+        """The signed checkpoint (note bytes) of tree size `size`, if one was published."""
+        ...
+
+    def latest_checkpoint(self) -> bytes | None:
+        """The signed checkpoint of the largest size published, None before the first."""
+        ...
+
+    def log_leaf_index(self, receipt_id: str) -> int | None:
+        """The leaf index of a receipt, None when it is not in the log (yet)."""
+        ...
+
+    def log_leaf(self, leaf_index: int) -> str | None:
+        """The receipt id at a leaf index (for audits), None past the log's size."""
+        ...
+
+    def logged_through(self, customer_id: str) -> int:
+        """The sequence through which every receipt of the customer is a leaf."""
+        ...
+
+    def unlogged_count(self) -> int:
+        """Receipts stored and not in the log yet."""
         ...
 
     # -- restore (pipelines/restore.py drives it) ----------------------------------------

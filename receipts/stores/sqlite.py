@@ -23,17 +23,18 @@ from receipts.rows import (
 )
 from receipts.stores.sqlite_archive_outbox import SqliteArchiveOutbox
 from receipts.stores.sqlite_intake import SqliteIntake
+from receipts.stores.sqlite_log import SqliteLog
 from receipts.stores.sqlite_restore import SqliteRestore
 from receipts.stores.sqlite_schema import SCHEMA
 from receipts.stores.sqlite_site_records import SqliteSiteRecords
 from receipts.stores.sqlite_state_reads import SqliteStateReads
 
 
-class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, SqliteIntake, SqliteRestore):
+class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, SqliteLog, SqliteIntake, SqliteRestore):
     """Receipts, chain state and dead letters here; the reconciliation's reads
     (receipts.stores.sqlite_state_reads), the site's records (sqlite_site_records), the
-    archive's outbox (sqlite_archive_outbox), intake's state (sqlite_intake) and the restore
-    (sqlite_restore) beside it."""
+    archive's outbox (sqlite_archive_outbox), the transparency log (sqlite_log), intake's
+    state (sqlite_intake) and the restore (sqlite_restore) beside it."""
 
     idempotency_ttl_seconds = None  # idempotency rows are kept for ever
     ledger_conflicts = 0  # one database: a receipt and its rows commit together, never apart

@@ -78,6 +78,30 @@ CREATE TABLE IF NOT EXISTS intake (
     changed_at TEXT,
     changed_by TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS log_state (
+    id         INTEGER PRIMARY KEY CHECK (id = 1),
+    origin     TEXT NOT NULL,     -- the log's name, fixed by its first integration
+    size       INTEGER NOT NULL,  -- leaves committed
+    root       BLOB NOT NULL,     -- RFC 6962 root of those leaves
+    tiles_size INTEGER NOT NULL   -- every tile and entry bundle is published through this size
+);
+CREATE TABLE IF NOT EXISTS log_marks (
+    customer_id     TEXT PRIMARY KEY,
+    logged_sequence INTEGER NOT NULL  -- the customer's receipts up to here are leaves
+);
+CREATE TABLE IF NOT EXISTS log_leaves (
+    leaf_index INTEGER PRIMARY KEY,
+    receipt_id TEXT NOT NULL UNIQUE,  -- a receipt is one leaf, never two
+    entry      BLOB NOT NULL          -- the 32 raw bytes of its receipt_hash
+);
+CREATE TABLE IF NOT EXISTS log_hashes (
+    stored_index INTEGER PRIMARY KEY,  -- receipts.tlog.stored numbering, written once each
+    hash         BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_checkpoints (
+    size INTEGER PRIMARY KEY,  -- one signed checkpoint per tree size, kept
+    note BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id TEXT PRIMARY KEY,
     recorded       INTEGER NOT NULL,  -- insertion order

@@ -1,6 +1,7 @@
 """A Cloud KMS stand-in: a real gRPC server speaking KeyManagementService's GetPublicKey and
 AsymmetricSign with real RSA-2048 keys, so the real `google-cloud-kms` client talks to it
-over gRPC and what it signs verifies like any RS256 signature.
+over gRPC and what it signs verifies like any RS256 signature; and, as KMS does for
+EC_SIGN_ED25519 versions, pure Ed25519 over the request's `data` (a digest is refused).
 
 Faults on demand: answer the next calls with a gRPC status (UNAVAILABLE, …), corrupt a
 checksum or the signature, claim the request's CRC32C did not arrive. It records calls and
@@ -17,13 +18,14 @@ from typing import Any
 import google_crc32c
 import grpc
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa, utils
+from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
 from google.cloud import kms_v1
 from google.cloud.kms_v1.services.key_management_service.transports import KeyManagementServiceGrpcTransport
 
 SERVICE = "google.cloud.kms.v1.KeyManagementService"
 KEY_RING = "projects/billing-test/locations/us/keyRings/receipts"
 VERSION = f"{KEY_RING}/cryptoKeys/receipt-signing/cryptoKeyVersions/1"
+LOG_VERSION = f"{KEY_RING}/cryptoKeys/log-signing/cryptoKeyVersions/1"
 Algorithm = kms_v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm
 
 # Ways to spoil a response: each name is a fault the signer must catch.
@@ -32,7 +34,7 @@ CORRUPTIONS = ("signature_crc32c", "signature", "unverified_digest", "name", "pe
 
 @dataclass
 class Version:
-    key: rsa.RSAPrivateKey
+    key: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
     algorithm: Any = Algorithm.RSA_SIGN_PKCS1_2048_SHA256
 
 
@@ -54,7 +56,11 @@ class FakeKms:
 
     # -- keys --------------------------------------------------------------------------
     def add_version(self, name: str = VERSION, algorithm: Any = Algorithm.RSA_SIGN_PKCS1_2048_SHA256) -> str:
-        self.versions[name] = Version(rsa.generate_private_key(public_exponent=65537, key_size=2048), algorithm)
+        if algorithm == Algorithm.EC_SIGN_ED25519:
+            key: Any = ed25519.Ed25519PrivateKey.generate()
+        else:
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        self.versions[name] = Version(key, algorithm)
         return name
 
     def public_pem(self, name: str = VERSION) -> bytes:
@@ -139,15 +145,10 @@ class FakeKms:
             if failure is not None:
                 context.abort(failure, "injected failure")
             version = self._version(request.name, context)
-            digest = request.digest.sha256
-            if len(digest) != 32:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "digest.sha256 must be 32 bytes")
-            # As KMS does: a checksum that arrived and does not match is refused; one that did
-            # not arrive is answered with verified_digest_crc32c = false.
-            arrived = "digest_crc32c" in request and not self._take_fault("unverified_digest")
-            if arrived and google_crc32c.value(digest) != request.digest_crc32c:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "digest_crc32c does not match digest")
-            signature = version.key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256()))
+            if version.algorithm == Algorithm.EC_SIGN_ED25519:
+                signature, arrived = self._sign_data(version, request, context)
+            else:
+                signature, arrived = self._sign_digest(version, request, context)
             crc = google_crc32c.value(signature)
             if self._take_fault("signature_crc32c"):
                 crc ^= 1
@@ -157,13 +158,39 @@ class FakeKms:
             return kms_v1.AsymmetricSignResponse(
                 signature=signature,
                 signature_crc32c=crc,
-                verified_digest_crc32c=arrived,
+                verified_digest_crc32c=arrived and version.algorithm != Algorithm.EC_SIGN_ED25519,
+                verified_data_crc32c=arrived and version.algorithm == Algorithm.EC_SIGN_ED25519,
                 name=f"{request.name}-other" if self._take_fault("name") else request.name,
                 protection_level=kms_v1.ProtectionLevel.HSM,
             )
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def _sign_digest(
+        self, version: Version, request: kms_v1.AsymmetricSignRequest, context: grpc.ServicerContext
+    ) -> tuple[bytes, bool]:
+        digest = request.digest.sha256
+        if len(digest) != 32:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "digest.sha256 must be 32 bytes")
+        # As KMS does: a checksum that arrived and does not match is refused; one that did
+        # not arrive is answered with verified_digest_crc32c = false.
+        arrived = "digest_crc32c" in request and not self._take_fault("unverified_digest")
+        if arrived and google_crc32c.value(digest) != request.digest_crc32c:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "digest_crc32c does not match digest")
+        return version.key.sign(digest, padding.PKCS1v15(), utils.Prehashed(hashes.SHA256())), arrived
+
+    def _sign_data(
+        self, version: Version, request: kms_v1.AsymmetricSignRequest, context: grpc.ServicerContext
+    ) -> tuple[bytes, bool]:
+        """EC_SIGN_ED25519: pure Ed25519 over `data`; KMS refuses a digest for it."""
+        if "digest" in request:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "EC_SIGN_ED25519 signs data, not a digest")
+        data = request.data
+        arrived = "data_crc32c" in request and not self._take_fault("unverified_digest")
+        if arrived and google_crc32c.value(data) != request.data_crc32c:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "data_crc32c does not match data")
+        return version.key.sign(data), arrived
 
 
 def _unary(method: Callable, request_type: Any, response_type: Any) -> grpc.RpcMethodHandler:

@@ -88,9 +88,11 @@ class KmsPublicKey:
         return self.jwk["kid"]
 
 
-def fetch_public_key(client: Any, name: str, give_up_after: float = 60.0, first_delay: float = 0.2) -> KmsPublicKey:
-    """GetPublicKey for one key version, with its name and the PEM's CRC32C checked, and
-    the algorithm one that makes RS256 signatures."""
+def checked_public_key(
+    client: Any, name: str, give_up_after: float = 60.0, first_delay: float = 0.2
+) -> tuple[bytes, str]:
+    """GetPublicKey for one key version: (PEM, algorithm name), with its name and the PEM's
+    CRC32C checked."""
     check_version_name(name)
     response = with_backoff(
         f"KMS GetPublicKey {name}",
@@ -103,7 +105,13 @@ def fetch_public_key(client: Any, name: str, give_up_after: float = 60.0, first_
     pem = response.pem.encode("ascii")
     if response.pem_crc32c is None or crc32c(pem) != response.pem_crc32c:
         raise KmsIntegrityError(f"the public key of {name} failed its CRC32C check (corrupted in transit)")
-    algorithm = response.algorithm.name
+    return pem, response.algorithm.name
+
+
+def fetch_public_key(client: Any, name: str, give_up_after: float = 60.0, first_delay: float = 0.2) -> KmsPublicKey:
+    """GetPublicKey for one key version, checked (checked_public_key), and the algorithm one
+    that makes RS256 signatures."""
+    pem, algorithm = checked_public_key(client, name, give_up_after, first_delay)
     if algorithm not in RS256_ALGORITHMS:
         raise ValueError(
             f"{name} is a {algorithm} key; receipts are RS256: create the key with RSA_SIGN_PKCS1_2048_SHA256"

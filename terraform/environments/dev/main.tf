@@ -101,6 +101,7 @@ module "iam" {
   releases_bucket            = module.storage.releases_bucket
   reports_bucket             = module.storage.reports_bucket
   signing_key_id             = module.kms.crypto_key
+  log_signing_key_id         = module.kms.log_crypto_key
   registry_location          = var.region
   registry_repository        = module.registry.repository_name
   restore_until              = var.restore_until
@@ -127,6 +128,8 @@ module "dataflow" {
   staging_bucket    = module.storage.staging_bucket
   store_url         = local.writer_store
   signer            = "kms://${local.signing_key}"
+  log_origin        = var.log_origin
+  log_signer        = "kms://${module.kms.log_first_version}"
   archive_url       = module.storage.archive_url
   subscription      = module.pubsub.subscription
   dead_letter_topic = module.pubsub.dead_letter_topic

@@ -93,3 +93,8 @@ variable "deployer_principals" {
   type        = list(string)
   default     = []
 }
+
+variable "log_origin" {
+  description = "The transparency log's origin: a URL without its scheme that this deployment answers for, e.g. receipts.example.com/log (docs/LOG.md). Fixed for the log's life."
+  type        = string
+}

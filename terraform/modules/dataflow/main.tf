@@ -41,7 +41,12 @@ resource "google_dataflow_flex_template_job" "streaming" {
       charge_buffer_seconds  = tostring(var.charge_buffer_seconds)
       dedup_ttl_seconds      = tostring(var.dedup_ttl_seconds)
       max_future_seconds     = tostring(var.max_future_seconds)
+      log_origin             = var.log_origin
+      log_signer             = var.log_signer
+      log_interval           = tostring(var.log_interval_seconds)
     },
     var.kid == null ? {} : { kid = var.kid },
+    length(var.log_witnesses) == 0 ? {} : { log_witness = join(" ", var.log_witnesses) },
+    var.log_witness_quorum == null ? {} : { log_witness_quorum = tostring(var.log_witness_quorum) },
   )
 }

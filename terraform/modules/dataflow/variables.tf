@@ -72,6 +72,34 @@ variable "kid" {
   default     = null
 }
 
+variable "log_origin" {
+  description = "The job's --log_origin: the transparency log's name in every checkpoint (billing.example/log)."
+  type        = string
+}
+
+variable "log_signer" {
+  description = "The job's --log_signer: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N (EC_SIGN_ED25519)."
+  type        = string
+}
+
+variable "log_witnesses" {
+  description = "The job's --log_witness values: witnesses that cosign each checkpoint, as VKEY@URL (C2SP tlog-witness)."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_witness_quorum" {
+  description = "The job's --log_witness_quorum: cosignatures a checkpoint needs (null: every witness); fewer is published, flagged."
+  type        = number
+  default     = null
+}
+
+variable "log_interval_seconds" {
+  description = "The job's --log_interval: seconds of processing time between integrations of the log."
+  type        = number
+  default     = 10
+}
+
 variable "archive_url" {
   description = "The job's --archive: gs://BUCKET/receipts."
   type        = string

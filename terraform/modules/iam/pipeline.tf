@@ -86,6 +86,13 @@ resource "google_kms_crypto_key_iam_member" "pipeline_signs" {
   member        = local.pipeline
 }
 
+# The log's checkpoint key (EC_SIGN_ED25519): the streaming job's sequencer signs checkpoints.
+resource "google_kms_crypto_key_iam_member" "pipeline_signs_checkpoints" {
+  crypto_key_id = var.log_signing_key_id
+  role          = "roles/cloudkms.signerVerifier"
+  member        = local.pipeline
+}
+
 resource "google_artifact_registry_repository_iam_member" "pipeline_pulls" {
   project    = var.project_id
   location   = var.registry_location

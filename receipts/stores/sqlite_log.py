@@ -1,0 +1,147 @@
+"""The transparency log's state in the SQLite store: the tree (size, root, stored hashes),
+the leaves (receipt id <-> leaf index, and each leaf's entry), per customer a "logged
+through" mark, and every signed checkpoint by size. receipts.stores.log_sequencer drives it;
+an append is one transaction. A part of `SqliteStore` (receipts.stores.sqlite), which
+supplies `_db` and its transactions."""
+
+import sqlite3
+from collections.abc import Sequence
+
+from receipts.rows import LogState, UnloggedReceipt
+from receipts.stores.log_sequencer import Appended, check_origin, plan_append
+from receipts.tlog.stored import HashReadError
+from receipts.tlog.tiles import TILE_WIDTH
+
+UNLOGGED = """
+SELECT r.customer_id, r.sequence, r.receipt_id, r.receipt_hash, coalesce(m.logged_sequence, 0)
+FROM chain_heads h
+LEFT JOIN log_marks m ON m.customer_id = h.customer_id
+JOIN receipts r ON r.customer_id = h.customer_id AND r.sequence > coalesce(m.logged_sequence, 0)
+WHERE h.sequence > coalesce(m.logged_sequence, 0)
+ORDER BY r.customer_id, r.sequence LIMIT ?
+"""
+_CHUNK = 900  # SQL variables per IN (...)
+
+
+class SqliteHashes:
+    """The stored hashes as a receipts.tlog HashReader."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    def read_hashes(self, indexes: Sequence[int]) -> list[bytes]:
+        found: dict[int, bytes] = {}
+        wanted = sorted(set(indexes))
+        for first in range(0, len(wanted), _CHUNK):
+            part = wanted[first : first + _CHUNK]
+            found.update(
+                self._db.execute(
+                    f"SELECT stored_index, hash FROM log_hashes WHERE stored_index IN ({', '.join('?' * len(part))})",
+                    part,
+                )
+            )
+        missing = [index for index in wanted if index not in found]
+        if missing:
+            raise HashReadError(f"the log has no stored hash at index {missing[0]}")
+        return [found[index] for index in indexes]
+
+
+class SqliteLog:
+    _db: sqlite3.Connection
+
+    def ensure_log(self, origin: str) -> LogState:
+        with self._transaction():
+            state = check_origin(self._log_state(), origin)
+            self._db.execute(
+                "INSERT OR IGNORE INTO log_state VALUES (1, ?, ?, ?, ?)",
+                (state.origin, state.size, state.root, state.tiles_size),
+            )
+        return state
+
+    def log_state(self) -> LogState | None:
+        return self._log_state()
+
+    def _log_state(self) -> LogState | None:
+        row = self._db.execute("SELECT origin, size, root, tiles_size FROM log_state WHERE id = 1").fetchone()
+        return LogState(*row) if row else None
+
+    def append_log(self, origin: str, max_entries: int) -> Appended | None:
+        with self._transaction():
+            state = check_origin(self._log_state(), origin)
+            rows = self._db.execute(UNLOGGED, (max_entries,)).fetchall()
+            candidates = [UnloggedReceipt(*row[:4]) for row in rows]
+            marks = {row[0]: row[4] for row in rows}
+            appended = plan_append(state, candidates, marks, SqliteHashes(self._db), self._partial_bundle(state.size))
+            if appended is None:
+                return None
+            integration = appended.integration
+            self._db.executemany("INSERT INTO log_hashes VALUES (?, ?)", sorted(integration.stored_hashes.items()))
+            self._db.executemany(
+                "INSERT INTO log_leaves VALUES (?, ?, ?)",
+                [(state.size + n, leaf.receipt_id, leaf.entry) for n, leaf in enumerate(appended.leaves)],
+            )
+            self._db.executemany(
+                "INSERT INTO log_marks VALUES (?, ?) ON CONFLICT (customer_id) "
+                "DO UPDATE SET logged_sequence = excluded.logged_sequence",
+                sorted(appended.marks.items()),
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO log_state VALUES (1, ?, ?, ?, ?)",
+                (origin, integration.size, integration.root, state.tiles_size),
+            )
+        return appended
+
+    def _partial_bundle(self, size: int) -> list[bytes]:
+        return self.log_entries(size - size % TILE_WIDTH, size)
+
+    def log_entries(self, first: int, end: int) -> list[bytes]:
+        rows = self._db.execute(
+            "SELECT entry FROM log_leaves WHERE leaf_index >= ? AND leaf_index < ? ORDER BY leaf_index", (first, end)
+        ).fetchall()
+        if len(rows) != end - first:
+            raise HashReadError(f"the log holds {len(rows)} of its entries {first}..{end - 1}")
+        return [entry for (entry,) in rows]
+
+    def log_hash_reader(self) -> SqliteHashes:
+        return SqliteHashes(self._db)
+
+    def mark_log_published(self, old_size: int, new_size: int) -> int:
+        with self._transaction():
+            self._db.execute(
+                "UPDATE log_state SET tiles_size = ? WHERE id = 1 AND tiles_size >= ? AND tiles_size < ?",
+                (new_size, old_size, new_size),
+            )
+            row = self._db.execute("SELECT tiles_size FROM log_state WHERE id = 1").fetchone()
+        return row[0] if row else 0
+
+    def add_checkpoint(self, size: int, note: bytes) -> bytes:
+        with self._transaction():
+            self._db.execute("INSERT OR IGNORE INTO log_checkpoints VALUES (?, ?)", (size, note))
+            return self._db.execute("SELECT note FROM log_checkpoints WHERE size = ?", (size,)).fetchone()[0]
+
+    def checkpoint(self, size: int) -> bytes | None:
+        row = self._db.execute("SELECT note FROM log_checkpoints WHERE size = ?", (size,)).fetchone()
+        return row[0] if row else None
+
+    def latest_checkpoint(self) -> bytes | None:
+        row = self._db.execute("SELECT note FROM log_checkpoints ORDER BY size DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def log_leaf_index(self, receipt_id: str) -> int | None:
+        row = self._db.execute("SELECT leaf_index FROM log_leaves WHERE receipt_id = ?", (receipt_id,)).fetchone()
+        return row[0] if row else None
+
+    def log_leaf(self, leaf_index: int) -> str | None:
+        row = self._db.execute("SELECT receipt_id FROM log_leaves WHERE leaf_index = ?", (leaf_index,)).fetchone()
+        return row[0] if row else None
+
+    def logged_through(self, customer_id: str) -> int:
+        row = self._db.execute("SELECT logged_sequence FROM log_marks WHERE customer_id = ?", (customer_id,)).fetchone()
+        return row[0] if row else 0
+
+    def unlogged_count(self) -> int:
+        return self._db.execute(
+            "SELECT coalesce(sum(h.sequence - coalesce(m.logged_sequence, 0)), 0) FROM chain_heads h "
+            "LEFT JOIN log_marks m ON m.customer_id = h.customer_id "
+            "WHERE h.sequence > coalesce(m.logged_sequence, 0)"
+        ).fetchone()[0]
