@@ -104,7 +104,7 @@ def test_spanner_ddl_is_the_file_the_code_uses() -> None:
     assert 'startswith(trimspace(line), "--")' in local["ddl_lines"]
     assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["tables"]
     assert 'split(";\\n", join("\\n", local.roles_lines))' in local["roles"]
-    assert len(spanner_ddl()) == 12 and len(spanner_ddl("spanner_roles.sql")) == 4
+    assert len(spanner_ddl()) == 18 and len(spanner_ddl("spanner_roles.sql")) == 5
     resources = {
         unquote(kind): {unquote(name): body for name, body in named.items()}
         for block in parsed(TERRAFORM / "modules/spanner/main.tf")["resource"]

@@ -13,7 +13,6 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlparse
 
 from receipts.tlog.checkpoints import parse_checkpoint
 
@@ -44,24 +43,6 @@ class LogFiles(Protocol):
     def where(self, path: str = "") -> str:
         """How messages name a file (or, with no path, the log's root)."""
         ...
-
-
-def log_url(archive_url: str) -> str:
-    """Where the log of the archive at `archive_url` lives: `<folder>/log`, or, for
-    gs://bucket/prefix, gs://bucket/log (beside the archive's objects, not among them)."""
-    if archive_url.startswith("gs://"):
-        parsed = urlparse(archive_url)
-        return f"gs://{parsed.netloc}/log"
-    return str(Path(archive_url) / "log")
-
-
-def open_log_files(url: str) -> LogFiles:
-    """The log files at `url`: gs://bucket/prefix (receipts.stores.gcp.bucket_log), else a folder."""
-    if url.startswith("gs://"):
-        from receipts.stores.gcp.bucket_log import BucketLogFiles
-
-        return BucketLogFiles(url)
-    return FolderLogFiles(url)
 
 
 def checkpoint_path(size: int) -> str:

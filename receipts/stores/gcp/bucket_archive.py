@@ -129,15 +129,19 @@ class BucketArchive:
         except api_exceptions.NotFound:
             return None
 
-    def _create(self, name: str, data: bytes, digest: str) -> bool:
+    def _create(
+        self, name: str, data: bytes, digest: str, content_type: str = "application/jsonl", cache_control: str = ""
+    ) -> bool:
         """Upload only if no object has the name (generation 0), with the SHA-256 of its bytes
         in its metadata; False if one appeared."""
         blob = self._bucket.blob(name)
         blob.metadata = {SHA256_KEY: digest}
+        if cache_control:
+            blob.cache_control = cache_control
         try:
             with_backoff(
                 f"write gs://{self.path.bucket}/{name}",
-                lambda: blob.upload_from_string(data, content_type="application/jsonl", if_generation_match=0),
+                lambda: blob.upload_from_string(data, content_type=content_type, if_generation_match=0),
             )
         except api_exceptions.PreconditionFailed:
             return False

@@ -109,3 +109,51 @@ CREATE TABLE Intake (
   ChangedAt TIMESTAMP,
   ChangedBy STRING(200) NOT NULL,
 ) PRIMARY KEY (Id);
+
+-- The transparency log (receipts.stores.log_sequencer, docs/LOG.md). An append commits the
+-- new stored hashes, the leaves, the customers' marks and LogState in one transaction; the
+-- tiles and entry bundles in the bucket are written afterwards from what was committed, so a
+-- kill never leaves two different files for one path. One row, Id 1: the log's origin, the
+-- committed tree, and the size through which its tiles are published.
+CREATE TABLE LogState (
+  Id INT64 NOT NULL,
+  Origin STRING(MAX) NOT NULL,
+  Size INT64 NOT NULL,
+  RootHash BYTES(32) NOT NULL,
+  TilesSize INT64 NOT NULL,
+  UpdatedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
+) PRIMARY KEY (Id);
+
+-- Per customer: the receipts up to LoggedSequence are leaves of the log.
+CREATE TABLE LogMarks (
+  CustomerId STRING(64) NOT NULL,
+  LoggedSequence INT64 NOT NULL,
+) PRIMARY KEY (CustomerId);
+
+-- Each receipt's leaf index, inserted once: a second append of one receipt fails its commit.
+CREATE TABLE LogLeaves (
+  ReceiptId STRING(32) NOT NULL,
+  LeafIndex INT64 NOT NULL,
+) PRIMARY KEY (ReceiptId);
+
+-- The stored hashes (Go's sumdb/tlog numbering), 256 per row: Chunk N holds indexes
+-- 256N .. 256N+255, 32 bytes each, concatenated; the last row grows until it is full.
+CREATE TABLE LogHashes (
+  Chunk INT64 NOT NULL,
+  Hashes BYTES(MAX) NOT NULL,
+) PRIMARY KEY (Chunk);
+
+-- The entries, one row per entry bundle of 256 leaves: their 32-byte entries (receipt
+-- hashes) concatenated, and the receipt ids in the same leaf order (for audits).
+CREATE TABLE LogBundles (
+  Bundle INT64 NOT NULL,
+  Entries BYTES(MAX) NOT NULL,
+  ReceiptIds ARRAY<STRING(32)> NOT NULL,
+) PRIMARY KEY (Bundle);
+
+-- Every checkpoint signed, by tree size, kept once (the same size always has the same root).
+CREATE TABLE LogCheckpoints (
+  Size INT64 NOT NULL,
+  Note BYTES(MAX) NOT NULL,
+  SignedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
+) PRIMARY KEY (Size);

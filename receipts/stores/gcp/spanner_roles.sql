@@ -10,3 +10,5 @@ GRANT SELECT ON TABLE ApiKeys TO ROLE verifier_site;
 GRANT SELECT, INSERT, DELETE ON TABLE Sessions TO ROLE verifier_site;
 -- Whether intake is frozen (receipts intake freeze): ingest answers 503 while it is.
 GRANT SELECT ON TABLE Intake TO ROLE verifier_site;
+-- The log's proofs and checkpoints (a receipt's leaf, the stored hashes, what was signed).
+GRANT SELECT ON TABLE LogState, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE verifier_site;

@@ -33,6 +33,7 @@ from receipts.stores.gcp.archive_outbox import SpannerArchiveOutbox
 from receipts.stores.gcp.intake import SpannerIntake
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
 from receipts.stores.gcp.location import GcpLocation, client_options
+from receipts.stores.gcp.log import SpannerLog
 from receipts.stores.gcp.restore import SpannerRestore
 from receipts.stores.gcp.schema import KEY_COLUMNS
 from receipts.stores.gcp.site_records import SpannerSiteRecords
@@ -50,11 +51,18 @@ STATE_COLUMNS = {
 
 
 class SpannerFirestoreStore(
-    FirestoreLedger, SpannerStateReads, SpannerSiteRecords, SpannerArchiveOutbox, SpannerIntake, SpannerRestore
+    FirestoreLedger,
+    SpannerStateReads,
+    SpannerSiteRecords,
+    SpannerArchiveOutbox,
+    SpannerLog,
+    SpannerIntake,
+    SpannerRestore,
 ):
     """The Spanner state and the chain's writes here; the Firestore ledger (receipts.stores.gcp.ledger),
     the reconciliation's reads (state_reads), the site's records (site_records), the archive's
-    outbox (archive_outbox), intake's state (intake) and the restore (restore) beside it."""
+    outbox (archive_outbox), the transparency log (log), intake's state (intake) and the
+    restore (restore) beside it."""
 
     idempotency_ttl_seconds = IDEMPOTENCY_TTL_SECONDS
     shareable = True  # thread-safe clients: one per worker process (receipts.stores.worker_stores)
