@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from flask import Flask, current_app
 
-from receipts.stores.log_files import LogFiles, open_log_files
+from receipts.stores.log_files import LogFiles
+from receipts.stores.log_locations import open_log_files
 from receipts.tlog.checkpoints import Checkpoint, open_checkpoint, parse_checkpoint
 from receipts.tlog.cosignatures import CosignatureVerifier
 from receipts.tlog.note_keys import ED25519, NoteKeyError, NoteVerifier, parse_vkey
