@@ -125,3 +125,33 @@ def consistency_proof(first: int, second: int) -> list[bytes]:
         message = "the log's stored hashes do not prove its own consistency: tell the operator"
         raise SiteError(503, message, "log_damaged") from None
     return path
+
+
+@dataclass(frozen=True)
+class LogStatus:
+    """What a receipt's page says of its place in the log: its proof, or why there is none."""
+
+    proof: ReceiptProof | None
+    witnesses: int = 0
+    reason: str | None = None
+
+    @property
+    def line(self) -> str:
+        if self.proof is None:
+            return self.reason or "Not in the transparency log yet."
+        cosigned = f"{self.witnesses} witness{'' if self.witnesses == 1 else 'es'}"
+        return f"In the log at index {self.proof.index} of {self.proof.size}, cosigned by {cosigned}."
+
+
+def log_status(record: dict[str, Any]) -> LogStatus:
+    """The receipt's place in the latest published tree, for its page (never an error page)."""
+    try:
+        proof = receipt_proof(record)
+    except SiteError as error:
+        if error.code == "not_yet_logged":
+            return LogStatus(None, reason="Not in the transparency log yet: stored receipts are added within minutes.")
+        return LogStatus(None, reason=f"The log could not be checked: {error.message}.")
+    except Exception as error:  # a page reports, never crashes
+        current_app.logger.warning("log status of %s unavailable: %s", record["receipt_id"], error)
+        return LogStatus(None, reason="The log could not be checked right now.")
+    return LogStatus(proof, len(proof.cosigned_by()))
