@@ -15,7 +15,7 @@ from receipts.tlog.proving import prove_consistency, prove_inclusion
 from receipts.tlog.tlog_proof import TlogProof
 from verifier_site.errors import SiteError
 from verifier_site.storage import get_store
-from verifier_site.transparency import Published, at_size, cosigners, latest
+from verifier_site.transparency import Published, at_size, cosigners, latest, settings
 
 SIZE = re.compile(r"0|[1-9][0-9]{0,19}", re.ASCII)  # a tree size as checkpoints spell it
 RETRY_AFTER_SECONDS = 60
@@ -155,3 +155,25 @@ def log_status(record: dict[str, Any]) -> LogStatus:
         current_app.logger.warning("log status of %s unavailable: %s", record["receipt_id"], error)
         return LogStatus(None, reason="The log could not be checked right now.")
     return LogStatus(proof, len(proof.cosigned_by()))
+
+
+def log_evidence(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The evidence bundle's log member: the receipt's tlog-proof and the log's key, or None
+    while no published checkpoint holds it (or the site has no log key to name)."""
+    verifier = settings().verifier
+    if verifier is None:
+        return None
+    try:
+        proof = receipt_proof(record)
+    except SiteError as error:
+        if error.code != "not_yet_logged":
+            raise
+        return None
+    return {
+        "origin": verifier.name,
+        "vkey": verifier.key.vkey,
+        "leaf_index": proof.index,
+        "tree_size": proof.size,
+        "tlog_proof": proof.text().decode("utf-8"),
+        "cosigned_by": proof.cosigned_by(),
+    }

@@ -193,6 +193,19 @@ def log_schemas() -> dict[str, Any]:
                 "checkpoint": {"type": "string", "description": "The signed note, verbatim"},
             },
         },
+        "EvidenceLog": {
+            "type": "object",
+            "description": "The receipt's place in the transparency log; null while it is not in a published tree",
+            "required": ["origin", "vkey", "leaf_index", "tree_size", "tlog_proof", "cosigned_by"],
+            "properties": {
+                "origin": {"type": "string"},
+                "vkey": {"type": "string"},
+                "leaf_index": size,
+                "tree_size": size,
+                "tlog_proof": {"type": "string", "description": "c2sp.org/tlog-proof@v1 (receipt.tlog-proof)"},
+                "cosigned_by": {"type": "array", "items": {"type": "string"}},
+            },
+        },
         "ConsistencyProof": {
             "type": "object",
             "required": ["from", "to", "consistency_path"],
