@@ -1,16 +1,18 @@
 """The embedded batch pipeline: a JSONL file of raw events -> signed receipts in the
-store and the archive, dead letters kept. Same transforms as the streaming job."""
+store, the archive and the transparency log, dead letters kept. Same transforms as the
+streaming job."""
 
 from dataclasses import dataclass
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.charging import charge_messages
+from pipelines.charging import charge_messages, log_target
 from pipelines.local_runner import RUNNER, prepare_direct_runner
 from pipelines.options import charging_settings
 from transforms.archive import ArchiveWhenDone
 from transforms.dedup import DEDUP_TTL_SECONDS
+from transforms.log import LogWhenDone
 from transforms.parse import ReadJsonLines
 
 
@@ -33,6 +35,8 @@ class Settings:
     dedup_ttl_seconds: int = DEDUP_TTL_SECONDS
     signer: str | None = None
     max_future_seconds: int = 3600
+    log_origin: str | None = None  # with log_signer: the log integrated once the receipts are written
+    log_signer: str | None = None
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "Settings":
@@ -43,7 +47,8 @@ def build(pipeline: beam.Pipeline, settings: Settings) -> dict[str, beam.PCollec
     """Add the batch job's steps to `pipeline`: the file's lines, then the charging steps
     (pipelines.charging); return its main outputs for tests."""
     messages = pipeline | "InputFile" >> beam.Create([settings.input]) | "ReadJsonLines" >> beam.ParDo(ReadJsonLines())
-    return charge_messages(messages, settings, archive_sink(settings.store, settings.archive), streaming=False)
+    archive = archive_sink(settings.store, settings.archive)
+    return charge_messages(messages, settings, archive, streaming=False, log=log_sink(settings))
 
 
 def archive_sink(store: str, archive: str) -> beam.PTransform:
@@ -51,6 +56,13 @@ def archive_sink(store: str, archive: str) -> beam.PTransform:
     (transforms.archive): into a folder, hourly files by event time, merged; into
     gs://bucket/prefix, one write-once object per batch."""
     return ArchiveWhenDone(store, archive)
+
+
+def log_sink(settings) -> beam.PTransform | None:
+    """Once every receipt is written, integrate the log (transforms.log) and sign a
+    checkpoint; None when the job was given no log (origin and signer)."""
+    target = log_target(settings)
+    return None if target is None else LogWhenDone(target)
 
 
 def start(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:

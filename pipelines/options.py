@@ -26,6 +26,29 @@ class StoreOptions(PipelineOptions):
         parser.add_argument("--archive", help="Receipt archive: a folder (hourly files) or gs://bucket/prefix")
 
 
+class LogOptions(PipelineOptions):
+    """The transparency log the charging jobs integrate what they store into (docs/LOG.md);
+    its files go beside the archive (receipts.stores.log_locations.log_url)."""
+
+    @classmethod
+    def _add_argparse_args(cls, parser) -> None:
+        parser.add_argument(
+            "--log_origin",
+            help="The log's origin, its name in every checkpoint: a URL without its scheme (billing.example/log)",
+        )
+        parser.add_argument(
+            "--log_signer",
+            help="Checkpoint key (Ed25519, named for the origin): kms://projects/P/locations/L/keyRings/R/"
+            "cryptoKeys/K/cryptoKeyVersions/N (Cloud KMS, EC_SIGN_ED25519) or file:///PATH/log.key",
+        )
+        parser.add_argument(
+            "--log_interval",
+            type=float,
+            default=10.0,
+            help="Streaming: seconds of processing time between integrations of the log",
+        )
+
+
 class VerifyOptions(PipelineOptions):
     """The jobs that verify receipts and report (reconcile, restore): the keys, and the report."""
 
@@ -79,8 +102,9 @@ def missing_options(options: PipelineOptions, required: Iterable[str]) -> list[s
 
 def charging_settings(options: PipelineOptions) -> dict[str, Any]:
     """The settings both charging jobs (batch.Settings, streaming.StreamSettings) read from
-    their options: where receipts are kept, the signing key, dedup and the clock bound."""
+    their options: where receipts are kept, the signing key, dedup, the clock bound and the log."""
     where, charging = options.view_as(StoreOptions), options.view_as(ChargingOptions)
+    logging = options.view_as(LogOptions)
     return {
         "store": where.store,
         "archive": where.archive,
@@ -89,6 +113,8 @@ def charging_settings(options: PipelineOptions) -> dict[str, Any]:
         "signer": charging.signer,
         "dedup_ttl_seconds": charging.dedup_ttl_seconds,
         "max_future_seconds": charging.max_future_seconds,
+        "log_origin": logging.log_origin,
+        "log_signer": logging.log_signer,
     }
 
 

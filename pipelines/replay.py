@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines.batch import archive_sink
+from pipelines.batch import archive_sink, log_sink
 from pipelines.charging import charge_messages
 from pipelines.local_runner import RUNNER, prepare_direct_runner
 from receipts.records import Message
@@ -32,15 +32,18 @@ class ReplaySettings:
     dedup_ttl_seconds: int = DEDUP_TTL_SECONDS
     signer: str | None = None
     max_future_seconds: int = 3600
+    log_origin: str | None = None
+    log_signer: str | None = None
 
 
 def build(
     pipeline: beam.Pipeline, messages: Sequence[Message], settings: ReplaySettings
 ) -> dict[str, beam.PCollection]:
     """Add the replay's steps to `pipeline`: the parked messages, then the charging steps
-    (pipelines.charging) and the batch job's archive; return its main outputs for tests."""
+    (pipelines.charging) and the batch job's archive and log; return its main outputs for tests."""
     parked = pipeline | "ParkedMessages" >> beam.Create(list(messages), reshuffle=False)
-    return charge_messages(parked, settings, archive_sink(settings.store, settings.archive), streaming=False)
+    archive = archive_sink(settings.store, settings.archive)
+    return charge_messages(parked, settings, archive, streaming=False, log=log_sink(settings))
 
 
 def run(messages: Sequence[Message], settings: ReplaySettings) -> beam.runners.runner.PipelineResult:

@@ -1,5 +1,5 @@
 """The streaming job: Pub/Sub events -> signed receipts in Spanner, Firestore and Cloud
-Storage; dead letters to the store and the dead-letter topic. DirectRunner locally
+Storage, and leaves of the transparency log; dead letters to the store and the dead-letter topic. DirectRunner locally
 (against the emulators), Dataflow in production (`main`, which the Flex Template in
 templates/streaming/ launches). Same charging steps as the batch job."""
 
@@ -11,11 +11,12 @@ from dataclasses import dataclass
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
 
-from pipelines.charging import charge_messages
+from pipelines.charging import charge_messages, log_target
 from pipelines.local_runner import RUNNER, prepare_direct_runner, stop, tune_direct_runner_pubsub
-from pipelines.options import ChargingOptions, StoreOptions, charging_settings, missing_options
+from pipelines.options import ChargingOptions, LogOptions, StoreOptions, charging_settings, missing_options
 from transforms.archive import SHARD_RECEIPTS, ArchiveWindows
 from transforms.dedup import DEDUP_TTL_SECONDS
+from transforms.log import LogEvery
 from transforms.pubsub import ToMessage, dead_letter_message
 
 
@@ -53,8 +54,8 @@ class StreamingOptions(PipelineOptions):
 
 # The options a Dataflow streaming job is launched with: the Flex Template's parameters,
 # and those it cannot run without.
-OPTIONS: tuple[type[PipelineOptions], ...] = (StoreOptions, ChargingOptions, StreamingOptions)
-REQUIRED = ("store", "archive", "signer", "subscription")
+OPTIONS: tuple[type[PipelineOptions], ...] = (StoreOptions, ChargingOptions, LogOptions, StreamingOptions)
+REQUIRED = ("store", "archive", "signer", "log_origin", "log_signer", "subscription")
 
 
 @dataclass(frozen=True)
@@ -75,11 +76,15 @@ class StreamSettings:
     dedup_ttl_seconds: int = DEDUP_TTL_SECONDS
     signer: str | None = None
     max_future_seconds: int = 3600
+    log_origin: str | None = None  # with log_signer: the log integrated every log_interval seconds
+    log_signer: str | None = None
+    log_interval: float = 10.0
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "StreamSettings":
         view = options.view_as(StreamingOptions)
         return cls(
+            log_interval=options.view_as(LogOptions).log_interval,
             subscription=view.subscription,
             dead_letter_topic=view.dead_letter_topic,
             archive_window_seconds=view.archive_window_seconds,
@@ -101,8 +106,14 @@ def build(pipeline: beam.Pipeline, settings: StreamSettings) -> dict[str, beam.P
     archive = ArchiveWindows(
         settings.store, settings.archive, settings.archive_window_seconds, settings.archive_shard_receipts
     )
+    target = log_target(settings)
     outputs = charge_messages(
-        messages, settings, archive, streaming=True, batch=(settings.charge_batch_size, settings.charge_buffer_seconds)
+        messages,
+        settings,
+        archive,
+        streaming=True,
+        batch=(settings.charge_batch_size, settings.charge_buffer_seconds),
+        log=None if target is None else LogEvery(target, settings.log_interval),
     )
     if settings.dead_letter_topic:
         _ = (

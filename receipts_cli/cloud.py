@@ -214,14 +214,20 @@ def stream(
         raise click.ClickException(str(error)) from error
     from receipts_cli.archive import caught_up, unarchived_problem
     from receipts_cli.console import print_run_summary
+    from receipts_cli.log import integrated, log_line, unlogged_problem
 
     store = store_of(home)
     drained = caught_up(store, gcp_location(home).archive_url, "Draining the open archive windows")
     counts["receipts_archived"] += drained.new
+    logged = integrated(home, store, "Logging what the last interval stored")
+    counts["receipts_logged"] += logged.logged
     print_run_summary(counts)
-    problem = unarchived_problem(store, home, drained)
-    if problem:
+    if logged.ok:
+        err.print(shown(log_line(logged)))
+    problems = [p for p in (unarchived_problem(store, home, drained), unlogged_problem(store, home, logged)) if p]
+    for problem in problems:
         err.print(f"[red]{shown(problem)}[/]")
+    if problems:
         raise SystemExit(1)
 
 
@@ -239,8 +245,10 @@ def run_stream(
     URL) or the home's current key."""
     from pipelines.streaming import StreamSettings
     from pipelines.streaming import run_for as run_job
+    from receipts_cli.log import log_identity
 
     location = gcp_location(home)
+    log_origin, log_signer = log_identity(home, store_of(home))
     settings = StreamSettings(
         subscription=_path(location.project, "subscriptions", subscription),
         store=home.store_url,
@@ -250,6 +258,8 @@ def run_stream(
         dead_letter_topic=_path(location.project, "topics", dead_letter_topic) if dead_letter_topic else None,
         archive_window_seconds=archive_window,
         signer=signer,
+        log_origin=log_origin,
+        log_signer=log_signer,
     )
     started = time.monotonic()
     last: dict = {}
@@ -262,7 +272,7 @@ def run_stream(
             f"{elapsed:6.0f} s  events {events} ({events / elapsed:.1f}/s)  receipts {counts['receipts_written']}  "
             f"accepted {counts['receipts_accepted']}  rejected {counts['receipts_rejected']}  "
             f"duplicates {counts['duplicates']}  dead letters {counts['dead_letters']}  "
-            f"archived {counts['receipts_archived']}"
+            f"archived {counts['receipts_archived']}  logged {counts['receipts_logged']}"
         )
         last["counts"] = counts
 

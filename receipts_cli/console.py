@@ -10,7 +10,7 @@ from rich.table import Table
 
 from receipts.reading import Unreadable
 from receipts.verify import Verification
-from receipts_cli.home import Home
+from receipts_cli.home import Home, store_of
 from receipts_cli.terminal import err, out, shown
 
 
@@ -18,14 +18,24 @@ def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Coun
     """The batch job over a file; signed with `signer` (a signer URL) or the home's current key.
     The home's run lock comes first: a busy home refuses at once, not after Beam has loaded.
     A progress bar shows the job's counters as its steps commit them."""
+    from receipts_cli.log import log_identity
+
     with home.exclusive_run():
+        log_origin, log_signer = log_identity(home, store_of(home))
         with err.status("Loading Beam…", spinner="dots"):
             from pipelines.batch import Settings  # Beam loads only for commands that run it
             from pipelines.batch import start as start_batch
 
             kid = None if signer else home.keyring().current_kid
             settings = Settings(
-                str(Path(input_path).resolve()), home.store_url, str(home.keys), kid, home.archive_url, signer=signer
+                str(Path(input_path).resolve()),
+                home.store_url,
+                str(home.keys),
+                kid,
+                home.archive_url,
+                signer=signer,
+                log_origin=log_origin,
+                log_signer=log_signer,
             )
             logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
             lines = _count_lines(input_path)
@@ -41,18 +51,27 @@ def _with_progress(result, lines: int, description: str) -> Counter:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("events read · {task.fields[written]} receipts written · {task.fields[archived]} archived"),
+        TextColumn(
+            "events read · {task.fields[written]} receipts written · {task.fields[archived]} archived"
+            " · {task.fields[logged]} logged"
+        ),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=err, transient=True) as progress:
-        task = progress.add_task(description, total=lines, written=0, archived=0)
+        task = progress.add_task(description, total=lines, written=0, archived=0, logged=0)
         wait_reporting(result, pipeline_counts, lambda counts: _show(progress, task, counts))
     return pipeline_counts(result)
 
 
 def _show(progress: Progress, task, counts: Counter) -> None:
     read = counts["events_valid"] + counts["events_invalid"]
-    progress.update(task, completed=read, written=counts["receipts_written"], archived=counts["receipts_archived"])
+    progress.update(
+        task,
+        completed=read,
+        written=counts["receipts_written"],
+        archived=counts["receipts_archived"],
+        logged=counts["receipts_logged"],
+    )
 
 
 def _count_lines(path: str) -> int:
@@ -89,6 +108,7 @@ def print_run_summary(counts: Counter) -> None:
     if counts["events_held_frozen"]:
         rows.append(("events held: intake frozen (dead letters, nothing charged)", counts["events_held_frozen"]))
     rows.append(("receipts archived", counts["receipts_archived"]))
+    rows.append(("receipts logged (transparency log)", counts["receipts_logged"]))
     for label, value in rows:
         table.add_row(label, str(value))
     err.print(table)

@@ -80,6 +80,18 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
             f"[red]The archive differs from the store: {missing} missing, {extra} extra, {differ} different.[/]"
         )
         failed += 1
+    from receipts_cli.log import integrated, published_problem
+
+    integrated(home, store)  # the job logged them; this signs the checkpoint if it could not
+    size, problem = published_problem(home, store, [record["receipt_id"] for record in receipts])
+    if problem is None:
+        console.print(
+            f"[green]OK[/] the transparency log ({shown(home.log_url)}) holds all {size} receipts: its tiles "
+            "recompute the signed checkpoint's root (`receipts log info` shows it and the vkey)."
+        )
+    else:
+        console.print(f"[red]The transparency log does not hold the receipts: {shown(problem)}[/]")
+        failed += 1
     console.rule("Try next")
     cli = shown(f"receipts --home {home.root}" + (f" --store {home.store_url}" if home.is_gcp else ""))
     replay = (
@@ -92,6 +104,7 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
         f"  {cli} export --customer cust_acme | head -3\n"
         f"  {cli} export > receipts.jsonl && {cli} verify receipts.jsonl\n"
         f"  {cli} keys jwks > jwks.json      # the public keys anyone can verify with\n"
+        f"  {cli} log info                   # the transparency log: origin, vkey, latest checkpoint\n"
         f"  {cli} dead-letters | head -3\n"
         f"  {cli} reconcile --report report.json   # prove the ledger is whole: chains, signatures, money, stores\n"
         + replay

@@ -3,6 +3,7 @@ Spanner, Firestore and Cloud Storage on the local emulators."""
 
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -25,6 +26,7 @@ from receipts_cli.terminal import err, shown
 DEMO_PROJECT = DEFAULT_PROJECT
 DEMO_STORE = f"gcp://{DEMO_PROJECT}"
 ARCHIVE_WINDOW_SECONDS = 5
+LOG_INTERVAL_SECONDS = 2
 PATIENCE_SECONDS = 240
 
 
@@ -39,7 +41,7 @@ def prepare_emulators(home: Home, console: Console) -> Home:
             Emulators(home.emulators).up(DEMO_PROJECT, progress=lambda text: status.update(shown(text) + "…"))
     except EmulatorError as error:
         raise click.ClickException(f"receipts demo --emulators: {error}") from error
-    cloud = Home(home.root, home.store_url_override if home.is_gcp else DEMO_STORE)
+    cloud = replace(home, store_url_override=home.store_url_override if home.is_gcp else DEMO_STORE)
     cloud.use_running_emulators()
     init(GcpLocation.parse(cloud.store_url), report=lambda _: None)
     console.print(
@@ -56,8 +58,10 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
     from receipts.stores import open_store
     from receipts.stores.archives import archived_receipts
     from receipts.stores.gcp.location import GcpLocation
+    from receipts_cli.log import log_identity
 
     location = GcpLocation.parse(home.store_url)
+    log_origin, log_signer = log_identity(home, open_store(home.store_url))
     lines = list(jsonl_messages(events))
     publish_lines(location.project, TOPIC, lines)
     console.print(f"Published {len(lines)} messages to {shown(topic_path(location.project, TOPIC))}.")
@@ -70,6 +74,9 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
         archive=location.archive_url,
         dead_letter_topic=topic_path(location.project, DEAD_LETTER_TOPIC),
         archive_window_seconds=ARCHIVE_WINDOW_SECONDS,
+        log_origin=log_origin,
+        log_signer=log_signer,
+        log_interval=LOG_INTERVAL_SECONDS,
     )
     store = open_store(home.store_url)
     with home.exclusive_run():

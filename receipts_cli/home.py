@@ -39,6 +39,8 @@ def write_atomically(path: Path, data: bytes, mode: int = 0o600) -> None:
 class Home:
     root: Path
     store_url_override: str | None = None
+    log_origin_override: str | None = None  # --log-origin (env RECEIPTS_LOG_ORIGIN)
+    log_signer_override: str | None = None  # --log-signer (env RECEIPTS_LOG_SIGNER)
 
     @property
     def store_url(self) -> str:
@@ -60,6 +62,18 @@ class Home:
 
             return GcpLocation.parse(self.store_url).archive_url
         return str(self.archive)
+
+    @property
+    def log_url(self) -> str:
+        """Where the log's tiles and checkpoints go: beside the archive (archive/log, or gs://BUCKET/log)."""
+        from receipts.stores.log_locations import log_url
+
+        return log_url(self.archive_url)
+
+    @property
+    def log_folder(self) -> Path:
+        """The home's log identity: `origin` (its default origin) and `log.key` (mode 0600)."""
+        return self.root / "log"
 
     @property
     def emulators(self) -> Path:

@@ -24,6 +24,7 @@ from receipts_cli.console import print_run_summary, report_verification, run_pip
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.intake import refuse_while_frozen
 from receipts_cli.intake import register as register_intake_commands
+from receipts_cli.log import register as register_log_commands
 from receipts_cli.reconcile import register as register_reconcile_command
 from receipts_cli.replay import register as register_replay_command
 from receipts_cli.restore import register as register_restore_command
@@ -49,12 +50,30 @@ from receipts_cli.witness import register as register_witness_commands
     help="Store URL (env RECEIPTS_STORE): sqlite:///PATH or gcp://PROJECT[?instance=&database=&bucket=]. "
     "Default: sqlite:///HOME/receipts.db",
 )
+@click.option(
+    "--log-origin",
+    "log_origin",
+    envvar="RECEIPTS_LOG_ORIGIN",
+    default=None,
+    help="The transparency log's origin (env RECEIPTS_LOG_ORIGIN): a URL without scheme, no spaces or '+'. "
+    "Default: the store's log, else this home's own (receipts.local/…, kept in HOME/log/origin).",
+)
+@click.option(
+    "--log-signer",
+    "log_signer",
+    envvar="RECEIPTS_LOG_SIGNER",
+    default=None,
+    help="The log's checkpoint key (env RECEIPTS_LOG_SIGNER): kms://projects/…/cryptoKeyVersions/N "
+    "(EC_SIGN_ED25519) or file:///PATH/log.key. Default: HOME/log/log.key, made on first use (0600).",
+)
 @click.version_option(package_name="verifiable-receipts")
 @click.pass_context
-def main(context: click.Context, home: Path, store_url: str | None) -> None:
+def main(
+    context: click.Context, home: Path, store_url: str | None, log_origin: str | None, log_signer: str | None
+) -> None:
     """Verifiable billing receipts: hash-chained, RS256-signed, checkable with public math."""
     logging.basicConfig(level=logging.ERROR)  # Beam's import-time chatter is not for users
-    context.obj = Home(home, store_url)
+    context.obj = Home(home, store_url, log_origin, log_signer)
     if context.obj.is_gcp:
         context.obj.use_running_emulators()
 
@@ -80,16 +99,24 @@ def run(home: Home, input_path: str, signer: str | None) -> None:
     except ValueError as error:  # an unusable --signer
         raise click.ClickException(str(error)) from error
     print_run_summary(counts)
-    _exit_if_unarchived(home)
+    _exit_if_behind(home)
 
 
-def _exit_if_unarchived(home: Home) -> None:
-    """Exit 1, saying how many and what finishes the job, when the archive lacks stored receipts."""
+def _exit_if_behind(home: Home) -> None:
+    """Say how big the log is; exit 1, saying how many and what finishes the job, when the
+    archive or the transparency log lacks stored receipts."""
     from receipts_cli.archive import unarchived_problem
+    from receipts_cli.log import integrated, unlogged_problem
 
-    problem = unarchived_problem(store_of(home), home)
-    if problem:
+    store = store_of(home)
+    run = integrated(home, store) if unlogged_problem(store, home) else None  # once more: it may be passing, or say why
+    state = store.log_state()
+    if state is not None and store.checkpoint(state.size) is not None:
+        err.print(f"The transparency log holds {state.size} receipt(s); checkpoint signed for {state.size}.")
+    problems = [p for p in (unarchived_problem(store, home), unlogged_problem(store, home, run)) if p]
+    for problem in problems:
         err.print(f"[red]{shown(problem)}[/]")
+    if problems:
         sys.exit(1)
 
 
@@ -286,6 +313,7 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
 register_archive_commands(main)
 register_cloud_commands(main)
 register_intake_commands(main)
+register_log_commands(main)
 register_reconcile_command(main)
 register_replay_command(dead_letters)
 register_restore_command(main)

@@ -163,9 +163,20 @@ def _charge(home: Home, items: list[Parked], signer: str | None) -> None:
         err.status(f"Replaying {len(items)} dead letter(s) through the charging steps (Beam, batch)…"),
     ):
         from pipelines.replay import ReplaySettings, run  # Beam loads only for commands that run it
+        from receipts_cli.log import log_identity
 
         kid = None if signer else home.keyring().current_kid
-        run(_messages(items), ReplaySettings(home.store_url, str(home.keys), kid, home.archive_url, signer=signer))
+        log_origin, log_signer = log_identity(home, store_of(home))
+        settings = ReplaySettings(
+            home.store_url,
+            str(home.keys),
+            kid,
+            home.archive_url,
+            signer=signer,
+            log_origin=log_origin,
+            log_signer=log_signer,
+        )
+        run(_messages(items), settings)
 
 
 def _publish(home: Home, topic: str, items: list[Parked]) -> None:

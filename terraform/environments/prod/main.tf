@@ -113,6 +113,7 @@ module "iam" {
   archive_bucket             = module.storage.archive_bucket
   staging_bucket             = module.storage.staging_bucket
   signing_key_id             = module.kms.crypto_key
+  log_signing_key_id         = module.kms.log_crypto_key
   registry_location          = "us"
   registry_repository        = module.registry.repository_name
   labels                     = local.labels
@@ -133,6 +134,8 @@ module "dataflow" {
   staging_bucket    = module.storage.staging_bucket
   store_url         = local.store_url
   signer            = "kms://${local.signing_key}"
+  log_origin        = var.log_origin
+  log_signer        = "kms://${module.kms.log_first_version}"
   kid               = var.signing_kid
   archive_url       = module.storage.archive_url
   subscription      = module.pubsub.subscription

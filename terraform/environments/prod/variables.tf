@@ -95,3 +95,8 @@ variable "runbook_url" {
   description = "URL of docs/RUNBOOK.md as published (alerts link its sections)."
   type        = string
 }
+
+variable "log_origin" {
+  description = "The transparency log's origin: a URL without its scheme that this deployment answers for, e.g. receipts.example.com/log (docs/LOG.md). Fixed for the log's life."
+  type        = string
+}

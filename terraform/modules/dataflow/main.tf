@@ -41,6 +41,9 @@ resource "google_dataflow_flex_template_job" "streaming" {
       charge_buffer_seconds  = tostring(var.charge_buffer_seconds)
       dedup_ttl_seconds      = tostring(var.dedup_ttl_seconds)
       max_future_seconds     = tostring(var.max_future_seconds)
+      log_origin             = var.log_origin
+      log_signer             = var.log_signer
+      log_interval           = tostring(var.log_interval_seconds)
     },
     var.kid == null ? {} : { kid = var.kid },
   )

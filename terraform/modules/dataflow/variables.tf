@@ -67,6 +67,22 @@ variable "kid" {
   default     = null
 }
 
+variable "log_origin" {
+  description = "The job's --log_origin: the transparency log's name in every checkpoint (billing.example/log)."
+  type        = string
+}
+
+variable "log_signer" {
+  description = "The job's --log_signer: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N (EC_SIGN_ED25519)."
+  type        = string
+}
+
+variable "log_interval_seconds" {
+  description = "The job's --log_interval: seconds of processing time between integrations of the log."
+  type        = number
+  default     = 10
+}
+
 variable "archive_url" {
   description = "The job's --archive: gs://BUCKET/receipts."
   type        = string

@@ -82,6 +82,12 @@ resource "google_kms_crypto_key_iam_member" "pipeline_signs" {
   member        = local.pipeline
 }
 
+resource "google_kms_crypto_key_iam_member" "pipeline_signs_checkpoints" {
+  crypto_key_id = var.log_signing_key_id
+  role          = "roles/cloudkms.signerVerifier"
+  member        = local.pipeline
+}
+
 resource "google_artifact_registry_repository_iam_member" "pipeline_pulls" {
   project    = var.project_id
   location   = var.registry_location
@@ -123,6 +129,12 @@ resource "google_spanner_database_iam_member" "site_database_role" {
 
 resource "google_kms_crypto_key_iam_member" "site_publishes_public_keys" {
   crypto_key_id = var.signing_key_id
+  role          = "roles/cloudkms.publicKeyViewer"
+  member        = local.site
+}
+
+resource "google_kms_crypto_key_iam_member" "site_publishes_log_key" {
+  crypto_key_id = var.log_signing_key_id
   role          = "roles/cloudkms.publicKeyViewer"
   member        = local.site
 }

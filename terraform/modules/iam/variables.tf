@@ -43,6 +43,11 @@ variable "signing_key_id" {
   type        = string
 }
 
+variable "log_signing_key_id" {
+  description = "The log's checkpoint key (EC_SIGN_ED25519): the pipeline signs with it, the site reads its public key."
+  type        = string
+}
+
 variable "registry_location" {
   description = "Artifact Registry repository location."
   type        = string

@@ -33,3 +33,30 @@ data "google_kms_crypto_key_version" "first" {
   crypto_key = google_kms_crypto_key.signing.id
   version    = 1
 }
+
+# The log's checkpoint key: Ed25519 (pure, RFC 8032; KMS signs the note text itself), HSM,
+# named for the log's origin in every checkpoint (docs/LOG.md). The log never changes its
+# key lightly: every verifier holds its vkey.
+resource "google_kms_crypto_key" "log" {
+  #checkov:skip=CKV_GCP_43:Cloud KMS cannot rotate asymmetric keys automatically; a log's key is its identity, kept for the log's life.
+  name     = var.log_key_name
+  key_ring = google_kms_key_ring.this.id
+  purpose  = "ASYMMETRIC_SIGN"
+  labels   = var.labels
+
+  version_template {
+    algorithm        = "EC_SIGN_ED25519"
+    protection_level = var.protection_level
+  }
+
+  destroy_scheduled_duration = "2592000s"
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}
+
+data "google_kms_crypto_key_version" "log_first" {
+  crypto_key = google_kms_crypto_key.log.id
+  version    = 1
+}

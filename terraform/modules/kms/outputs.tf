@@ -17,3 +17,13 @@ output "first_version_public_key_pem" {
   description = "Public key of the first version (receipts keys pem --kms-key gives the same)."
   value       = data.google_kms_crypto_key_version.first.public_key[0].pem
 }
+
+output "log_crypto_key" {
+  description = "The log's checkpoint key id (EC_SIGN_ED25519)."
+  value       = google_kms_crypto_key.log.id
+}
+
+output "log_first_version" {
+  description = "The log key's first version: the job signs checkpoints with kms://THIS."
+  value       = data.google_kms_crypto_key_version.log_first.name
+}

@@ -20,6 +20,12 @@ variable "key_name" {
   default     = "receipt-signing"
 }
 
+variable "log_key_name" {
+  description = "The transparency log's checkpoint key name (Ed25519)."
+  type        = string
+  default     = "log-signing"
+}
+
 variable "protection_level" {
   description = "HSM (the design's requirement) or SOFTWARE (cheaper, for throwaway projects)."
   type        = string

@@ -1,0 +1,133 @@
+"""Integrating the transparency log from the store (receipts.stores.log_sequencer): these
+steps decide when, the store decides what. Stored receipts only say that something is
+waiting; every integration appends whatever the store holds and the log does not, so a
+receipt a killed job stored is logged by the next integration, and a duplicate trigger
+finds nothing left.
+
+- `LogWhenDone` (batch): one integration once every receipt is written, ending with a
+  signed checkpoint of everything stored.
+- `LogEvery` (streaming): one integration when the job starts (what an earlier job left),
+  then one per `interval_seconds` of processing time while receipts are stored. The
+  triggers (a count per pane, combined before the shuffle) go to one key, so one sequencer
+  step at a time appends: the log is one sequence.
+"""
+
+import logging
+from dataclasses import dataclass
+
+import apache_beam as beam
+from apache_beam.coders import VarIntCoder
+from apache_beam.metrics import Metrics
+from apache_beam.transforms import trigger, window
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+
+from receipts.stores.log_locations import open_log_files
+from receipts.stores.log_sequencer import LOG_BATCH_ENTRIES, integrate_log
+from receipts.stores.log_signers import log_signer_from_url
+from receipts.stores.worker_stores import acquire_store, release_store
+
+log = logging.getLogger("receipts.log")
+SEQUENCER = "log"  # the one key every trigger goes to
+
+
+@dataclass(frozen=True)
+class LogTarget:
+    """Which log a job integrates: the store it derives from, where its files go, its
+    origin and its checkpoint signer (a URL: file://…/log.key or kms://…)."""
+
+    store: str
+    files: str
+    origin: str
+    signer: str
+    max_entries: int = LOG_BATCH_ENTRIES
+
+
+class LogWhenDone(beam.PTransform):
+    """Stored receipts -> (once they are all written) one integration and a checkpoint."""
+
+    def __init__(self, target: LogTarget) -> None:
+        super().__init__()
+        self.target = target
+
+    def expand(self, receipts):
+        return (
+            receipts
+            | "CountStored" >> beam.combiners.Count.Globally()
+            | "IntegrateLog" >> beam.ParDo(IntegrateLog(self.target))
+        )
+
+
+class LogEvery(beam.PTransform):
+    """Stored receipts -> an integration at start, then one per `interval_seconds` of
+    processing time (while receipts come), all through one sequencer key."""
+
+    def __init__(self, target: LogTarget, interval_seconds: float = 10) -> None:
+        super().__init__()
+        self.target, self.interval_seconds = target, interval_seconds
+
+    def expand(self, receipts):
+        at_start = (
+            receipts.pipeline | "AtStart" >> beam.Impulse() | "StartTrigger" >> beam.Map(lambda _: (SEQUENCER, 0))
+        )
+        ticks = (
+            receipts
+            | "EveryInterval"
+            >> beam.WindowInto(
+                window.GlobalWindows(),
+                trigger=trigger.Repeatedly(trigger.AfterProcessingTime(self.interval_seconds)),
+                accumulation_mode=trigger.AccumulationMode.DISCARDING,
+            )
+            | "CountStored" >> beam.CombineGlobally(beam.combiners.CountCombineFn()).without_defaults()
+            | "DefaultTrigger" >> beam.WindowInto(window.GlobalWindows())
+            | "ToSequencer" >> beam.Map(lambda count: (SEQUENCER, count))
+        )
+        return (at_start, ticks) | "Triggers" >> beam.Flatten() | "IntegrateLog" >> beam.ParDo(SequenceLog(self.target))
+
+
+class IntegrateLog(beam.DoFn):
+    """Any element -> one integration of the log (everything stored and unlogged) and a
+    checkpoint. A failure is logged and counted, never raised: the receipts are stored, and
+    the next integration (or `receipts log integrate`) logs them."""
+
+    def __init__(self, target: LogTarget) -> None:
+        self.target = target
+        self.integrations = Metrics.counter("receipts", "log_integrations")
+        self.logged = Metrics.counter("receipts", "receipts_logged")
+        self.failures = Metrics.counter("receipts", "log_failures")
+        self.size = Metrics.gauge("receipts", "log_size")
+
+    def setup(self) -> None:
+        self.store = acquire_store(self.target.store)
+        self.files = open_log_files(self.target.files)
+        self.signer = log_signer_from_url(self.target.signer, self.target.origin)
+
+    def teardown(self) -> None:
+        release_store(self.store)
+
+    def integrate(self) -> int:
+        run = integrate_log(self.store, self.files, self.signer, self.target.origin, self.target.max_entries)
+        self.integrations.inc()
+        self.logged.inc(run.logged)
+        if run.ok:
+            self.size.set(run.size)
+        else:
+            self.failures.inc()
+            log.error("log integration stopped: %s; `receipts log integrate` finishes it", run.failed[0])
+        return run.size
+
+    def process(self, element):
+        self.integrate()
+        return ()
+
+
+class SequenceLog(IntegrateLog):
+    """(sequencer key, trigger) -> an integration: the state makes this step stateful, so
+    the runner runs the key's triggers one at a time."""
+
+    LOGGED_SIZE = ReadModifyWriteStateSpec("logged_size", VarIntCoder())
+
+    def process(self, element, logged_size=beam.DoFn.StateParam(LOGGED_SIZE)):
+        size = self.integrate()
+        if size:
+            logged_size.write(size)
+        return ()
