@@ -40,14 +40,29 @@ def session_secret(home: Home) -> bytes:
 def site_config(home: Home) -> dict[str, Any]:
     """The site's settings for this home: its store, keys, session secret, and the log's files
     (beside the archive: HOME/archive/log, or gs://BUCKET/log for a gcp:// store)."""
-    from receipts.stores.log_locations import log_url
-
     return {
         "STORE_URL": home.store_url,
         "KEYS_FOLDER": str(home.keys),
         "SECRET_KEY": session_secret(home),
-        "LOG_URL": log_url(home.archive_url),
+        "LOG_URL": home.log_url,
     }
+
+
+def home_log_vkey(home: Home) -> str | None:
+    """The verifier key of the home's log key (--log-signer, else HOME/log/log.key), None
+    while the home has none: serving never creates a key (`receipts log integrate` does)."""
+    from receipts.stores.log_signers import log_signer_from_url, vkey_of
+    from receipts.tlog.note_keys import parse_private_key
+
+    if home.log_signer_override is None:
+        key = home.log_folder / "log.key"
+        return parse_private_key(key.read_text()).public.vkey if key.exists() else None
+    origin_file = home.log_folder / "origin"
+    state = store_of(home).log_state()
+    origin = home.log_origin_override or (
+        origin_file.read_text().strip() if origin_file.exists() else state.origin if state else None
+    )
+    return vkey_of(log_signer_from_url(home.log_signer_override, origin)) if origin else None
 
 
 def log_config(vkey: str | None, witnesses: tuple[str, ...], quorum: int) -> dict[str, Any]:
@@ -151,7 +166,7 @@ def ingest_config(
     envvar="RECEIPTS_LOG_VKEY",
     default=None,
     help="The transparency log's verifier key, <origin>+<key id>+<base64> (env RECEIPTS_LOG_VKEY): served at "
-    "/v1/log, and the checkpoints are checked with it.",
+    "/v1/log, and the checkpoints are checked with it. Default: the key of --log-signer or HOME/log/log.key.",
 )
 @click.option(
     "--log-witness",
@@ -194,7 +209,7 @@ def serve(
     try:
         per_customer = max_requests_per_customer or requests_per_customer(threads)
         ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer, per_customer)
-        log = log_config(log_vkey, log_witnesses, log_quorum)
+        log = log_config(log_vkey or home_log_vkey(home), log_witnesses, log_quorum)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     err.print(f"Verifier site for {shown(home.store_url)}: open http://{shown(host)}:{port}/ (Ctrl-C stops it)")

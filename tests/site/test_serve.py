@@ -78,3 +78,14 @@ def test_the_site_serves_the_log_beside_the_homes_archive(home: Path) -> None:
     from receipts_cli.site import site_config
 
     assert site_config(Home(home))["LOG_URL"] == str(home / "archive" / "log")
+
+
+def test_the_site_names_the_homes_log_key_without_making_one(home: Path) -> None:
+    from receipts_cli.home import Home
+    from receipts_cli.site import home_log_vkey
+
+    assert home_log_vkey(Home(home)) is None and not (home / "log" / "log.key").exists()
+    runner = CliRunner()
+    assert runner.invoke(main, ["--home", str(home), "log", "integrate"]).exit_code == 0
+    info = json.loads(runner.invoke(main, ["--home", str(home), "log", "info", "--json"]).stdout)
+    assert home_log_vkey(Home(home)) == info["vkey"]
