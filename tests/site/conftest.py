@@ -64,6 +64,14 @@ class Site:
         response = self.client.post("/lookup", data={"receipt_id": receipt_id, "api_key": self.api_keys[customer]})
         assert response.status_code == 303, response.data
 
+    def sign_in_browser(self, page: Any, base: str, receipt: dict[str, Any]) -> None:
+        """Look the receipt up in the browser with its customer's key: its page is open after."""
+        page.goto(f"{base}/")
+        page.fill("#receipt_id", receipt["receipt_id"])
+        page.fill("#api_key", self.api_keys[receipt["customer_id"]])
+        page.click("#lookup-form button[type=submit]")
+        page.wait_for_url(f"{base}/receipts/{receipt['receipt_id']}")
+
 
 @pytest.fixture
 def make_site(tmp_path: Path, keyring: KeyRing, signer: LocalKeySigner) -> Callable[..., Site]:
