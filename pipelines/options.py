@@ -43,9 +43,9 @@ class LogOptions(PipelineOptions):
         )
         parser.add_argument(
             "--log_interval",
-            type=float,
-            default=10.0,
-            help="Streaming: seconds of processing time between integrations of the log",
+            type=int,
+            default=10,
+            help="Streaming: seconds of processing time between integrations of the log (whole seconds)",
         )
 
 

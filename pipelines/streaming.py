@@ -78,7 +78,7 @@ class StreamSettings:
     max_future_seconds: int = 3600
     log_origin: str | None = None  # with log_signer: the log integrated every log_interval seconds
     log_signer: str | None = None
-    log_interval: float = 10.0
+    log_interval: int = 10
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "StreamSettings":

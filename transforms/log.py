@@ -61,7 +61,7 @@ class LogEvery(beam.PTransform):
     """Stored receipts -> an integration at start, then one per `interval_seconds` of
     processing time (while receipts come), all through one sequencer key."""
 
-    def __init__(self, target: LogTarget, interval_seconds: float = 10) -> None:
+    def __init__(self, target: LogTarget, interval_seconds: int = 10) -> None:
         super().__init__()
         self.target, self.interval_seconds = target, interval_seconds
 
@@ -74,7 +74,8 @@ class LogEvery(beam.PTransform):
             | "EveryInterval"
             >> beam.WindowInto(
                 window.GlobalWindows(),
-                trigger=trigger.Repeatedly(trigger.AfterProcessingTime(self.interval_seconds)),
+                # whole seconds: the runner API carries the delay in milliseconds, Beam reads seconds
+                trigger=trigger.Repeatedly(trigger.AfterProcessingTime(max(1, int(self.interval_seconds)))),
                 accumulation_mode=trigger.AccumulationMode.DISCARDING,
             )
             | "CountStored" >> beam.CombineGlobally(beam.combiners.CountCombineFn()).without_defaults()
