@@ -23,6 +23,7 @@ from receipts.tlog.notes import NoteError, open_note
 from verifier_site.errors import SiteError
 from verifier_site.storage import get_store
 
+_threads = threading.local()
 LOG_URL_HINT = "the log's folder (LOG_URL, e.g. HOME/archive/log, or gs://BUCKET/log)"
 
 
@@ -108,9 +109,10 @@ def log_files() -> LogFiles:
     url = settings().files_url
     if url is None:
         raise SiteError(404, f"this site serves no log tiles: set {LOG_URL_HINT}", code="no_log")
-    files = current_app.extensions.get("log_files")
+    opened: dict[str, LogFiles] = _threads.__dict__.setdefault("log_files", {})  # a bucket client per thread
+    files = opened.get(url)
     if files is None:
-        files = current_app.extensions["log_files"] = open_log_files(url)
+        files = opened[url] = open_log_files(url)
     return files
 
 
