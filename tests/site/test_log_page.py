@@ -68,3 +68,11 @@ def test_a_damaged_log_is_reported_on_the_page_not_a_crash(log_site: Site) -> No
         log_site.store._db.execute("UPDATE log_hashes SET hash = zeroblob(32)")
     text = page(log_site, log_site.receipts["cust_1"][0])
     assert log_line(text).startswith("The log could not be checked: the log's stored hashes do not prove")
+
+
+def test_the_printable_evidence_shows_the_logs_proof(log_site: Site) -> None:
+    receipt = log_site.receipts["cust_1"][1]
+    log_site.sign_in("cust_1", receipt["receipt_id"])
+    text = log_site.client.get(f"/receipts/{receipt['receipt_id']}/evidence").get_data(as_text=True)
+    assert "Leaf 1 of the tree of 5 leaves of the log" in text and "c2sp.org/tlog-proof@v1" in text
+    assert html.escape(log_site.extra["log"].vkey) in text
