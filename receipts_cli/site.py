@@ -11,6 +11,7 @@ from rich.table import Table
 from receipts.events import ID_PATTERN
 from receipts.producer.publisher import TOPIC, topic_path
 from receipts.stores.keyring import KeyRing
+from receipts.stores.witnessing import WitnessPolicy
 from receipts_cli.cloud import kms_key_option, store_of
 from receipts_cli.home import Home
 from receipts_cli.terminal import err, out, shown
@@ -172,7 +173,8 @@ def ingest_config(
     "--log-witness",
     "log_witnesses",
     multiple=True,
-    help="A witness's cosignature vkey, listed at /v1/log (repeat for each witness).",
+    help="A witness's cosignature vkey, listed at /v1/log (repeat for each witness). Default: the vkeys of "
+    "`receipts --log-witness VKEY@URL`, with its quorum.",
 )
 @click.option(
     "--log-quorum",
@@ -209,6 +211,9 @@ def serve(
     try:
         per_customer = max_requests_per_customer or requests_per_customer(threads)
         ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer, per_customer)
+        if not log_witnesses and home.log_witnesses:  # the witnesses the log submits to (--log-witness VKEY@URL)
+            policy = WitnessPolicy.parse(home.log_witnesses, home.log_witness_quorum)
+            log_witnesses, log_quorum = tuple(witness.vkey for witness in policy.witnesses), policy.quorum
         log = log_config(log_vkey or home_log_vkey(home), log_witnesses, log_quorum)
     except ValueError as error:
         raise click.UsageError(str(error)) from error

@@ -345,6 +345,10 @@ WORKLOAD_CODE = {
         *(("archive_outbox.py", f) for f in ("plan_archive", "pending_archive_batches", "archive_lines",
                                              "finish_archive_batch", "archived_through", "unarchived_count")),
         ("intake.py", "intake"),
+        *(("log.py", f) for f in ("ensure_log", "log_state", "_unlogged", "_ledger_unlogged", "append_log",
+                                  "log_entries", "mark_log_published", "add_checkpoint", "checkpoint",
+                                  "latest_checkpoint", "unlogged_count", "logged_through", "_bundle_row",
+                                  "_write_append", "_chunk", "_put_rows", "read_hashes")),
     ],
     "receipts_auditor": [("state_reads.py", "customers"), ("state_reads.py", "customer_state"),
                          ("intake.py", "set_intake")],
@@ -352,11 +356,14 @@ WORKLOAD_CODE = {
                           ("restore.py", "_restore_state"), ("state_reads.py", "customer_state"),
                           ("intake.py", "intake")],
     "verifier_site": [("site_records.py", f) for f in ("api_key", "session", "add_session", "end_session")]
-    + [("intake.py", "intake")],
+    + [("intake.py", "intake")]
+    + [("log.py", f) for f in ("log_state", "checkpoint", "latest_checkpoint", "log_leaf_index", "read_hashes",
+                               "log_entries", "log_leaf")],
 }  # fmt: skip
 LOOP_TABLES = {
     ("restore.py", "_restore_state"): {"Balances", "EntitlementUsage"},
     ("store.py", "_commit_receipts"): {"ChainHeads", "Balances", "EntitlementUsage"},  # its `state` rows
+    ("log.py", "_put_rows"): {"LogHashes", "LogBundles"},  # the 256-hash rows
 }
 
 

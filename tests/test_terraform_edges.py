@@ -317,7 +317,8 @@ def test_every_image_variable_refuses_a_tag() -> None:
 def test_terraform_takes_an_image_by_digest_and_refuses_a_tag(tmp_path: Path) -> None:
     digest = "us-docker.pkg.dev/p/receipts/site@sha256:" + "0" * 64
     prod = TERRAFORM / "environments/prod/variables.tf"
-    required = {"project_id": "p", "site_domain": "d", "notification_emails": "[]", "runbook_url": "u"}
+    required = {"project_id": "p", "site_domain": "d", "notification_emails": "[]", "runbook_url": "u",
+                "log_origin": "billing.example/log"}  # fmt: skip
     assert terraform_eval({"variables.tf": prod.read_text()}, "var.site_image", {**required, "site_image": digest},
                           tmp_path) == digest  # fmt: skip
     refused = terraform({"variables.tf": prod.read_text()}, {**required, "site_image": digest.split("@")[0] + ":v1"},

@@ -43,9 +43,10 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE IdempotencyKeys, Balances, Entitle
 GRANT SELECT, INSERT, UPDATE ON TABLE ChainHeads, ArchiveMarks TO ROLE receipts_restorer;
 GRANT SELECT ON TABLE Entitlements, ArchiveSpans, Intake TO ROLE receipts_restorer;
 
--- The transparency log (receipts/stores/gcp/log.py): the streaming job sequences it; the
--- site reads its proofs and checkpoints; the reconciliation reads it.
-GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks TO ROLE receipts_writer;
-GRANT SELECT, INSERT ON TABLE LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_writer;
+-- The transparency log (receipts/stores/gcp/log.py): the streaming job sequences it (a
+-- leaf row is inserted once; the state, the marks and the 256-hash rows grow by upserts);
+-- the site reads its proofs and checkpoints.
+GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, LogHashes, LogBundles TO ROLE receipts_writer;
+GRANT SELECT, INSERT ON TABLE LogCheckpoints TO ROLE receipts_writer;
+GRANT INSERT ON TABLE LogLeaves TO ROLE receipts_writer;
 GRANT SELECT ON TABLE LogState, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE verifier_site;
-GRANT SELECT ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_auditor;
