@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from receipts.keys import kid_of
 from receipts_cli.main import main
 from tests.conftest import event_bytes
-from tests.kms.fake import VERSION, FakeKms
+from tests.kms.fake import LOG_VERSION, VERSION, FakeKms
 from verifier_site import create_app
 
 
@@ -94,11 +94,13 @@ def test_streaming_job_builds_from_its_options_with_a_kms_signer(fake_kms: FakeK
         "--archive=gs://billing-test-archive/receipts",
         "--subscription=projects/billing-test/subscriptions/billing-events-sub",
         "--dead_letter_topic=projects/billing-test/topics/billing-events-dead",
+        "--log_origin=billing.test/log",
+        f"--log_signer=kms://{LOG_VERSION}",
     ]
     pipeline = pipeline_from_options(PipelineOptions(options))
     labels = {node.full_label for node in pipeline._current_transform().parts}
-    assert {"ReadFromPubSub", "Charge", "ArchiveReceipts", "PublishDeadLetters"} <= labels
-    assert fake_kms.public_key_calls == 1  # the kid comes from the key itself, at launch
+    assert {"ReadFromPubSub", "Charge", "ArchiveReceipts", "LogReceipts", "PublishDeadLetters"} <= labels
+    assert fake_kms.public_key_calls == 1  # the kid comes from the key itself, at launch; the log key at setup
 
-    with pytest.raises(ValueError, match=r"needs --store, --subscription$"):
+    with pytest.raises(ValueError, match=r"needs --store, --log_origin, --log_signer, --subscription$"):
         pipeline_from_options(PipelineOptions(options[1:3]))
