@@ -5,6 +5,8 @@ Flex Template as it is) that a data engineer runs hourly or on demand:
     ReadStores (customers in parallel: state rows at the cut, the ledger as stored)
     ReadArchive (files or objects in parallel)
       -> GroupPerCustomer (CoGroupByKey) -> ReconcileCustomer (one pass per chain)
+    ReadLogLeaves (ranges in parallel) + the ledger's receipts
+      -> GroupPerReceipt (CoGroupByKey) -> CheckLogged;  CheckLogTree (checkpoint, tiles)
       -> SummarizeResults (CombineGlobally) -> WriteReport [-> FreezeIntake] [-> PublishAlert]
 
     python -m pipelines.reconcile --store gcp://PROJECT --archive gs://BUCKET/receipts \\
@@ -28,7 +30,8 @@ from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE, parse_time,
 from receipts.stores import store_class
 from transforms.intake import FreezeIntakeOnFailure
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
-from transforms.reconcile_sources import UNREADABLE, ReadArchive, ReadStores
+from transforms.reconcile_log import LEAVES, STORED, CheckLogged, CheckLogTree, ReadLogLeaves
+from transforms.reconcile_sources import LOGGED, UNREADABLE, ReadArchive, ReadStores
 
 
 class ReconcileOptions(PipelineOptions):
@@ -165,6 +168,8 @@ def build(pipeline: beam.Pipeline, settings: ReconcileSettings) -> dict[str, bea
             )
         )
     )
+    if settings.store and LEDGER in sources:
+        unreadable += _log_results(pipeline, settings, stores[LOGGED])
     results = (checked, *unreadable) | "AllResults" >> beam.Flatten()
     report = (
         results
@@ -184,6 +189,21 @@ def report_name(report: str | None, as_of: str) -> str | None:
     """--report with {as_of} replaced by the cut: a scheduled run, launched with the same
     parameters every hour, names a new object each time (its identity may only create)."""
     return report.replace("{as_of}", as_of) if report else report
+
+
+def _log_results(pipeline: beam.Pipeline, settings: ReconcileSettings, logged) -> list[beam.PCollection]:
+    """The transparency log's check: each ledger receipt against its leaves, and the latest
+    checkpoint against the store's hashes and the tiles beside the archive."""
+    log = pipeline | "ReadLogLeaves" >> ReadLogLeaves(settings.store)
+    per_receipt = (
+        {STORED: logged, LEAVES: log[LEAVES]}
+        | "GroupPerReceipt" >> beam.CoGroupByKey()
+        | "CheckLogged" >> beam.ParDo(CheckLogged(settings.store))
+    )
+    tree = log["size"] | "CheckLogTree" >> beam.ParDo(
+        CheckLogTree(settings.store, settings.archive), beam.pvalue.AsSingleton(log["count"])
+    )
+    return [per_receipt, tree]
 
 
 def _boolean(text: str) -> bool:

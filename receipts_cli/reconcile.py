@@ -92,8 +92,9 @@ def reconcile(
     freeze_on_failure: bool,
 ) -> None:
     """Prove the ledger is whole: every chain contiguous and linked, every signature valid
-    against the JWKS, balances and usage equal to the receipts, no key charged twice, and the
-    same receipts in the ledger, the archive and the state store.
+    against the JWKS, balances and usage equal to the receipts, no key charged twice, the
+    same receipts in the ledger, the archive and the state store, and each once in the
+    transparency log, whose tiles make its latest checkpoint.
 
     Exit status 0 when every check holds, 1 when anything does not, 2 when it could not run."""
     from receipts.stores.public_keys import JwksUnavailable, load_jwks

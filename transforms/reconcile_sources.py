@@ -13,11 +13,13 @@ from apache_beam.metrics import Metrics
 
 from receipts.reconciliation import ArchivedCopy, CustomerResult, Tally
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
+from receipts.reconciliation.log import StoredReceipt
 from receipts.reconciliation.stores import archived_copy
 from receipts.stores.archives import open_archive
 from receipts.stores.retry import with_backoff
 from receipts.stores.worker_stores import acquire_store, release_store
 
+LOGGED = "logged"  # the ledger's receipts keyed by receipt id, for the log's check
 UNREADABLE = "unreadable"  # the third CoGroupByKey input, beside the stores' (findings: STATE, LEDGER, ARCHIVE)
 # Customer ids are [A-Za-z0-9_-]: these bounds cut the id space into ranges listed in parallel
 # (an id outside the pattern still falls in the first or last range).
@@ -72,10 +74,25 @@ class ReadCustomer(beam.DoFn):
             entries = list(self.store.ledger_entries(customer_id))
             self.ledger_read.inc(len(entries))
             yield customer_id, entries
+            logged_through = self.store.logged_through(customer_id)
+            for entry in entries:  # for the log's check, keyed by receipt (transforms.reconcile_log)
+                stored = _stored_receipt(customer_id, entry.receipt, logged_through)
+                if stored is not None:
+                    yield beam.pvalue.TaggedOutput(LOGGED, stored)
+
+
+def _stored_receipt(customer_id: str, receipt: dict, logged_through: int) -> tuple[str, StoredReceipt] | None:
+    """(receipt_id, StoredReceipt) of a ledger receipt; None for one too broken to name (the
+    chain's checks name it)."""
+    receipt_id, sequence, digest = receipt.get("receipt_id"), receipt.get("sequence"), receipt.get("receipt_hash")
+    if not (isinstance(receipt_id, str) and type(sequence) is int and isinstance(digest, str)):
+        return None
+    return receipt_id, StoredReceipt(customer_id, sequence, digest, logged_through)
 
 
 class ReadStores(beam.PTransform):
-    """PBegin -> {'state': (customer_id, CustomerState), 'ledger': (customer_id, [LedgerEntry])}."""
+    """PBegin -> {'state': (customer_id, CustomerState), 'ledger': (customer_id, [LedgerEntry]),
+    'logged': (receipt_id, StoredReceipt), for the log's check}."""
 
     def __init__(self, store_url: str, as_of: str | None, read_ledger: bool) -> None:
         super().__init__()
@@ -88,9 +105,11 @@ class ReadStores(beam.PTransform):
             | "ListCustomers" >> beam.ParDo(ListCustomers(self.store_url))
             | "SpreadCustomers" >> beam.Reshuffle()
             | "ReadStateAndLedger"
-            >> beam.ParDo(ReadCustomer(self.store_url, self.as_of, self.read_ledger)).with_outputs(STATE, main=LEDGER)
+            >> beam.ParDo(ReadCustomer(self.store_url, self.as_of, self.read_ledger)).with_outputs(
+                STATE, LOGGED, main=LEDGER
+            )
         )
-        return {STATE: read[STATE], LEDGER: read[LEDGER]}
+        return {STATE: read[STATE], LEDGER: read[LEDGER], LOGGED: read[LOGGED]}
 
 
 class ListArchiveFiles(beam.DoFn):

@@ -5,9 +5,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-# The five checks of the report, in the order they are printed.
+# The six checks of the report, in the order they are printed.
 CHAIN, SIGNATURES, MONEY, IDEMPOTENCY, STORES = "chain", "signatures", "money", "idempotency", "stores"
-CHECKS = (CHAIN, SIGNATURES, MONEY, IDEMPOTENCY, STORES)
+LOG = "log"  # the transparency log: every stored receipt a leaf once, the tiles making the checkpoint
+CHECKS = (CHAIN, SIGNATURES, MONEY, IDEMPOTENCY, STORES, LOG)
 
 # Where a receipt or row was read. `--source` picks the copies of the receipts to read.
 LEDGER, ARCHIVE, STATE = "ledger", "archive", "state"

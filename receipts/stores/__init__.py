@@ -170,6 +170,11 @@ class Store(Protocol):
         """The log's entries (32-byte receipt hashes) at leaf indexes first..end-1."""
         ...
 
+    def log_leaves(self, first: int, end: int) -> list[tuple[int, str, bytes, int | None]]:
+        """(leaf index, receipt id, entry, the index the receipt's own leaf row names) of the
+        leaves first..end-1, as stored (for audits: the two must agree)."""
+        ...
+
     def log_hash_reader(self) -> HashReader:
         """The committed stored hashes, for proofs (receipts.tlog.proving) and tiles."""
         ...

@@ -102,6 +102,13 @@ class SqliteLog:
             raise HashReadError(f"the log holds {len(rows)} of its entries {first}..{end - 1}")
         return [entry for (entry,) in rows]
 
+    def log_leaves(self, first: int, end: int) -> list[tuple[int, str, bytes, int | None]]:
+        return self._db.execute(  # one table: a receipt's leaf row is its index
+            "SELECT leaf_index, receipt_id, entry, leaf_index FROM log_leaves WHERE leaf_index >= ? AND leaf_index < ? "
+            "ORDER BY leaf_index",
+            (first, end),
+        ).fetchall()
+
     def log_hash_reader(self) -> SqliteHashes:
         return SqliteHashes(self._db)
 

@@ -55,7 +55,7 @@ class PublicKey:
 
     @property
     def vkey(self) -> str:
-        encoded = base64_of(bytes([self.key_type]) + self.public_key)
+        encoded = _base64(bytes([self.key_type]) + self.public_key)
         return f"{self.name}+{self.key_id.hex()}+{encoded}"
 
     def verify_ed25519(self, message: bytes, signature: bytes) -> bool:
@@ -95,14 +95,14 @@ class PrivateKey:
     @property
     def private_key_string(self) -> str:
         """PRIVATE+KEY+<name>+<key ID>+<base64(type || seed)>: secret, keep it mode 0600."""
-        encoded = base64_of(bytes([self.key_type]) + self.seed)
+        encoded = _base64(bytes([self.key_type]) + self.seed)
         return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{encoded}"
 
     def sign_ed25519(self, message: bytes) -> bytes:
         return Ed25519PrivateKey.from_private_bytes(self.seed).sign(message)
 
 
-def base64_of(data: bytes) -> str:
+def _base64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 

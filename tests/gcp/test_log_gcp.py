@@ -125,3 +125,23 @@ def test_a_stream_stops_with_every_stored_receipt_in_a_checkpoint(cloud, tmp_pat
     assert checkpoint.size == 6 and checkpoint.origin == described["origin"]
     assert log_files(cloud).read("checkpoints/6") == store.latest_checkpoint()
     store.close()
+
+
+def test_reconcile_checks_the_spanner_log_and_its_bucket_tiles(cloud, signer, tmp_path: Path) -> None:
+    from tests.gcp.test_reconcile_gcp import reconcile
+
+    store = cloud.store()
+    receipts = [*chain(signer, "a", 4), *chain(signer, "b", 3)]
+    store.write_receipts(receipts[:4])
+    store.write_receipts(receipts[4:])
+    assert integrate_log(store, log_files(cloud), KEY, ORIGIN).ok
+    status, report, output = reconcile(cloud, tmp_path, "--source", "store")
+    assert status == 0, output
+    assert report["checks"]["log"] == {"customers": 2, "receipts": 7, "discrepancies": 0}
+
+    lost = receipts[5].receipt_id
+    store._database.execute_partitioned_dml(f"DELETE FROM LogLeaves WHERE ReceiptId = '{lost}'")
+    status, report, output = reconcile(cloud, tmp_path, "--source", "store")
+    found = {(d["rule"], d["receipt_id"]) for d in report["discrepancies"] if d["check"] == "log"}
+    assert status == 1 and found == {("leaf_index", lost)}, output
+    store.close()

@@ -45,8 +45,9 @@ GRANT SELECT ON TABLE Entitlements, ArchiveSpans, Intake TO ROLE receipts_restor
 
 -- The transparency log (receipts/stores/gcp/log.py): the streaming job sequences it (a
 -- leaf row is inserted once; the state, the marks and the 256-hash rows grow by upserts);
--- the site reads its proofs and checkpoints.
+-- the site reads its proofs and checkpoints; the reconciliation reads all of it.
 GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, LogHashes, LogBundles TO ROLE receipts_writer;
 GRANT SELECT, INSERT ON TABLE LogCheckpoints TO ROLE receipts_writer;
 GRANT INSERT ON TABLE LogLeaves TO ROLE receipts_writer;
 GRANT SELECT ON TABLE LogState, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE verifier_site;
+GRANT SELECT ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_auditor;
