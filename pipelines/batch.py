@@ -37,6 +37,8 @@ class Settings:
     max_future_seconds: int = 3600
     log_origin: str | None = None  # with log_signer: the log integrated once the receipts are written
     log_signer: str | None = None
+    log_witnesses: tuple[str, ...] = ()  # VKEY@URL each
+    log_witness_quorum: int | None = None
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "Settings":

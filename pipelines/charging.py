@@ -31,6 +31,8 @@ class ChargingSettings(Protocol):
     max_future_seconds: int
     log_origin: str | None
     log_signer: str | None
+    log_witnesses: tuple[str, ...]
+    log_witness_quorum: int | None
 
 
 def charge_messages(
@@ -81,4 +83,11 @@ def log_target(settings: ChargingSettings) -> LogTarget | None:
     """The log a job's settings name: its files beside the archive; None without one."""
     if not (settings.log_origin and settings.log_signer):
         return None
-    return LogTarget(settings.store, log_url(settings.archive), settings.log_origin, settings.log_signer)
+    return LogTarget(
+        settings.store,
+        log_url(settings.archive),
+        settings.log_origin,
+        settings.log_signer,
+        witnesses=tuple(settings.log_witnesses),
+        witness_quorum=settings.log_witness_quorum,
+    )

@@ -42,6 +42,19 @@ class LogOptions(PipelineOptions):
             "cryptoKeys/K/cryptoKeyVersions/N (Cloud KMS, EC_SIGN_ED25519) or file:///PATH/log.key",
         )
         parser.add_argument(
+            "--log_witness",
+            action="append",
+            default=None,
+            help="Witnesses that cosign each checkpoint, VKEY@URL (C2SP tlog-witness); repeatable, or "
+            "several in one value separated by spaces (a Flex Template parameter)",
+        )
+        parser.add_argument(
+            "--log_witness_quorum",
+            type=int,
+            default=None,
+            help="Cosignatures a checkpoint needs (default: every witness); fewer is published, flagged",
+        )
+        parser.add_argument(
             "--log_interval",
             type=int,
             default=10,
@@ -54,8 +67,15 @@ class VerifyOptions(PipelineOptions):
 
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument("--jwks", help="JWKS file or http(s) URL to verify with (default: the key ring in --keys)")
-        parser.add_argument("--report", help="Where the JSON report goes: a path or gs://bucket/object")
+        parser.add_argument(
+            "--jwks",
+            help="JWKS file, http(s) URL or gs://bucket/object to verify with (default: the key ring in --keys)",
+        )
+        parser.add_argument(
+            "--report",
+            help="Where the JSON report goes: a path or gs://bucket/object; the reconciliation replaces {as_of} "
+            "in it with its cut",
+        )
 
 
 class ChargingOptions(PipelineOptions):
@@ -115,6 +135,8 @@ def charging_settings(options: PipelineOptions) -> dict[str, Any]:
         "max_future_seconds": charging.max_future_seconds,
         "log_origin": logging.log_origin,
         "log_signer": logging.log_signer,
+        "log_witnesses": tuple(spec for value in logging.log_witness or () for spec in value.split()),
+        "log_witness_quorum": logging.log_witness_quorum,
     }
 
 

@@ -97,15 +97,16 @@ class ReconcileSettings:
     def from_options(cls, options: PipelineOptions) -> "ReconcileSettings":
         view, common = options.view_as(ReconcileOptions), options.view_as(StoreOptions)
         verifying = options.view_as(VerifyOptions)
+        as_of = view.as_of or utc_text(datetime.now(UTC))
         return cls(
             store=common.store,
             archive=common.archive,
             source=view.source,
             jwks=verifying.jwks,
             keys=options.view_as(LocalKeyOptions).keys,
-            report=verifying.report,
+            report=report_name(verifying.report, as_of),
             alert_topic=view.alert_topic,
-            as_of=view.as_of or utc_text(datetime.now(UTC)),
+            as_of=as_of,
             settle_seconds=view.settle_seconds,
             max_listed=view.max_listed_discrepancies,
             freeze_on_failure=view.freeze_on_failure,
@@ -182,6 +183,12 @@ def build(pipeline: beam.Pipeline, settings: ReconcileSettings) -> dict[str, bea
     if settings.alert_topic:
         _ = report | "AlertOnDiscrepancies" >> beam.ParDo(PublishAlert(settings.alert_topic, settings.report))
     return {"results": results, "report": report}
+
+
+def report_name(report: str | None, as_of: str) -> str | None:
+    """--report with {as_of} replaced by the cut: a scheduled run, launched with the same
+    parameters every hour, names a new object each time (its identity may only create)."""
+    return report.replace("{as_of}", as_of) if report else report
 
 
 def _log_results(pipeline: beam.Pipeline, settings: ReconcileSettings, logged) -> list[beam.PCollection]:

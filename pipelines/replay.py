@@ -34,6 +34,8 @@ class ReplaySettings:
     max_future_seconds: int = 3600
     log_origin: str | None = None
     log_signer: str | None = None
+    log_witnesses: tuple[str, ...] = ()  # VKEY@URL each
+    log_witness_quorum: int | None = None
 
 
 def build(

@@ -78,6 +78,8 @@ class StreamSettings:
     max_future_seconds: int = 3600
     log_origin: str | None = None  # with log_signer: the log integrated every log_interval seconds
     log_signer: str | None = None
+    log_witnesses: tuple[str, ...] = ()  # VKEY@URL each
+    log_witness_quorum: int | None = None
     log_interval: int = 10
 
     @classmethod

@@ -260,6 +260,8 @@ def run_stream(
         signer=signer,
         log_origin=log_origin,
         log_signer=log_signer,
+        log_witnesses=home.log_witnesses,
+        log_witness_quorum=home.log_witness_quorum,
     )
     started = time.monotonic()
     last: dict = {}

@@ -36,6 +36,8 @@ def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Coun
                 signer=signer,
                 log_origin=log_origin,
                 log_signer=log_signer,
+                log_witnesses=home.log_witnesses,
+                log_witness_quorum=home.log_witness_quorum,
             )
             logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
             lines = _count_lines(input_path)

@@ -46,7 +46,12 @@ def run_demo(home: Home, events_per_customer: int, emulators: bool = False) -> i
 
         print_run_summary(stream_until_done(home, events, console))
     else:
-        print_run_summary(run_pipeline(home, str(events)))
+        from receipts_cli.demo_witness import local_witness
+        from receipts_cli.log import checkpoint_line
+
+        with local_witness(home) as witnessed:
+            print_run_summary(run_pipeline(witnessed, str(events)))
+            console.print(shown(checkpoint_line(witnessed, store) or "The transparency log has no checkpoint yet."))
 
     receipts = list(store.receipts())
     per_customer = Table("customer", "receipts", "accepted", "rejected", "balances")

@@ -76,6 +76,8 @@ def stream_until_done(home: Home, events: Path, console: Console) -> Counter:
         archive_window_seconds=ARCHIVE_WINDOW_SECONDS,
         log_origin=log_origin,
         log_signer=log_signer,
+        log_witnesses=home.log_witnesses,
+        log_witness_quorum=home.log_witness_quorum,
         log_interval=LOG_INTERVAL_SECONDS,
     )
     store = open_store(home.store_url)

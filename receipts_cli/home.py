@@ -41,6 +41,8 @@ class Home:
     store_url_override: str | None = None
     log_origin_override: str | None = None  # --log-origin (env RECEIPTS_LOG_ORIGIN)
     log_signer_override: str | None = None  # --log-signer (env RECEIPTS_LOG_SIGNER)
+    log_witnesses: tuple[str, ...] = ()  # --log-witness VKEY@URL (env RECEIPTS_LOG_WITNESS)
+    log_witness_quorum: int | None = None  # --log-witness-quorum (default: every witness)
 
     @property
     def store_url(self) -> str:

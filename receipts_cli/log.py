@@ -23,6 +23,7 @@ from rich.table import Table
 from receipts.stores.log_locations import open_log_files
 from receipts.stores.log_sequencer import LogOriginMismatch, LogRun, integrate_log
 from receipts.stores.log_signers import create_key_file, log_signer_from_url, vkey_of
+from receipts.stores.witnessing import Witnesses, WitnessPolicy, witnessed_line
 from receipts.tlog.checkpoints import origin_problem
 from receipts_cli.home import Home, store_of
 from receipts_cli.terminal import err, out, shown
@@ -87,14 +88,20 @@ def integrated(home: Home, store, what: str = "Logging") -> LogRun:
     except ValueError as error:
         raise click.ClickException(str(error)) from error
     files = open_log_files(home.log_url)
+    witnesses = Witnesses(WitnessPolicy.parse(home.log_witnesses, home.log_witness_quorum))
     total = store.unlogged_count()
     if not total:  # nothing to show progress of: a checkpoint at most
-        return integrate_log(store, files, signer, origin)
+        return integrate_log(store, files, signer, origin, witnesses=witnesses)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task(f"{what} into {shown(home.log_url)}", total=total)
         return integrate_log(
-            store, files, signer, origin, on_append=lambda appended: progress.advance(task, len(appended.leaves))
+            store,
+            files,
+            signer,
+            origin,
+            on_append=lambda appended: progress.advance(task, len(appended.leaves)),
+            witnesses=witnesses,
         )
 
 
@@ -118,8 +125,24 @@ def unlogged_problem(store, home: Home, run: LogRun | None = None) -> str | None
     return f"{missing}{why}. Nothing is lost: the log is derived from the store. `{command} log integrate` finishes it."
 
 
+def checkpoint_line(home: Home, store) -> str | None:
+    """The log's size and its latest checkpoint's witnesses, for the end of a run; None
+    before the first checkpoint."""
+    state = store.log_state()
+    note = store.checkpoint(state.size) if state is not None else None
+    if note is None:
+        return None
+    witnessed = witnessed_line(note, WitnessPolicy.parse(home.log_witnesses, home.log_witness_quorum))
+    return f"The transparency log holds {state.size} receipt(s); checkpoint signed for {state.size}.{witnessed}"
+
+
 def log_line(run: LogRun) -> str:
-    return f"The transparency log holds {run.size} receipt(s) ({run.logged} new); checkpoint signed for {run.size}."
+    line = f"The transparency log holds {run.size} receipt(s) ({run.logged} new); checkpoint signed for {run.size}."
+    witnessing = run.witnessing
+    if witnessing is not None:
+        line += f" Cosigned by {len(witnessing.cosigned_by)} witness(es) of the {witnessing.quorum} needed"
+        line += "." if witnessing.quorum_met else f", below the quorum: {'; '.join(witnessing.failures.values())}."
+    return line
 
 
 def published_problem(home: Home, store, receipt_ids: list[str]) -> tuple[int, str | None]:

@@ -16,6 +16,7 @@ from receipts.reading import read_receipts, readable_and_not
 from receipts.records import dumps_line, export_line
 from receipts.stores.keyring import KeyRing
 from receipts.stores.public_keys import JwksUnavailable, NotAJwks, load_jwks
+from receipts.stores.witnessing import WitnessPolicy
 from receipts.verify import verify_chain
 from receipts_cli.archive import register as register_archive_commands
 from receipts_cli.cloud import kms_key_option, signer_option, store_of
@@ -25,6 +26,7 @@ from receipts_cli.home import Home, HomeBusy
 from receipts_cli.intake import refuse_while_frozen
 from receipts_cli.intake import register as register_intake_commands
 from receipts_cli.log import register as register_log_commands
+from receipts_cli.log_verify import register as register_log_verify
 from receipts_cli.reconcile import register as register_reconcile_command
 from receipts_cli.replay import register as register_replay_command
 from receipts_cli.restore import register as register_restore_command
@@ -66,14 +68,40 @@ from receipts_cli.witness import register as register_witness_commands
     help="The log's checkpoint key (env RECEIPTS_LOG_SIGNER): kms://projects/…/cryptoKeyVersions/N "
     "(EC_SIGN_ED25519) or file:///PATH/log.key. Default: HOME/log/log.key, made on first use (0600).",
 )
+@click.option(
+    "--log-witness",
+    "log_witnesses",
+    envvar="RECEIPTS_LOG_WITNESS",
+    multiple=True,
+    help="A witness that cosigns each checkpoint, as VKEY@URL (repeatable; env RECEIPTS_LOG_WITNESS, "
+    "space-separated): its C2SP tlog-witness endpoint and its cosignature key.",
+)
+@click.option(
+    "--log-witness-quorum",
+    "log_witness_quorum",
+    envvar="RECEIPTS_LOG_WITNESS_QUORUM",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Cosignatures a checkpoint needs (default: every witness); one with fewer is published, flagged.",
+)
 @click.version_option(package_name="verifiable-receipts")
 @click.pass_context
 def main(
-    context: click.Context, home: Path, store_url: str | None, log_origin: str | None, log_signer: str | None
+    context: click.Context,
+    home: Path,
+    store_url: str | None,
+    log_origin: str | None,
+    log_signer: str | None,
+    log_witnesses: tuple[str, ...],
+    log_witness_quorum: int | None,
 ) -> None:
     """Verifiable billing receipts: hash-chained, RS256-signed, checkable with public math."""
     logging.basicConfig(level=logging.ERROR)  # Beam's import-time chatter is not for users
-    context.obj = Home(home, store_url, log_origin, log_signer)
+    try:
+        WitnessPolicy.parse(log_witnesses, log_witness_quorum)
+    except ValueError as error:
+        raise click.BadParameter(str(error), param_hint="--log-witness") from error
+    context.obj = Home(home, store_url, log_origin, log_signer, tuple(log_witnesses), log_witness_quorum)
     if context.obj.is_gcp:
         context.obj.use_running_emulators()
 
@@ -106,13 +134,13 @@ def _exit_if_behind(home: Home) -> None:
     """Say how big the log is; exit 1, saying how many and what finishes the job, when the
     archive or the transparency log lacks stored receipts."""
     from receipts_cli.archive import unarchived_problem
-    from receipts_cli.log import integrated, unlogged_problem
+    from receipts_cli.log import checkpoint_line, integrated, unlogged_problem
 
     store = store_of(home)
     run = integrated(home, store) if unlogged_problem(store, home) else None  # once more: it may be passing, or say why
-    state = store.log_state()
-    if state is not None and store.checkpoint(state.size) is not None:
-        err.print(f"The transparency log holds {state.size} receipt(s); checkpoint signed for {state.size}.")
+    line = checkpoint_line(home, store)
+    if line:
+        err.print(shown(line))
     problems = [p for p in (unarchived_problem(store, home), unlogged_problem(store, home, run)) if p]
     for problem in problems:
         err.print(f"[red]{shown(problem)}[/]")
@@ -314,6 +342,7 @@ register_archive_commands(main)
 register_cloud_commands(main)
 register_intake_commands(main)
 register_log_commands(main)
+register_log_verify()
 register_reconcile_command(main)
 register_replay_command(dead_letters)
 register_restore_command(main)

@@ -47,7 +47,7 @@ class CannotReconcile(click.ClickException):
     "--jwks",
     default=None,
     metavar="FILE_OR_URL",
-    help="JWKS to verify against, e.g. https://SITE/.well-known/jwks.json "
+    help="JWKS to verify against: a file, e.g. https://SITE/.well-known/jwks.json, or gs://BUCKET/keys/jwks.json "
     "(default: this home's keys, retired ones included).",
 )
 @click.option("--report", "report_path", default=None, metavar="FILE", help="Write the JSON report here (or gs://…).")

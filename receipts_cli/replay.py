@@ -175,6 +175,8 @@ def _charge(home: Home, items: list[Parked], signer: str | None) -> None:
             signer=signer,
             log_origin=log_origin,
             log_signer=log_signer,
+            log_witnesses=home.log_witnesses,
+            log_witness_quorum=home.log_witness_quorum,
         )
         run(_messages(items), settings)
 

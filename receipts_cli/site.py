@@ -11,6 +11,7 @@ from rich.table import Table
 from receipts.events import ID_PATTERN
 from receipts.producer.publisher import TOPIC, topic_path
 from receipts.stores.keyring import KeyRing
+from receipts.stores.witnessing import WitnessPolicy
 from receipts_cli.cloud import kms_key_option, store_of
 from receipts_cli.home import Home
 from receipts_cli.terminal import err, out, shown
@@ -38,7 +39,42 @@ def session_secret(home: Home) -> bytes:
 
 
 def site_config(home: Home) -> dict[str, Any]:
-    return {"STORE_URL": home.store_url, "KEYS_FOLDER": str(home.keys), "SECRET_KEY": session_secret(home)}
+    """The site's settings for this home: its store, keys, session secret, and the log's files
+    (beside the archive: HOME/archive/log, or gs://BUCKET/log for a gcp:// store)."""
+    return {
+        "STORE_URL": home.store_url,
+        "KEYS_FOLDER": str(home.keys),
+        "SECRET_KEY": session_secret(home),
+        "LOG_URL": home.log_url,
+    }
+
+
+def home_log_vkey(home: Home) -> str | None:
+    """The verifier key of the home's log key (--log-signer, else HOME/log/log.key), None
+    while the home has none: serving never creates a key (`receipts log integrate` does)."""
+    from receipts.stores.log_signers import log_signer_from_url, vkey_of
+    from receipts.tlog.note_keys import parse_private_key
+
+    if home.log_signer_override is None:
+        key = home.log_folder / "log.key"
+        return parse_private_key(key.read_text()).public.vkey if key.exists() else None
+    origin_file = home.log_folder / "origin"
+    state = store_of(home).log_state()
+    origin = home.log_origin_override or (
+        origin_file.read_text().strip() if origin_file.exists() else state.origin if state else None
+    )
+    return vkey_of(log_signer_from_url(home.log_signer_override, origin)) if origin else None
+
+
+def log_config(vkey: str | None, witnesses: tuple[str, ...], quorum: int) -> dict[str, Any]:
+    """The log's public identity the site serves (/v1/log) and checks its checkpoints with."""
+    from verifier_site.transparency import LogSettings
+
+    if quorum > len(witnesses):
+        raise ValueError(f"--log-quorum {quorum} needs at least as many --log-witness keys")
+    config = {"LOG_VKEY": vkey, "LOG_WITNESSES": list(witnesses), "LOG_WITNESS_QUORUM": quorum}
+    LogSettings.from_config(config)  # a mistyped key stops here, with what is wrong
+    return config
 
 
 def ingest_config(
@@ -126,6 +162,27 @@ def ingest_config(
     type=click.IntRange(1),
     help="Ingest requests of one customer in progress per worker; past it 429 at once (default: --threads / 4).",
 )
+@click.option(
+    "--log-vkey",
+    envvar="RECEIPTS_LOG_VKEY",
+    default=None,
+    help="The transparency log's verifier key, <origin>+<key id>+<base64> (env RECEIPTS_LOG_VKEY): served at "
+    "/v1/log, and the checkpoints are checked with it. Default: the key of --log-signer or HOME/log/log.key.",
+)
+@click.option(
+    "--log-witness",
+    "log_witnesses",
+    multiple=True,
+    help="A witness's cosignature vkey, listed at /v1/log (repeat for each witness). Default: the vkeys of "
+    "`receipts --log-witness VKEY@URL`, with its quorum.",
+)
+@click.option(
+    "--log-quorum",
+    default=0,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How many of the --log-witness keys a verifier should require.",
+)
 @click.pass_obj
 def serve(
     home: Home,
@@ -140,6 +197,9 @@ def serve(
     max_in_flight_per_customer: int,
     threads: int,
     max_requests_per_customer: int | None,
+    log_vkey: str | None,
+    log_witnesses: tuple[str, ...],
+    log_quorum: int,
 ) -> None:
     """Run the verifier site under gunicorn against this home's store and public keys (or
     the Cloud KMS key versions given). The session secret is RECEIPTS_SITE_SECRET when set."""
@@ -151,6 +211,10 @@ def serve(
     try:
         per_customer = max_requests_per_customer or requests_per_customer(threads)
         ingest = ingest_config(home, topic, max_in_flight, max_in_flight_per_customer, per_customer)
+        if not log_witnesses and home.log_witnesses:  # the witnesses the log submits to (--log-witness VKEY@URL)
+            policy = WitnessPolicy.parse(home.log_witnesses, home.log_witness_quorum)
+            log_witnesses, log_quorum = tuple(witness.vkey for witness in policy.witnesses), policy.quorum
+        log = log_config(log_vkey or home_log_vkey(home), log_witnesses, log_quorum)
     except ValueError as error:
         raise click.UsageError(str(error)) from error
     err.print(f"Verifier site for {shown(home.store_url)}: open http://{shown(host)}:{port}/ (Ctrl-C stops it)")
@@ -159,7 +223,7 @@ def serve(
         if ingest
         else "Ingest is off: POST /v1/events answers 503 (pass --topic, or --store gcp://PROJECT)"
     )
-    overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only, **ingest}
+    overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only, **ingest, **log}
     if kms_keys:
         overrides["KMS_KEY_VERSIONS"] = list(kms_keys)
     serve_site({**site_config(home), **overrides}, host, port, workers, threads)

@@ -30,6 +30,18 @@ def read_body(stream: IO[bytes], limit: int) -> bytes | None:
     return None if total > limit else b"".join(chunks)
 
 
+def read_exactly(stream: IO[bytes], length: int) -> bytes | None:
+    """`length` bytes (the Content-Length, already within the limit); None if it ends early."""
+    chunks, total = [], 0
+    while total < length:
+        chunk = stream.read(length - total)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        total += len(chunk)
+    return b"".join(chunks)
+
+
 def _response(answer: Answer) -> Response:
     body = answer.body if answer.body or answer.status == 200 else (answer.reason + "\n").encode()
     return Response(body, status=answer.status, content_type=answer.content_type)
@@ -46,7 +58,12 @@ def create_witness_app(witness: Witness, max_body: int = MAX_REQUEST_BYTES) -> F
             return _response(Answer(413, reason=f"a request is at most {max_body} bytes"))
         if length is None and not request.environ.get("wsgi.input_terminated"):
             return _response(Answer(411, reason="send a Content-Length"))
-        body = read_body(request.environ["wsgi.input"], max_body)
+        stream = request.environ["wsgi.input"]
+        # Never read past a Content-Length (PEP 3333): a server that hands over the raw
+        # socket (Werkzeug's) would block here until the client gave up.
+        body = read_body(stream, max_body) if length is None else read_exactly(stream, length)
+        if body is None and length is not None:
+            return _response(Answer(400, reason="the body ended before its Content-Length"))
         if body is None:
             return _response(Answer(413, reason=f"a request is at most {max_body} bytes"))
         answer = witness.add_checkpoint(body)

@@ -210,6 +210,7 @@ def test_demo_runs_and_verifies(home: Path) -> None:
     result = invoke(home, "demo")
     assert result.exit_code == 0, result.output
     assert "OK 200 receipt(s) verified" in result.output
+    assert "checkpoint signed for 200. Cosigned by 1 witness(es) of the 1 needed." in " ".join(result.output.split())
     receipts = exported(home)
     assert {r["currency"] for r in receipts} == {"USD", "EUR", "JPY", "GBP", "BHD"}
     assert any(r["reason"] == "quota_exceeded" for r in receipts)

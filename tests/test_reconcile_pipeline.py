@@ -3,6 +3,7 @@ on a SQLite store and an archive folder written by the store and archive code.""
 
 import itertools
 import json
+import os
 from pathlib import Path
 
 import apache_beam as beam
@@ -206,3 +207,38 @@ def test_on_dataflow_the_job_needs_a_jwks_and_a_report_before_anything_is_built(
         main(argv)
     with pytest.raises(ValueError, match=r"needs --report$"):
         main([*argv, "--jwks", "https://receipts.example/.well-known/jwks.json"])
+
+
+def test_a_scheduled_run_names_its_report_by_its_cut() -> None:
+    """Cloud Scheduler launches the same parameters every hour; {as_of} makes each run's
+    report a new object, which a create-only identity may write."""
+    argv = ["--archive", "a", "--source", "archive", "--jwks", "gs://b/keys/jwks.json", "--as_of", AS_OF]
+    settings = ReconcileSettings.from_options(PipelineOptions([*argv, "--report", "gs://b/reconcile/{as_of}.json"]))
+    assert settings.report == f"gs://b/reconcile/{AS_OF}.json"
+    assert ReconcileSettings.from_options(PipelineOptions([*argv, "--report", "r.json"])).report == "r.json"
+
+
+def test_a_gs_report_is_written_under_its_own_name_and_never_renamed(monkeypatch) -> None:
+    """A rename would delete the temporary object: the reconciliation's identity may only
+    create objects in the reports bucket. A local report still goes through a temporary name."""
+    import transforms.reconcile as module
+
+    calls: list[tuple] = []
+
+    class Recording:
+        @staticmethod
+        def create(path):
+            calls.append(("create", path))
+            return open(os.devnull, "wb")  # the DoFn closes it
+
+        @staticmethod
+        def rename(sources, destinations):
+            calls.append(("rename", *sources, *destinations))
+
+    monkeypatch.setattr(module, "FileSystems", Recording)
+    report = {"ok": True, "customers": 0, "receipts": 0, "discrepancies_found": 0}
+    list(module.WriteReport("gs://reports/reconcile/t.json", lambda _: "ok").process(report))
+    assert calls == [("create", "gs://reports/reconcile/t.json")]
+    calls.clear()
+    list(module.WriteReport("reports/r.json", lambda _: "ok").process(report))
+    assert calls == [("create", "reports/r.json.partial"), ("rename", "reports/r.json.partial", "reports/r.json")]

@@ -102,7 +102,7 @@ def test_streaming_regexes_accept_what_terraform_passes() -> None:
 
 @pytest.mark.parametrize(("name", "job"), TEMPLATES)
 def test_dockerfile_pins_the_beam_version_of_pyproject(name: str, job) -> None:
-    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    pins = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]["pipelines"]
     [beam] = [pin.split("==")[1] for pin in pins if pin.startswith("apache-beam==")]
     dockerfile = (ROOT / "templates" / name / "Dockerfile").read_text()
     assert f"ARG BEAM_VERSION={beam}\n" in dockerfile
@@ -145,6 +145,7 @@ def test_main_only_calls_the_pipeline_module(name: str, job) -> None:
 def test_terraform_launches_the_streaming_template_with_its_parameters() -> None:
     text = (ROOT / "terraform/modules/dataflow/main.tf").read_text()
     block = text[text.index("parameters = merge(") :]
-    passed = set(re.findall(r"^\s+(\w+)\s+=", block[: block.index("var.kid ==")], re.MULTILINE)) | {"kid"}
+    passed = set(re.findall(r"^\s+(\w+)\s+=", block[: block.index("var.kid ==")], re.MULTILINE))
+    passed |= set(re.findall(r"\{ (\w+) = ", block[block.index("var.kid ==") :]))  # the optional ones: kid, witnesses
     parameters = json.loads((ROOT / "templates/streaming/metadata.json").read_text())["parameters"]
     assert passed == {p["name"] for p in parameters}

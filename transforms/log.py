@@ -24,6 +24,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from receipts.stores.log_locations import open_log_files
 from receipts.stores.log_sequencer import LOG_BATCH_ENTRIES, integrate_log
 from receipts.stores.log_signers import log_signer_from_url
+from receipts.stores.witnessing import Witnesses, WitnessPolicy
 from receipts.stores.worker_stores import acquire_store, release_store
 
 log = logging.getLogger("receipts.log")
@@ -40,6 +41,8 @@ class LogTarget:
     origin: str
     signer: str
     max_entries: int = LOG_BATCH_ENTRIES
+    witnesses: tuple[str, ...] = ()  # VKEY@URL each (receipts.stores.witnessing)
+    witness_quorum: int | None = None
 
 
 class LogWhenDone(beam.PTransform):
@@ -96,18 +99,24 @@ class IntegrateLog(beam.DoFn):
         self.logged = Metrics.counter("receipts", "receipts_logged")
         self.failures = Metrics.counter("receipts", "log_failures")
         self.size = Metrics.gauge("receipts", "log_size")
+        self.below_quorum = Metrics.counter("receipts", "log_checkpoints_below_quorum")
 
     def setup(self) -> None:
         self.store = acquire_store(self.target.store)
         self.files = open_log_files(self.target.files)
         self.signer = log_signer_from_url(self.target.signer, self.target.origin)
+        self.witnesses = Witnesses(WitnessPolicy.parse(self.target.witnesses, self.target.witness_quorum))
 
     def teardown(self) -> None:
         release_store(self.store)
 
     def integrate(self) -> int:
-        run = integrate_log(self.store, self.files, self.signer, self.target.origin, self.target.max_entries)
+        run = integrate_log(
+            self.store, self.files, self.signer, self.target.origin, self.target.max_entries, witnesses=self.witnesses
+        )
         self.integrations.inc()
+        if run.witnessing is not None and not run.witnessing.quorum_met:
+            self.below_quorum.inc()
         self.logged.inc(run.logged)
         if run.ok:
             self.size.set(run.size)

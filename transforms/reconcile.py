@@ -98,17 +98,21 @@ class SummarizeResults(beam.CombineFn):
 
 class WriteReport(beam.DoFn):
     """The report -> a JSON file (a local path or gs://), written whole or not at all; logs
-    one summary line (`summary(report)`) and passes the report on."""
+    one summary line (`summary(report)`) and passes the report on. A gs:// object appears
+    only when its upload completes, so it is written under its own name: a rename would
+    delete the temporary object, which the jobs' create-only identities may not do."""
 
     def __init__(self, path: str, summary: Callable[[dict], str] = summary_line) -> None:
         self.path, self.summary = path, summary
 
     def process(self, report: dict):
         data = json.dumps(report, indent=2, ensure_ascii=False).encode("utf-8") + b"\n"
-        temporary = f"{self.path}.partial"
-        with FileSystems.create(temporary) as handle:
+        whole = self.path.startswith("gs://")
+        written = self.path if whole else f"{self.path}.partial"
+        with FileSystems.create(written) as handle:
             handle.write(data)
-        FileSystems.rename([temporary], [self.path])
+        if not whole:
+            FileSystems.rename([written], [self.path])
         log.info("%s; report %s", self.summary(report), self.path)
         yield report
 

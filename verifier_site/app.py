@@ -10,8 +10,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from receipts.events import MAX_MESSAGE_BYTES
-from verifier_site import bodies, errors, ingest, intake, metrics, ratelimit, security, text
-from verifier_site.blueprints import api, keys, lookup, ops, verify
+from verifier_site import bodies, errors, ingest, intake, metrics, ratelimit, security, text, transparency
+from verifier_site.blueprints import api, keys, log, lookup, ops, verify
 from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource
 
@@ -56,6 +56,13 @@ DEFAULTS: dict[str, Any] = {
     # Intake (receipts intake freeze|resume): while frozen, ingest answers 503 intake_frozen.
     "INTAKE_CACHE_SECONDS": 2.0,  # the store's state is read at most this often per process
     "INTAKE_CLOCK": None,  # monotonic seconds for that cache (tests inject a manual clock)
+    # The transparency log (verifier_site/transparency.py): checkpoints and hashes come from the store.
+    "LOG_URL": None,  # the log's files (tiles, entry bundles): log_url(archive) = HOME/archive/log or gs://B/log
+    "LOG_VKEY": None,  # the log's verifier key, <origin>+<key id>+<base64>: served, and checks the checkpoints
+    "LOG_WITNESSES": (),  # the witnesses' cosignature/v1 vkeys
+    "LOG_WITNESS_QUORUM": 0,  # how many of them a verifier should require (0: none)
+    "LOG_CACHE_SECONDS": 2.0,  # the latest checkpoint is read at most this often per process
+    "LOG_CLOCK": None,  # monotonic seconds for that cache (tests inject a manual clock)
 }
 
 
@@ -87,12 +94,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     ratelimit.init_app(app)
     ingest.init_app(app)
     intake.init_app(app)
+    transparency.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.jinja_env.finalize = text.shown  # every {{ value }}: untrusted text made visible (verifier_site/text.py)
     app.add_template_filter(text.json_text)
     app.add_template_filter(text.exact)
     app.add_template_global(text.outcome)
-    for module in (lookup, verify, api, ingest_api, keys, ops):
+    for module in (lookup, verify, api, ingest_api, keys, log, ops):
         app.register_blueprint(module.blueprint)
     return app

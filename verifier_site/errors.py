@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
-JSON_PATHS = ("/v1/", "/.well-known/")
+JSON_PATHS = ("/v1/", "/.well-known/", "/log/")
 JSON_ROUTES = frozenset({"/healthz", "/metrics", "/openapi.json"})
 CODES = {
     400: "bad_request",
@@ -21,6 +21,7 @@ CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    409: "conflict",
     413: "payload_too_large",
     429: "rate_limited",
     500: "internal_error",
@@ -32,6 +33,7 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Not allowed here",
+    409: "Not yet",
     413: "Too large",
     429: "Too many requests",
     500: "Something went wrong on our side",

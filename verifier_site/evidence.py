@@ -1,5 +1,6 @@
 """The dispute evidence bundle: a receipt, its JWS, the public key, the neighbouring
-receipts' hashes, the server's verification, and steps to check it with openssl alone.
+receipts' hashes, its proof in the transparency log with the log's key, the server's
+verification, and steps to check it with openssl alone.
 
 The steps are data (evidence_steps.py): the same list becomes VERIFY.md, verify.sh (which
 the tests run) and the printable page, so the instructions cannot drift from what works.
@@ -19,8 +20,10 @@ from flask import Response, jsonify, render_template
 from receipts.canonical import canonical_bytes
 from receipts.records import export_line
 from verifier_site.checks import ReceiptReport
+from verifier_site.evidence_log_steps import log_steps
 from verifier_site.evidence_steps import steps
 from verifier_site.key_source import KeySource
+from verifier_site.log_proofs import log_evidence
 from verifier_site.text import outcome
 
 EVIDENCE_VERSION = 1
@@ -47,6 +50,8 @@ def build(report: ReceiptReport, keys: KeySource) -> dict[str, Any]:
     jwk = next((key for key in jwks["keys"] if key.get("kid") == kid), None)
     chain = {"previous": _link(report.previous), "this": _link(receipt), "next": _link(report.next)}
     kids = [str(key.get("kid")) for key in jwks["keys"]]
+    log = log_evidence(receipt)
+    *checks, last = steps(receipt, chain, kids, pem is not None)
     return {
         "evidence_version": EVIDENCE_VERSION,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -57,9 +62,10 @@ def build(report: ReceiptReport, keys: KeySource) -> dict[str, Any]:
         "chain": chain,
         "jwks": jwks,
         "verification": report.as_json(),
+        "log": log,
         "instructions": [
             {"step": number, "text": step.text, "command": step.command}
-            for number, step in enumerate(steps(receipt, chain, kids, pem is not None), start=1)
+            for number, step in enumerate([*checks, *log_steps(log), last], start=1)
         ],
     }
 
@@ -108,7 +114,9 @@ def readme(bundle: dict[str, Any]) -> str:
         "",
         "Files: receipt.json (the receipt as exported), receipt.jws (its signature, a JWS), public-key.pem,",
         "jwks.json (every published key), chain.json (the neighbouring receipts' hashes),",
-        "verification.json, evidence.json (all of it in one document), verify.sh (the steps below).",
+        "receipt.tlog-proof and log.vkey (its inclusion proof in the transparency log, c2sp.org/tlog-proof@v1,",
+        "and the log's key; absent while the receipt is not in the log yet), verification.json,",
+        "evidence.json (all of it in one document), verify.sh (the steps below).",
         "",
         "## Verify it yourself with openssl (in this folder, any POSIX shell)",
         "",
@@ -142,6 +150,9 @@ def zip_bytes(bundle: dict[str, Any]) -> bytes:
     }
     if bundle["public_key"]:
         files["public-key.pem"] = bundle["public_key"]["pem"].encode("ascii")
+    if bundle["log"]:
+        files["receipt.tlog-proof"] = bundle["log"]["tlog_proof"].encode("utf-8")
+        files["log.vkey"] = (bundle["log"]["vkey"] + "\n").encode("utf-8")
     buffer = io.BytesIO()
     folder = f"evidence-{bundle['receipt']['receipt_id']}"
     stamp = datetime.strptime(bundle["generated_at"], "%Y-%m-%dT%H:%M:%SZ").timetuple()[:6]

@@ -190,7 +190,7 @@ echo "$linked"
 ALL_HELD = (
     'echo "evidence OK: receipt $receipt_id (customer $customer_id, sequence $sequence) is signed by key $kid;" \\\n'
     '  "receipt.json, receipt.jws, public-key.pem, jwks.json and chain.json agree with the signed payload,"'
-    ' \\\n  "whose SHA-256 is $hash"'
+    ' \\\n  "whose SHA-256 is $hash${logged:-}"'
 )
 
 

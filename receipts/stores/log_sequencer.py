@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 
 from receipts.rows import LogState, UnloggedReceipt
 from receipts.stores.log_files import LogFiles
+from receipts.stores.witnessing import Witnesses, Witnessing
 from receipts.tlog.checkpoints import Checkpoint, origin_problem, sign_checkpoint
 from receipts.tlog.hashing import EMPTY_ROOT
 from receipts.tlog.integrate import Integration, integrate
@@ -135,6 +136,7 @@ class LogRun:
     size: int = 0
     checkpoint: bytes | None = None
     failed: list[str] = field(default_factory=list)
+    witnessing: Witnessing | None = None  # what the witnesses made of a checkpoint signed in this run
 
     @property
     def ok(self) -> bool:
@@ -149,6 +151,7 @@ def integrate_log(
     max_entries: int = LOG_BATCH_ENTRIES,
     on_append: Callable[[Appended], None] = lambda appended: None,
     max_appends: int | None = None,
+    witnesses: Witnesses | None = None,
 ) -> LogRun:
     """Finish what a killed step left (tiles, a checkpoint), then append and publish until
     nothing stored is unlogged (or `max_appends` appends), then sign and keep a checkpoint
@@ -170,7 +173,7 @@ def integrate_log(
             if store.mark_log_published(integration.old_size, integration.size) < integration.size:
                 _publish_committed(store, files, origin, run)  # another sequencer's append is not out yet
             on_append(appended)
-        run.checkpoint, run.size = checkpoint(store, files, signer, origin, run)
+        run.checkpoint, run.size = checkpoint(store, files, signer, origin, run, witnesses)
     except Exception as error:  # an outage, a refusal: nothing is lost, the next run redoes it
         log.exception("log integration of %s stopped", origin)
         run.failed.append(f"{type(error).__name__}: {error}")
@@ -190,14 +193,21 @@ def _publish_committed(store, files: LogFiles, origin: str, run: LogRun) -> LogS
     return state
 
 
-def checkpoint(store, files: LogFiles, signer: Signer, origin: str, run: LogRun | None = None) -> tuple[bytes, int]:
+def checkpoint(
+    store, files: LogFiles, signer: Signer, origin: str, run: LogRun | None = None, witnesses: Witnesses | None = None
+) -> tuple[bytes, int]:
     """The signed checkpoint of the committed tree (signed now if the store has none for its
-    size), kept in the store and published; and that size. Its tiles are published first:
-    a checkpoint is never out before the tiles that prove it."""
-    state = _publish_committed(store, files, origin, run or LogRun())
+    size, and cosigned by whichever `witnesses` answer), kept in the store and published; and
+    that size. Its tiles are published first: a checkpoint is never out before the tiles
+    that prove it."""
+    run = run or LogRun()
+    state = _publish_committed(store, files, origin, run)
     note = store.checkpoint(state.size)
     if note is None:
         signed = sign_checkpoint(Checkpoint(origin, state.size, state.root), [signer])
+        if witnesses is not None and witnesses.policy.witnesses:
+            run.witnessing = witnesses.cosign(signed, state.size, store.log_hash_reader())
+            signed = run.witnessing.note
         note = store.add_checkpoint(state.size, signed)
     files.publish_checkpoint(state.size, note)
     return note, state.size

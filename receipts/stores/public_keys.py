@@ -1,7 +1,8 @@
 """Where a verifier gets the public keys: a JWKS file, standard input (`-`), an http(s) URL
-(such as the site's /.well-known/jwks.json), or a home's key ring (current and retired keys,
-public parts only). Never creates a key. `receipts verify`, `receipts reconcile` and the
-reconciliation job all load keys here."""
+(such as the site's /.well-known/jwks.json), a Cloud Storage object (gs://BUCKET/NAME: the
+scheduled reconciliation's workers have no route to the site), or a home's key ring
+(current and retired keys, public parts only). Never creates a key. `receipts verify`,
+`receipts reconcile` and the reconciliation job all load keys here."""
 
 import sys
 import urllib.request
@@ -22,8 +23,8 @@ class NotAJwks(JwksUnavailable):
 
 
 def load_jwks(location: str | None, keys_folder: str | None = None, timeout: float = 30.0) -> tuple[Jwks, str]:
-    """The JWKS at `location` (file path, `-` for standard input, or http(s) URL), else the key
-    ring in `keys_folder`; with a description of where it came from, for reports."""
+    """The JWKS at `location` (file path, `-` for standard input, http(s) URL or gs:// object),
+    else the key ring in `keys_folder`; with a description of where it came from, for reports."""
     if location:
         try:
             if location == "-":
@@ -32,6 +33,10 @@ def load_jwks(location: str | None, keys_folder: str | None = None, timeout: flo
                 request = urllib.request.Request(location, headers={"Accept": "application/json"})
                 with urllib.request.urlopen(request, timeout=timeout) as response:
                     data = response.read(MAX_JWKS_BYTES + 1)
+            elif location.startswith("gs://"):
+                from receipts.stores.gcp.bucket_archive import read_object  # the Cloud Storage client, only here
+
+                data = read_object(location, MAX_JWKS_BYTES + 1)
             else:
                 data = Path(location).read_bytes()
         except OSError as error:  # URLError and HTTPError are OSErrors

@@ -10,12 +10,11 @@ the whole log.
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from receipts.tlog.hashing import leaf_hash
+from receipts.tlog.hashing import leaf_hash, node_hash
 from receipts.tlog.stored import (
     HashReader,
     read_checked,
     stored_hash_index,
-    stored_hashes,
     subtree_indexes,
     tree_hash,
 )
@@ -82,12 +81,23 @@ def integrate(
         raise ValueError(f"the partial bundle of a log of {size} entries holds {size % TILE_WIDTH}")
     new: dict[int, bytes] = {}
     overlay = _Overlay(reader, new)
-    overlay.read_hashes(subtree_indexes(0, size))  # the only old hashes appending will need
+    # The only old hashes appending needs: the perfect subtrees on the tree's right edge,
+    # left to right, by height (the bits of `size`). Each new leaf's stored hashes (itself,
+    # then each subtree it completes) take consecutive indexes from stored_hash_index(0, n),
+    # as receipts.tlog.stored.stored_hashes would give them one leaf at a time.
+    heights = [bit for bit in reversed(range(size.bit_length())) if size >> bit & 1]
+    edge = list(zip(heights, overlay.read_hashes(subtree_indexes(0, size)), strict=True))
     _check_partial_bundle(size, partial_bundle, overlay)
-    for n, entry in enumerate(entries, start=size):
-        start = stored_hash_index(0, n)
-        for offset, value in enumerate(stored_hashes(n, leaf_hash(entry), overlay)):
-            new[start + offset] = value
+    index = stored_hash_index(0, size)
+    for entry in entries:
+        value, height = leaf_hash(entry), 0
+        new[index] = value
+        index += 1
+        while edge and edge[-1][0] == height:
+            value, height = node_hash(edge.pop()[1], value), height + 1
+            new[index] = value
+            index += 1
+        edge.append((height, value))
     new_size = size + len(entries)
     tiles = {tile: read_tile_data(tile, overlay) for tile in changed_tiles(size, new_size)}
     log_entries = [*partial_bundle, *entries]

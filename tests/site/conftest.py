@@ -22,6 +22,7 @@ from receipts.stores.keyring import KeyRing
 from receipts.stores.signers import LocalKeySigner
 from receipts.stores.sqlite import SqliteStore
 from tests.conftest import PROCESSED_AT, make_event
+from tests.site.logs import SiteLog, new_log
 from tests.site.publishers import InstantPublisher
 from verifier_site import create_app
 
@@ -62,6 +63,14 @@ class Site:
         receipt_id = receipt_id or self.receipts[customer][0]["receipt_id"]
         response = self.client.post("/lookup", data={"receipt_id": receipt_id, "api_key": self.api_keys[customer]})
         assert response.status_code == 303, response.data
+
+    def sign_in_browser(self, page: Any, base: str, receipt: dict[str, Any]) -> None:
+        """Look the receipt up in the browser with its customer's key: its page is open after."""
+        page.goto(f"{base}/")
+        page.fill("#receipt_id", receipt["receipt_id"])
+        page.fill("#api_key", self.api_keys[receipt["customer_id"]])
+        page.click("#lookup-form button[type=submit]")
+        page.wait_for_url(f"{base}/receipts/{receipt['receipt_id']}")
 
 
 @pytest.fixture
@@ -167,3 +176,20 @@ def instant() -> InstantPublisher:
 def ingest_site(make_site: Callable[..., Site], instant: InstantPublisher) -> Site:
     """The site with ingest on, publishing to `instant`."""
     return make_site(INGEST_PUBLISHER=instant)
+
+
+# -- the transparency log (tests/site/logs.py) ----------------------------------------
+
+
+@pytest.fixture
+def site_log(tmp_path: Path) -> SiteLog:
+    return new_log(tmp_path / "archive" / "log")
+
+
+@pytest.fixture
+def log_site(make_site: Callable[..., Site], site_log: SiteLog) -> Site:
+    """The site over a log of its store's five receipts (cust_1's three, then cust_2's two)."""
+    built = make_site(**site_log.config())
+    assert site_log.integrate(built.store) == 5
+    built.extra["log"] = site_log
+    return built

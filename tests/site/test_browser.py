@@ -9,7 +9,8 @@ import pytest
 
 from receipts.canonical import canonical_bytes
 from receipts.text import visible
-from tests.site.conftest import Site, results_of, signed_chain
+from receipts.tlog.note_keys import NoteSigner, generate_key
+from tests.site.conftest import Site, results_of, serve, signed_chain
 
 pytestmark = pytest.mark.browser
 
@@ -130,3 +131,33 @@ def test_producer_text_in_browser_results_is_shown_as_escapes(site: Site, served
     assert "\u202e" not in text and "\u2066" not in text
     assert page.locator("#verify-results bdi").count() > 0
     assert page.problems == []
+
+
+def test_the_receipts_inclusion_in_the_log_is_checked_in_the_browser(log_site: Site, page) -> None:
+    receipt = log_site.receipts["cust_1"][2]
+    for base in serve(log_site.app):
+        log_site.sign_in_browser(page, base, receipt)
+        page.click("#verify-in-browser")
+        result = results_of(page, "#browser-results")
+        assert result["state"] == "pass", result["text"]
+        found = page.inner_text("#browser-log")
+        assert "inclusion: leaf 2 of the tree of 5 leaves the log billing.test/log signed" in found
+        assert "cosigned by 0 witnesses" in found
+        assert page.problems == []
+
+
+def test_a_log_key_the_checkpoint_does_not_match_fails_in_the_browser(log_site: Site, page) -> None:
+    """The browser trusts the key it fetched, not the server's verdict: another key, and the proof fails."""
+    receipt = log_site.receipts["cust_1"][0]
+    other = NoteSigner(generate_key("billing.test/log")).verifier.key.vkey
+    info = log_site.client.get("/v1/log").json
+    for base in serve(log_site.app):
+        page.route(
+            "**/v1/log",
+            lambda route: route.fulfill(json={**info, "vkey": other}, headers={"Cache-Control": "no-store"}),
+        )
+        log_site.sign_in_browser(page, base, receipt)
+        page.click("#verify-in-browser")
+        result = results_of(page, "#browser-results")
+        assert result["state"] == "fail"
+        assert "inclusion: no known key signed the note" in page.inner_text("#browser-log")

@@ -64,3 +64,28 @@ def test_serve_runs_the_site_under_gunicorn(home: Path) -> None:
     assert f"open http://127.0.0.1:{port}/" in output
     assert "gunicorn" in output.lower() or "Listening at" in output
     assert stat.S_IMODE(os.stat(home / "site-secret").st_mode) == 0o600
+
+
+def test_serve_refuses_a_mistyped_log_key_before_starting(home: Path) -> None:
+    result = CliRunner().invoke(main, ["--home", str(home), "serve", "--log-vkey", "billing.test/log+nope"])
+    assert result.exit_code == 2 and "LOG_VKEY is not a verifier key" in result.output
+    quorum = CliRunner().invoke(main, ["--home", str(home), "serve", "--log-quorum", "1"])
+    assert quorum.exit_code == 2 and "--log-quorum 1 needs" in quorum.output
+
+
+def test_the_site_serves_the_log_beside_the_homes_archive(home: Path) -> None:
+    from receipts_cli.home import Home
+    from receipts_cli.site import site_config
+
+    assert site_config(Home(home))["LOG_URL"] == str(home / "archive" / "log")
+
+
+def test_the_site_names_the_homes_log_key_without_making_one(home: Path) -> None:
+    from receipts_cli.home import Home
+    from receipts_cli.site import home_log_vkey
+
+    assert home_log_vkey(Home(home)) is None and not (home / "log" / "log.key").exists()
+    runner = CliRunner()
+    assert runner.invoke(main, ["--home", str(home), "log", "integrate"]).exit_code == 0
+    info = json.loads(runner.invoke(main, ["--home", str(home), "log", "info", "--json"]).stdout)
+    assert home_log_vkey(Home(home)) == info["vkey"]

@@ -8,6 +8,7 @@ from verifier_site.auth import owned_receipt, session_required, sign_in, sign_ou
 from verifier_site.checks import report
 from verifier_site.errors import SiteError
 from verifier_site.key_source import site_keys, trusted_jwks
+from verifier_site.log_proofs import log_status
 from verifier_site.storage import get_store
 
 blueprint = Blueprint("lookup", __name__)
@@ -41,8 +42,9 @@ def leave() -> Response:
 @blueprint.get("/receipts/<receipt_id>")
 @session_required
 def receipt(receipt_id: str) -> str:
-    built = report(get_store(), owned_receipt(receipt_id), trusted_jwks(), "page")
-    return render_template("receipt.html", report=built)
+    record = owned_receipt(receipt_id)
+    built = report(get_store(), record, trusted_jwks(), "page")
+    return render_template("receipt.html", report=built, log=log_status(record))
 
 
 @blueprint.get("/receipts/<receipt_id>/evidence")

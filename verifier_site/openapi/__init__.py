@@ -1,12 +1,14 @@
 """The OpenAPI 3.1 description of every route, written by hand. It is Python rather than
 a JSON file only so that patterns and limits are the ones the views enforce. One module per
-area: pages, api (verify and a customer's receipts), ingest, public (keys and operations)."""
+area: pages, api (verify and a customer's receipts), ingest, log (the transparency log),
+public (keys and operations)."""
 
 from collections.abc import Mapping
 from typing import Any
 
 from verifier_site.openapi.api import api_paths
 from verifier_site.openapi.ingest import ingest_paths
+from verifier_site.openapi.log import log_paths, log_schemas
 from verifier_site.openapi.pages import page_paths
 from verifier_site.openapi.public import public_paths
 from verifier_site.openapi.schemas import component_schemas
@@ -14,7 +16,7 @@ from verifier_site.openapi.schemas import component_schemas
 
 def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
     """The document served at /openapi.json, with this app's configured limits."""
-    paths = {**page_paths(), **api_paths(config), **ingest_paths(config), **public_paths()}
+    paths = {**page_paths(), **api_paths(config), **ingest_paths(config), **log_paths(), **public_paths()}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -25,7 +27,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
         },
         "paths": paths,
         "components": {
-            "schemas": component_schemas(),
+            "schemas": {**component_schemas(), **log_schemas()},
             "securitySchemes": {
                 "apiKey": {
                     "type": "http",

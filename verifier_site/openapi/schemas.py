@@ -167,6 +167,7 @@ def component_schemas() -> dict[str, Any]:
                 "chain",
                 "jwks",
                 "verification",
+                "log",
                 "instructions",
             ],
             "properties": {
@@ -186,6 +187,7 @@ def component_schemas() -> dict[str, Any]:
                 },
                 "jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}},
                 "verification": ref("Verification"),
+                "log": {"oneOf": [{"type": "null"}, ref("EvidenceLog")]},
                 "instructions": {
                     "type": "array",
                     "items": {

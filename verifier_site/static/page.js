@@ -3,6 +3,7 @@
 // (text.js) and producer text isolated in <bdi>, so receipt text stays inert and cannot
 // reorder what is read. The top says how many receipts failed and links each one; a
 // heading is ticked only when every check under it ran and passed.
+import { checkInLog } from "./inlog.js";
 import { parseJson } from "./json.js";
 import { pyStr } from "./python.js";
 import { visible } from "./text.js";
@@ -148,6 +149,48 @@ async function fetchKeys(url) {
   return verifier.trustedKeys(await response.text());
 }
 
+// The receipt's inclusion in the log, as one more result under the receipts' (fails the whole).
+async function logSection(container, holder, receipts) {
+  const before = container.dataset.state;
+  container.dataset.state = "running"; // until the log is checked too
+  const section = element("section", "browser-result log-result");
+  section.id = "browser-log";
+  const focus = receipts.find((item) => item instanceof Map && item.get("receipt_id") === holder.dataset.focus);
+  let state = "fail";
+  let line;
+  try {
+    const response = await fetch(holder.dataset.logUrl, { credentials: "omit", cache: "no-store" });
+    if (!response.ok) throw new Error(`could not fetch the log's keys (HTTP ${response.status})`);
+    const hash = focus?.get("receipt_hash");
+    const found = await checkInLog(holder.dataset.logProof, typeof hash === "string" ? hash : "", await response.text());
+    const count = found.cosignedBy.length;
+    const witnesses = `${count} witness${count === 1 ? "" : "es"}`;
+    line =
+      `inclusion: leaf ${found.index} of the tree of ${found.size} leaves the log ${found.origin} signed, ` +
+      `cosigned by ${witnesses} the site names`;
+    state = "pass";
+  } catch (error) {
+    line = `inclusion: ${error.message}`;
+  }
+  const item = element("li", `check ${state}`);
+  item.dataset.check = "log";
+  const reasons = element("ul");
+  const reason = element("li", state);
+  reason.append(isolated(line));
+  reasons.append(reason);
+  item.append(element("span", "mark", MARKS[state]), element("strong", "", "Transparency log"), reasons);
+  const list = element("ul", "checks");
+  list.append(item);
+  section.dataset.ok = String(state === "pass");
+  section.append(element("h3", "", "This receipt in the transparency log"), list);
+  container.append(section);
+  if (state === "fail") {
+    container.querySelector(".verdict")?.replaceChildren(visible(`Verification FAILED in your browser: ${line}`));
+    container.querySelector(".verdict")?.classList.replace("pass", "fail");
+  }
+  container.dataset.state = before === "pass" && state === "pass" ? "pass" : "fail";
+}
+
 async function run(container, work) {
   container.dataset.state = "running";
   container.replaceChildren(element("p", "", "Checking in your browser…"));
@@ -169,6 +212,7 @@ function wireReceiptPage() {
       const receipts = parseJson(holder.dataset.receipts);
       const results = await verifier.verifyChain(receipts, await fetchKeys(holder.dataset.jwksUrl));
       render(container, results, [], holder.dataset.focus);
+      if (holder.dataset.logProof) await logSection(container, holder, receipts);
     }),
   );
 }

@@ -76,15 +76,34 @@ def batch_object_name(prefix: str, batch: ArchiveBatch) -> str:
     return f"{prefix}/{name}" if prefix else name
 
 
+def storage_client() -> storage.Client:
+    options = client_options()
+    if options:  # an emulator: with no project given the client would ask a metadata server, and hang
+        options["project"] = "local-emulator"
+    return storage.Client(**options)
+
+
+def read_object(url: str, limit: int) -> bytes:
+    """At most the first `limit` bytes of gs://BUCKET/NAME (the reconciliation's JWKS: its
+    workers have no route to the site). Failures are OSErrors, as for a file."""
+    path = BucketPath.parse(url)
+    blob = storage_client().bucket(path.bucket).blob(path.prefix)
+    try:
+        return with_backoff(f"read {url}", lambda: blob.download_as_bytes(start=0, end=limit - 1), give_up_after=60.0)
+    except api_exceptions.NotFound as error:
+        raise FileNotFoundError(f"no object {url}") from error
+    except api_exceptions.Forbidden as error:
+        raise PermissionError(f"not allowed to read {url}: {error.message}") from error
+    except api_exceptions.GoogleAPIError as error:
+        raise OSError(f"cannot read {url}: {error}") from error
+
+
 class BucketArchive:
     """Writes archive objects create-only; clients are made here, so build it in setup()."""
 
     def __init__(self, url: str) -> None:
         self.path = BucketPath.parse(url)
-        options = client_options()
-        if options:  # an emulator: with no project given the client would ask a metadata server, and hang
-            options["project"] = "local-emulator"
-        self._client = storage.Client(**options)
+        self._client = storage_client()
         self._bucket = self._client.bucket(self.path.bucket)
 
     def write_once(self, name: str, data: bytes) -> tuple[ArchiveOutcome, str]:

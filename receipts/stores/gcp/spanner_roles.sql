@@ -10,5 +10,44 @@ GRANT SELECT ON TABLE ApiKeys TO ROLE verifier_site;
 GRANT SELECT, INSERT, DELETE ON TABLE Sessions TO ROLE verifier_site;
 -- Whether intake is frozen (receipts intake freeze): ingest answers 503 while it is.
 GRANT SELECT ON TABLE Intake TO ROLE verifier_site;
--- The log's proofs and checkpoints (a receipt's leaf, the stored hashes, what was signed).
+
+-- Statements are only ever appended (Terraform replaces the database for any other change).
+-- No role below may run DDL: that takes the IAM role spanner.databaseAdmin, which only the
+-- deployer holds (terraform/modules/iam).
+
+-- The streaming job (receipts-pipeline, role=receipts_writer; receipts/stores/gcp/store.py,
+-- archive_outbox.py, intake.py). It signs, so it adds receipts and changes none: an
+-- IdempotencyKeys row holds a signed receipt and takes INSERT only (the rows go by the
+-- table's 30-day row deletion policy, which Spanner runs itself). The chain's state rows
+-- are upserted with each receipt; the archive outbox is planned and cleared by the job
+-- (DELETE on ArchiveSpans too: a batch's spans go with it, ON DELETE CASCADE).
+CREATE ROLE receipts_writer;
+GRANT SELECT, INSERT ON TABLE IdempotencyKeys TO ROLE receipts_writer;
+GRANT SELECT, INSERT, UPDATE ON TABLE ChainHeads, Balances, EntitlementUsage, ArchiveMarks TO ROLE receipts_writer;
+GRANT SELECT, INSERT, DELETE ON TABLE ArchiveBatches, ArchiveSpans TO ROLE receipts_writer;
+GRANT SELECT ON TABLE Entitlements, Intake TO ROLE receipts_writer;
+
+-- The reconciliation (receipts-auditor, role=receipts_auditor; receipts/stores/gcp/state_reads.py):
+-- reads every state table, and writes one thing, the Intake row, to freeze intake when
+-- it finds a discrepancy (intake.py's set_intake: an upsert).
+CREATE ROLE receipts_auditor;
+GRANT SELECT ON TABLE IdempotencyKeys, ChainHeads, Balances, Entitlements, EntitlementUsage, ArchiveMarks, ArchiveSpans TO ROLE receipts_auditor;
+GRANT INSERT, UPDATE ON TABLE Intake TO ROLE receipts_auditor;
+
+-- The restore (receipts-restorer, role=receipts_restorer; receipts/stores/gcp/restore.py),
+-- only while a restore is allowed (terraform/modules/iam, restore_until): rewrites a
+-- customer's idempotency rows, chain head, balances, usage and archive mark to what its
+-- verified archived chain says, removing rows that chain does not account for.
+CREATE ROLE receipts_restorer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE IdempotencyKeys, Balances, EntitlementUsage TO ROLE receipts_restorer;
+GRANT SELECT, INSERT, UPDATE ON TABLE ChainHeads, ArchiveMarks TO ROLE receipts_restorer;
+GRANT SELECT ON TABLE Entitlements, ArchiveSpans, Intake TO ROLE receipts_restorer;
+
+-- The transparency log (receipts/stores/gcp/log.py): the streaming job sequences it (a
+-- leaf row is inserted once; the state, the marks and the 256-hash rows grow by upserts);
+-- the site reads its proofs and checkpoints; the reconciliation reads all of it.
+GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, LogHashes, LogBundles TO ROLE receipts_writer;
+GRANT SELECT, INSERT ON TABLE LogCheckpoints TO ROLE receipts_writer;
+GRANT INSERT ON TABLE LogLeaves TO ROLE receipts_writer;
 GRANT SELECT ON TABLE LogState, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE verifier_site;
+GRANT SELECT ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_auditor;

@@ -3,11 +3,15 @@
 # Workloads (the Dataflow job, the site) are created once their images exist: leave
 # pipeline_image / site_image empty on the first apply (docs/DEPLOY.md).
 locals {
-  labels      = { system = "receipts", environment = "dev" }
-  archive     = "${var.project_id}-receipts-archive"
-  store_url   = "gcp://${var.project_id}?instance=${module.spanner.instance}&database=${module.spanner.database}&bucket=${module.storage.archive_bucket}"
-  signing_key = coalesce(var.signing_key_version, module.kms.first_version)
-  key_versions = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
+  labels    = { system = "receipts", environment = "dev" }
+  archive   = "${var.project_id}-receipts-archive"
+  store_url = "gcp://${var.project_id}?instance=${module.spanner.instance}&database=${module.spanner.database}&bucket=${module.storage.archive_bucket}"
+  # Each workload connects to Spanner with its own database role (spanner_roles.sql).
+  writer_store  = "${local.store_url}&role=receipts_writer"
+  auditor_store = "${local.store_url}&role=receipts_auditor"
+  reconcile_job = "receipts-reconcile" # the scheduled jobs' name, which the reconcile_failed alert matches
+  signing_key   = coalesce(var.signing_key_version, module.kms.first_version)
+  key_versions  = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
 }
 
 module "services" {
@@ -38,6 +42,7 @@ module "spanner" {
   edition                  = "STANDARD"
   processing_units         = 100
   version_retention_period = "1d"
+  serving_database         = var.spanner_serving_database # null until a restore (docs/RUNBOOK.md)
   labels                   = local.labels
 
   depends_on = [module.services]
@@ -84,6 +89,7 @@ module "registry" {
 module "iam" {
   source                     = "../../modules/iam"
   project_id                 = var.project_id
+  events_topic_name          = module.pubsub.topic_name
   subscription_name          = module.pubsub.subscription_name
   dead_letter_topic_name     = module.pubsub.dead_letter_topic_name
   reconcile_alert_topic_name = module.pubsub.reconcile_alert_topic_name
@@ -91,11 +97,20 @@ module "iam" {
   spanner_database           = module.spanner.database
   archive_bucket             = module.storage.archive_bucket
   staging_bucket             = module.storage.staging_bucket
+  job_staging_buckets        = module.storage.job_staging_buckets
+  releases_bucket            = module.storage.releases_bucket
+  reports_bucket             = module.storage.reports_bucket
   signing_key_id             = module.kms.crypto_key
   log_signing_key_id         = module.kms.log_crypto_key
   registry_location          = var.region
   registry_repository        = module.registry.repository_name
+  restore_until              = var.restore_until
+  restore_database           = var.restore_database
+  restorers                  = var.restorers
+  deployer_principals        = var.deployer_principals
   labels                     = local.labels
+
+  depends_on = [module.services]
 }
 
 module "dataflow" {
@@ -104,14 +119,14 @@ module "dataflow" {
 
   project_id        = var.project_id
   region            = var.region
-  template_spec     = "gs://${module.storage.staging_bucket}/templates/streaming.json"
+  template_spec     = "gs://${module.storage.releases_bucket}/templates/streaming.json"
   image             = var.pipeline_image
   service_account   = module.iam.pipeline_service_account
   subnetwork        = module.network.subnetworks[var.region]
   machine_type      = "n2-standard-2"
   max_workers       = 2
   staging_bucket    = module.storage.staging_bucket
-  store_url         = local.store_url
+  store_url         = local.writer_store
   signer            = "kms://${local.signing_key}"
   log_origin        = var.log_origin
   log_signer        = "kms://${module.kms.log_first_version}"
@@ -119,6 +134,8 @@ module "dataflow" {
   subscription      = module.pubsub.subscription
   dead_letter_topic = module.pubsub.dead_letter_topic
   labels            = local.labels
+
+  depends_on = [module.iam] # its grants exist before the job launches
 }
 
 module "site" {
@@ -137,28 +154,33 @@ module "site" {
   min_instances    = 0
   max_instances    = 3
   labels           = local.labels
+
+  depends_on = [module.iam] # its grants exist before the first revision starts
 }
 
 module "reconcile_schedule" {
   source = "../../modules/reconcile_schedule"
-  count  = var.reconcile_image == "" || var.site_image == "" ? 0 : 1
+  count  = var.reconcile_image == "" ? 0 : 1
 
   project_id      = var.project_id
   region          = var.region
-  template_spec   = "gs://${module.storage.staging_bucket}/templates/reconcile.json"
+  job_name        = local.reconcile_job
+  template_spec   = "gs://${module.storage.releases_bucket}/templates/reconcile.json"
   image           = var.reconcile_image
-  service_account = module.iam.pipeline_service_account
+  service_account = module.iam.auditor_service_account
+  deployer        = module.iam.deployer_service_account
   subnetwork      = module.network.subnetworks[var.region]
-  staging_bucket  = module.storage.staging_bucket
+  staging_bucket  = module.storage.job_staging_buckets["reconcile"]
+  releases_bucket = module.storage.releases_bucket
   max_workers     = 2
-  store_url       = local.store_url
+  store_url       = local.auditor_store
   archive_url     = module.storage.archive_url
-  jwks_url        = "${module.site[0].url}/.well-known/jwks.json"
-  report_url      = "gs://${module.storage.staging_bucket}/reports/reconcile-hourly.json"
+  jwks_url        = "gs://${module.storage.releases_bucket}/keys/jwks.json" # private workers: no route to the site
+  report_url      = "gs://${module.storage.reports_bucket}/reconcile/{as_of}.json"
   alert_topic     = module.pubsub.reconcile_alert_topic
   labels          = local.labels
 
-  depends_on = [module.services]
+  depends_on = [module.services, module.iam]
 }
 
 module "monitoring" {
@@ -168,9 +190,21 @@ module "monitoring" {
   runbook_url                = var.runbook_url
   subscription_name          = module.pubsub.subscription_name
   reconcile_alert_topic_name = module.pubsub.reconcile_alert_topic_name
+  reconcile_job_name         = local.reconcile_job
   spanner_instance           = module.spanner.instance
   spanner_cpu_percent        = 65
   site_host                  = var.site_image == "" ? "" : trimsuffix(trimprefix(module.site[0].url, "https://"), "/")
+
+  depends_on = [module.services]
+}
+
+module "audit" {
+  source                = "../../modules/audit"
+  project_id            = var.project_id
+  notification_channels = module.monitoring.notification_channels
+  runbook_url           = var.runbook_url
+  retained_buckets      = [module.storage.archive_bucket, module.storage.reports_bucket, module.storage.access_log_bucket]
+  lock_retention        = false
 
   depends_on = [module.services]
 }

@@ -44,8 +44,23 @@ output "archive_url" {
 }
 
 output "staging_bucket" {
-  description = "Bucket for Flex Template specs (templates/) and Dataflow staging/temp files."
+  description = "The streaming job's Dataflow staging bucket (staging/, temp/)."
   value       = module.storage.staging_bucket
+}
+
+output "releases_bucket" {
+  description = "Where the deployer publishes the Flex Template specs (templates/) and the JWKS (keys/jwks.json)."
+  value       = module.storage.releases_bucket
+}
+
+output "reports_bucket" {
+  description = "Where the reconciliation and the restore create their reports."
+  value       = module.storage.reports_bucket
+}
+
+output "job_staging_buckets" {
+  description = "The batch jobs' Dataflow staging buckets (reconcile, restore)."
+  value       = module.storage.job_staging_buckets
 }
 
 output "image_prefix" {
@@ -54,8 +69,33 @@ output "image_prefix" {
 }
 
 output "pipeline_service_account" {
-  description = "Service account the Dataflow job runs as."
+  description = "Service account the streaming job runs as (signs and appends)."
   value       = module.iam.pipeline_service_account
+}
+
+output "auditor_service_account" {
+  description = "Service account the reconciliation runs as."
+  value       = module.iam.auditor_service_account
+}
+
+output "restorer_service_account" {
+  description = "Service account a restore runs as (holds roles only while restore_until is set and not past)."
+  value       = module.iam.restorer_service_account
+}
+
+output "deployer_service_account" {
+  description = "Service account CI applies Terraform as."
+  value       = module.iam.deployer_service_account
+}
+
+output "auditor_store_url" {
+  description = "The reconciliation's --store (Spanner database role receipts_auditor)."
+  value       = local.auditor_store
+}
+
+output "restorer_store_url" {
+  description = "The restore's --store (Spanner database role receipts_restorer)."
+  value       = "${local.store_url}&role=receipts_restorer"
 }
 
 output "site_service_account" {

@@ -9,12 +9,16 @@
 #   Dataflow    one streaming job in the primary region; failover starts it in the other
 #               (docs/DEPLOY.md, "Regional failover", with the seed's RTO/RPO)
 locals {
-  labels      = { system = "receipts", environment = "prod" }
-  regions     = [var.primary_region, var.failover_region]
-  archive     = "${var.project_id}-receipts-archive"
-  store_url   = "gcp://${var.project_id}?instance=${module.spanner.instance}&database=${module.spanner.database}&bucket=${module.storage.archive_bucket}"
-  signing_key = coalesce(var.signing_key_version, module.kms.first_version)
-  key_versions = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
+  labels    = { system = "receipts", environment = "prod" }
+  regions   = [var.primary_region, var.failover_region]
+  archive   = "${var.project_id}-receipts-archive"
+  store_url = "gcp://${var.project_id}?instance=${module.spanner.instance}&database=${module.spanner.database}&bucket=${module.storage.archive_bucket}"
+  # Each workload connects to Spanner with its own database role (spanner_roles.sql).
+  writer_store  = "${local.store_url}&role=receipts_writer"
+  auditor_store = "${local.store_url}&role=receipts_auditor"
+  reconcile_job = "receipts-reconcile" # the scheduled jobs' name, which the reconcile_failed alert matches
+  signing_key   = coalesce(var.signing_key_version, module.kms.first_version)
+  key_versions  = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
 }
 
 module "services" {
@@ -49,6 +53,8 @@ module "spanner" {
   edition                  = "ENTERPRISE_PLUS"
   version_retention_period = "7d"
   backup_retention         = "7776000s"
+  incremental_backup_hours = 4
+  kms_key_names            = [] # Google-managed, decided before the first apply: docs/SECURITY.md, Encryption at rest
   # Sized from benchmarks/streaming_throughput.py (docs/PERFORMANCE.md, "Scale on paper"):
   # at 10,000 receipts/s in per-customer micro-batches Spanner takes about 13 nodes; the
   # ceiling leaves a backlog's catch-up room above that, the floor serves a quiet night.
@@ -57,7 +63,8 @@ module "spanner" {
     max_processing_units      = 20000
     high_priority_cpu_percent = 45
   }
-  labels = local.labels
+  serving_database = var.spanner_serving_database # null until a restore (docs/RUNBOOK.md)
+  labels           = local.labels
 
   depends_on = [module.services]
 }
@@ -67,6 +74,7 @@ module "firestore" {
   project_id       = var.project_id
   location         = var.firestore_location
   backup_retention = "2419200s"
+  kms_key_name     = null # Google-managed, decided before the first apply: docs/SECURITY.md, Encryption at rest
 
   depends_on = [module.services]
 }
@@ -105,6 +113,7 @@ module "registry" {
 module "iam" {
   source                     = "../../modules/iam"
   project_id                 = var.project_id
+  events_topic_name          = module.pubsub.topic_name
   subscription_name          = module.pubsub.subscription_name
   dead_letter_topic_name     = module.pubsub.dead_letter_topic_name
   reconcile_alert_topic_name = module.pubsub.reconcile_alert_topic_name
@@ -112,11 +121,20 @@ module "iam" {
   spanner_database           = module.spanner.database
   archive_bucket             = module.storage.archive_bucket
   staging_bucket             = module.storage.staging_bucket
+  job_staging_buckets        = module.storage.job_staging_buckets
+  releases_bucket            = module.storage.releases_bucket
+  reports_bucket             = module.storage.reports_bucket
   signing_key_id             = module.kms.crypto_key
   log_signing_key_id         = module.kms.log_crypto_key
   registry_location          = "us"
   registry_repository        = module.registry.repository_name
+  restore_until              = var.restore_until
+  restore_database           = var.restore_database
+  restorers                  = var.restorers
+  deployer_principals        = var.deployer_principals
   labels                     = local.labels
+
+  depends_on = [module.services]
 }
 
 module "dataflow" {
@@ -125,14 +143,14 @@ module "dataflow" {
 
   project_id        = var.project_id
   region            = var.dataflow_region
-  template_spec     = "gs://${module.storage.staging_bucket}/templates/streaming.json"
+  template_spec     = "gs://${module.storage.releases_bucket}/templates/streaming.json"
   image             = var.pipeline_image
   service_account   = module.iam.pipeline_service_account
   subnetwork        = module.network.subnetworks[var.dataflow_region]
   machine_type      = "n2-standard-4"
   max_workers       = 20
   staging_bucket    = module.storage.staging_bucket
-  store_url         = local.store_url
+  store_url         = local.writer_store
   signer            = "kms://${local.signing_key}"
   log_origin        = var.log_origin
   log_signer        = "kms://${module.kms.log_first_version}"
@@ -141,6 +159,8 @@ module "dataflow" {
   subscription      = module.pubsub.subscription
   dead_letter_topic = module.pubsub.dead_letter_topic
   labels            = local.labels
+
+  depends_on = [module.iam] # its grants exist before the job launches
 }
 
 module "site" {
@@ -159,6 +179,8 @@ module "site" {
   min_instances    = 2
   max_instances    = 50
   labels           = local.labels
+
+  depends_on = [module.iam] # its grants exist before the first revision starts
 }
 
 module "loadbalancer" {
@@ -168,28 +190,33 @@ module "loadbalancer" {
   project_id = var.project_id
   services   = { for region, site in module.site : region => site.service_name }
   domain     = var.site_domain
+
+  depends_on = [module.services]
 }
 
 module "reconcile_schedule" {
   source = "../../modules/reconcile_schedule"
-  count  = var.reconcile_image == "" || var.site_image == "" ? 0 : 1
+  count  = var.reconcile_image == "" ? 0 : 1
 
   project_id      = var.project_id
   region          = var.dataflow_region
-  template_spec   = "gs://${module.storage.staging_bucket}/templates/reconcile.json"
+  job_name        = local.reconcile_job
+  template_spec   = "gs://${module.storage.releases_bucket}/templates/reconcile.json"
   image           = var.reconcile_image
-  service_account = module.iam.pipeline_service_account
+  service_account = module.iam.auditor_service_account
+  deployer        = module.iam.deployer_service_account
   subnetwork      = module.network.subnetworks[var.dataflow_region]
-  staging_bucket  = module.storage.staging_bucket
+  staging_bucket  = module.storage.job_staging_buckets["reconcile"]
+  releases_bucket = module.storage.releases_bucket
   max_workers     = 8
-  store_url       = local.store_url
+  store_url       = local.auditor_store
   archive_url     = module.storage.archive_url
-  jwks_url        = "https://${var.site_domain}/.well-known/jwks.json"
-  report_url      = "gs://${module.storage.staging_bucket}/reports/reconcile-hourly.json"
+  jwks_url        = "gs://${module.storage.releases_bucket}/keys/jwks.json" # private workers: no route to the site
+  report_url      = "gs://${module.storage.reports_bucket}/reconcile/{as_of}.json"
   alert_topic     = module.pubsub.reconcile_alert_topic
   labels          = local.labels
 
-  depends_on = [module.services]
+  depends_on = [module.services, module.iam]
 }
 
 module "monitoring" {
@@ -199,9 +226,45 @@ module "monitoring" {
   runbook_url                = var.runbook_url
   subscription_name          = module.pubsub.subscription_name
   reconcile_alert_topic_name = module.pubsub.reconcile_alert_topic_name
+  reconcile_job_name         = local.reconcile_job
   spanner_instance           = module.spanner.instance
   spanner_cpu_percent        = 45
   site_host                  = var.site_image == "" ? "" : var.site_domain
+
+  depends_on = [module.services]
+}
+
+module "audit" {
+  source                = "../../modules/audit"
+  project_id            = var.project_id
+  notification_channels = module.monitoring.notification_channels
+  runbook_url           = var.runbook_url
+  retained_buckets      = [module.storage.archive_bucket, module.storage.reports_bucket, module.storage.access_log_bucket]
+  lock_retention        = var.lock_archive_retention
+
+  depends_on = [module.services]
+}
+
+# VPC Service Controls around the project, where the organisation allows it: set
+# access_policy (the organisation's policy number) to create the perimeter, in dry run
+# until perimeter_enforced is true (docs/DEPLOY.md, "VPC Service Controls").
+module "perimeter" {
+  source = "../../modules/perimeter"
+  count  = var.access_policy == "" ? 0 : 1
+
+  project_id        = var.project_id
+  access_policy     = var.access_policy
+  enforce           = var.perimeter_enforced
+  network           = module.network.network
+  producer_members  = var.producer_identities
+  scheduler_members = [for schedule in module.reconcile_schedule : "serviceAccount:${schedule.launcher_service_account}"]
+  # CI applies and publishes as receipts-deployer, from outside; a restore run from a
+  # workstation calls as receipts-restorer, which holds nothing outside its window anyway.
+  operator_members = concat(
+    ["serviceAccount:${module.iam.deployer_service_account}"],
+    var.restore_until == null ? [] : ["serviceAccount:${module.iam.restorer_service_account}"],
+    var.perimeter_operators,
+  )
 
   depends_on = [module.services]
 }

@@ -46,21 +46,36 @@ variable "lock_archive_retention" {
 }
 
 variable "pipeline_image" {
-  description = "The streaming Flex Template image (us-docker.pkg.dev/PROJECT/receipts/streaming:TAG); empty: no Dataflow job yet."
+  description = "The streaming Flex Template image (us-docker.pkg.dev/PROJECT/receipts/streaming@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no Dataflow job yet."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.pipeline_image == "" || can(regex("^[a-z0-9.-]+-docker\\.pkg\\.dev/[^@:]+@sha256:[0-9a-f]{64}$", var.pipeline_image))
+    error_message = "pipeline_image must be an Artifact Registry image pinned by digest: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/NAME@sha256:<64 hex> (docs/DEPLOY.md step 3 reads it)."
+  }
 }
 
 variable "reconcile_image" {
-  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile:TAG); empty: no hourly reconciliation yet (it also needs the site, for its JWKS)."
+  description = "The reconcile Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/reconcile@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no hourly reconciliation yet (it also needs keys/jwks.json in the releases bucket)."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.reconcile_image == "" || can(regex("^[a-z0-9.-]+-docker\\.pkg\\.dev/[^@:]+@sha256:[0-9a-f]{64}$", var.reconcile_image))
+    error_message = "reconcile_image must be an Artifact Registry image pinned by digest: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/NAME@sha256:<64 hex> (docs/DEPLOY.md step 3 reads it)."
+  }
 }
 
 variable "site_image" {
-  description = "The verifier site image (us-docker.pkg.dev/PROJECT/receipts/site:TAG); empty: no site yet."
+  description = "The verifier site image (us-docker.pkg.dev/PROJECT/receipts/site@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no site yet."
   type        = string
   default     = ""
+
+  validation {
+    condition     = var.site_image == "" || can(regex("^[a-z0-9.-]+-docker\\.pkg\\.dev/[^@:]+@sha256:[0-9a-f]{64}$", var.site_image))
+    error_message = "site_image must be an Artifact Registry image pinned by digest: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/NAME@sha256:<64 hex> (docs/DEPLOY.md step 3 reads it)."
+  }
 }
 
 variable "site_domain" {
@@ -94,6 +109,65 @@ variable "notification_emails" {
 variable "runbook_url" {
   description = "URL of docs/RUNBOOK.md as published (alerts link its sections)."
   type        = string
+}
+
+variable "spanner_serving_database" {
+  description = "The Spanner database the services use: null for the one Terraform created; a restored database's id once it is verified (docs/RUNBOOK.md, Restoring a database)."
+  type        = string
+  default     = null
+}
+
+variable "access_policy" {
+  description = "The organisation's Access Context Manager policy number; empty: no VPC Service Controls perimeter (it needs rights on the organisation's policy)."
+  type        = string
+  default     = ""
+}
+
+variable "perimeter_enforced" {
+  description = "false: the perimeter runs in dry run (logs what it would refuse); true: it refuses. Enforce after a week of clean dry-run logs."
+  type        = bool
+  default     = false
+}
+
+variable "perimeter_operators" {
+  description = "People and service accounts that may reach the project's APIs from outside the perimeter besides receipts-deployer (always) and receipts-restorer (during a restore window), which prod adds itself: the break-glass Owner, on-call operators, those who launch a restore."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for member in var.perimeter_operators : can(regex("^(user|serviceAccount):", member))])
+    error_message = "perimeter_operators are user:EMAIL or serviceAccount:EMAIL."
+  }
+}
+
+variable "producer_identities" {
+  description = "Producer service accounts outside the project that publish to billing-events (serviceAccount:EMAIL); the perimeter lets them publish and nothing else."
+  type        = list(string)
+  default     = []
+}
+
+variable "restore_until" {
+  description = "End of a restore window (RFC 3339): until then receipts-restorer may rewrite the ledger (docs/RUNBOOK.md, \"The ledger is damaged\"); null: it holds no role."
+  type        = string
+  default     = null
+}
+
+variable "restore_database" {
+  description = "During a restore window: the Spanner database the restorer's grants are on, when it is not the serving one (a restored database rolled forward before it serves: docs/RUNBOOK.md, Restoring a database); null: the serving database."
+  type        = string
+  default     = null
+}
+
+variable "restorers" {
+  description = "Members (user:, group:) who may act as receipts-restorer during a restore window."
+  type        = list(string)
+  default     = []
+}
+
+variable "deployer_principals" {
+  description = "Workload Identity Federation principals of the CI that may act as receipts-deployer (docs/DEPLOY.md)."
+  type        = list(string)
+  default     = []
 }
 
 variable "log_origin" {

@@ -10,6 +10,10 @@ terraform {
       source  = "hashicorp/google-beta"
       version = "~> 6.20"
     }
+    time = {
+      source  = "hashicorp/time"
+      version = "~> 0.12" # the services module's wait for new APIs
+    }
   }
 
   # State in a bucket made once by hand (docs/DEPLOY.md):

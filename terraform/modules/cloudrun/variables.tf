@@ -15,8 +15,13 @@ variable "service_name" {
 }
 
 variable "image" {
-  description = "The site image built from verifier_site/Dockerfile."
+  description = "The site image built from verifier_site/Dockerfile, pinned by digest (NAME@sha256:DIGEST)."
   type        = string
+
+  validation {
+    condition     = can(regex("@sha256:[0-9a-f]{64}$", var.image))
+    error_message = "image must be pinned by digest: NAME@sha256:<64 hex>, not a tag."
+  }
 }
 
 variable "service_account" {

@@ -46,5 +46,7 @@ resource "google_dataflow_flex_template_job" "streaming" {
       log_interval           = tostring(var.log_interval_seconds)
     },
     var.kid == null ? {} : { kid = var.kid },
+    length(var.log_witnesses) == 0 ? {} : { log_witness = join(" ", var.log_witnesses) },
+    var.log_witness_quorum == null ? {} : { log_witness_quorum = tostring(var.log_witness_quorum) },
   )
 }

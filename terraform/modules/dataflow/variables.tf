@@ -20,8 +20,13 @@ variable "template_spec" {
 }
 
 variable "image" {
-  description = "The template's container image (Artifact Registry), also used as the workers' SDK container."
+  description = "The template's container image (Artifact Registry), also used as the workers' SDK container, pinned by digest (NAME@sha256:DIGEST)."
   type        = string
+
+  validation {
+    condition     = can(regex("@sha256:[0-9a-f]{64}$", var.image))
+    error_message = "image must be pinned by digest: NAME@sha256:<64 hex>, not a tag."
+  }
 }
 
 variable "service_account" {
@@ -75,6 +80,18 @@ variable "log_origin" {
 variable "log_signer" {
   description = "The job's --log_signer: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N (EC_SIGN_ED25519)."
   type        = string
+}
+
+variable "log_witnesses" {
+  description = "The job's --log_witness values: witnesses that cosign each checkpoint, as VKEY@URL (C2SP tlog-witness)."
+  type        = list(string)
+  default     = []
+}
+
+variable "log_witness_quorum" {
+  description = "The job's --log_witness_quorum: cosignatures a checkpoint needs (null: every witness); fewer is published, flagged."
+  type        = number
+  default     = null
 }
 
 variable "log_interval_seconds" {

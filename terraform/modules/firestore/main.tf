@@ -1,6 +1,6 @@
 # The ledger: the (default) Firestore database in Native mode, the security rules from
-# receipts/stores/gcp/firestore.rules (clients may do nothing; the pipeline creates documents
-# through the server SDK, and the code only ever creates), and the composite indexes and
+# receipts/stores/gcp/firestore.rules (clients may do nothing; the server SDK bypasses rules,
+# so IAM makes the pipeline create-only: terraform/modules/iam), and the composite indexes and
 # single-field index exemptions of receipts/stores/gcp/firestore.indexes.json, read from that
 # file so the two cannot differ (`receipts init` applies the same file).
 #
@@ -31,6 +31,14 @@ resource "google_firestore_database" "this" {
   point_in_time_recovery_enablement = "POINT_IN_TIME_RECOVERY_ENABLED"
   delete_protection_state           = "DELETE_PROTECTION_ENABLED"
   deletion_policy                   = "ABANDON"
+
+  # Encryption at rest is chosen once, at creation (docs/SECURITY.md, Encryption at rest).
+  dynamic "cmek_config" {
+    for_each = var.kms_key_name == null ? [] : [var.kms_key_name]
+    content {
+      kms_key_name = cmek_config.value
+    }
+  }
 }
 
 resource "google_firebaserules_ruleset" "firestore" {
@@ -93,12 +101,4 @@ resource "google_firestore_field" "this" {
       }
     }
   }
-}
-
-resource "google_firestore_backup_schedule" "daily" {
-  project   = var.project_id
-  database  = google_firestore_database.this.name
-  retention = var.backup_retention
-
-  daily_recurrence {}
 }

@@ -13,3 +13,15 @@ variable "backup_retention" {
   type        = string
   default     = "604800s"
 }
+
+variable "weekly_backup_retention" {
+  description = "How long each weekly (Sunday) Firestore backup is kept (at most 14 weeks, Firestore's limit)."
+  type        = string
+  default     = "8467200s"
+}
+
+variable "kms_key_name" {
+  description = "Customer-managed key for the database (in the KMS location matching the database's); null: Google-managed (the decision and its reasons: docs/SECURITY.md, Encryption at rest). Only at creation."
+  type        = string
+  default     = null
+}

@@ -3,6 +3,11 @@ variable "project_id" {
   type        = string
 }
 
+variable "events_topic_name" {
+  description = "The events topic (billing-events) the site publishes POST /v1/events to."
+  type        = string
+}
+
 variable "subscription_name" {
   description = "The events subscription the pipeline reads."
   type        = string
@@ -34,7 +39,22 @@ variable "archive_bucket" {
 }
 
 variable "staging_bucket" {
-  description = "Dataflow staging bucket name."
+  description = "The streaming job's Dataflow staging bucket name."
+  type        = string
+}
+
+variable "job_staging_buckets" {
+  description = "Dataflow staging bucket of each batch job: {reconcile = ..., restore = ...}."
+  type        = map(string)
+}
+
+variable "releases_bucket" {
+  description = "Bucket of the Flex Template specs and the published JWKS (the deployer writes, the jobs read)."
+  type        = string
+}
+
+variable "reports_bucket" {
+  description = "Bucket the reconciliation and the restore create their reports in."
   type        = string
 }
 
@@ -56,6 +76,30 @@ variable "registry_location" {
 variable "registry_repository" {
   description = "Artifact Registry repository name."
   type        = string
+}
+
+variable "restore_until" {
+  description = "End of a restore window (RFC 3339, e.g. 2026-03-01T18:00:00Z): until then receipts-restorer may rewrite the ledger and state; null (the default): it holds no role at all."
+  type        = string
+  default     = null
+}
+
+variable "restore_database" {
+  description = "The Spanner database a restore window's grants are on: null for spanner_database (the serving one); a database restored from a backup while it is rolled forward, before it serves (docs/RUNBOOK.md, Restoring a database)."
+  type        = string
+  default     = null
+}
+
+variable "restorers" {
+  description = "Members (user:, group:) who may act as receipts-restorer during a restore window."
+  type        = list(string)
+  default     = []
+}
+
+variable "deployer_principals" {
+  description = "Workload Identity Federation principals (principal://… or principalSet://…, the CI's) that may act as receipts-deployer."
+  type        = list(string)
+  default     = []
 }
 
 variable "labels" {

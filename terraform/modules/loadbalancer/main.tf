@@ -1,8 +1,8 @@
 # One global HTTPS address for the site's Cloud Run services in several regions: a
 # serverless NEG per region behind one backend service. Requests go to the nearest
 # healthy region; outlier detection ejects a region whose service answers with errors,
-# so a regional outage fails over without anyone touching DNS. Cloud Armor (adaptive L7
-# DDoS protection, the seed's checklist) sits in front; HTTP redirects to HTTPS.
+# so a regional outage fails over without anyone touching DNS. Cloud Armor (armor.tf) sits
+# in front; HTTP redirects to HTTPS.
 resource "google_compute_region_network_endpoint_group" "site" {
   for_each = var.services
 
@@ -13,62 +13,6 @@ resource "google_compute_region_network_endpoint_group" "site" {
 
   cloud_run {
     service = each.value
-  }
-}
-
-resource "google_compute_security_policy" "site" {
-  project     = var.project_id
-  name        = "${var.name}-armor"
-  description = "Verifier site: adaptive DDoS protection, Log4j probes refused, per-IP rate limit"
-
-  adaptive_protection_config {
-    layer_7_ddos_defense_config {
-      enable = true
-    }
-  }
-
-  rule {
-    action      = "deny(403)"
-    priority    = 1000
-    description = "Log4j JNDI lookups (CVE-2021-44228, CVE-2021-45046)"
-    match {
-      expr {
-        expression = "evaluatePreconfiguredExpr('cve-canary')"
-      }
-    }
-  }
-
-  rule {
-    action      = "throttle"
-    priority    = 2000
-    description = "Per-client-IP ceiling in front of the site's own rate limits"
-    match {
-      versioned_expr = "SRC_IPS_V1"
-      config {
-        src_ip_ranges = ["*"]
-      }
-    }
-    rate_limit_options {
-      conform_action = "allow"
-      exceed_action  = "deny(429)"
-      enforce_on_key = "IP"
-      rate_limit_threshold {
-        count        = var.requests_per_minute_per_ip
-        interval_sec = 60
-      }
-    }
-  }
-
-  rule {
-    action      = "allow"
-    priority    = 2147483647
-    description = "Everything else"
-    match {
-      versioned_expr = "SRC_IPS_V1"
-      config {
-        src_ip_ranges = ["*"]
-      }
-    }
   }
 }
 

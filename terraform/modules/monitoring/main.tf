@@ -17,6 +17,14 @@ locals {
       runbook   = "hash-chain-validation-errors"
       why       = "Seed: hash chain validation errors > 0. The store refused a receipt that did not extend its customer's chain, or a different receipt under an existing id; it was kept as a dead letter receipt_conflict and nothing was charged."
     }
+    log_checkpoints_below_quorum = {
+      title     = "Transparency log checkpoints published below the witness quorum"
+      threshold = 0
+      window    = "30m"
+      severity  = "WARNING"
+      runbook   = "transparency-log-witnesses"
+      why       = "A checkpoint was published with fewer witness cosignatures than the policy needs: a witness is down, refuses (a 422 means it saw another history: treat as possible tampering), or cannot be reached. Charging and logging go on; customers' verifiers that require the quorum refuse these checkpoints until a later one is cosigned."
+    }
     ledger_conflicts = {
       title     = "Ledger conflicts (a different receipt under an existing Firestore id)"
       threshold = 0

@@ -17,3 +17,8 @@ output "alert_policies" {
     [for policy in google_monitoring_alert_policy.site_down : policy.display_name],
   )
 }
+
+output "notification_channels" {
+  description = "Ids of the on-call e-mail channels (the audit module's alerts use them too)."
+  value       = local.channels
+}

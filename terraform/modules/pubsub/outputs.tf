@@ -3,6 +3,11 @@ output "topic" {
   value       = google_pubsub_topic.this["events"].id
 }
 
+output "topic_name" {
+  description = "Events topic name (the site publishes POST /v1/events here)."
+  value       = google_pubsub_topic.this["events"].name
+}
+
 output "subscription" {
   description = "The streaming job's subscription id (projects/P/subscriptions/S): its --subscription."
   value       = google_pubsub_subscription.events.id

@@ -5,7 +5,10 @@
 # fails outright pages through the monitoring module's reconcile_failed policy.
 #
 # The scheduler calls the API as its own identity, allowed to launch Dataflow jobs and to run
-# them as the pipeline's service account, and nothing else.
+# them as the reconciliation's service account (receipts-auditor, terraform/modules/iam), and
+# nothing else. The job runs on the private worker subnet (no external IPs, so no route to
+# the public site): it verifies with the JWKS the deployer publishes in the releases bucket,
+# and names each run's report by its cut (report_url's {as_of}), since it may only create.
 resource "google_service_account" "launcher" {
   project      = var.project_id
   account_id   = "receipts-reconcile-launcher"
@@ -43,24 +46,31 @@ locals {
 
 # Launching a job is a project-level permission in Dataflow.
 resource "google_project_iam_member" "launcher_launches_dataflow" {
-  #checkov:skip=CKV_GCP_49:Launching a Flex Template needs dataflow.jobs.create, which Dataflow grants only per project; the launcher may act as the pipeline's service account alone (granted on that one account below), so it cannot run jobs as any other identity.
+  #checkov:skip=CKV_GCP_49:Launching a Flex Template needs dataflow.jobs.create, which Dataflow grants only per project; the launcher may act as the auditor's service account alone (granted on that one account below), so it cannot run jobs as any other identity.
   project = var.project_id
   role    = "roles/dataflow.developer"
   member  = local.launcher
 }
 
-# The job runs as the pipeline's service account: the launcher may act as that one only.
-resource "google_service_account_iam_member" "launcher_acts_as_pipeline" {
+# The job runs as the auditor: the launcher may act as that one only.
+resource "google_service_account_iam_member" "launcher_acts_as_auditor" {
   service_account_id = "projects/${var.project_id}/serviceAccounts/${var.service_account}"
   role               = "roles/iam.serviceAccountUser"
   member             = local.launcher
 }
 
-# The template spec lives in the staging bucket.
+# The template spec lives in the releases bucket, which only the deployer writes.
 resource "google_storage_bucket_iam_member" "launcher_reads_template" {
-  bucket = var.staging_bucket
+  bucket = var.releases_bucket
   role   = "roles/storage.objectViewer"
   member = local.launcher
+}
+
+# The deployer creates the scheduler job, which calls as the launcher: that takes actAs on it.
+resource "google_service_account_iam_member" "deployer_acts_as_launcher" {
+  service_account_id = google_service_account.launcher.name
+  role               = "roles/iam.serviceAccountUser"
+  member             = "serviceAccount:${var.deployer}"
 }
 
 resource "google_cloud_scheduler_job" "reconcile" {
@@ -91,7 +101,7 @@ resource "google_cloud_scheduler_job" "reconcile" {
 
   depends_on = [
     google_project_iam_member.launcher_launches_dataflow,
-    google_service_account_iam_member.launcher_acts_as_pipeline,
+    google_service_account_iam_member.launcher_acts_as_auditor,
     google_storage_bucket_iam_member.launcher_reads_template,
   ]
 }

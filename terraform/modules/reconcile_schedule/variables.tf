@@ -21,7 +21,7 @@ variable "job_name" {
 }
 
 variable "template_spec" {
-  description = "gs:// path of the reconcile Flex Template spec (gcloud dataflow flex-template build, docs/DEPLOY.md)."
+  description = "gs:// path of the reconcile Flex Template spec in the releases bucket (gcloud dataflow flex-template build, docs/DEPLOY.md)."
   type        = string
 }
 
@@ -31,7 +31,7 @@ variable "image" {
 }
 
 variable "service_account" {
-  description = "Email of the service account the job runs as (receipts-pipeline): reads the stores, writes the report, freezes intake."
+  description = "Email of the service account the job runs as (receipts-auditor): reads the stores, creates the report, freezes intake."
   type        = string
 }
 
@@ -41,7 +41,17 @@ variable "subnetwork" {
 }
 
 variable "staging_bucket" {
-  description = "Bucket holding the template spec and the job's staging/ and temp/ files."
+  description = "The job's own Dataflow staging bucket (staging/ and temp/)."
+  type        = string
+}
+
+variable "releases_bucket" {
+  description = "Bucket holding the template spec (the launcher reads it)."
+  type        = string
+}
+
+variable "deployer" {
+  description = "Email of the deployer's service account, which creates the scheduler job (and so must act as its launcher)."
   type        = string
 }
 
@@ -52,7 +62,7 @@ variable "max_workers" {
 }
 
 variable "store_url" {
-  description = "The job's --store: gcp://PROJECT?instance=I&database=D&bucket=B (intake is frozen there)."
+  description = "The job's --store: gcp://PROJECT?instance=I&database=D&bucket=B&role=receipts_auditor (intake is frozen there)."
   type        = string
 }
 
@@ -62,12 +72,12 @@ variable "archive_url" {
 }
 
 variable "jwks_url" {
-  description = "The job's --jwks: the site's https://HOST/.well-known/jwks.json."
+  description = "The job's --jwks: gs://RELEASES/keys/jwks.json, published by the deployer (its workers have no route to the site)."
   type        = string
 }
 
 variable "report_url" {
-  description = "The job's --report: gs:// object each run writes (replaced every hour; the alert carries each run's summary)."
+  description = "The job's --report: gs://REPORTS/reconcile/{as_of}.json, a new object each run ({as_of} is its cut), which the job may create and nobody may replace."
   type        = string
 }
 

@@ -43,7 +43,7 @@ resource "google_spanner_instance" "this" {
 }
 
 resource "google_spanner_database" "this" {
-  #checkov:skip=CKV_GCP_93:Google-managed encryption at rest. A customer-managed key would make the billing state unreadable whenever that key is disabled or its region is lost; we do not add that failure mode by default.
+  #checkov:skip=CKV_GCP_93:Google-managed encryption at rest, decided before the first production apply with its reasons (docs/SECURITY.md, Encryption at rest); kms_key_names gives a database its customer-managed keys, only at creation.
   project                  = var.project_id
   instance                 = google_spanner_instance.this.name
   name                     = var.database_name
@@ -52,21 +52,13 @@ resource "google_spanner_database" "this" {
   version_retention_period = var.version_retention_period
   deletion_protection      = true
   enable_drop_protection   = true
-}
 
-resource "google_spanner_backup_schedule" "daily" {
-  project  = var.project_id
-  instance = google_spanner_instance.this.name
-  database = google_spanner_database.this.name
-  name     = "daily"
-
-  retention_duration = var.backup_retention
-
-  spec {
-    cron_spec {
-      text = "0 3 * * *"
+  # A database gets its encryption only when it is created: changing this replaces it, and
+  # deletion protection refuses (docs/SECURITY.md, Encryption at rest).
+  dynamic "encryption_config" {
+    for_each = length(var.kms_key_names) == 0 ? [] : [var.kms_key_names]
+    content {
+      kms_key_names = encryption_config.value
     }
   }
-
-  full_backup_spec {}
 }

@@ -49,9 +49,38 @@ variable "version_retention_period" {
 }
 
 variable "backup_retention" {
-  description = "How long each daily backup is kept."
+  description = "How long each daily (and incremental) backup is kept."
   type        = string
   default     = "2592000s"
+}
+
+variable "incremental_backup_hours" {
+  description = "Hours between incremental backups (Enterprise and Enterprise Plus editions only); null: daily full backups alone."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.incremental_backup_hours == null || contains([1, 2, 3, 4, 6, 8, 12], coalesce(var.incremental_backup_hours, 1))
+    error_message = "incremental_backup_hours must divide a day: 1, 2, 3, 4, 6, 8 or 12."
+  }
+}
+
+variable "monthly_backup_retention" {
+  description = "How long the full backup of the first of each month is kept (Spanner keeps a backup at most a year)."
+  type        = string
+  default     = "31536000s"
+}
+
+variable "serving_database" {
+  description = "The database the services use: null for the one this module creates; the id of a database restored from a backup or a point in time, once verified (docs/RUNBOOK.md, Restoring a database)."
+  type        = string
+  default     = null
+}
+
+variable "kms_key_names" {
+  description = "Customer-managed keys for the database, one per region of the instance configuration; empty: Google-managed (the decision and its reasons: docs/SECURITY.md, Encryption at rest). Only at creation."
+  type        = list(string)
+  default     = []
 }
 
 variable "labels" {

@@ -1,5 +1,6 @@
 # Buckets: the receipt archive (write-once objects under a 7-year retention policy), the
-# staging bucket for Dataflow (templates, staging, temp) and a bucket for their access logs.
+# streaming job's Dataflow staging bucket (staging, temp) and a bucket for their access
+# logs; jobs.tf has the releases, the reports and the batch jobs' staging buckets.
 #
 # The archive has no Object Versioning: Cloud Storage refuses versioning on a bucket with
 # a retention policy, and the policy is the stronger guarantee (no object can be replaced
@@ -99,7 +100,7 @@ resource "google_storage_bucket" "staging" {
     enabled = true
   }
 
-  # temp/ holds a job's scratch files; staging/ and templates/ are kept.
+  # temp/ holds the job's scratch files; staging/ is kept.
   lifecycle_rule {
     condition {
       age            = 7

@@ -25,7 +25,7 @@ variable "archive_data_locations" {
 }
 
 variable "lock_retention_policy" {
-  description = "Lock the archive's 7-year retention policy. Irreversible: the policy can never be shortened or removed, and the bucket cannot be deleted until every object is 7 years old."
+  description = "Lock the retention policies of the archive (7 years) and the reports bucket. Irreversible: a locked policy can never be shortened or removed, and its bucket cannot be deleted until every object has passed it."
   type        = bool
 }
 
@@ -39,4 +39,10 @@ variable "labels" {
   description = "Labels on every bucket."
   type        = map(string)
   default     = {}
+}
+
+variable "report_retention_days" {
+  description = "Days each reconciliation and restore report is kept unchangeable in the reports bucket (its retention policy, locked with lock_retention_policy)."
+  type        = number
+  default     = 400
 }

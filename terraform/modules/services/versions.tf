@@ -1,0 +1,10 @@
+terraform {
+  required_providers {
+    google = {
+      source = "hashicorp/google"
+    }
+    time = {
+      source = "hashicorp/time"
+    }
+  }
+}
