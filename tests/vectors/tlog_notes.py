@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from receipts.tlog.cosignatures import CosignatureSigner, CosignatureVerifier, open_witnessed_checkpoint
-from receipts.tlog.note_keys import COSIGNATURE_V1, ED25519, NoteSigner, NoteVerifier, PrivateKey, PublicKey, base64_of
+from receipts.tlog.note_keys import COSIGNATURE_V1, ED25519, NoteSigner, NoteVerifier, PrivateKey, PublicKey
 from receipts.tlog.notes import Signature, sign_note, with_signature_lines
 
 VECTORS = Path(__file__).resolve().parent / "tlog_notes.json"
@@ -165,7 +165,7 @@ def document(expect: Callable[[bytes, dict[str, Any]], dict[str, Any]] = expecta
     vectors = []
     for name, note, settings in cases():
         full = {"log_vkey": vkey(LOG), "witness_vkeys": [], "quorum": 0, "origin": ORIGIN, **settings}
-        vectors.append({"name": name, "note": base64_of(note), **full, "expect": expect(note, full)})
+        vectors.append({"name": name, "note": base64.b64encode(note).decode(), **full, "expect": expect(note, full)})
     return {"origin": ORIGIN, "notes": vectors}
 
 
