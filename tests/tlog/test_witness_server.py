@@ -132,10 +132,13 @@ def post(port: int, body: bytes, chunked: bool = False) -> tuple[int, bytes]:
         connection.putrequest("POST", "/add-checkpoint")
         connection.putheader("Transfer-Encoding", "chunked")
         connection.endheaders()
-        for start_at in range(0, len(body), 4096):
-            piece = body[start_at : start_at + 4096]
-            connection.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
-        connection.send(b"0\r\n\r\n")
+        try:
+            for start_at in range(0, len(body), 4096):
+                piece = body[start_at : start_at + 4096]
+                connection.send(f"{len(piece):x}\r\n".encode() + piece + b"\r\n")
+            connection.send(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server answered (413) and closed before the rest arrived: read its answer
     else:
         connection.request("POST", "/add-checkpoint", body=body)
     response = connection.getresponse()
