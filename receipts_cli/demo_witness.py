@@ -9,11 +9,10 @@ from dataclasses import replace
 
 from werkzeug.serving import make_server
 
-from receipts.stores.log_signers import log_signer_from_url, vkey_of
 from receipts.stores.witness_state import FileWitnessState
 from receipts.tlog.witness import Witness
 from receipts_cli.home import Home, store_of
-from receipts_cli.log import log_identity
+from receipts_cli.log import log_vkey
 from receipts_cli.witness import ensure_key, witness_folder
 from receipts_cli.witness_server import create_witness_app
 
@@ -23,10 +22,9 @@ DEMO_WITNESS = "witness.demo.local"
 @contextmanager
 def local_witness(home: Home) -> Iterator[Home]:
     """`home` with a witness of its log listening on 127.0.0.1 (quorum 1) while inside."""
-    origin, signer_url = log_identity(home, store_of(home))
-    log_vkey = vkey_of(log_signer_from_url(signer_url, origin))
+    vkey = log_vkey(home, store_of(home))
     signer, _ = ensure_key(home, DEMO_WITNESS)
-    witness = Witness.for_vkeys(signer, [log_vkey], FileWitnessState(witness_folder(home) / "state.json"))
+    witness = Witness.for_vkeys(signer, [vkey], FileWitnessState(witness_folder(home) / "state.json"))
     server = make_server("127.0.0.1", 0, create_witness_app(witness), threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="demo-witness", daemon=True)
     thread.start()

@@ -67,6 +67,15 @@ def log_identity(home: Home, store) -> tuple[str, str]:
     return origin, log_signer_url(home, origin)
 
 
+def log_vkey(home: Home, store) -> str:
+    """The verifier key (vkey) of the log this home's jobs integrate."""
+    origin, signer_url = log_identity(home, store)
+    try:
+        return vkey_of(log_signer_from_url(signer_url, origin))
+    except ValueError as error:  # an unusable --log-signer: say which
+        raise click.ClickException(str(error)) from error
+
+
 def _create_once(path: Path, text: str) -> None:
     """Write `path` whole unless it exists: concurrent first uses agree on one origin."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -149,22 +158,19 @@ def published_problem(home: Home, store, receipt_ids: list[str]) -> tuple[int, s
     """(size, None) when the latest checkpoint opens with the log's vkey, the published tiles
     make its root (every tile checked, as a client reads them) and every receipt id given is
     a leaf of it; else (size, what is wrong)."""
-    from receipts.tlog.checkpoints import open_checkpoint
+    from receipts.stores.log_files import tile_fetcher
+    from receipts.tlog.monitor import LogMisbehaved, look
     from receipts.tlog.note_keys import NoteVerifier
-    from receipts.tlog.stored import tree_hash
-    from receipts.tlog.tile_reader import TileHashReader
 
-    origin, signer_url = log_identity(home, store)
     note = store.latest_checkpoint()
     if note is None:
         return 0, "no checkpoint is signed yet"
+    files = open_log_files(home.log_url)
     try:
-        verifier = NoteVerifier.from_vkey(vkey_of(log_signer_from_url(signer_url, origin)))
-        checkpoint, _ = open_checkpoint(note, [verifier], origin)
-        files = open_log_files(home.log_url)
-        if checkpoint.size:
-            reader = TileHashReader(checkpoint.size, checkpoint.root, lambda tile: files.read(tile.path) or b"")
-            tree_hash(checkpoint.size, reader)  # raises unless the tiles make the signed root
+        verifier = NoteVerifier.from_vkey(log_vkey(home, store))
+        checkpoint = look(note, tile_fetcher(files), [verifier], [], 0, log_origin(home, store)).witnessed.checkpoint
+    except LogMisbehaved as error:
+        return 0, error.reason
     except (ValueError, LookupError) as error:  # a note, key or tile that does not check out
         return 0, str(error)
     indexes = {rid: store.log_leaf_index(rid) for rid in receipt_ids}
@@ -206,11 +212,7 @@ def log_integrate(home: Home) -> None:
 def log_info(home: Home, as_json: bool) -> None:
     """The log's origin, verifier key (vkey), size and latest checkpoint, and where its tiles are."""
     store = store_of(home)
-    origin, signer_url = log_identity(home, store)
-    try:
-        vkey = vkey_of(log_signer_from_url(signer_url, origin))
-    except ValueError as error:
-        raise click.ClickException(str(error)) from error
+    origin, vkey = log_origin(home, store), log_vkey(home, store)
     state = store.log_state()
     note = store.latest_checkpoint()
     described = {

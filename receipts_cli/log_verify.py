@@ -17,8 +17,8 @@ from pathlib import Path
 
 import click
 
+from receipts.stores.log_files import tile_fetcher
 from receipts.stores.log_locations import open_log_files
-from receipts.stores.log_signers import log_signer_from_url, vkey_of
 from receipts.stores.witnessing import WitnessPolicy
 from receipts.tlog.cosignatures import CosignatureVerifier
 from receipts.tlog.monitor import LogMisbehaved, Seen, look
@@ -27,8 +27,8 @@ from receipts.tlog.notes import NoteError
 from receipts.tlog.tile_reader import TileError
 from receipts.tlog.tiles import Tile
 from receipts_cli.home import Home, store_of, write_atomically
-from receipts_cli.log import log, log_identity
-from receipts_cli.terminal import err, shown
+from receipts_cli.log import log, log_origin, log_vkey
+from receipts_cli.terminal import err, shown, visible_lines
 
 MAX_FETCH_BYTES = 1 << 20  # a tile is 8 KiB, a checkpoint a few: anything bigger is not one
 TIMEOUT_SECONDS = 30
@@ -77,20 +77,16 @@ class SiteSource(Source):
 class HomeSource(Source):
     def __init__(self, home: Home) -> None:
         self.store = store_of(home)
-        self.origin, signer_url = log_identity(home, self.store)
-        self.vkey = vkey_of(log_signer_from_url(signer_url, self.origin))
+        self.origin, self.vkey = log_origin(home, self.store), log_vkey(home, self.store)
         policy = WitnessPolicy.parse(home.log_witnesses, home.log_witness_quorum)
         self.witnesses, self.quorum = [w.vkey for w in policy.witnesses], policy.quorum
-        self.files = open_log_files(home.log_url)
+        self.tile = tile_fetcher(open_log_files(home.log_url))
 
     def checkpoint(self) -> bytes:
         note = self.store.latest_checkpoint()
         if note is None:
             raise click.ClickException("the log has no checkpoint yet: `receipts log integrate` signs one")
         return note
-
-    def tile(self, tile: Tile) -> bytes:
-        return self.files.read(tile.path) or b""
 
 
 def _previous(state: Path) -> Seen | None:
@@ -132,8 +128,8 @@ def log_verify(home: Home, site: str | None, state: Path | None, quorum: int | N
         )
     except LogMisbehaved as misbehaved:
         err.print(f"[red]The log misbehaved: {shown(misbehaved.reason)}[/]. The two signed checkpoints prove it:")
-        err.print(shown(misbehaved.earlier.decode("utf-8", "replace")), markup=False)
-        err.print(shown(misbehaved.later.decode("utf-8", "replace")), markup=False)
+        for note in (misbehaved.earlier, misbehaved.later):  # line by line as signed, whatever it holds made visible
+            err.print(visible_lines(note.decode("utf-8", "replace")), markup=False, highlight=False, soft_wrap=True)
         sys.exit(2)
     except (NoteError, NoteKeyError, TileError, ValueError) as error:
         err.print(f"[red]The log does not check out: {shown(error)}[/]")

@@ -13,6 +13,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from receipts.reconciliation.log import LaterReads, Leaf, LogTree, check_log_tree, check_logged
+from receipts.stores.log_files import tile_fetcher
 from receipts.stores.log_locations import log_url, open_log_files
 from receipts.stores.worker_stores import acquire_store, release_store
 from receipts.tlog.checkpoints import parse_checkpoint
@@ -110,7 +111,7 @@ class CheckLogTree(_StoreDoFn):
         if not self.archive_url or not size:
             return None
         files = open_log_files(log_url(self.archive_url))
-        reader = TileHashReader(size, root, lambda tile: files.read(tile.path) or b"")
+        reader = TileHashReader(size, root, tile_fetcher(files))
         return _root(lambda: tree_hash(size, reader))  # checked against the signed root, tile by tile
 
 

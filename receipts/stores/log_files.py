@@ -10,11 +10,12 @@ cannot replace an object: the site serves the latest from the store)."""
 import fcntl
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Protocol
 
 from receipts.tlog.checkpoints import parse_checkpoint
+from receipts.tlog.tiles import Tile
 
 
 class LogFileConflict(RuntimeError):
@@ -43,6 +44,12 @@ class LogFiles(Protocol):
     def where(self, path: str = "") -> str:
         """How messages name a file (or, with no path, the log's root)."""
         ...
+
+
+def tile_fetcher(files: LogFiles) -> Callable[[Tile], bytes]:
+    """The `fetch` a receipts.tlog TileHashReader takes, over published files: an absent
+    tile reads as no bytes, which the reader refuses as it refuses any wrong tile."""
+    return lambda tile: files.read(tile.path) or b""
 
 
 def checkpoint_path(size: int) -> str:

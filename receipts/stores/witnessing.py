@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from receipts.tlog.cosignatures import CosignatureVerifier
-from receipts.tlog.notes import MalformedNote, parse_signature_lines, with_signature_lines
+from receipts.tlog.notes import MalformedNote, NoteError, open_note, with_signature_lines
 from receipts.tlog.proving import prove_consistency
 from receipts.tlog.stored import HashReader
 
@@ -165,21 +165,13 @@ class Witnesses:
 
 
 def cosigners(note: bytes, policy: WitnessPolicy) -> list[str]:
-    """The names of the policy's witnesses whose cosignature in `note` verifies."""
-    text, _, block = note.partition(b"\n\n")
+    """The names of the policy's witnesses whose cosignature in `note` verifies (none when
+    any of their signatures does not: receipts.tlog.notes.open_note decides)."""
     try:
-        signatures = parse_signature_lines(block.decode("utf-8"))
-    except (UnicodeDecodeError, MalformedNote):
+        opened = open_note(note, [witness.verifier for witness in policy.witnesses])
+    except NoteError:
         return []
-    names = []
-    for witness in policy.witnesses:
-        verifier = witness.verifier
-        if any(
-            (s.name, s.key_id) == (verifier.name, verifier.key_id) and verifier.verify(text + b"\n", s.signature)
-            for s in signatures
-        ):
-            names.append(witness.name)
-    return names
+    return [signature.name for signature in opened.signatures]
 
 
 def witnessed_line(note: bytes, policy: WitnessPolicy) -> str:
@@ -199,19 +191,15 @@ def _size(answer: bytes, size: int) -> int:
 
 
 def _verified_line(witness: WitnessEndpoint, note: bytes, answer: bytes) -> bytes:
-    """The witness's one cosignature line in `answer`, checked over the checkpoint's text."""
+    """The witness's cosignature line in `answer`, checked over the checkpoint as a client
+    will check it: the note with the line added, opened with the witness's key."""
     try:
-        signatures = parse_signature_lines(answer.decode("utf-8"))
-    except (UnicodeDecodeError, MalformedNote) as error:
+        opened = open_note(with_signature_lines(note, answer), [witness.verifier])
+    except MalformedNote as error:
         raise WitnessError(f"answered no signature line: {error}") from None
-    verifier = witness.verifier
-    text = note.partition(b"\n\n")[0] + b"\n"
-    for signature in signatures:
-        if (signature.name, signature.key_id) == (verifier.name, verifier.key_id) and verifier.verify(
-            text, signature.signature
-        ):
-            return signature.line.encode()
-    raise WitnessError("answered no valid cosignature of its key")
+    except NoteError:
+        raise WitnessError("answered no valid cosignature of its key") from None
+    return opened.signatures[0].line.encode()
 
 
 def _shown(answer: bytes) -> str:

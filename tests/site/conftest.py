@@ -139,6 +139,30 @@ def serve(app: Flask) -> Iterator[str]:
     thread.join(timeout=10)
 
 
+def serve_empty_site(folder: Path, keys_folder: Path) -> Iterator[str]:
+    """An empty site (a store of its own, the given key ring) served for a browser to run
+    the shared vectors in its /verify page."""
+    app = create_app(
+        {"STORE_URL": f"sqlite:///{folder / 'site.db'}", "KEYS_FOLDER": str(keys_folder), "SECRET_KEY": b"x"}
+    )
+    yield from serve(app)
+
+
+def run_in_verify_page(browser: Any, origin: str, scripts: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    """Each named (script, argument) evaluated in one /verify page; with "problems": every
+    console and page error it logged."""
+    context = browser.new_context()
+    page = context.new_page()
+    problems: list[str] = []
+    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(f"{origin}/verify")
+    found = {name: page.evaluate(script, argument) for name, (script, argument) in scripts.items()}
+    found["problems"] = problems
+    context.close()
+    return found
+
+
 @pytest.fixture
 def served(site: Site) -> Iterator[str]:
     yield from serve(site.app)

@@ -14,9 +14,8 @@ from typing import Any
 import pytest
 
 from receipts.stores.keyring import KeyRing
-from tests.site.conftest import serve
+from tests.site.conftest import run_in_verify_page, serve_empty_site
 from tests.vectors.tlog_notes import VECTORS as NOTE_VECTORS
-from verifier_site import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -92,26 +91,14 @@ def notes() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory, keyring: KeyRing) -> Iterator[str]:
-    folder: Path = tmp_path_factory.mktemp("tlog-site")
-    app = create_app(
-        {"STORE_URL": f"sqlite:///{folder / 'site.db'}", "KEYS_FOLDER": str(keyring.folder), "SECRET_KEY": b"x"}
-    )
-    yield from serve(app)
+    yield from serve_empty_site(tmp_path_factory.mktemp("tlog-site"), keyring.folder)
 
 
 @pytest.fixture(scope="module")
 def answers(browser: Any, origin: str) -> dict[str, Any]:
-    context = browser.new_context()
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(f"{origin}/verify")
     document = {"inclusion": rfc6962("inclusion"), "consistency": rfc6962("consistency"), "notes": notes()}
-    found = page.evaluate(RUN, document)
-    found["problems"] = problems
-    context.close()
-    return found
+    found = run_in_verify_page(browser, origin, {"checks": (RUN, document)})
+    return {**found["checks"], "problems": found["problems"]}
 
 
 @pytest.mark.parametrize("kind", ["inclusion", "consistency"])

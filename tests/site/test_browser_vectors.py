@@ -12,15 +12,13 @@ import json
 import re
 from collections.abc import Iterator
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from receipts.stores.keyring import KeyRing
-from tests.site.conftest import serve
+from tests.site.conftest import run_in_verify_page, serve_empty_site
 from tests.vectors.generate import VECTORS
-from verifier_site import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -67,26 +65,14 @@ def document() -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 def origin(tmp_path_factory: pytest.TempPathFactory, keyring: KeyRing) -> Iterator[str]:
-    folder: Path = tmp_path_factory.mktemp("vectors-site")
-    app = create_app(
-        {"STORE_URL": f"sqlite:///{folder / 'site.db'}", "KEYS_FOLDER": str(keyring.folder), "SECRET_KEY": b"x"}
-    )
-    yield from serve(app)
+    yield from serve_empty_site(tmp_path_factory.mktemp("vectors-site"), keyring.folder)
 
 
 @pytest.fixture(scope="module")
 def answers(browser: Any, origin: str) -> dict[str, Any]:
     """Every vector through verifier.js, and every text sample through text.js, in one page."""
-    context = browser.new_context()
-    page = context.new_page()
-    problems: list[str] = []
-    page.on("console", lambda message: message.type == "error" and problems.append(message.text))
-    page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(f"{origin}/verify")
     text = VECTORS.read_text(encoding="ascii")
-    found = {"receipts": page.evaluate(RUN_VECTORS, text), "text": page.evaluate(RUN_TEXT, text), "problems": problems}
-    context.close()
-    return found
+    return run_in_verify_page(browser, origin, {"receipts": (RUN_VECTORS, text), "text": (RUN_TEXT, text)})
 
 
 def same_reason(python: str, browser: str) -> bool:

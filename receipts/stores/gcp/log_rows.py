@@ -15,7 +15,6 @@ from receipts.tlog.tiles import TILE_WIDTH
 
 ROW = 256  # stored hashes per LogHashes row, entries per LogBundles row (one entry bundle)
 STATE = ["Id", "Origin", "Size", "RootHash", "TilesSize", "UpdatedAt"]
-COMMITTED = spanner.COMMIT_TIMESTAMP
 Rows = Callable[[str, list[str], spanner.KeySet], Iterable]
 
 
