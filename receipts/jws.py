@@ -10,6 +10,7 @@ from receipts.canonical import canonical_bytes
 
 ALG = "RS256"
 TYP = "receipt+jws"
+STATEMENT_TYP = "statement+jws"
 
 
 def b64url(data: bytes) -> str:
@@ -26,14 +27,14 @@ def b64url_decode(text: str) -> bytes:
     return data
 
 
-def protected_header(kid: str) -> bytes:
+def protected_header(kid: str, typ: str = TYP) -> bytes:
     """The protected header's bytes; canonical so the same key always gives the same JWS."""
-    return canonical_bytes({"alg": ALG, "kid": kid, "typ": TYP})
+    return canonical_bytes({"alg": ALG, "kid": kid, "typ": typ})
 
 
-def signing_input(kid: str, payload: bytes) -> bytes:
+def signing_input(kid: str, payload: bytes, typ: str = TYP) -> bytes:
     """ASCII(BASE64URL(header) || '.' || BASE64URL(payload)): what RS256 signs."""
-    return f"{b64url(protected_header(kid))}.{b64url(payload)}".encode("ascii")
+    return f"{b64url(protected_header(kid, typ))}.{b64url(payload)}".encode("ascii")
 
 
 def compact(signing_input_bytes: bytes, signature: bytes) -> str:
@@ -69,7 +70,7 @@ class Signer(Protocol):
         ...
 
 
-def sign_payloads(signer: Signer, payloads: Sequence[bytes]) -> list[str]:
-    """Compact JWS for each payload, signed in one batch."""
-    inputs = [signing_input(signer.kid, payload) for payload in payloads]
+def sign_payloads(signer: Signer, payloads: Sequence[bytes], typ: str = TYP) -> list[str]:
+    """Compact JWS for each payload, signed in one batch (`typ`: what the payload is)."""
+    inputs = [signing_input(signer.kid, payload, typ) for payload in payloads]
     return [compact(data, signature) for data, signature in zip(inputs, signer.sign(inputs), strict=True)]

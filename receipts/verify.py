@@ -9,7 +9,7 @@ signed payload, and every exported field must equal the signed one.
 """
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -22,7 +22,7 @@ from receipts.canonical import (
     sha256_hex,
     strict_loads,
 )
-from receipts.contract import contract_problem, is_int, signed_body
+from receipts.contract import EXPORT_EXTRA_FIELDS, contract_problem, is_int
 from receipts.jws import ALG, TYP, b64url_decode, split_compact
 from receipts.keys import Jwks, signature_problem
 from receipts.ledger import ACCEPTED
@@ -83,6 +83,32 @@ class Verification:
 
 def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
     """Check one exported receipt: its JWS, canonical payload, hash and contract fields."""
+    claimed_id = receipt.get("receipt_id") if isinstance(receipt, Mapping) else None
+    claimed_customer = receipt.get("customer_id") if isinstance(receipt, Mapping) else None
+    claimed_sequence = receipt.get("sequence") if isinstance(receipt, Mapping) else None
+    checks, body, payload_hash = verify_signed(receipt, jwks, TYP, "receipt_hash", contract_problem)
+    return Verification(
+        claimed_id if isinstance(claimed_id, str) else None,
+        claimed_customer if isinstance(claimed_customer, str) else None,
+        claimed_sequence if is_int(claimed_sequence) else None,
+        tuple(checks),
+        body,
+        payload_hash,
+    )
+
+
+def verify_signed(
+    document: Any,
+    jwks: Jwks,
+    typ: str,
+    hash_field: str,
+    contract: Callable[[dict[str, Any], str | None], str | None],
+    extra_fields: Sequence[str] = EXPORT_EXTRA_FIELDS,
+) -> tuple[list[Check], dict[str, Any] | None, str | None]:
+    """The checks every signed document we export shares (a receipt, a statement): its JWS
+    (`signature`, RS256, header `typ`), its RFC 8785 payload, every exported field equal to
+    the signed one, `hash_field` the payload's SHA-256, and its `contract`. (checks, the
+    signed body or None, the payload's hash or None.)"""
     checks: list[Check] = []
 
     def fail(check: str, reason: str) -> None:
@@ -91,17 +117,10 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
     def passed(check: str, note: str = "") -> None:
         checks.append(Check(len(checks) + 1, check, True, note))
 
-    if not isinstance(receipt, Mapping):
-        fail(FORMAT, "a receipt is a JSON object")
-        return Verification(None, None, None, tuple(checks))
-    claimed_id = receipt.get("receipt_id") if isinstance(receipt.get("receipt_id"), str) else None
-    claimed_customer = receipt.get("customer_id") if isinstance(receipt.get("customer_id"), str) else None
-    claimed_sequence = receipt.get("sequence") if is_int(receipt.get("sequence")) else None
-
-    def done(body: dict[str, Any] | None = None, payload_hash: str | None = None) -> Verification:
-        return Verification(claimed_id, claimed_customer, claimed_sequence, tuple(checks), body, payload_hash)
-
-    token = receipt.get("signature")
+    if not isinstance(document, Mapping):
+        fail(FORMAT, "a signed document is a JSON object")
+        return checks, None, None
+    token = document.get("signature")
     try:
         parts = split_compact(token)
         header = _header(parts.header_b64)
@@ -109,11 +128,11 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
         signature = b64url_decode(parts.signature_b64)
     except (ValueError, TypeError, RecursionError) as error:
         fail(FORMAT, f"signature is not a JWS compact serialization: {str(error)[:200]}")
-        return done()
+        return checks, None, None
     passed(FORMAT)
 
     kid = header.get("kid") if isinstance(header, dict) else None
-    problem = _header_problem(header) or signature_problem(jwks, kid, parts.signing_input, signature)
+    problem = _header_problem(header, typ) or signature_problem(jwks, kid, parts.signing_input, signature)
     if problem:
         fail(SIGNATURE, problem)
     else:
@@ -123,29 +142,29 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
         body = _canonical_payload(payload)
     except (ValueError, RecursionError) as error:  # CanonicalizationError is a ValueError
         fail(CANONICAL, f"signed payload: {str(error)[:200]}")
-        return done()
-    exported = signed_body(receipt)
+        return checks, None, None
+    exported = {name: value for name, value in document.items() if name not in extra_fields}
     if not _same_json(exported, body, payload):
         fail(CANONICAL, f"exported field {_first_difference(exported, body)!r} differs from the signed body")
     else:
         passed(CANONICAL)
 
     payload_hash = sha256_hex(payload)
-    if receipt.get("receipt_hash") != payload_hash:
+    if document.get(hash_field) != payload_hash:
         fail(
             HASH,
-            f"receipt_hash {str(receipt.get('receipt_hash'))[:64]!r} is not the SHA-256 "
+            f"{hash_field} {str(document.get(hash_field))[:64]!r} is not the SHA-256 "
             f"of the signed payload ({payload_hash})",
         )
     else:
         passed(HASH)
 
-    problem = contract_problem(body, kid)
+    problem = contract(body, kid)
     if problem:
         fail(CONTRACT, problem)
     else:
         passed(CONTRACT)
-    return done(body, payload_hash)
+    return checks, body, payload_hash
 
 
 def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Verification]:
@@ -241,13 +260,13 @@ def _balance_check(body: Mapping[str, Any], balances: dict[tuple[str, str], int]
     return True, ""
 
 
-def _header_problem(header: Any) -> str | None:
+def _header_problem(header: Any, typ: str) -> str | None:
     if not isinstance(header, dict):
         return "the JWS header is not a JSON object"
     if header.get("alg") != ALG:
         return f"JWS alg must be {ALG}, not {str(header.get('alg'))[:20]!r}"
-    if header.get("typ") != TYP:
-        return f"JWS typ must be {TYP!r}"
+    if header.get("typ") != typ:
+        return f"JWS typ must be {typ!r}"
     unexpected = sorted(set(header) - {"alg", "kid", "typ"})
     if unexpected:
         return f"unexpected JWS header parameters {unexpected}"
