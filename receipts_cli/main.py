@@ -31,6 +31,8 @@ from receipts_cli.reconcile import register as register_reconcile_command
 from receipts_cli.replay import register as register_replay_command
 from receipts_cli.restore import register as register_restore_command
 from receipts_cli.site import register as register_site_commands
+from receipts_cli.statements import register as register_statement_commands
+from receipts_cli.statements import report_statements, split_statements
 from receipts_cli.terminal import TerminalGroup, err, out, shown
 from receipts_cli.witness import register as register_witness_commands
 
@@ -292,7 +294,9 @@ def entitlements_list(home: Home) -> None:
 @click.pass_obj
 def verify(home: Home, file, jwks_location: str | None, quiet: bool) -> None:
     """Verify exported receipts offline: signatures, canonical payloads, hashes, chain
-    links, sequences and balances. Exit status 1 names every failing receipt."""
+    links, sequences and balances; and statements (`receipts statements export
+    --with-receipts`): their lines and totals recomputed from the receipts. Exit status 1
+    names every failing receipt and statement."""
     if jwks_location is None and not KeyRing(home.keys).exists():
         raise click.UsageError(f"no signing keys in {home.root}: pass --jwks FILE (e.g. the site's jwks.json)")
     try:
@@ -305,10 +309,12 @@ def verify(home: Home, file, jwks_location: str | None, quiet: bool) -> None:
         items = list(read_receipts(file.read()))
     except UnicodeDecodeError as error:
         raise click.ClickException(f"{file.name} is not UTF-8 text: {error}") from error
-    receipts, unreadable = readable_and_not(items)
+    held, unreadable = readable_and_not(items)
+    statements, receipts = split_statements(held)
     with err.status(f"Verifying {len(receipts)} receipt(s)…"):
         results = verify_chain(receipts, jwks)
-    failed = report_verification(results, unreadable, quiet)
+    failed = report_verification(results, unreadable, quiet) if receipts or unreadable or not statements else 0
+    failed += report_statements(statements, receipts, jwks, quiet)
     sys.exit(1 if failed else 0)
 
 
@@ -347,4 +353,5 @@ register_reconcile_command(main)
 register_replay_command(dead_letters)
 register_restore_command(main)
 register_site_commands(main)
+register_statement_commands(main)
 register_witness_commands(main)

@@ -15,7 +15,7 @@ from receipts.statements.body import (
 )
 from receipts.statements.lines import Line, closing_sequence, lines_root, receipt_type, select_lines, totals
 from receipts.statements.periods import Period, instant_key, parse_duration, statement_id
-from receipts.statements.verify import StatementVerification, verify_statement
+from receipts.statements.verify import StatementVerification, is_statement, verify_held_statements, verify_statement
 
 __all__ = [
     "Line",
@@ -27,6 +27,7 @@ __all__ = [
     "closing_sequence",
     "exported_statement",
     "instant_key",
+    "is_statement",
     "lines_root",
     "parse_duration",
     "receipt_type",
@@ -34,5 +35,6 @@ __all__ = [
     "statement_id",
     "statement_problem",
     "totals",
+    "verify_held_statements",
     "verify_statement",
 ]

@@ -91,3 +91,24 @@ def statement_id(customer_id: str, period: Period | str) -> str:
     """Deterministic, like a receipt id: "s_" + base32(SHA-256(customer_id "\\n" period))[:26]."""
     digest = hashlib.sha256(f"{customer_id}\n{period}".encode()).digest()
     return "s_" + base64.b32encode(digest[:20]).decode("ascii").lower()[:26]
+
+
+def close_order_problem(period: Period, closed: list[Period]) -> str | None:
+    """Why `period` may not close now, given the periods closed already, or None. Periods
+    close in order, each once, so a late receipt always has a next statement to land on."""
+    if period in closed or not closed:
+        return None
+    latest = max(closed)
+    if latest > period:
+        return f"{latest} is closed already: periods close in order, and a statement is never amended"
+    if latest != period.previous():
+        return f"close {period.previous()} first: the last period closed is {latest}"
+    return None
+
+
+def close_time_problem(period: Period, now: datetime, grace: timedelta) -> str | None:
+    """Why `period` may not close at `now` (its end plus the grace is still ahead), or None."""
+    opens = period.end_time + grace
+    if now < opens:
+        return f"{period} can close from {utc_text(opens)} (its end plus a grace of {grace}); it is {utc_text(now)}"
+    return None

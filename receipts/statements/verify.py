@@ -158,3 +158,31 @@ def _totals_difference(recomputed: Mapping[str, Any], signed: Mapping[str, Any])
             name = next(name for name in sorted(mine) if mine[name] != theirs.get(name))
             return f"totals.{currency}.{name} is {theirs.get(name)!r}; the lines add up to {mine[name]!r}"
     return "totals differ"
+
+
+def is_statement(item: Any) -> bool:
+    """An exported statement, as a file of receipts and statements mixes them."""
+    return isinstance(item, Mapping) and "statement_id" in item
+
+
+def verify_held_statements(
+    statements: Sequence[Mapping[str, Any]], receipts: Sequence[Mapping[str, Any]], jwks: Jwks
+) -> list[StatementVerification]:
+    """Verify statements with whatever else the holder has: each customer's receipts (in
+    sequence order) as its chain, and the statement its previous_statement_hash names when
+    that one is held too."""
+    chains: dict[str, list[Mapping[str, Any]]] = {}
+    for receipt in receipts:
+        chains.setdefault(str(receipt.get("customer_id")), []).append(receipt)
+    for chain in chains.values():
+        chain.sort(key=lambda receipt: receipt.get("sequence") if isinstance(receipt.get("sequence"), int) else 0)
+    by_hash = {statement.get("statement_hash"): statement for statement in statements}
+    return [
+        verify_statement(
+            statement,
+            jwks,
+            chains.get(str(statement.get("customer_id"))),
+            by_hash.get(statement.get("previous_statement_hash")),
+        )
+        for statement in statements
+    ]

@@ -102,6 +102,22 @@ CREATE TABLE IF NOT EXISTS log_checkpoints (
     size INTEGER PRIMARY KEY,  -- one signed checkpoint per tree size, kept
     note BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS statement_closes (
+    period    TEXT PRIMARY KEY,  -- YYYY-MM, closed once
+    closed_at TEXT NOT NULL      -- fixed by the first close: a rerun issues the same statements
+);
+CREATE TABLE IF NOT EXISTS statements (
+    statement_id     TEXT PRIMARY KEY,
+    customer_id      TEXT NOT NULL,
+    period           TEXT NOT NULL,
+    number           INTEGER NOT NULL,  -- the customer's 1st, 2nd, ... statement (its log order)
+    closing_sequence INTEGER NOT NULL,
+    statement_hash   TEXT NOT NULL,
+    body             TEXT NOT NULL,  -- the RFC 8785 canonical payload that was signed
+    signature        TEXT NOT NULL,
+    UNIQUE (customer_id, period),
+    UNIQUE (customer_id, number)
+);
 CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id TEXT PRIMARY KEY,
     recorded       INTEGER NOT NULL,  -- insertion order

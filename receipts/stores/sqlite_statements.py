@@ -1,0 +1,95 @@
+"""Statements in the SQLite store: each period's close (when it closed, fixed by its first
+run) and each customer's statement, written once. A part of `SqliteStore`
+(receipts.stores.sqlite), which supplies `_db` and its transactions."""
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+from receipts.canonical import canonical_bytes
+from receipts.statements.periods import Period, close_order_problem
+
+
+class StatementOrderError(ValueError):
+    """A period that may not close now: periods close in order, each once."""
+
+
+class SqliteStatements:
+    _db: sqlite3.Connection
+
+    def begin_close(self, period: str, closed_at: str) -> str:
+        """When `period` closes: `closed_at` on its first close, the stored time on any
+        later one (a rerun issues the same statements). StatementOrderError out of order."""
+        with self._transaction():
+            stored = self.period_closed_at(period)
+            if stored is not None:
+                return stored
+            problem = close_order_problem(Period.parse(period), [Period.parse(p) for p in self.closed_periods()])
+            if problem:
+                raise StatementOrderError(problem)
+            self._db.execute("INSERT INTO statement_closes VALUES (?, ?)", (period, closed_at))
+            return closed_at
+
+    def period_closed_at(self, period: str) -> str | None:
+        row = self._db.execute("SELECT closed_at FROM statement_closes WHERE period = ?", (period,)).fetchone()
+        return row[0] if row else None
+
+    def closed_periods(self) -> list[str]:
+        return [row[0] for row in self._db.execute("SELECT period FROM statement_closes ORDER BY period")]
+
+    def add_statement(self, statement: dict[str, Any]) -> dict[str, Any]:
+        """Keep an exported statement, once per (customer, period); the stored one is the
+        answer (a rerun's statement is byte for byte the same, or it is not written)."""
+        body = {name: value for name, value in statement.items() if name not in ("statement_hash", "signature")}
+        with self._transaction():
+            number = self._db.execute(
+                "SELECT count(*) + 1 FROM statements WHERE customer_id = ? AND period < ?",
+                (statement["customer_id"], statement["period"]),
+            ).fetchone()[0]
+            self._db.execute(
+                "INSERT OR IGNORE INTO statements VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    statement["statement_id"],
+                    statement["customer_id"],
+                    statement["period"],
+                    number,
+                    statement["closing_sequence"],
+                    statement["statement_hash"],
+                    canonical_bytes(body).decode("utf-8"),
+                    statement["signature"],
+                ),
+            )
+        return self.statement(statement["statement_id"])
+
+    def statement(self, statement_id: str) -> dict[str, Any] | None:
+        row = self._db.execute(
+            "SELECT body, statement_hash, signature FROM statements WHERE statement_id = ?", (statement_id,)
+        ).fetchone()
+        return _exported(row) if row else None
+
+    def statements(self, customer_id: str | None = None, period: str | None = None) -> Iterator[dict[str, Any]]:
+        """Statements by customer, then period."""
+        where, arguments = [], []
+        for column, value in (("customer_id", customer_id), ("period", period)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                arguments.append(value)
+        query = "SELECT body, statement_hash, signature FROM statements"
+        if where:
+            query += " WHERE " + " AND ".join(where)
+        for row in self._db.execute(query + " ORDER BY customer_id, period", arguments):
+            yield _exported(row)
+
+    def previous_statement(self, customer_id: str, period: str) -> dict[str, Any] | None:
+        """The customer's latest statement of a period before `period`."""
+        row = self._db.execute(
+            "SELECT body, statement_hash, signature FROM statements WHERE customer_id = ? AND period < ? "
+            "ORDER BY period DESC LIMIT 1",
+            (customer_id, period),
+        ).fetchone()
+        return _exported(row) if row else None
+
+
+def _exported(row: tuple[str, str, str]) -> dict[str, Any]:
+    return {**json.loads(row[0]), "statement_hash": row[1], "signature": row[2]}

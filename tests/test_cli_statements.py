@@ -1,0 +1,102 @@
+"""`receipts statements close|list|export` and `receipts verify` of statements, end to end
+on the embedded store: the real charging job, then the real statements job."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import event_bytes
+from tests.test_cli import invoke, write_events
+
+pytestmark = pytest.mark.beam
+
+
+def lines_of(result) -> list[dict]:
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in result.stdout_bytes.split(b"\n") if line]
+
+
+@pytest.fixture
+def charged(home: Path, tmp_path: Path) -> Path:
+    events = write_events(
+        tmp_path / "events.jsonl",
+        [
+            event_bytes(idempotent_key="oct-1", amount="10.00", timestamp="2026-10-03T10:00:00Z"),
+            event_bytes(idempotent_key="nov-1", amount="2.50", timestamp="2026-11-03T10:00:00Z"),
+            event_bytes(idempotent_key="nov-2", amount="1.25", timestamp="2026-11-30T23:59:59.9Z"),
+            event_bytes(
+                idempotent_key="jp",
+                customer_id="cust_jp",
+                amount="500",
+                currency="JPY",
+                timestamp="2026-11-10T00:00:00+09:00",
+            ),
+        ],
+    )
+    result = invoke(home, "run", "--input", str(events))
+    assert result.exit_code == 0, result.output
+    return home
+
+
+def test_close_periods_in_order_export_and_verify(charged: Path, tmp_path: Path) -> None:
+    home = charged
+    early = invoke(home, "statements", "close", "--period", "2026-12")
+    assert early.exit_code == 1 and "can close from 2027-01-01T01:00:00Z" in early.output
+    result = invoke(home, "statements", "close", "--period", "2026-10")
+    assert result.exit_code == 0, result.output
+    assert "2 statement(s) issued" in " ".join(result.output.split())
+    refused = invoke(home, "statements", "close", "--period", "2026-09")
+    assert refused.exit_code == 1 and "2026-10 is closed already" in refused.output
+    skipped = invoke(home, "statements", "close", "--period", "2026-12", "--grace", "0s")
+    assert skipped.exit_code == 1 and "close 2026-11 first" in skipped.output
+    late = write_events(
+        tmp_path / "late.jsonl",
+        [event_bytes(idempotent_key="oct-late", amount="4.00", timestamp="2026-10-31T23:00:00Z")],
+    )
+    assert invoke(home, "run", "--input", str(late)).exit_code == 0  # after October closed: late on November
+    assert invoke(home, "statements", "close", "--period", "2026-11").exit_code == 0
+    first = invoke(home, "statements", "export").stdout_bytes
+    again = invoke(home, "statements", "close", "--period", "2026-11")
+    assert again.exit_code == 0 and "2 issued before" in " ".join(again.output.split())
+    assert invoke(home, "statements", "export").stdout_bytes == first  # byte for byte
+
+    statements = lines_of(invoke(home, "statements", "export", "--customer", "cust_1"))
+    october, november = statements
+    assert (october["period"], october["line_count"], october["totals"]["USD"]["net"]) == ("2026-10", 1, "10.00")
+    assert (november["line_count"], november["totals"]["USD"]["charged"]) == (3, "7.75")
+    assert (november["totals"]["USD"]["late_lines"], november["totals"]["USD"]["late_net"]) == (1, "4.00")
+    assert november["previous_statement_hash"] == october["statement_hash"]
+    japan = lines_of(invoke(home, "statements", "export", "--customer", "cust_jp", "--period", "2026-10"))
+    assert japan[0]["line_count"] == 0 and japan[0]["totals"] == {}  # the JPY event is November's (UTC)
+
+    listed = invoke(home, "statements", "list", "--customer", "cust_1")
+    assert listed.exit_code == 0 and "7.75 USD" in listed.output
+
+    held = invoke(home, "statements", "export", "--with-receipts").stdout_bytes
+    path = tmp_path / "held.jsonl"
+    path.write_bytes(held)
+    verified = invoke(home, "verify", str(path))
+    assert verified.exit_code == 0, verified.output
+    assert "4 statement(s) verified" in " ".join(verified.output.split())
+
+    # A forged total, re-signed with the home's own key: only the recomputation catches it.
+    from receipts.canonical import canonical_bytes, sha256_hex
+    from receipts.jws import STATEMENT_TYP, sign_payloads
+    from receipts.stores.keyring import KeyRing
+    from receipts.stores.signers import LocalKeySigner
+
+    ring = KeyRing(home / "keys")
+    signer = LocalKeySigner(ring.private_pem(ring.current_kid))
+    body = {k: v for k, v in november.items() if k not in ("statement_hash", "signature")}
+    body["totals"] = {"USD": {**body["totals"]["USD"], "net": "0.75", "charged": "0.75"}}
+    payload = canonical_bytes(body)
+    [jws] = sign_payloads(signer, [payload], STATEMENT_TYP)
+    forged = {**body, "statement_hash": sha256_hex(payload), "signature": jws}
+    kept = [
+        line for line in held.split(b"\n") if line and json.loads(line).get("statement_id") != november["statement_id"]
+    ]
+    path.write_bytes(b"\n".join([*kept, json.dumps(forged).encode()]) + b"\n")
+    caught = invoke(home, "verify", str(path))
+    assert caught.exit_code == 1
+    assert "totals.USD.charged is '0.75'; the lines add up to '7.75'" in " ".join(caught.output.split())

@@ -1,0 +1,79 @@
+"""The statements job's steps: fix the period's close time once (BeginClose), then one
+statement per customer (CloseCustomer), each signed with the receipts' key and written once."""
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from receipts.jws import STATEMENT_TYP, sign_payloads
+from receipts.statements import Period, Previous, build_statement, exported_statement, statement_id
+from receipts.statements.periods import close_time_problem
+from receipts.stores.signers import signer_from_url
+from receipts.stores.worker_stores import acquire_store, release_store
+
+
+class CloseRefused(ValueError):
+    """The period may not close now (too early, or out of order): nothing was issued."""
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class BeginClose(beam.DoFn):
+    """period -> its close time: now on the period's first close (refused while its end plus
+    the grace is ahead, or out of order), the stored time on any later run."""
+
+    def __init__(self, store_url: str, grace: timedelta, clock: Callable[[], datetime] = utc_now) -> None:
+        self.store_url, self.grace, self.clock = store_url, grace, clock
+
+    def setup(self) -> None:
+        self.store = acquire_store(self.store_url)
+
+    def teardown(self) -> None:
+        release_store(self.store)
+
+    def process(self, period: str):
+        stored = self.store.period_closed_at(period)
+        if stored is None:
+            now = self.clock()
+            problem = close_time_problem(Period.parse(period), now, self.grace)
+            if problem:
+                raise CloseRefused(problem)
+            stored = self.store.begin_close(period, now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+        yield stored
+
+
+class CloseCustomer(beam.DoFn):
+    """customer_id -> the customer's statement for the period (exported), issued once: a
+    statement already stored is the answer, byte for byte."""
+
+    def __init__(self, store_url: str, signer_url: str, period: str) -> None:
+        self.store_url, self.signer_url, self.period = store_url, signer_url, period
+        self.issued = Metrics.counter("statements", "statements_issued")
+        self.kept = Metrics.counter("statements", "statements_already_issued")
+        self.lines = Metrics.counter("statements", "lines")
+
+    def setup(self) -> None:
+        self.store = acquire_store(self.store_url)
+        self.signer = signer_from_url(self.signer_url)
+
+    def teardown(self) -> None:
+        release_store(self.store)
+
+    def process(self, customer_id: str, closed_at: str):
+        existing = self.store.statement(statement_id(customer_id, self.period))
+        if existing is not None:
+            self.kept.inc()
+            yield existing
+            return
+        chain = list(self.store.receipts(customer_id))
+        previous = Previous.of(self.store.previous_statement(customer_id, self.period))
+        unsigned = build_statement(customer_id, Period.parse(self.period), closed_at, chain, previous, self.signer.kid)
+        [signature] = sign_payloads(self.signer, [unsigned.canonical], STATEMENT_TYP)
+        stored = self.store.add_statement(exported_statement(unsigned, signature))
+        self.issued.inc()
+        self.lines.inc(stored["line_count"])
+        yield stored
