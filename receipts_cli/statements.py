@@ -69,6 +69,10 @@ def close(home: Home, period: str, grace: str, signer: str | None) -> None:
                 settings = StatementSettings(home.store_url, period, signer_url, grace_time)
             with err.status(f"Closing {period}…", spinner="dots"):
                 counts = statement_counts(run(settings))
+        with home.exclusive_run():
+            from receipts_cli.log import integrated, unlogged_problem
+
+            run_log = integrated(home, store, "Logging the statements")  # each statement is a leaf of the log
     except HomeBusy as error:
         raise click.ClickException(str(error)) from error
     issued, kept = counts["statements_issued"], counts["statements_already_issued"]
@@ -78,6 +82,10 @@ def close(home: Home, period: str, grace: str, signer: str | None) -> None:
         + f", {counts['lines']} line(s)."
     )
     _print_table(list(store.statements(period=period)))
+    problem = unlogged_problem(store, home, run_log)
+    if problem:
+        err.print(f"[red]{shown(problem)}[/]")
+        sys.exit(1)
 
 
 @statements.command("list")

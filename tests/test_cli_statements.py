@@ -70,6 +70,16 @@ def test_close_periods_in_order_export_and_verify(charged: Path, tmp_path: Path)
     japan = lines_of(invoke(home, "statements", "export", "--customer", "cust_jp", "--period", "2026-10"))
     assert japan[0]["line_count"] == 0 and japan[0]["totals"] == {}  # the JPY event is November's (UTC)
 
+    # Every statement is a leaf of the log, after the receipts it closes over.
+    from receipts.stores import open_store
+
+    store = open_store(f"sqlite:///{home / 'receipts.db'}")
+    indexes = [store.log_leaf_index(statement["statement_id"]) for statement in (october, november)]
+    assert None not in indexes and indexes[0] < indexes[1]
+    assert store.log_entries(indexes[1], indexes[1] + 1) == [bytes.fromhex(november["statement_hash"])]
+    assert store.unlogged_count() == 0
+    store.close()
+
     listed = invoke(home, "statements", "list", "--customer", "cust_1")
     assert listed.exit_code == 0 and "7.75 USD" in listed.output
 

@@ -1,6 +1,6 @@
 """The transparency log's state in the SQLite store: the tree (size, root, stored hashes),
-the leaves (receipt id <-> leaf index, and each leaf's entry), per customer a "logged
-through" mark, and every signed checkpoint by size. receipts.stores.log_sequencer drives it;
+the leaves (receipt or statement id <-> leaf index, and each leaf's entry), per customer a
+"logged through" mark (and one for the customer's statements), and every signed checkpoint by size. receipts.stores.log_sequencer drives it;
 an append is one transaction. A part of `SqliteStore` (receipts.stores.sqlite), which
 supplies `_db` and its transactions."""
 
@@ -19,6 +19,17 @@ LEFT JOIN log_marks m ON m.customer_id = h.customer_id
 JOIN receipts r ON r.customer_id = h.customer_id AND r.sequence > coalesce(m.logged_sequence, 0)
 WHERE h.sequence > coalesce(m.logged_sequence, 0)
 ORDER BY r.customer_id, r.sequence LIMIT ?
+"""
+# Statements are leaves too (DESIGN.md), after the receipts: each customer's statements are a
+# second chain, numbered 1, 2, … by period, whose mark is kept under "statements:<customer>"
+# (a customer id never holds ':').
+STATEMENT_MARK = "statements:"
+UNLOGGED_STATEMENTS = """
+SELECT 'statements:' || s.customer_id, s.number, s.statement_id, s.statement_hash, coalesce(m.logged_sequence, 0)
+FROM statements s
+LEFT JOIN log_marks m ON m.customer_id = 'statements:' || s.customer_id
+WHERE s.number > coalesce(m.logged_sequence, 0)
+ORDER BY s.customer_id, s.number LIMIT ?
 """
 _CHUNK = 900  # SQL variables per IN (...)
 
@@ -69,6 +80,8 @@ class SqliteLog:
         with self._transaction():
             state = check_origin(self._log_state(), origin)
             rows = self._db.execute(UNLOGGED, (max_entries,)).fetchall()
+            if len(rows) < max_entries:
+                rows += self._db.execute(UNLOGGED_STATEMENTS, (max_entries - len(rows),)).fetchall()
             candidates = [UnloggedReceipt(*row[:4]) for row in rows]
             marks = {row[0]: row[4] for row in rows}
             appended = plan_append(state, candidates, marks, SqliteHashes(self._db), self._partial_bundle(state.size))
@@ -147,8 +160,14 @@ class SqliteLog:
         return row[0] if row else 0
 
     def unlogged_count(self) -> int:
-        return self._db.execute(
+        """Receipts and statements stored and not yet leaves."""
+        receipts = self._db.execute(
             "SELECT coalesce(sum(h.sequence - coalesce(m.logged_sequence, 0)), 0) FROM chain_heads h "
             "LEFT JOIN log_marks m ON m.customer_id = h.customer_id "
             "WHERE h.sequence > coalesce(m.logged_sequence, 0)"
         ).fetchone()[0]
+        statements = self._db.execute(
+            "SELECT count(*) FROM statements s LEFT JOIN log_marks m ON m.customer_id = 'statements:' || s.customer_id "
+            "WHERE s.number > coalesce(m.logged_sequence, 0)"
+        ).fetchone()[0]
+        return receipts + statements
