@@ -7,6 +7,7 @@ Flex Template as it is) that a data engineer runs hourly or on demand:
       -> GroupPerCustomer (CoGroupByKey) -> ReconcileCustomer (one pass per chain)
     ReadLogLeaves (ranges in parallel) + the ledger's receipts
       -> GroupPerReceipt (CoGroupByKey) -> CheckLogged;  CheckLogTree (checkpoint, tiles)
+    customers -> CheckStatements (each statement recomputed, each receipt on one)
       -> SummarizeResults (CombineGlobally) -> WriteReport [-> FreezeIntake] [-> PublishAlert]
 
     python -m pipelines.reconcile --store gcp://PROJECT --archive gs://BUCKET/receipts \\
@@ -31,7 +32,8 @@ from receipts.stores import store_class
 from transforms.intake import FreezeIntakeOnFailure
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
 from transforms.reconcile_log import LEAVES, STORED, CheckLogged, CheckLogTree, ReadLogLeaves
-from transforms.reconcile_sources import LOGGED, UNREADABLE, ReadArchive, ReadStores
+from transforms.reconcile_sources import CUSTOMERS, LOGGED, UNREADABLE, ReadArchive, ReadStores
+from transforms.reconcile_statements import CheckStatements
 
 
 class ReconcileOptions(PipelineOptions):
@@ -170,6 +172,10 @@ def build(pipeline: beam.Pipeline, settings: ReconcileSettings) -> dict[str, bea
     )
     if settings.store and LEDGER in sources:
         unreadable += _log_results(pipeline, settings, stores[LOGGED])
+        unreadable.append(
+            stores[CUSTOMERS]
+            | "CheckStatements" >> beam.ParDo(CheckStatements(settings.store, settings.jwks, settings.keys))
+        )
     results = (checked, *unreadable) | "AllResults" >> beam.Flatten()
     report = (
         results

@@ -200,6 +200,13 @@ class LogState:
     tiles_size: int
 
 
+def statements_mark(customer_id: str) -> str:
+    """Whose "logged through" mark counts a customer's statements (1, 2, … by period), beside
+    the mark of its receipts: statements are leaves too, after the receipts they close over
+    (a customer id never holds ':')."""
+    return f"statements:{customer_id}"
+
+
 @dataclass(frozen=True)
 class UnloggedReceipt:
     """A stored receipt the log does not hold yet: what the sequencer needs of it, and

@@ -110,3 +110,55 @@ def test_close_periods_in_order_export_and_verify(charged: Path, tmp_path: Path)
     caught = invoke(home, "verify", str(path))
     assert caught.exit_code == 1
     assert "totals.USD.charged is '0.75'; the lines add up to '7.75'" in " ".join(caught.output.split())
+
+
+def _resigned(home: Path, statement: dict, **changes) -> dict:
+    from receipts.canonical import canonical_bytes, sha256_hex
+    from receipts.jws import STATEMENT_TYP, sign_payloads
+    from receipts.stores.keyring import KeyRing
+    from receipts.stores.signers import LocalKeySigner
+
+    ring = KeyRing(home / "keys")
+    signer = LocalKeySigner(ring.private_pem(ring.current_kid))
+    body = {k: v for k, v in statement.items() if k not in ("statement_hash", "signature")} | changes
+    payload = canonical_bytes(body)
+    [jws] = sign_payloads(signer, [payload], STATEMENT_TYP)
+    return {**body, "statement_hash": sha256_hex(payload), "signature": jws}
+
+
+def test_reconcile_checks_every_statement_and_that_each_receipt_is_on_one(charged: Path) -> None:
+    import sqlite3
+
+    from tests.test_cli_reconcile import reconcile
+
+    home = charged
+    assert invoke(home, "statements", "close", "--period", "2026-10").exit_code == 0
+    assert invoke(home, "statements", "close", "--period", "2026-11").exit_code == 0
+    status, report, output = reconcile(home)
+    assert status == 0, output
+    assert report["checks"]["statements"]["receipts"] == report["receipts"] == 4
+
+    november = lines_of(invoke(home, "statements", "export", "--customer", "cust_1", "--period", "2026-11"))[0]
+    # The stored statement replaced by one that leaves out a line (re-signed with our own key).
+    forged = _resigned(home, november, line_count=1, totals={"USD": {**november["totals"]["USD"], "accepted": 1}})
+    db = sqlite3.connect(home / "receipts.db")
+    from receipts.canonical import canonical_bytes
+
+    body = {k: v for k, v in forged.items() if k not in ("statement_hash", "signature")}
+    db.execute(
+        "UPDATE statements SET body = ?, statement_hash = ?, signature = ? WHERE statement_id = ?",
+        (canonical_bytes(body).decode(), forged["statement_hash"], forged["signature"], november["statement_id"]),
+    )
+    db.commit()
+    status, report, output = reconcile(home)
+    assert status == 1
+    rules = {(d["check"], d["rule"]) for d in report["discrepancies"]}
+    assert {("statements", "lines"), ("statements", "one_statement"), ("log", "entry")} <= rules, rules
+
+    # A statement gone: the period closed with the customer's chain begun, and no statement.
+    db.execute("DELETE FROM statements WHERE statement_id = ?", (november["statement_id"],))
+    db.commit()
+    db.close()
+    status, report, output = reconcile(home)
+    assert status == 1
+    assert ("statements", "missing_statement") in {(d["check"], d["rule"]) for d in report["discrepancies"]}

@@ -82,6 +82,7 @@ def test_a_whole_ledger_has_no_discrepancy_and_counts_what_it_examined(chain, jw
         "idempotency": 5,
         "stores": 5,
         "log": 0,  # the log is checked per receipt (receipts.reconciliation.log), not per customer
+        "statements": 0,  # statements have their own step (receipts.reconciliation.statements)
     }
     assert result.tally.set_aside == {}
 

@@ -135,7 +135,8 @@ class CheckLogged(_StoreDoFn):
         stored, leaves = list(grouped[STORED]), list(grouped[LEAVES])
         later = None
         if (stored and not leaves and stored[0].sequence <= stored[0].logged_through) or (leaves and not stored):
-            later = LaterReads(self.store.log_leaf_index(receipt_id), self.store.receipt(receipt_id) is not None)
+            held = self.store.statement if receipt_id.startswith("s_") else self.store.receipt  # a leaf of either
+            later = LaterReads(self.store.log_leaf_index(receipt_id), held(receipt_id) is not None)
         result = check_logged(receipt_id, stored, leaves, later)
         self.discrepancies.inc(len(result.discrepancies))
         yield result

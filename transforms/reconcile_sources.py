@@ -15,11 +15,13 @@ from receipts.reconciliation import ArchivedCopy, CustomerResult, Tally
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
 from receipts.reconciliation.log import StoredReceipt
 from receipts.reconciliation.stores import archived_copy
+from receipts.rows import statements_mark
 from receipts.stores.archives import open_archive
 from receipts.stores.retry import with_backoff
 from receipts.stores.worker_stores import acquire_store, release_store
 
 LOGGED = "logged"  # the ledger's receipts keyed by receipt id, for the log's check
+CUSTOMERS = "customers"  # every customer id listed, once
 UNREADABLE = "unreadable"  # the third CoGroupByKey input, beside the stores' (findings: STATE, LEDGER, ARCHIVE)
 # Customer ids are [A-Za-z0-9_-]: these bounds cut the id space into ranges listed in parallel
 # (an id outside the pattern still falls in the first or last range).
@@ -79,6 +81,12 @@ class ReadCustomer(beam.DoFn):
                 stored = _stored_receipt(customer_id, entry.receipt, logged_through)
                 if stored is not None:
                     yield beam.pvalue.TaggedOutput(LOGGED, stored)
+            if hasattr(self.store, "statements"):  # statements are leaves too: numbered 1, 2, … by period
+                mark = statements_mark(customer_id)
+                through = self.store.logged_through(mark)
+                for number, statement in enumerate(self.store.statements(customer_id), start=1):
+                    stored = StoredReceipt(mark, number, statement["statement_hash"], through)
+                    yield beam.pvalue.TaggedOutput(LOGGED, (statement["statement_id"], stored))
 
 
 def _stored_receipt(customer_id: str, receipt: dict, logged_through: int) -> tuple[str, StoredReceipt] | None:
@@ -92,24 +100,23 @@ def _stored_receipt(customer_id: str, receipt: dict, logged_through: int) -> tup
 
 class ReadStores(beam.PTransform):
     """PBegin -> {'state': (customer_id, CustomerState), 'ledger': (customer_id, [LedgerEntry]),
-    'logged': (receipt_id, StoredReceipt), for the log's check}."""
+    'logged': (receipt_id, StoredReceipt), for the log's check, 'customers': customer_id}."""
 
     def __init__(self, store_url: str, as_of: str | None, read_ledger: bool) -> None:
         super().__init__()
         self.store_url, self.as_of, self.read_ledger = store_url, as_of, read_ledger
 
     def expand(self, begin):
-        read = (
+        customers = (
             begin
             | "CustomerIdRanges" >> beam.Create(customer_ranges())
             | "ListCustomers" >> beam.ParDo(ListCustomers(self.store_url))
             | "SpreadCustomers" >> beam.Reshuffle()
-            | "ReadStateAndLedger"
-            >> beam.ParDo(ReadCustomer(self.store_url, self.as_of, self.read_ledger)).with_outputs(
-                STATE, LOGGED, main=LEDGER
-            )
         )
-        return {STATE: read[STATE], LEDGER: read[LEDGER], LOGGED: read[LOGGED]}
+        read = customers | "ReadStateAndLedger" >> beam.ParDo(
+            ReadCustomer(self.store_url, self.as_of, self.read_ledger)
+        ).with_outputs(STATE, LOGGED, main=LEDGER)
+        return {STATE: read[STATE], LEDGER: read[LEDGER], LOGGED: read[LOGGED], CUSTOMERS: customers}
 
 
 class ListArchiveFiles(beam.DoFn):

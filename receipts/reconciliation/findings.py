@@ -5,10 +5,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-# The six checks of the report, in the order they are printed.
+# The seven checks of the report, in the order they are printed.
 CHAIN, SIGNATURES, MONEY, IDEMPOTENCY, STORES = "chain", "signatures", "money", "idempotency", "stores"
 LOG = "log"  # the transparency log: every stored receipt a leaf once, the tiles making the checkpoint
-CHECKS = (CHAIN, SIGNATURES, MONEY, IDEMPOTENCY, STORES, LOG)
+STATEMENTS = "statements"  # every statement recomputes from the chain; every receipt on exactly one
+CHECKS = (CHAIN, SIGNATURES, MONEY, IDEMPOTENCY, STORES, LOG, STATEMENTS)
 
 # Where a receipt or row was read. `--source` picks the copies of the receipts to read.
 LEDGER, ARCHIVE, STATE = "ledger", "archive", "state"

@@ -39,6 +39,12 @@ class Period:
         utc = moment.astimezone(UTC)
         return cls(utc.year, utc.month)
 
+    @classmethod
+    def of_timestamp(cls, text: str) -> "Period":
+        """The period a receipt's UTC timestamp falls in."""
+        seconds, _ = instant_key(text)
+        return cls(int(seconds[:4]), int(seconds[5:7]))
+
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
 

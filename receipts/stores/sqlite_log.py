@@ -1,8 +1,8 @@
 """The transparency log's state in the SQLite store: the tree (size, root, stored hashes),
 the leaves (receipt or statement id <-> leaf index, and each leaf's entry), per customer a
-"logged through" mark (and one for the customer's statements), and every signed checkpoint by size. receipts.stores.log_sequencer drives it;
-an append is one transaction. A part of `SqliteStore` (receipts.stores.sqlite), which
-supplies `_db` and its transactions."""
+"logged through" mark (and one for the customer's statements), and every signed checkpoint
+by size. receipts.stores.log_sequencer drives it; an append is one transaction. A part of
+`SqliteStore` (receipts.stores.sqlite), which supplies `_db` and its transactions."""
 
 import sqlite3
 from collections.abc import Sequence
@@ -21,9 +21,7 @@ WHERE h.sequence > coalesce(m.logged_sequence, 0)
 ORDER BY r.customer_id, r.sequence LIMIT ?
 """
 # Statements are leaves too (DESIGN.md), after the receipts: each customer's statements are a
-# second chain, numbered 1, 2, … by period, whose mark is kept under "statements:<customer>"
-# (a customer id never holds ':').
-STATEMENT_MARK = "statements:"
+# second chain, numbered 1, 2, … by period, under receipts.rows.statements_mark.
 UNLOGGED_STATEMENTS = """
 SELECT 'statements:' || s.customer_id, s.number, s.statement_id, s.statement_hash, coalesce(m.logged_sequence, 0)
 FROM statements s
