@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from receipts.events import MAX_MESSAGE_BYTES
 from verifier_site import bodies, errors, ingest, intake, metrics, ratelimit, security, text, transparency
-from verifier_site.blueprints import api, keys, log, lookup, ops, verify
+from verifier_site.blueprints import api, keys, log, lookup, ops, statements, verify
 from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource
 
@@ -101,6 +101,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.add_template_filter(text.json_text)
     app.add_template_filter(text.exact)
     app.add_template_global(text.outcome)
-    for module in (lookup, verify, api, ingest_api, keys, log, ops):
+    for module in (lookup, verify, api, statements, ingest_api, keys, log, ops):
         app.register_blueprint(module.blueprint)
     return app

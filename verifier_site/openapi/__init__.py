@@ -12,11 +12,19 @@ from verifier_site.openapi.log import log_paths, log_schemas
 from verifier_site.openapi.pages import page_paths
 from verifier_site.openapi.public import public_paths
 from verifier_site.openapi.schemas import component_schemas
+from verifier_site.openapi.statements import statement_paths
 
 
 def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
     """The document served at /openapi.json, with this app's configured limits."""
-    paths = {**page_paths(), **api_paths(config), **ingest_paths(config), **log_paths(), **public_paths()}
+    paths = {
+        **page_paths(),
+        **api_paths(config),
+        **ingest_paths(config),
+        **log_paths(),
+        **public_paths(),
+        **statement_paths(),
+    }
     return {
         "openapi": "3.1.0",
         "info": {

@@ -1,0 +1,77 @@
+"""Statements on the customer API: a customer's statements, and one statement with its lines
+and its check (recomputed here from the stored chain with receipts.statements, the function
+`receipts verify` and the reconciliation use). One customer per key, as for receipts."""
+
+import re
+
+from flask import Blueprint, Response, jsonify, request
+
+from receipts.events import ID_PATTERN
+from receipts.statements import Period, select_lines, verify_statement
+from verifier_site.auth import api_key_required, current_key
+from verifier_site.errors import SiteError
+from verifier_site.key_source import trusted_jwks
+from verifier_site.storage import get_store
+
+blueprint = Blueprint("statements", __name__, url_prefix="/v1")
+STATEMENT_ID_PATTERN = re.compile(r"s_[a-z2-7]{26}", re.ASCII)
+
+
+def _kept(store):
+    if not hasattr(store, "statements"):
+        raise SiteError(404, "this site's store keeps no statements yet", code="not_found")
+    return store
+
+
+@blueprint.get("/customers/<customer_id>/statements")
+@api_key_required
+def customer_statements(customer_id: str) -> Response:
+    """The customer's statements, oldest period first (export format)."""
+    if not ID_PATTERN.fullmatch(customer_id):
+        raise SiteError(400, "a customer id matches [A-Za-z0-9_-]{1,64}", code="invalid_customer_id")
+    if customer_id != current_key().customer_id:
+        raise SiteError(404, f"no customer {customer_id} for this API key")
+    return jsonify({"customer_id": customer_id, "statements": list(_kept(get_store()).statements(customer_id))})
+
+
+@blueprint.get("/statements/<statement_id>")
+@api_key_required
+def statement(statement_id: str) -> Response:
+    """One statement (export format); `?lines=true` adds its lines (sequence, receipt id and
+    hash, late) and `verification`, its checks recomputed from the stored chain."""
+    if not STATEMENT_ID_PATTERN.fullmatch(statement_id):
+        raise SiteError(400, "a statement id is s_ followed by 26 characters a-z and 2-7", code="invalid_statement_id")
+    lines = request.args.get("lines", "false")
+    if lines not in ("true", "false"):
+        raise SiteError(400, "lines must be true or false", code="invalid_parameter")
+    store = _kept(get_store())
+    record = store.statement(statement_id)
+    if record is None or record.get("customer_id") != current_key().customer_id:
+        raise SiteError(404, f"no statement {statement_id} for this API key's customer")
+    if lines == "false":
+        return jsonify(record)
+    customer = record["customer_id"]
+    chain = [receipt for receipt in store.receipts(customer) if receipt["sequence"] <= record["closing_sequence"] + 1]
+    previous = store.previous_statement(customer, record["period"])
+    result = verify_statement(record, trusted_jwks(), chain, previous)
+    chosen = select_lines(
+        chain, Period.parse(record["period"]), record["closing_sequence"], record["previous_closing_sequence"]
+    )
+    return jsonify(
+        {
+            **record,
+            "lines": [
+                {
+                    "sequence": line.sequence,
+                    "receipt_id": line.receipt["receipt_id"],
+                    "receipt_hash": line.receipt_hash,
+                    "late": line.late,
+                }
+                for line in chosen
+            ],
+            "verification": {
+                "ok": result.ok,
+                "checks": [{"check": c.check, "ok": c.ok, "reason": c.reason} for c in result.checks],
+            },
+        }
+    )
