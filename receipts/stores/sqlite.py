@@ -28,13 +28,17 @@ from receipts.stores.sqlite_restore import SqliteRestore
 from receipts.stores.sqlite_schema import SCHEMA
 from receipts.stores.sqlite_site_records import SqliteSiteRecords
 from receipts.stores.sqlite_state_reads import SqliteStateReads
+from receipts.stores.sqlite_submissions import SqliteSubmissions
 
 
-class SqliteStore(SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, SqliteLog, SqliteIntake, SqliteRestore):
+class SqliteStore(
+    SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, SqliteLog, SqliteIntake, SqliteRestore, SqliteSubmissions
+):
     """Receipts, chain state and dead letters here; the reconciliation's reads
     (receipts.stores.sqlite_state_reads), the site's records (sqlite_site_records), the
     archive's outbox (sqlite_archive_outbox), the transparency log (sqlite_log), intake's
-    state (sqlite_intake) and the restore (sqlite_restore) beside it."""
+    state (sqlite_intake), the restore (sqlite_restore) and who submitted each event through
+    the site's API (sqlite_submissions) beside it."""
 
     idempotency_ttl_seconds = None  # idempotency rows are kept for ever
     ledger_conflicts = 0  # one database: a receipt and its rows commit together, never apart
