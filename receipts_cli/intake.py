@@ -1,10 +1,12 @@
 """`receipts intake freeze|resume|status`: stop charging new usage while the ledger is in
-doubt, and start again. The state is one row in the store (SQLite, or Spanner on gcp://)
-that every part reads: the site answers 503 `intake_frozen`, the pipelines keep each event
-that arrives meanwhile as an `intake_frozen` dead letter, charged after resume by
+doubt, and start again; and `receipts intake scrub`: drop the client addresses of API
+submissions past their retention, keeping who (the key id) and when. Intake's state is one
+row in the store (SQLite, or Spanner on gcp://) that every part reads: the site answers
+503 `intake_frozen`, the pipelines keep each event that arrives meanwhile as an
+`intake_frozen` dead letter, charged after resume by
 `receipts dead-letters replay --reason intake_frozen`."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import click
 
@@ -147,6 +149,25 @@ def resume(home: Home, by: str, replay: bool, topic: str | None, signer: str | N
 def status(home: Home) -> None:
     """Whether intake is frozen, why, since when and by whom (exit 0 either way)."""
     print_state(store_of(home).intake())
+
+
+@intake.command()
+@click.option(
+    "--retention-days",
+    default=None,
+    type=click.IntRange(1, 3650),
+    help="Also drop every address older than this many days (after shortening the site's "
+    "--address-retention-days): each address is otherwise kept until the deadline set when it was recorded.",
+)
+@click.pass_obj
+def scrub(home: Home, retention_days: int | None) -> None:
+    """Drop the client addresses of API submissions whose retention has passed; the key id,
+    time and event hash of each submission stay. Safe to run at any time, and again."""
+    moment = datetime.now(UTC)
+    before = moment - timedelta(days=retention_days) if retention_days else None
+    dropped = store_of(home).scrub_submission_addresses(moment, before)
+    scope = f" or older than {retention_days} days" if retention_days else ""
+    out.print(f"Dropped {dropped} client address(es) past their retention{scope}; every key id is kept.")
 
 
 def register(main: click.Group) -> None:

@@ -163,6 +163,21 @@ def ingest_config(
     help="Ingest requests of one customer in progress per worker; past it 429 at once (default: --threads / 4).",
 )
 @click.option(
+    "--max-waiting",
+    default=None,
+    type=click.IntRange(1),
+    help="POST /v1/events?wait requests waiting for their receipt per worker; past it 429 (default: --threads / 4).",
+)
+@click.option(
+    "--address-retention-days",
+    default=90,
+    show_default=True,
+    envvar="RECEIPTS_ADDRESS_RETENTION_DAYS",
+    type=click.IntRange(1, 3650),
+    help="Days the client address of each API submission is kept (env RECEIPTS_ADDRESS_RETENTION_DAYS); "
+    "the key id stays. Drop older ones now with `receipts intake scrub`.",
+)
+@click.option(
     "--log-vkey",
     envvar="RECEIPTS_LOG_VKEY",
     default=None,
@@ -197,6 +212,8 @@ def serve(
     max_in_flight_per_customer: int,
     threads: int,
     max_requests_per_customer: int | None,
+    max_waiting: int | None,
+    address_retention_days: int,
     log_vkey: str | None,
     log_witnesses: tuple[str, ...],
     log_quorum: int,
@@ -223,7 +240,16 @@ def serve(
         if ingest
         else "Ingest is off: POST /v1/events answers 503 (pass --topic, or --store gcp://PROJECT)"
     )
-    overrides = {"TRUSTED_PROXIES": trusted_proxies, "SESSION_COOKIE_SECURE": https_only, **ingest, **log}
+    waiting = max_waiting or requests_per_customer(threads)
+    overrides = {
+        "TRUSTED_PROXIES": trusted_proxies,
+        "SESSION_COOKIE_SECURE": https_only,
+        "INGEST_MAX_WAITING": waiting,
+        "INGEST_MAX_WAITING_PER_CUSTOMER": max(1, waiting // 4),
+        "SUBMISSION_ADDRESS_DAYS": address_retention_days,
+        **ingest,
+        **log,
+    }
     if kms_keys:
         overrides["KMS_KEY_VERSIONS"] = list(kms_keys)
     serve_site({**site_config(home), **overrides}, host, port, workers, threads)

@@ -108,7 +108,7 @@ def test_spanner_ddl_is_the_file_the_code_uses() -> None:
     assert 'startswith(trimspace(line), "--")' in local["ddl_lines"]
     assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["tables"]
     assert 'split(";\\n", join("\\n", local.roles_lines))' in local["roles"]
-    assert len(spanner_ddl()) == 18 and len(spanner_ddl("spanner_roles.sql")) == 21
+    assert len(spanner_ddl()) == 20 and len(spanner_ddl("spanner_roles.sql")) == 23
     # Applied statements never change (Terraform would replace the database): roles only grow.
     assert spanner_ddl("spanner_roles.sql")[:4] == [
         "CREATE ROLE verifier_site",
@@ -358,6 +358,7 @@ WORKLOAD_CODE = {
                           ("intake.py", "intake")],
     "verifier_site": [("site_records.py", f) for f in ("api_key", "session", "add_session", "end_session")]
     + [("intake.py", "intake")]
+    + [("submissions.py", f) for f in ("add_submissions", "submission")]
     + [("log.py", f) for f in ("log_state", "checkpoint", "latest_checkpoint", "log_leaf_index", "log_entries",
                                "log_leaf")]
     + [("log_rows.py", "read_hashes")],
@@ -391,7 +392,18 @@ def test_each_database_role_grants_exactly_what_its_workloads_code_does() -> Non
     assert {r for r, tables in roles.items() if tables.get("IdempotencyKeys", set()) & {"UPDATE", "DELETE"}} == {
         "receipts_restorer"
     }
-    assert writes["verifier_site"] == {"Sessions"} and writes["receipts_auditor"] == {"Intake"}
+    assert writes["verifier_site"] == {"Sessions", "Submissions", "SubmissionAddresses"}
+    assert writes["receipts_auditor"] == {"Intake"}
+    # Who submitted an event: the site inserts a record once and can neither change nor delete
+    # it; the addresses go by the table's row deletion policy (or an operator's scrub).
+    assert (
+        roles["verifier_site"]["Submissions"]
+        == roles["verifier_site"]["SubmissionAddresses"]
+        == {
+            "SELECT",
+            "INSERT",
+        }
+    )
 
 
 def test_the_restorer_holds_nothing_outside_a_restore_window() -> None:

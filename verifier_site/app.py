@@ -10,7 +10,20 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from receipts.events import MAX_MESSAGE_BYTES
-from verifier_site import bodies, errors, ingest, intake, metrics, ratelimit, security, text, transparency
+from receipts.submissions import DEFAULT_RETENTION_DAYS
+from verifier_site import (
+    bodies,
+    errors,
+    ingest,
+    ingest_wait,
+    intake,
+    metrics,
+    ratelimit,
+    security,
+    submissions,
+    text,
+    transparency,
+)
 from verifier_site.blueprints import api, keys, log, lookup, ops, statements, verify
 from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource
@@ -53,6 +66,15 @@ DEFAULTS: dict[str, Any] = {
     "INGEST_OUTAGE_COOLDOWN": 2.0,  # after a failed publish, answer 503 at once for this long
     "INGEST_MAX_BATCH": 500,  # events per POST /v1/events:batch
     "INGEST_MAX_FUTURE_SECONDS": 3600,  # an event timestamped further ahead: 400 timestamp_in_future
+    # POST /v1/events?wait=S (S <= 10): requests waiting for their receipt, per process and per
+    # customer; each holds a server thread while it polls the store. Past either, 429 at once.
+    "INGEST_MAX_WAITING": 8,  # `receipts serve` sets a quarter of its threads
+    "INGEST_MAX_WAITING_PER_CUSTOMER": 2,
+    "INGEST_WAIT_SLEEP": None,  # (seconds) -> None between polls (tests inject one that moves INGEST_CLOCK)
+    # Who submitted each accepted event (verifier_site/submissions.py): the key id is kept, the
+    # client address (personal data) only this many days.
+    "SUBMISSION_ADDRESS_DAYS": DEFAULT_RETENTION_DAYS,
+    "SUBMISSION_CLOCK": None,  # () -> an aware UTC datetime for submissions (tests inject one)
     # Intake (receipts intake freeze|resume): while frozen, ingest answers 503 intake_frozen.
     "INTAKE_CACHE_SECONDS": 2.0,  # the store's state is read at most this often per process
     "INTAKE_CLOCK": None,  # monotonic seconds for that cache (tests inject a manual clock)
@@ -93,7 +115,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     bodies.init_app(app)  # before anything could read a body
     ratelimit.init_app(app)
     ingest.init_app(app)
+    ingest_wait.init_app(app)
     intake.init_app(app)
+    submissions.init_app(app)
     transparency.init_app(app)
     security.init_app(app)
     errors.init_app(app)

@@ -1,6 +1,7 @@
 """The dispute evidence bundle: a receipt, its JWS, the public key, the neighbouring
-receipts' hashes, its proof in the transparency log with the log's key, the server's
-verification, and steps to check it with openssl alone.
+receipts' hashes, its proof in the transparency log with the log's key, who submitted its
+event through the API (key id, client address, time: the issuer's record, not signed), the
+server's verification, and steps to check it with openssl alone.
 
 The steps are data (evidence_steps.py): the same list becomes VERIFY.md, verify.sh (which
 the tests run) and the printable page, so the instructions cannot drift from what works.
@@ -24,6 +25,7 @@ from verifier_site.evidence_log_steps import log_steps
 from verifier_site.evidence_steps import steps
 from verifier_site.key_source import KeySource
 from verifier_site.log_proofs import log_evidence
+from verifier_site.submissions import submission_view
 from verifier_site.text import outcome
 
 EVIDENCE_VERSION = 1
@@ -63,6 +65,7 @@ def build(report: ReceiptReport, keys: KeySource) -> dict[str, Any]:
         "jwks": jwks,
         "verification": report.as_json(),
         "log": log,
+        "submission": submission_view(receipt),
         "instructions": [
             {"step": number, "text": step.text, "command": step.command}
             for number, step in enumerate([*checks, *log_steps(log), last], start=1)
@@ -111,6 +114,7 @@ def readme(bundle: dict[str, Any]) -> str:
         f"Customer {receipt['customer_id']}, sequence {receipt['sequence']}: {outcome(receipt)}; "
         f"balance after {receipt['balance_after']} {receipt['currency']}.",
         f"The issuer's verification {verdict} on {bundle['generated_at']} (verification.json).",
+        f"Who sent it (the issuer's record of the API request, not signed): {bundle['submission']['summary']}.",
         "",
         "Files: receipt.json (the receipt as exported), receipt.jws (its signature, a JWS), public-key.pem,",
         "jwks.json (every published key), chain.json (the neighbouring receipts' hashes),",

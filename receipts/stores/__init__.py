@@ -8,6 +8,7 @@ only if it extends its customer's stored head, so the stored chain is always gap
 """
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import Any, Protocol
 
 from receipts.ledger import ChainState, Entitlement
@@ -28,6 +29,7 @@ from receipts.rows import (
 from receipts.sessions import SessionRecord
 from receipts.stores.archive_plans import BATCH_RECEIPTS
 from receipts.stores.log_sequencer import Appended
+from receipts.submissions import SubmissionRecord
 from receipts.tlog.stored import HashReader
 
 
@@ -93,6 +95,25 @@ class Store(Protocol):
 
     def end_session(self, session_hash: str) -> None:
         """Delete a session; ending one that is unknown or ended already does nothing."""
+        ...
+
+    # -- who submitted each event through the site's API (receipts.submissions) ----------
+    def add_submissions(self, records: Sequence[SubmissionRecord]) -> int:
+        """Keep each record whose receipt id has none yet: the first accepted submission
+        stays, a re-post adds nothing, and writing the same records again changes nothing.
+        Returns how many were added."""
+        ...
+
+    def submission(self, receipt_id: str) -> SubmissionRecord | None:
+        """The submission record of a receipt id, as stored (None: none was made, e.g. the
+        event was published to Pub/Sub directly). Its address may be past `address_until`
+        where dropping it is the store's background work: show it with `as_of(now)`."""
+        ...
+
+    def scrub_submission_addresses(self, now: datetime, submitted_before: datetime | None = None) -> int:
+        """Drop the client addresses whose retention ended by `now`, and those submitted
+        before `submitted_before` (after the retention was shortened); the rest of each
+        record (key id, time, event hash) stays. Returns how many were dropped."""
         ...
 
     # -- for the reconciliation (read-only: they never repair, create or derive) --------

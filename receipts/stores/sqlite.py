@@ -29,16 +29,24 @@ from receipts.stores.sqlite_schema import SCHEMA
 from receipts.stores.sqlite_site_records import SqliteSiteRecords
 from receipts.stores.sqlite_state_reads import SqliteStateReads
 from receipts.stores.sqlite_statements import SqliteStatements
+from receipts.stores.sqlite_submissions import SqliteSubmissions
 
 
 class SqliteStore(
-    SqliteStateReads, SqliteSiteRecords, SqliteArchiveOutbox, SqliteLog, SqliteIntake, SqliteRestore, SqliteStatements
+    SqliteStateReads,
+    SqliteSiteRecords,
+    SqliteArchiveOutbox,
+    SqliteLog,
+    SqliteIntake,
+    SqliteRestore,
+    SqliteStatements,
+    SqliteSubmissions,
 ):
     """Receipts, chain state and dead letters here; the reconciliation's reads
     (receipts.stores.sqlite_state_reads), the site's records (sqlite_site_records), the
     archive's outbox (sqlite_archive_outbox), the transparency log (sqlite_log), intake's
-    state (sqlite_intake), the restore (sqlite_restore) and the statements (sqlite_statements)
-    beside it."""
+    state (sqlite_intake), the restore (sqlite_restore), the statements (sqlite_statements)
+    and who submitted each event through the site's API (sqlite_submissions) beside it."""
 
     idempotency_ttl_seconds = None  # idempotency rows are kept for ever
     ledger_conflicts = 0  # one database: a receipt and its rows commit together, never apart

@@ -118,6 +118,17 @@ CREATE TABLE IF NOT EXISTS statements (
     UNIQUE (customer_id, period),
     UNIQUE (customer_id, number)
 );
+CREATE TABLE IF NOT EXISTS submissions (
+    receipt_id     TEXT PRIMARY KEY,  -- the first accepted POST /v1/events of the event (receipts.submissions)
+    customer_id    TEXT NOT NULL,
+    key_id         TEXT NOT NULL,     -- kept as long as the receipt
+    event_sha256   TEXT NOT NULL,
+    submitted_at   TEXT NOT NULL,
+    client_address TEXT,              -- personal data: NULL once address_until has passed
+    address_until  TEXT
+);
+CREATE INDEX IF NOT EXISTS submissions_by_address_until ON submissions (address_until)
+    WHERE client_address IS NOT NULL;
 CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id TEXT PRIMARY KEY,
     recorded       INTEGER NOT NULL,  -- insertion order

@@ -13,7 +13,7 @@ import pytest
 
 from pipelines.local_runner import stop
 from pipelines.streaming import start
-from receipts.api_keys import issue_api_key
+from receipts.api_keys import issue_api_key, key_id_of
 from receipts.canonical import receipt_id
 from receipts.keys import Jwks
 from receipts.producer import IdempotencyConflict, Producer, store_receipts
@@ -180,6 +180,10 @@ def test_a_retried_post_gives_the_same_receipt_id_and_one_charge_end_to_end(clou
     assert sorted(r["idempotent_key"] for r in receipts) == ["other", "retried"]  # one charge for three posts
     assert receipts[-1]["balance_after"] == "13.50"
     assert all(check.ok for check in verify_chain(receipts, Jwks(cloud.keys.jwks())))
+    waited = client.post("/v1/events?wait=10", data=body, headers=bearer)  # stored already: at once
+    assert waited.status_code == 200 and waited.json == receipt.json
+    submission = client.get(f"{receipt_url}/evidence?format=json", headers=bearer).json["submission"]
+    assert submission["source"] == "api" and submission["key_id"] == key_id_of(key) and submission["same_event"]
 
 
 def test_the_producer_sends_and_waits_for_its_receipt(cloud) -> None:

@@ -4,8 +4,13 @@ flood run against the real Pub/Sub emulator (tests/gcp/test_ingest_gcp.py)."""
 
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future
+from datetime import UTC, datetime
 
 from google.api_core import exceptions as api_exceptions
+
+from receipts.events import parse_event
+from receipts.jws import sign_payloads
+from receipts.records import SignedReceipt
 
 
 class InstantPublisher:
@@ -54,3 +59,41 @@ class FailingPublisher:
         future: Future = Future()
         future.set_exception(api_exceptions.ServiceUnavailable("connection refused"))
         return future
+
+
+class ChargingPublisher(InstantPublisher):
+    """Pub/Sub with the pipeline behind it: each event published is charged into `store` at
+    once (chained on the stored head, signed, written), as the streaming job would, unless
+    `hold` is true for it; `charge_held()` charges those later."""
+
+    def __init__(
+        self,
+        store,
+        signer,
+        hold: Callable[[Mapping[str, str]], bool] = lambda attributes: False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__()
+        self.store, self.signer, self.hold, self.clock = store, signer, hold, clock
+        self.held: list[bytes] = []
+
+    def publish(self, raw: bytes, attributes: Mapping[str, str]) -> Future:
+        future = super().publish(raw, attributes)
+        if self.hold(attributes):
+            self.held.append(raw)
+        else:
+            self.charge(raw)
+        return future
+
+    def charge(self, raw: bytes) -> None:
+        event = parse_event(raw)
+        if self.store.lookup_idempotency(event.customer_id, event.idempotent_key) is not None:
+            return  # a duplicate or a conflict: the pipeline charges nothing
+        processed_at = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        chained = self.store.load_chain(event.customer_id).append(event, None, self.signer.kid, processed_at)
+        self.store.write_receipts([SignedReceipt(chained, sign_payloads(self.signer, [chained.canonical])[0])])
+
+    def charge_held(self) -> None:
+        for raw in self.held:
+            self.charge(raw)
+        self.held.clear()

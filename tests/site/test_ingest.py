@@ -248,7 +248,7 @@ def test_unreadable_empty_or_oversized_batches(ingest_site: Site, instant, body:
 def test_the_ingest_routes_are_in_the_openapi_document(site: Site) -> None:
     document = site.client.get("/openapi.json").json
     single, batch = document["paths"]["/v1/events"]["post"], document["paths"]["/v1/events:batch"]["post"]
-    assert set(single["responses"]) == {"202", "400", "401", "403", "413", "429", "503"}
+    assert set(single["responses"]) == {"200", "202", "400", "401", "403", "409", "413", "429", "503"}
     assert batch["requestBody"]["content"]["application/json"]["schema"]["maxItems"] == 500
     currencies = document["components"]["schemas"]["Event"]["properties"]["currency"]["enum"]
     assert {"USD", "JPY", "BHD"} <= set(currencies) and "usd" not in currencies

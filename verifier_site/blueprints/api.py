@@ -1,6 +1,7 @@
 """The customer API: a receipt, a chain segment, an evidence bundle; one customer per key."""
 
 import re
+from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
@@ -36,7 +37,11 @@ def _links(**targets: str | None) -> str:
 @api_key_required
 def receipt(receipt_id: str) -> Response:
     """The receipt in the export format (what `receipts verify` and POST /v1/verify take)."""
-    record = owned_receipt(receipt_id)
+    return receipt_response(owned_receipt(receipt_id))
+
+
+def receipt_response(record: dict[str, Any]) -> Response:
+    """A receipt as GET /v1/receipts/<id> answers it (POST /v1/events?wait answers the same)."""
     previous, following = neighbours(get_store(), record)
     response = jsonify(record)
     links = _links(

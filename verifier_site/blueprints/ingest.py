@@ -18,12 +18,15 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from receipts.batches import UnreadableBatch, split_batch
 from receipts.events import Event, parse_event
 from verifier_site.auth import bearer_key
+from verifier_site.blueprints.api import receipt_response
 from verifier_site.bodies import body_limit
 from verifier_site.errors import SiteError
 from verifier_site.ingest import Refusal, count_event, get_publisher, request_place
+from verifier_site.ingest_wait import count_wait, poll_receipt, stored_receipt, wait_seconds, waiting_place
 from verifier_site.intake import refuse_while_frozen
 from verifier_site.metrics import count_rate_limited
 from verifier_site.ratelimit import bounded_elsewhere, charge_client_ip
+from verifier_site.submissions import record_submissions
 
 blueprint = Blueprint("ingest", __name__, url_prefix="/v1")
 NOT_CONFIGURED = (
@@ -48,11 +51,19 @@ class Outcome:
 @blueprint.post("/events")
 @bounded_elsewhere
 @body_limit("MAX_EVENT_BYTES")
-def create_event() -> tuple[Response, int, dict[str, str]]:
-    """One event; 202 with its receipt_id once Pub/Sub has it."""
+def create_event() -> Response | tuple[Response, int, dict[str, str]]:
+    """One event; 202 with its receipt_id once Pub/Sub has it. With ?wait=S, 200 with the
+    receipt itself when it is stored within S seconds (verifier_site/ingest_wait.py)."""
+    wait = wait_seconds()
     customer = _authenticated_customer()
     with request_place(customer):
-        [outcome] = ingest([request.get_data(cache=False)], customer)
+        if wait is None:
+            [outcome] = ingest([request.get_data(cache=False)], customer)
+        else:
+            with waiting_place(customer):
+                outcome = ingest_and_wait(request.get_data(cache=False), customer, wait)
+    if outcome.status == 200:
+        return receipt_response(outcome.body)
     if outcome.status != 202:
         error = outcome.body["error"]
         extra = {name: value for name, value in error.items() if name not in ("code", "message")}
@@ -62,12 +73,46 @@ def create_event() -> tuple[Response, int, dict[str, str]]:
     return jsonify(outcome.body), 202, {"Location": outcome.body["receipt_url"], **outcome.headers}
 
 
+def ingest_and_wait(raw: bytes, customer: str, seconds: float) -> Outcome:
+    """The receipt (200) if stored for this very event already (a duplicate: nothing is
+    published) or within `seconds` of the publish; 409 if another event holds its receipt
+    id (it is published all the same, for the pipeline to keep as a dead letter); else
+    what a plain post answers."""
+    checked = check(raw, customer)
+    if isinstance(checked, Outcome):
+        count_event(checked.body["error"]["code"])
+        return checked
+    found = stored_receipt(checked.receipt_id, customer)
+    if found is not None and found.get("event_sha256") == checked.event_sha256:
+        count_wait("duplicate")
+        return Outcome(200, found, receipt_id=checked.receipt_id)
+    [outcome] = publish([(raw, checked)])
+    if outcome.status != 202:
+        return outcome
+    found = found or poll_receipt(checked.receipt_id, customer, seconds)
+    if found is None:
+        count_wait("pending")
+        return outcome
+    if found.get("event_sha256") != checked.event_sha256:
+        count_wait("conflict")
+        message = (
+            f"receipt {checked.receipt_id} was made for another event with this idempotent_key "
+            f"(event_sha256 {found.get('event_sha256')}, this one {checked.event_sha256}): this one charges "
+            "nothing and is kept as an idempotency_conflict dead letter; send a new idempotent_key for a new charge"
+        )
+        return _refused(409, "idempotency_conflict", message, receipt_id=checked.receipt_id)
+    count_wait("receipt")
+    return Outcome(200, found, receipt_id=checked.receipt_id)
+
+
 @blueprint.post("/events:batch")
 @bounded_elsewhere
 @body_limit("INGEST_MAX_BATCH_BYTES")
 def create_events() -> tuple[Response, int, dict[str, str]]:
     """Up to INGEST_MAX_BATCH events (a JSON array, or JSONL as application/x-ndjson),
     answered per event: 202 when every event was accepted, else 207 with each one's status."""
+    if "wait" in request.args:
+        raise SiteError(400, "wait is for POST /v1/events, one event at a time", code="invalid_parameter")
     customer = _authenticated_customer()
     jsonl = request.mimetype in JSONL_TYPES
     try:
@@ -109,32 +154,66 @@ def _authenticated_customer() -> str:
 
 def ingest(messages: list[bytes], customer: str) -> list[Outcome]:
     """Validate each message, publish the valid ones of this customer, wait for Pub/Sub."""
+    outcomes: list[Outcome | None] = []
+    valid: list[tuple[int, tuple[bytes, Event]]] = []
+    for index, raw in enumerate(messages):
+        checked = check(raw, customer)
+        if isinstance(checked, Event):
+            outcomes.append(None)
+            valid.append((index, (raw, checked)))
+        else:
+            count_event(checked.body["error"]["code"])
+            outcomes.append(checked)
+    for (index, _), outcome in zip(valid, publish([pair for _, pair in valid]), strict=True):
+        outcomes[index] = outcome
+    assert None not in outcomes, "every valid event was published"
+    return outcomes  # type: ignore[return-value]
+
+
+def check(raw: bytes, customer: str) -> Event | Outcome:
+    """The event, or the refusal a post of it gets (403 another customer's, 400 invalid)."""
+    now, max_ahead = datetime.now(UTC), timedelta(seconds=current_app.config["INGEST_MAX_FUTURE_SECONDS"])
+    event = parse_event(raw, now, max_ahead)
+    named = event.customer_id  # an invalid event names one when that field itself is valid
+    if named is not None and named != customer:
+        return _refused(403, "customer_mismatch", f"this API key is for {customer}, not {named}")
+    if not isinstance(event, Event):
+        errors = [error.as_dict() for error in event.errors]
+        return _refused(400, "invalid_event", f"the event is not valid: {event.detail}", errors=errors)
+    return event
+
+
+def publish(events: list[tuple[bytes, Event]]) -> list[Outcome]:
+    """Publish each event's exact bytes, wait for Pub/Sub, record who submitted the accepted
+    ones (verifier_site/submissions.py); one outcome per event, counted."""
     publisher = get_publisher()
     assert publisher is not None
     outcomes: list[Outcome | None] = []
     pending: list[tuple[int, Event, Future]] = []
-    now, max_ahead = datetime.now(UTC), timedelta(seconds=current_app.config["INGEST_MAX_FUTURE_SECONDS"])
-    for index, raw in enumerate(messages):
-        event = parse_event(raw, now, max_ahead)
-        named = event.customer_id  # an invalid event names one when that field itself is valid
-        if named is not None and named != customer:
-            outcomes.append(_refused(403, "customer_mismatch", f"this API key is for {customer}, not {named}"))
-        elif not isinstance(event, Event):
-            errors = [error.as_dict() for error in event.errors]
-            outcomes.append(_refused(400, "invalid_event", f"the event is not valid: {event.detail}", errors=errors))
+    for index, (raw, event) in enumerate(events):
+        submitted = publisher.submit(event, raw)
+        if isinstance(submitted, Refusal):
+            outcomes.append(_from_refusal(submitted, event))
         else:
-            submitted = publisher.submit(event, raw)
-            if isinstance(submitted, Refusal):
-                outcomes.append(_from_refusal(submitted, event))
-            else:
-                outcomes.append(None)
-                pending.append((index, event, submitted))
+            outcomes.append(None)
+            pending.append((index, event, submitted))
+    accepted: list[tuple[int, Event]] = []
     for (index, event, _), result in zip(pending, publisher.wait([f for _, _, f in pending]), strict=True):
-        outcomes[index] = _from_refusal(result, event) if isinstance(result, Refusal) else _accepted(event)
+        if isinstance(result, Refusal):
+            outcomes[index] = _from_refusal(result, event)
+        else:
+            accepted.append((index, event))
+    failure = record_submissions([event for _, event in accepted])
+    for index, event in accepted:
+        outcomes[index] = (
+            _accepted(event)
+            if failure is None
+            else _refused(503, "submission_not_recorded", failure, {"Retry-After": "1"}, event.receipt_id)
+        )
     assert None not in outcomes, "every publish was waited for"
     for outcome in outcomes:
         count_event(outcome.body.get("error", {}).get("code", "accepted"))
-    return outcomes
+    return outcomes  # type: ignore[return-value]
 
 
 def _accepted(event: Event) -> Outcome:

@@ -10,6 +10,7 @@ from verifier_site.errors import SiteError
 from verifier_site.key_source import site_keys, trusted_jwks
 from verifier_site.log_proofs import log_status
 from verifier_site.storage import get_store
+from verifier_site.submissions import submission_view
 
 blueprint = Blueprint("lookup", __name__)
 
@@ -44,7 +45,7 @@ def leave() -> Response:
 def receipt(receipt_id: str) -> str:
     record = owned_receipt(receipt_id)
     built = report(get_store(), record, trusted_jwks(), "page")
-    return render_template("receipt.html", report=built, log=log_status(record))
+    return render_template("receipt.html", report=built, log=log_status(record), submission=submission_view(record))
 
 
 @blueprint.get("/receipts/<receipt_id>/evidence")

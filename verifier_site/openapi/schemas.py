@@ -168,6 +168,7 @@ def component_schemas() -> dict[str, Any]:
                 "jwks",
                 "verification",
                 "log",
+                "submission",
                 "instructions",
             ],
             "properties": {
@@ -188,6 +189,24 @@ def component_schemas() -> dict[str, Any]:
                 "jwks": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array"}}},
                 "verification": ref("Verification"),
                 "log": {"oneOf": [{"type": "null"}, ref("EvidenceLog")]},
+                "submission": {
+                    "description": "Who sent the event through POST /v1/events (the issuer's record, not signed): "
+                    "source api with key_id, client_address (null once dropped after its retention), "
+                    "submitted_at, event_sha256 and same_event; or source pubsub (published directly, no record)",
+                    "type": "object",
+                    "required": ["source", "summary"],
+                    "properties": {
+                        "source": {"enum": ["api", "pubsub"]},
+                        "summary": {"type": "string"},
+                        "key_id": {"type": "string"},
+                        "client_address": {"type": ["string", "null"]},
+                        "address_until": {"type": ["string", "null"]},
+                        "submitted_at": {"type": "string"},
+                        "event_sha256": HEX64,
+                        "same_event": {"type": "boolean"},
+                        "note": {"type": "string"},
+                    },
+                },
                 "instructions": {
                     "type": "array",
                     "items": {

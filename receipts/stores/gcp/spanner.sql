@@ -157,3 +157,29 @@ CREATE TABLE LogCheckpoints (
   Note BYTES(MAX) NOT NULL,
   SignedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
 ) PRIMARY KEY (Size);
+
+-- Who submitted each event through the site's POST /v1/events (receipts.submissions): the
+-- API key id, the event's hash and when, one row per receipt id, the first accepted
+-- submission (a re-post adds nothing). Kept as long as the receipts: no deletion policy.
+CREATE TABLE Submissions (
+  ReceiptId STRING(32) NOT NULL,
+  CustomerId STRING(64) NOT NULL,
+  KeyId STRING(64) NOT NULL,
+  EventSha256 STRING(64) NOT NULL,
+  SubmittedAt TIMESTAMP NOT NULL,
+) PRIMARY KEY (ReceiptId);
+
+-- The client address of each submission: personal data, in a table of its own so that it
+-- can go while the key id stays. AddressUntil is the submission's time plus the site's
+-- retention (90 days by default); Spanner's TTL deletes the row once it has passed (in the
+-- background, within about three days), and the site shows no address past AddressUntil.
+-- SubmittedAt is the submission's, repeated so that a scrub after a shortened retention
+-- (`receipts intake scrub --retention-days N`) is one partitioned DML on this table alone.
+CREATE TABLE SubmissionAddresses (
+  ReceiptId STRING(32) NOT NULL,
+  ClientAddress STRING(64) NOT NULL,
+  SubmittedAt TIMESTAMP NOT NULL,
+  AddressUntil TIMESTAMP NOT NULL,
+) PRIMARY KEY (ReceiptId),
+  INTERLEAVE IN PARENT Submissions ON DELETE CASCADE,
+  ROW DELETION POLICY (OLDER_THAN(AddressUntil, INTERVAL 0 DAY));

@@ -51,3 +51,11 @@ GRANT SELECT, INSERT ON TABLE LogCheckpoints TO ROLE receipts_writer;
 GRANT INSERT ON TABLE LogLeaves TO ROLE receipts_writer;
 GRANT SELECT ON TABLE LogState, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE verifier_site;
 GRANT SELECT ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_auditor;
+
+-- Who submitted each event through POST /v1/events (receipts/stores/gcp/submissions.py): the
+-- site inserts a submission and its address once (a transaction reads which receipt ids
+-- have one first), and reads them for the receipt's page and evidence. It can neither
+-- change nor delete one: the addresses go by the table's row deletion policy, which Spanner
+-- runs itself, or by `receipts intake scrub` as an operator.
+GRANT SELECT, INSERT ON TABLE Submissions TO ROLE verifier_site;
+GRANT SELECT, INSERT ON TABLE SubmissionAddresses TO ROLE verifier_site;
