@@ -157,3 +157,14 @@ CREATE TABLE LogCheckpoints (
   Note BYTES(MAX) NOT NULL,
   SignedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
 ) PRIMARY KEY (Size);
+
+-- Receipt contract v2 (credit notes): per charge ever credited, what its accepted credits add
+-- up to, in minor units of its currency, as of a chain sequence. Written in the commit of
+-- each accepted credit, beside its receipt, balance and usage rows, so credits of one charge
+-- never add up past it. The charge itself is its receipt.
+CREATE TABLE ChargeCredits (
+  CustomerId STRING(64) NOT NULL,
+  ReceiptId STRING(32) NOT NULL,
+  CreditedMinor INT64 NOT NULL,
+  AsOfSequence INT64 NOT NULL,
+) PRIMARY KEY (CustomerId, ReceiptId);

@@ -51,3 +51,10 @@ GRANT SELECT, INSERT ON TABLE LogCheckpoints TO ROLE receipts_writer;
 GRANT INSERT ON TABLE LogLeaves TO ROLE receipts_writer;
 GRANT SELECT ON TABLE LogState, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE verifier_site;
 GRANT SELECT ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_auditor;
+
+-- Credit notes (receipt contract v2): the streaming job reads a charge's credited total and
+-- upserts it in the commit of each accepted credit; the reconciliation reads it; the restore
+-- rewrites it from the verified chain.
+GRANT SELECT, INSERT, UPDATE ON TABLE ChargeCredits TO ROLE receipts_writer;
+GRANT SELECT ON TABLE ChargeCredits TO ROLE receipts_auditor;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ChargeCredits TO ROLE receipts_restorer;
