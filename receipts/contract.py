@@ -1,13 +1,14 @@
-"""The receipt contract (DESIGN.md, v1): the fields a signed body holds and the rules each
-obeys, checked on a body whose signature and canonical form are verified already."""
+"""The receipt contract (DESIGN.md, v1 and v2): the fields a signed body holds and the rules
+each obeys, checked on a body whose signature and canonical form are verified already. v2 adds
+`type` and `corrects` (credit notes); a v1 body is read as it was signed, a charge."""
 
 import re
 from collections.abc import Mapping
 from typing import Any
 
-from receipts.canonical import ZERO_HASH
-from receipts.events import Event, validate_event
-from receipts.ledger import ACCEPTED, RECEIPT_VERSION, REJECTED, event_of
+from receipts.canonical import RECEIPT_ID_PATTERN, ZERO_HASH
+from receipts.events import CHARGE, CREDIT, Event, validate_event
+from receipts.ledger import ACCEPTED, REJECTED, V2_EVENT_FIELDS, event_of
 from receipts.money import parse_balance
 
 BODY_FIELDS = frozenset(
@@ -31,7 +32,9 @@ BODY_FIELDS = frozenset(
         "quota_remaining",
         "kid",
     }
-)
+)  # contract v1
+BODY_FIELDS_V2 = BODY_FIELDS | frozenset(V2_EVENT_FIELDS)
+VERSIONS = (1, 2)
 EXPORT_EXTRA_FIELDS = ("receipt_hash", "signature")  # an exported receipt: the body fields and these
 HEX64 = re.compile(r"[0-9a-f]{64}")
 UTC_TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z", re.ASCII)
@@ -39,13 +42,19 @@ DECIMAL_TEXT = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?")
 
 
 def contract_problem(body: Mapping[str, Any], header_kid: str | None) -> str | None:
-    """First way the signed body breaks the v1 receipt contract (DESIGN.md), or None."""
-    missing = sorted(BODY_FIELDS - set(body))
-    extra = sorted(set(body) - BODY_FIELDS)
+    """First way the signed body breaks the receipt contract of its version (DESIGN.md), or None."""
+    version = body.get("v")
+    expected = BODY_FIELDS_V2 if is_int(version) and version == 2 else BODY_FIELDS
+    missing = sorted(expected - set(body))
+    extra = sorted(set(body) - expected)
     if missing or extra:
         return f"body fields: missing {missing}, unexpected {extra}"
-    if body["v"] != RECEIPT_VERSION or not is_int(body["v"]):
-        return f"v must be {RECEIPT_VERSION}"
+    if not is_int(version) or version not in VERSIONS:
+        return "v must be 1 or 2"
+    if version == 2:
+        problem = _correction_problem(body)
+        if problem:
+            return problem
     fields = event_of(body)
     if not isinstance(fields["amount"], str):  # a receipt's amount is text, never a JSON number
         fields["amount"] = None
@@ -82,6 +91,18 @@ def contract_problem(body: Mapping[str, Any], header_kid: str | None) -> str | N
         return "processed_at must be an RFC 3339 UTC timestamp"
     if body["kid"] != header_kid:
         return f"body kid {body['kid']!r} is not the JWS header kid {header_kid!r}"
+    return None
+
+
+def _correction_problem(body: Mapping[str, Any]) -> str | None:
+    """v2's `type` and `corrects`, before the event fields (which hold them too) are checked."""
+    kind, corrects = body["type"], body["corrects"]
+    if kind not in (CHARGE, CREDIT):
+        return f"type must be {CHARGE!r} or {CREDIT!r}"
+    if kind == CHARGE and corrects is not None:
+        return "corrects must be null for a charge"
+    if kind == CREDIT and not (isinstance(corrects, str) and RECEIPT_ID_PATTERN.fullmatch(corrects)):
+        return "corrects must be a receipt id (r_ and 26 base32 characters) for a credit"
     return None
 
 

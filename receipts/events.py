@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from receipts.canonical import canonical_bytes, receipt_id, sha256_hex, strict_loads
+from receipts.canonical import RECEIPT_ID_PATTERN, canonical_bytes, receipt_id, sha256_hex, strict_loads
 from receipts.currencies import MINOR_UNITS
 from receipts.money import AmountError, check_amount_text, format_amount, parse_amount
 from receipts.timestamps import instant, span, utc_timestamp
@@ -23,7 +23,8 @@ MAX_AHEAD = timedelta(hours=1)  # how far ahead of processing time an event may 
 ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 CURRENCY_PATTERN = re.compile(r"[A-Z]{3}")
 REQUIRED_FIELDS = ("idempotent_key", "customer_id", "amount", "currency", "timestamp")
-OPTIONAL_FIELDS = ("entitlement_id", "usage_description")
+OPTIONAL_FIELDS = ("entitlement_id", "usage_description", "type", "corrects")
+CHARGE, CREDIT = "charge", "credit"  # an event's type (contract v2); without one it is a charge
 
 # Dead-letter reasons, one per rule.
 INVALID_ENCODING = "invalid_encoding"
@@ -41,6 +42,8 @@ INVALID_TIMESTAMP = "invalid_timestamp"
 TIMESTAMP_IN_FUTURE = "timestamp_in_future"
 INVALID_ENTITLEMENT_ID = "invalid_entitlement_id"
 INVALID_USAGE_DESCRIPTION = "invalid_usage_description"
+INVALID_TYPE = "invalid_type"
+INVALID_CORRECTS = "invalid_corrects"
 IDEMPOTENCY_CONFLICT = "idempotency_conflict"
 
 
@@ -83,6 +86,8 @@ class Event:
     entitlement_id: str | None = None
     usage_description: str | None = None
     instant: str = field(default="", compare=False)  # sortable: fraction padded to 9 digits
+    kind: str = CHARGE  # the event's "type": CHARGE or CREDIT
+    corrects: str | None = None  # a credit: the receipt id of the accepted charge it corrects
 
     @property
     def amount(self) -> str:
@@ -98,8 +103,11 @@ class Event:
         return (self.instant, self.idempotent_key)
 
     def normalized(self) -> dict[str, Any]:
-        """The fields that identify the charge; equal dicts mean the same payload."""
-        return {
+        """The fields that identify the event; equal dicts mean the same payload. A charge's
+        are the seven of contract v1 (so its event_sha256 is the one a v1 receipt holds, and a
+        producer's retry across the upgrade is a duplicate, not a conflict); a credit adds
+        `type` and `corrects`."""
+        fields = {
             "idempotent_key": self.idempotent_key,
             "customer_id": self.customer_id,
             "amount": self.amount,
@@ -108,6 +116,9 @@ class Event:
             "entitlement_id": self.entitlement_id,
             "usage_description": self.usage_description,
         }
+        if self.kind == CREDIT:
+            fields.update(type=CREDIT, corrects=self.corrects)
+        return fields
 
     @cached_property  # dedup and the chain both ask; computed once per event
     def event_sha256(self) -> str:
@@ -209,6 +220,8 @@ def validate_event(
             )
         )
 
+    kind, corrects = _check_correction(document, errors)
+
     for name in sorted(set(document) - set(REQUIRED_FIELDS) - set(OPTIONAL_FIELDS)):
         errors.append(FieldError(name, UNKNOWN_FIELD, f"unknown field {name[:64]!r}"))
     if errors:
@@ -227,7 +240,39 @@ def validate_event(
         entitlement_id=entitlement,
         usage_description=description,
         instant=timestamp[1],
+        kind=kind,
+        corrects=corrects,
     )
+
+
+def _check_correction(document: dict[str, Any], errors: list[FieldError]) -> tuple[str, str | None]:
+    """`type` and `corrects` (contract v2): corrects is required for a credit and refused on a
+    charge; a credit names no entitlement_id (it gives back the quota of the charge it corrects)."""
+    kind, corrects = document.get("type"), document.get("corrects")
+    if kind is None:
+        kind = CHARGE
+    elif kind not in (CHARGE, CREDIT):
+        errors.append(FieldError("type", INVALID_TYPE, f'type must be "{CHARGE}" or "{CREDIT}"'))
+        return CHARGE, None
+    if kind == CREDIT and corrects is None:
+        errors.append(FieldError("corrects", MISSING_FIELD, "corrects is required for a credit"))
+    elif kind == CHARGE and corrects is not None:
+        errors.append(
+            FieldError("corrects", INVALID_CORRECTS, "corrects is for credits only: a charge corrects nothing")
+        )
+    elif corrects is not None and not (isinstance(corrects, str) and RECEIPT_ID_PATTERN.fullmatch(corrects)):
+        errors.append(
+            FieldError("corrects", INVALID_CORRECTS, "corrects must be a receipt id: r_ and 26 base32 characters")
+        )
+    if kind == CREDIT and document.get("entitlement_id") is not None:
+        errors.append(
+            FieldError(
+                "entitlement_id",
+                INVALID_ENTITLEMENT_ID,
+                "a credit names no entitlement_id: it gives back the quota of the charge it corrects",
+            )
+        )
+    return kind, corrects
 
 
 def _is_idempotent_key(value: Any) -> bool:

@@ -1,7 +1,7 @@
 """What a store holds and answers, as plain values: the rows every `Store` adapter
 (receipts.stores) reads and writes, and what the reconciliation checks. No I/O here."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
@@ -101,6 +101,7 @@ class CustomerState:
     idempotency: tuple[IdempotencyRow, ...]
     idempotency_ttl_seconds: int | None = None  # rows older than this may be gone (Spanner TTL)
     archived_through: int | None = None  # the archive's outbox: receipts past this are not archived yet
+    credits: dict[str, AmountRow] = field(default_factory=dict)  # charge receipt_id -> credited, minor units
 
 
 # -- the archive's outbox: what is stored and not yet archived -------------------------

@@ -23,6 +23,7 @@ from receipts.canonical import (
     strict_loads,
 )
 from receipts.contract import EXPORT_EXTRA_FIELDS, contract_problem, is_int
+from receipts.events import CREDIT
 from receipts.jws import ALG, TYP, b64url_decode, split_compact
 from receipts.keys import Jwks, signature_problem
 from receipts.ledger import ACCEPTED
@@ -172,7 +173,8 @@ def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Veri
 
     A segment may start past sequence 1; then its first link and the balances before it
     are unknown and only checked from there on. Balances must move by exactly the
-    amount of each accepted receipt and not at all for a rejected one.
+    amount of each accepted receipt (up for a charge, down for a v2 credit) and not at all
+    for a rejected one.
     """
     results = [verify_receipt(receipt, jwks) for receipt in receipts]
     previous: dict[str, Verification] = {}
@@ -251,11 +253,14 @@ def _balance_check(body: Mapping[str, Any], balances: dict[tuple[str, str], int]
         charged = parse_amount(body["amount"], currency) if body.get("status") == ACCEPTED else 0
     except (AmountError, KeyError, TypeError):
         return True, f"{NOT_CHECKED}: the amount is malformed (see the contract check)"
+    how = " plus the accepted amount" if charged else ", nothing charged"
+    if charged and body.get("type") == CREDIT:  # a v2 credit moves the balance down
+        charged, how = -charged, " less the credited amount"
     if after != known + charged:
         return False, (
             f"balance_after {body['balance_after']} {currency} should be "
             f"{format_amount(known + charged, currency)}: the previous balance "
-            f"{format_amount(known, currency)}{' plus the accepted amount' if charged else ', nothing charged'}"
+            f"{format_amount(known, currency)}{how}"
         )
     return True, ""
 

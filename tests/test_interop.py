@@ -51,7 +51,7 @@ RFC7638_THUMBPRINT = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
 BODY_FIELDS = {
     "v", "receipt_id", "customer_id", "sequence", "previous_receipt_hash", "idempotent_key", "event_sha256",
     "entitlement_id", "amount", "currency", "usage_description", "event_timestamp", "processed_at", "status",
-    "reason", "balance_after", "quota_remaining", "kid",
+    "reason", "balance_after", "quota_remaining", "kid", "type", "corrects",
 }  # fmt: skip
 
 UNICODE_DESCRIPTION = "Größe 10 € — line\u2028separator, paragraph\u2029end, emoji \U0001f600, tab\tnew\nline"

@@ -48,7 +48,7 @@ def test_state_rows_are_the_reconciliations_arithmetic(signer) -> None:
 
     cap = Entitlement("cust_r", "ent", 1000, "USD")
     chain = exported(signed_chain(signer, 5, entitlement=cap))  # 1.50 + 2.25 accepted, 10.00 over the cap
-    balances, usage = state_rows(chain)
+    balances, usage, credits = state_rows(chain)
     assert balances == {"USD": (chain[-1]["balance_after"], 5)}
     accepted = sum(int(r["amount"].replace(".", "")) for r in chain if r["status"] == "accepted")
-    assert usage == {"ent": (accepted, 5)}
+    assert usage == {"ent": (accepted, 5)} and credits == {}

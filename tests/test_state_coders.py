@@ -101,9 +101,27 @@ def test_beam_uses_the_versioned_coders_for_charge_items() -> None:
     assert [type(component) for component in components] == [MessageCoder, EventCoder]
 
 
-@pytest.mark.parametrize("coder", [MessageCoder(), EventCoder()])
-def test_an_unknown_element_version_is_refused(coder) -> None:
-    with pytest.raises(UnknownStateVersion, match="version 2"):
-        coder.decode(b'{"v":2}')
+# A credit (receipt contract v2), written by release 2027-01 (version 2). Never edit.
+EVENT_V2 = (
+    b'{"amount_minor":300,"corrects":"r_oavsmjexnitj7ue7y7b6mjg377","currency":"USD","customer_id":"cust_1",'
+    b'"entitlement_id":null,"idempotent_key":"refund-1","instant":"2026-01-26T10:00:00.000000000",'
+    b'"kind":"credit","timestamp":"2026-01-26T10:00:00Z","usage_description":null,"v":2}'
+)
+
+
+def test_credits_written_by_version_2_decode_and_charges_are_still_written_as_version_1() -> None:
+    credit = EventCoder().decode(EVENT_V2)
+    assert (credit.kind, credit.corrects, credit.amount) == ("credit", "r_oavsmjexnitj7ue7y7b6mjg377", "3.00")
+    assert EventCoder().encode(credit) == EVENT_V2
+    fresh = make_event(type="credit", corrects="r_oavsmjexnitj7ue7y7b6mjg377")
+    again = EventCoder().decode(EventCoder().encode(fresh))
+    assert again == fresh and again.event_sha256 == fresh.event_sha256
+    assert b'"v":1' in EventCoder().encode(make_event())
+
+
+@pytest.mark.parametrize(("coder", "unknown"), [(MessageCoder(), 2), (EventCoder(), 3)])
+def test_an_unknown_element_version_is_refused(coder, unknown: int) -> None:
+    with pytest.raises(UnknownStateVersion, match=f"version {unknown}"):
+        coder.decode(b'{"v":%d}' % unknown)
     with pytest.raises(UnknownStateVersion, match="not a versioned JSON"):
         coder.decode(pickle.dumps(("m", b"raw")))

@@ -108,7 +108,7 @@ def test_spanner_ddl_is_the_file_the_code_uses() -> None:
     assert 'startswith(trimspace(line), "--")' in local["ddl_lines"]
     assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["tables"]
     assert 'split(";\\n", join("\\n", local.roles_lines))' in local["roles"]
-    assert len(spanner_ddl()) == 20 and len(spanner_ddl("spanner_roles.sql")) == 23
+    assert len(spanner_ddl()) == 21 and len(spanner_ddl("spanner_roles.sql")) == 26
     # Applied statements never change (Terraform would replace the database): roles only grow.
     assert spanner_ddl("spanner_roles.sql")[:4] == [
         "CREATE ROLE verifier_site",
@@ -340,7 +340,7 @@ def test_each_workload_reaches_spanner_only_through_its_own_database_role() -> N
 # verifier_site/ and `receipts restore`), and tables a loop-variable mutation names.
 WORKLOAD_CODE = {
     "receipts_writer": [
-        *(("store.py", f) for f in ("lookup_idempotency", "load_chain", "entitlement", "_commit_receipts",
+        *(("store.py", f) for f in ("lookup_idempotency", "load_chain", "entitlement", "charge", "_commit_receipts",
                                     "_sync_ledger_tail")),
         *(("archive_outbox.py", f) for f in ("plan_archive", "pending_archive_batches", "archive_lines",
                                              "finish_archive_batch", "archived_through", "unarchived_count")),
@@ -364,8 +364,8 @@ WORKLOAD_CODE = {
     + [("log_rows.py", "read_hashes")],
 }  # fmt: skip
 LOOP_TABLES = {
-    ("restore.py", "_restore_state"): {"Balances", "EntitlementUsage"},
-    ("store.py", "_commit_receipts"): {"ChainHeads", "Balances", "EntitlementUsage"},  # its `state` rows
+    ("restore.py", "_restore_state"): {"Balances", "EntitlementUsage", "ChargeCredits"},
+    ("store.py", "_commit_receipts"): {"ChainHeads", "Balances", "EntitlementUsage", "ChargeCredits"},  # `state` rows
     ("log_rows.py", "put_rows"): {"LogHashes", "LogBundles"},  # the 256-hash rows
 }
 

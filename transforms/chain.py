@@ -23,6 +23,7 @@ from apache_beam.transforms.window import TimestampedValue
 
 from receipts.canonical import canonical_bytes
 from receipts.contract import signed_body
+from receipts.credits import ChargeBook
 from receipts.events import Event
 from receipts.ledger import ACCEPTED, ChainedReceipt, ChainState, Entitlement
 from receipts.records import Message, SignedReceipt
@@ -83,7 +84,8 @@ class ChargeCustomer(beam.DoFn):
         entitlements: dict[str, Entitlement | None] = {}  # one store read per entitlement per batch
         for _ in range(ATTEMPTS):
             refused: list[tuple[Message, Event]] = []
-            for receipt, outcome, item in self._charge(state, pending, entitlements):
+            charges = ChargeBook(lambda receipt_id: self.store.charge(customer_id, receipt_id))  # as the store has them
+            for receipt, outcome, item in self._charge(state, pending, entitlements, charges):
                 if outcome in REFUSED:
                     refused.append(item)
                     continue
@@ -107,16 +109,18 @@ class ChargeCustomer(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(DEAD, refused_for_good(message, event, ATTEMPTS))
         chain.write(state)
 
-    def _charge(self, state: ChainState, items: list[tuple[Message, Event]], entitlements: dict):
-        """Chain `items` on `state` (advancing it), sign, write in chunks: (receipt, outcome, item)."""
+    def _charge(self, state: ChainState, items: list[tuple[Message, Event]], entitlements: dict, charges: ChargeBook):
+        """Chain `items` on `state` (advancing it), sign, write in chunks: (receipt, outcome, item).
+        A credit sees the charge it corrects as the store has it and as this batch changed it."""
         chained: list[ChainedReceipt] = []
         for _, event in items:
             entitlement = None
-            if event.entitlement_id:
-                if event.entitlement_id not in entitlements:
-                    entitlements[event.entitlement_id] = self.store.entitlement(event.customer_id, event.entitlement_id)
-                entitlement = entitlements[event.entitlement_id]
-            receipt = state.append(event, entitlement, self.kid, self.clock())
+            entitlement_id = state.entitlement_of(event, charges)
+            if entitlement_id:
+                if entitlement_id not in entitlements:
+                    entitlements[entitlement_id] = self.store.entitlement(event.customer_id, entitlement_id)
+                entitlement = entitlements[entitlement_id]
+            receipt = state.append(event, entitlement, self.kid, self.clock(), charges)
             (self.accepted if receipt.body["status"] == ACCEPTED else self.rejected).inc()
             chained.append(receipt)
         signed = sign_named(self.signer, chained)

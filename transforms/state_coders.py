@@ -15,13 +15,13 @@ from typing import Any
 
 from apache_beam.coders import Coder, registry
 
-from receipts.events import Event
+from receipts.events import CHARGE, Event
 from receipts.ledger import ChainState
 from receipts.records import Message
 
 CHAIN_STATE_VERSION = 1
 MESSAGE_VERSION = 1
-EVENT_VERSION = 1
+EVENT_VERSION = 2  # 1: a charge; 2: a credit, with kind and corrects
 
 
 class UnknownStateVersion(ValueError):
@@ -76,16 +76,30 @@ class MessageCoder(_VersionedJson):
 
 
 class EventCoder(_VersionedJson):
-    """receipts.events.Event <-> its fields as JSON (the amount in integer minor units)."""
+    """receipts.events.Event <-> its fields as JSON (the amount in integer minor units). A
+    charge is written as version 1 wrote it, byte for byte; a credit (receipt contract v2) as
+    version 2, which adds `kind` and `corrects`. Both decode."""
 
     name, version = "event", EVENT_VERSION
     TEXT = ("idempotent_key", "customer_id", "currency", "timestamp", "entitlement_id", "usage_description", "instant")
+    CREDIT_TEXT = ("kind", "corrects")  # version 2
 
-    def fields(self, event: Event) -> dict[str, Any]:
-        return {"amount_minor": event.amount_minor, **{name: getattr(event, name) for name in self.TEXT}}
+    def encode(self, event: Event) -> bytes:
+        document = {"v": 1, "amount_minor": event.amount_minor, **{name: getattr(event, name) for name in self.TEXT}}
+        if event.kind != CHARGE:
+            document.update({"v": EVENT_VERSION, **{name: getattr(event, name) for name in self.CREDIT_TEXT}})
+        return json.dumps(document, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
-    def build(self, document: dict[str, Any]) -> Event:
-        return Event(amount_minor=_integer(document["amount_minor"]), **{name: document[name] for name in self.TEXT})
+    def decode(self, encoded: bytes) -> Event:
+        try:
+            document = json.loads(encoded)
+        except (UnicodeDecodeError, ValueError) as error:
+            raise UnknownStateVersion(f"{self.name} is not a versioned JSON document: {error}") from error
+        version = document.get("v") if isinstance(document, dict) else None
+        if version not in (1, 2) or isinstance(version, bool):
+            raise UnknownStateVersion(f"{self.name} version {version!r} is not one this release reads (1, 2)")
+        names = self.TEXT + (self.CREDIT_TEXT if version == 2 else ())
+        return Event(amount_minor=_integer(document["amount_minor"]), **{name: document[name] for name in names})
 
     def to_type_hint(self):
         return Event

@@ -142,7 +142,21 @@ payload_kid=$(field kid '"\([A-Za-z0-9_-]\{43\}\)"')
 [ "$payload_kid" = "$jws_kid" ] || fail "the signed payload names key ${payload_kid:-?}, but key $jws_kid signed it"
 [ -n "$customer_id" ] && [ -n "$sequence" ] && [ -n "$previous_hash" ] \
   || fail "the signed payload has no customer_id, sequence or previous_receipt_hash"
-echo "receipt.json OK: byte for byte the signed payload of $receipt_id plus receipt_hash and signature"
+version=$(printf '%s\n' "$body" | sed -n 's/.*,"v":\([12]\)}$/\1/p')
+kind=charge; corrects=
+case $version in
+  1) case $body in *',"type":'* | *',"corrects":'*) fail "a v1 signed payload has no type or corrects" ;; esac ;;
+  2) kind=$(field type '"\([a-z]*\)"'); corrects=$(field corrects '"\(r_[a-z2-7]\{26\}\)"')
+     case $kind in
+       charge) case $body in *',"corrects":null,'*) ;; *) fail "a v2 charge's corrects must be null" ;; esac ;;
+       credit) [ -n "$corrects" ] || fail "a v2 credit's corrects must be the receipt id of the charge it corrects" ;;
+       *) fail "the signed payload's type must be charge or credit" ;;
+     esac ;;
+  *) fail "the signed payload's v must be 1 or 2, the receipt contract's versions" ;;
+esac
+what="receipt contract v$version, a $kind"
+[ -z "$corrects" ] || what="$what correcting charge $corrects"
+echo "receipt.json OK: byte for byte the signed payload of $receipt_id plus receipt_hash and signature ($what)"
 """.strip()
 
 CHECK_CHAIN = r"""
@@ -288,7 +302,8 @@ def steps(receipt: dict[str, Any], chain: dict[str, Any], kids: list[str], has_k
             '"receipt_hash" before "receipt_id" and "signature" before "status" (in canonical JSON the text '
             ',"name": occurs only at a member, never inside a string, so the insertion is exact). So receipt.json '
             "says nothing the signature does not. The payload is the receipt the issuer named, signed by the key "
-            "it names.",
+            'it names, in receipt contract v1 or v2: a v2 receipt is a "charge" (corrects null) or a "credit" '
+            "whose corrects is the receipt id of the charge it corrects.",
             CHECK_RECEIPT,
         ),
         Step(

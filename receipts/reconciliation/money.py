@@ -1,14 +1,17 @@
-"""Money: balances and entitlement usage recomputed from the accepted receipts must equal
-the state store's rows, and each receipt's quota_remaining must fit its status.
+"""Money: balances, entitlement usage and charge credits recomputed from the accepted
+receipts must equal the state store's rows, each receipt's quota_remaining must fit its
+status, and each accepted credit must correct an accepted charge before it in the chain, in
+its currency, without the charge's credits passing its amount (receipt contract v2).
 
 Every `balance_after` moving by exactly the accepted amount is verify_chain's check.
 """
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from receipts.credits import CREDIT, CreditTally
 from receipts.currencies import MINOR_UNITS
 from receipts.ledger import ACCEPTED, QUOTA_EXCEEDED
 from receipts.money import AmountError, format_amount, parse_amount, parse_balance, to_decimal
@@ -20,30 +23,47 @@ Position = tuple[Any, Copy]  # (sequence, copy) of the receipt a row is as of
 
 @dataclass(frozen=True)
 class Totals:
-    """What a chain adds up to: per currency the accepted minor units, per entitlement the
-    accepted minor units it used, and the index (in the chain given) of the last receipt in
-    each, which the state store's row is as of."""
+    """What a chain adds up to: per currency the accepted minor units (charges less credits),
+    per entitlement the minor units used (less what credits gave back), per credited charge
+    what its credits add up to, and the index (in the chain given) of the last receipt in
+    each, which the state store's row is as of; and each accepted credit that breaks a credit
+    rule (receipts.credits), by index."""
 
     balances: dict[str, int]
     used: dict[str, int]
     last_in: dict[str, int]
     last_of: dict[str, int]
+    credited: dict[str, int] = field(default_factory=dict)
+    last_credit: dict[str, int] = field(default_factory=dict)
+    credit_problems: list[tuple[int, str]] = field(default_factory=list)
 
 
 def add_up(bodies: Sequence[dict[str, Any]]) -> Totals:
-    """The balances and entitlement usage the state store must hold after these signed
-    bodies (one customer's chain, in order): the rows `restore` writes, and those the
+    """The balances, entitlement usage and charge credits the state store must hold after these
+    signed bodies (one customer's chain, in order): the rows `restore` writes, and those the
     reconciliation compares."""
     totals = Totals({}, {}, {}, {})
+    tally = CreditTally()
     for index, body in enumerate(bodies):
         currency = body.get("currency")
         if currency not in MINOR_UNITS:
             continue  # the contract check reports it
         amount = _amount(body.get("amount"), currency)
         charged = amount if body.get("status") == ACCEPTED and amount is not None else 0
+        entitlement = body.get("entitlement_id")
+        if charged and body.get("type") == CREDIT:
+            problem, charge = tally.credit(body, charged)
+            if problem:
+                totals.credit_problems.append((index, problem))
+            if charge is not None:
+                totals.credited[charge.receipt_id] = charge.credited_minor
+                totals.last_credit[charge.receipt_id] = index
+                entitlement = charge.entitlement_id  # the quota the credit gives back
+            charged = -charged
+        elif charged and isinstance(body.get("receipt_id"), str):
+            tally.charge(body, charged)
         totals.balances[currency] = totals.balances.get(currency, 0) + charged
         totals.last_in[currency] = index
-        entitlement = body.get("entitlement_id")
         if isinstance(entitlement, str):
             totals.used[entitlement] = totals.used.get(entitlement, 0) + charged
             totals.last_of[entitlement] = index
@@ -68,8 +88,25 @@ def check_money(
 
     last_in = {currency: position(index) for currency, index in totals.last_in.items()}
     last_of = {entitlement: position(index) for entitlement, index in totals.last_of.items()}
+    for index, problem in totals.credit_problems:
+        sequence, copy = position(index)
+        reason = f"an accepted credit {problem}"
+        found.append(Discrepancy.of(MONEY, customer_id, copy, sequence, "corrects", reason, "credit", LEDGER))
     if state is None:
         return found
+    last_credit = {receipt_id: position(index) for receipt_id, index in totals.last_credit.items()}
+    for receipt_id in sorted(set(totals.credited) | set(state.credits)):
+        found += _compare_row(
+            customer_id,
+            f"charge_credits[{receipt_id}]",
+            f"credited total of charge {receipt_id}",
+            state.credits.get(receipt_id),
+            totals.credited.get(receipt_id),
+            last_credit.get(receipt_id),
+            lambda minor: f"{minor} minor units",
+            _integer,
+            lambda minor: minor,
+        )
     for currency in sorted(set(balances) | set(state.balances)):
         found += _compare_row(
             customer_id,

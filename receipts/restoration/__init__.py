@@ -130,10 +130,13 @@ def extended_by_store(
     return Extended(tuple(chain), len(chain) - len(base))
 
 
-def state_rows(receipts: Sequence[Receipt]) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[int, int]]]:
-    """The balance rows (currency -> (amount text, as of sequence)) and entitlement usage rows
-    (entitlement -> (minor units, as of sequence)) a verified chain leaves, by the
-    reconciliation's own arithmetic (receipts.reconciliation.money.add_up)."""
+def state_rows(
+    receipts: Sequence[Receipt],
+) -> tuple[dict[str, tuple[str, int]], dict[str, tuple[int, int]], dict[str, tuple[int, int]]]:
+    """The balance rows (currency -> (amount text, as of sequence)), entitlement usage rows
+    (entitlement -> (minor units, as of sequence)) and charge credit rows (charge receipt id ->
+    (minor units, as of sequence)) a verified chain leaves, by the reconciliation's own
+    arithmetic (receipts.reconciliation.money.add_up)."""
     totals = add_up(receipts)
     balances = {
         currency: (format_amount(minor, currency), receipts[totals.last_in[currency]]["sequence"])
@@ -143,4 +146,8 @@ def state_rows(receipts: Sequence[Receipt]) -> tuple[dict[str, tuple[str, int]],
         entitlement: (minor, receipts[totals.last_of[entitlement]]["sequence"])
         for entitlement, minor in totals.used.items()
     }
-    return balances, usage
+    credits = {
+        receipt_id: (minor, receipts[totals.last_credit[receipt_id]]["sequence"])
+        for receipt_id, minor in totals.credited.items()
+    }
+    return balances, usage, credits

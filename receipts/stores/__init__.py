@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from receipts.credits import ChargeRecord
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, SignedReceipt
 from receipts.rows import (
@@ -43,6 +44,11 @@ class Store(Protocol):
     def load_chain(self, customer_id: str) -> ChainState: ...
 
     def entitlement(self, customer_id: str, entitlement_id: str) -> Entitlement | None: ...
+
+    def charge(self, customer_id: str, receipt_id: str) -> ChargeRecord | None:
+        """The accepted receipt `receipt_id` of `customer_id` as a credit sees it (contract v2):
+        amount, currency, entitlement, and what accepted credits of it add up to."""
+        ...
 
     def set_entitlement(self, entitlement: Entitlement) -> None: ...
 

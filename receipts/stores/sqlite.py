@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from receipts.canonical import ZERO_HASH
+from receipts.credits import ChargeRecord, stored_charge
 from receipts.ledger import ChainState, Entitlement
 from receipts.money import parse_balance
 from receipts.records import DeadLetter, SignedReceipt
@@ -97,6 +98,17 @@ class SqliteStore(
             (customer_id, entitlement_id),
         ).fetchone()
         return Entitlement(customer_id, entitlement_id, parse_balance(row[0], row[1]), row[1]) if row else None
+
+    def charge(self, customer_id: str, receipt_id: str) -> ChargeRecord | None:
+        with self._read():
+            row = self._db.execute(
+                "SELECT body FROM receipts WHERE receipt_id = ? AND customer_id = ?", (receipt_id, customer_id)
+            ).fetchone()
+            credited = self._db.execute(
+                "SELECT credited_minor FROM charge_credits WHERE customer_id = ? AND receipt_id = ?",
+                (customer_id, receipt_id),
+            ).fetchone()
+        return stored_charge(json.loads(row[0]), customer_id, int(credited[0]) if credited else 0) if row else None
 
     def entitlements(self) -> list[Entitlement]:
         rows = self._db.execute(
@@ -201,9 +213,15 @@ class SqliteStore(
         if chained.entitlement_used_minor is not None:
             self._db.execute(
                 "INSERT OR REPLACE INTO entitlement_usage VALUES (?, ?, ?, ?)",
-                (customer, body["entitlement_id"], str(chained.entitlement_used_minor), sequence),
+                (customer, chained.entitlement_id, str(chained.entitlement_used_minor), sequence),
             )
-        self.write_counts.rows += 4 + (chained.entitlement_used_minor is not None)
+        if chained.credited is not None:  # an accepted credit: its charge's credits, absolute
+            charge_id, credited = chained.credited
+            self._db.execute(
+                "INSERT OR REPLACE INTO charge_credits VALUES (?, ?, ?, ?)",
+                (customer, charge_id, str(credited), sequence),
+            )
+        self.write_counts.rows += 4 + (chained.entitlement_used_minor is not None) + (chained.credited is not None)
         return WriteOutcome.WRITTEN
 
     def add_dead_letters(self, letters: Iterable[DeadLetter]) -> int:

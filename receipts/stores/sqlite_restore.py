@@ -78,7 +78,7 @@ class SqliteRestore:
         return 1 if found else 0
 
     def _restore_state(self, customer_id: str, receipts: Sequence[dict[str, Any]], head: tuple[int, str] | None) -> int:
-        """The chain head, balances and usage recomputed from the chain; rows the chain does
+        """The chain head, balances, usage and charge credits recomputed from the chain; rows the chain does
         not account for removed. Returns how many rows were written or removed."""
         changed = 0
         if receipts and head != (receipts[-1]["sequence"], receipts[-1]["receipt_hash"]):
@@ -87,10 +87,11 @@ class SqliteRestore:
                 (customer_id, receipts[-1]["sequence"], receipts[-1]["receipt_hash"]),
             )
             changed += 1
-        balances, usage = state_rows(receipts)
+        balances, usage, credits = state_rows(receipts)
         wanted = {
             "balances": ("currency", "balance", {c: (text, seq) for c, (text, seq) in balances.items()}),
             "entitlement_usage": ("entitlement_id", "used_minor", {e: (str(m), seq) for e, (m, seq) in usage.items()}),
+            "charge_credits": ("receipt_id", "credited_minor", {r: (str(m), seq) for r, (m, seq) in credits.items()}),
         }
         for table, (key, value, rows) in wanted.items():
             stored = {

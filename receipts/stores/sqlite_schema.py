@@ -43,6 +43,13 @@ CREATE TABLE IF NOT EXISTS entitlement_usage (
     as_of_sequence INTEGER NOT NULL,
     PRIMARY KEY (customer_id, entitlement_id)
 );
+CREATE TABLE IF NOT EXISTS charge_credits (  -- receipt contract v2: what a charge's accepted credits add up to
+    customer_id    TEXT NOT NULL,
+    receipt_id     TEXT NOT NULL,  -- the charge
+    credited_minor TEXT NOT NULL,  -- minor units of its currency
+    as_of_sequence INTEGER NOT NULL,
+    PRIMARY KEY (customer_id, receipt_id)
+);
 CREATE TABLE IF NOT EXISTS api_keys (
     key_id      TEXT PRIMARY KEY,
     customer_id TEXT NOT NULL,

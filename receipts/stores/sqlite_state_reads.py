@@ -68,6 +68,13 @@ class SqliteStateReads:
                     (customer_id,),
                 )
             )
+            credits = {
+                receipt_id: AmountRow(str(credited), as_of_sequence)
+                for receipt_id, credited, as_of_sequence in self._db.execute(
+                    "SELECT receipt_id, credited_minor, as_of_sequence FROM charge_credits WHERE customer_id = ?",
+                    (customer_id,),
+                )
+            }
             archived = self.archived_through(customer_id)
         return CustomerState(
             customer_id,
@@ -79,4 +86,5 @@ class SqliteStateReads:
             rows,
             self.idempotency_ttl_seconds,
             archived,
+            credits,
         )

@@ -28,7 +28,7 @@ from tests.vectors.forge import (
     signer,
     with_member,
 )
-from tests.vectors.genuine import chains, interleaved
+from tests.vectors.genuine import chains, credit_chains, interleaved
 
 
 @dataclass(frozen=True)
@@ -729,6 +729,104 @@ def chain_cases() -> list[Case]:
     ]
 
 
+def credit_cases() -> list[Case]:
+    """Receipt contract v2: credit notes, and v1 and v2 receipts in one chain."""
+    c, upgrade = credit_chains()["cust_credit"], credit_chains()["cust_upgrade"]
+    credit, charge = c[2], c[1]  # cr-1 corrects c-1; c-2 is a v2 charge
+    body = body_of(credit)
+    other = c[1]["receipt_id"]
+    return [
+        Case("credit/genuine", "charges and credits: each refusal of a credit, quota given back", c),
+        Case("credit/upgrade", "a chain in v1, then v2: a v2 credit of a v1 charge", upgrade),
+        Case("credit/v1-and-v2-segment", "a segment across the upgrade", upgrade[1:]),
+        Case(
+            "credit/type-edited",
+            "a credit's type edited in the export",
+            [*c[:2], tamper(credit, type="charge"), *c[3:5]],
+            fails={2: [CANONICAL]},
+        ),
+        Case(
+            "credit/corrects-edited",
+            "a credit's corrects edited in the export",
+            [tamper(credit, corrects=other)],
+            fails={0: [CANONICAL]},
+        ),
+        Case(
+            "credit/turned-into-a-charge-signed",
+            "validly signed as a charge (corrects null): event_sha256 and the balance give it away",
+            [*c[:2], resign({**body, "type": "charge", "corrects": None})],
+            fails={2: [CONTRACT, BALANCE]},
+        ),
+        Case(
+            "credit/type-charge-with-corrects-signed",
+            "validly signed, type charge but corrects a receipt",
+            [resign({**body, "type": "charge"})],
+            fails={0: [CONTRACT]},
+        ),
+        Case(
+            "credit/corrects-other-signed",
+            "validly signed, corrects another receipt: event_sha256 covers corrects",
+            [resign({**body, "corrects": other})],
+            fails={0: [CONTRACT]},
+        ),
+        Case(
+            "credit/corrects-rederived-signed",
+            "validly signed with a new receipt_id and event_sha256 for the edited corrects: the contract holds, "
+            "and the balance does not",
+            [*c[:2], resign(rederive({**body, "corrects": other, "amount": "3.00"}))],
+            fails={2: [BALANCE]},
+        ),
+        Case(
+            "credit/corrects-not-an-id",
+            "validly signed, corrects is no receipt id",
+            [resign({**body, "corrects": "r_x"})],
+            fails={0: [CONTRACT]},
+        ),
+        Case(
+            "credit/corrects-missing-signed",
+            "validly signed credit without corrects",
+            [resign({**body, "corrects": None})],
+            fails={0: [CONTRACT]},
+        ),
+        Case(
+            "credit/type-refund",
+            "validly signed, type refund",
+            [resign({**body, "type": "refund"})],
+            fails={0: [CONTRACT]},
+        ),
+        Case(
+            "credit/entitlement-on-credit",
+            "validly signed, re-derived credit naming an entitlement",
+            [resign(rederive({**body, "entitlement_id": "ent_api"}, strict=False))],
+            fails={0: [CONTRACT]},
+        ),
+        Case(
+            "credit/balance-up-signed",
+            "validly signed credit whose balance went up",
+            [*c[:2], resign({**body, "balance_after": "11.00"})],
+            fails={2: [BALANCE]},
+        ),
+        Case(
+            "credit/v1-with-type",
+            "validly signed v1 body carrying v2 fields",
+            [resign({**body_of(charge), "v": 1})],
+            fails={0: [CONTRACT]},
+        ),
+        Case(
+            "credit/v2-without-type",
+            "validly signed v2 body without type and corrects",
+            [resign({k: v for k, v in body_of(charge).items() if k not in ("type", "corrects")})],
+            fails={0: [CONTRACT]},
+        ),
+        Case(
+            "credit/v-string",
+            'validly signed, v "2"',
+            [resign({**body_of(charge), "v": "2"})],
+            fails={0: [CONTRACT]},
+        ),
+    ]
+
+
 def all_cases() -> list[Case]:
     return [
         *genuine_cases(),
@@ -739,4 +837,5 @@ def all_cases() -> list[Case]:
         *hash_cases(),
         *contract_cases(),
         *chain_cases(),
+        *credit_cases(),
     ]

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from receipts.canonical import canonical_bytes, sha256_hex
+from receipts.canonical import canonical_bytes, receipt_id, sha256_hex
+from receipts.credits import ChargeBook
 from receipts.events import Event, parse_event, validate_event
 from receipts.jws import b64url, sign_payloads
 from receipts.keys import public_jwk
-from receipts.ledger import ChainState, Entitlement, event_of
+from receipts.ledger import ChainedReceipt, ChainState, Entitlement, event_of
 from receipts.records import SignedReceipt
 from receipts.stores.signers import LocalKeySigner
 
@@ -65,6 +66,19 @@ class Charge:
     entitlement: str | None = None
     description: str | None = None
     signed_by: str = "current"
+    kind: str | None = None  # "credit" (contract v2), or None: a charge that names no type
+    corrects: str | None = None  # a credit: the idempotent_key of the customer's event it corrects
+    v1: bool = False  # issued before contract v2 (as_v1)
+
+
+def as_v1(chained: ChainedReceipt) -> ChainedReceipt:
+    """The receipt contract v1 form of a charge's receipt (no type or corrects, "v": 1): what
+    this project issued before v2, which every verifier must keep accepting."""
+    assert chained.body["type"] == "charge", "v1 has no credits"
+    body = {name: value for name, value in chained.body.items() if name not in ("type", "corrects")}
+    body["v"] = 1
+    canonical = canonical_bytes(body)
+    return ChainedReceipt(body, canonical, sha256_hex(canonical), chained.entitlement_used_minor)
 
 
 def event(customer: str, charge: Charge) -> Event:
@@ -76,21 +90,30 @@ def event(customer: str, charge: Charge) -> Event:
         "timestamp": charge.timestamp,
         "entitlement_id": charge.entitlement,
         "usage_description": charge.description,
+        "type": charge.kind,
+        "corrects": receipt_id(customer, charge.corrects) if charge.corrects is not None else None,
     }
     parsed = parse_event(json.dumps({k: v for k, v in fields.items() if v is not None}).encode())
     assert isinstance(parsed, Event), parsed
     return parsed
 
 
-def chain(customer: str, charges: list[Charge], entitlements: dict[str, Entitlement] | None = None) -> list[Receipt]:
-    """Genuine exported receipts, chained and signed by the domain code."""
+def chain(
+    customer: str, charges: list[Charge], entitlements: dict[str, Entitlement] | None = None, version: int = 2
+) -> list[Receipt]:
+    """Genuine exported receipts, chained and signed by the domain code (with version=1, in
+    the v1 form the project issued before credit notes, chained on each other)."""
     state = ChainState(customer)
+    book = ChargeBook()
     out = []
     for charge in charges:
         parsed = event(customer, charge)
         key = signer(charge.signed_by)
-        limit = (entitlements or {}).get(charge.entitlement or "")
-        chained = state.append(parsed, limit, key.kid, PROCESSED_AT)
+        limit = (entitlements or {}).get(state.entitlement_of(parsed, book) or "")
+        chained = state.append(parsed, limit, key.kid, PROCESSED_AT, book)
+        if version == 1 or charge.v1:
+            chained = as_v1(chained)
+            state.head_hash = chained.receipt_hash
         [token] = sign_payloads(key, [chained.canonical])
         out.append(SignedReceipt(chained, token).export())
     return out

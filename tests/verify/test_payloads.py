@@ -146,8 +146,9 @@ def test_receipt_id_not_derived_from_customer_and_key_fails_contract(
 @pytest.mark.parametrize(
     ("field", "value", "words"),
     [
-        ("v", 2, ["v must be 1"]),
-        ("v", True, ["v must be 1"]),
+        ("v", 3, ["v must be 1 or 2"]),
+        ("v", 1, ["unexpected ['corrects', 'type']"]),  # a v2 body is no v1 body
+        ("v", True, ["unexpected ['corrects', 'type']"]),
         ("sequence", 0, ["sequence"]),
         ("sequence", "2", ["sequence"]),
         ("status", "refunded", ["status"]),

@@ -18,7 +18,13 @@ def ref(name: str) -> dict[str, str]:
 def component_schemas() -> dict[str, Any]:
     """The shapes of every JSON body the site sends or takes."""
     receipt_fields: dict[str, Any] = {
-        "v": {"type": "integer", "const": 1},
+        "v": {"type": "integer", "enum": [1, 2], "description": "Receipt contract version: 2 since credit notes"},
+        "type": {"type": "string", "enum": ["charge", "credit"], "description": "v2 only"},
+        "corrects": {
+            "type": ["string", "null"],
+            "pattern": f"^{RECEIPT_ID_PATTERN.pattern}$",
+            "description": "v2 only: a credit's charge (its receipt id); null for a charge",
+        },
         "receipt_id": {"type": "string", "pattern": f"^{RECEIPT_ID_PATTERN.pattern}$"},
         "customer_id": {"type": "string"},
         "sequence": {"type": "integer", "minimum": 1},
@@ -108,7 +114,7 @@ def component_schemas() -> dict[str, Any]:
         "Receipt": {
             "type": "object",
             "description": "A receipt in the export format: the signed body's fields, receipt_hash and signature",
-            "required": sorted(receipt_fields),
+            "required": sorted(set(receipt_fields) - {"type", "corrects"}),  # a v1 receipt has neither
             "properties": receipt_fields,
             "additionalProperties": False,
         },
@@ -275,6 +281,12 @@ def event_schemas() -> dict[str, Any]:
                 "timestamp": {"type": "string", "pattern": f"^{TIMESTAMP_PATTERN.pattern}$"},
                 "entitlement_id": identifier,
                 "usage_description": {"type": "string", "maxLength": MAX_DESCRIPTION_CHARS},
+                "type": {"type": "string", "enum": ["charge", "credit"], "description": "Default charge"},
+                "corrects": {
+                    "type": "string",
+                    "pattern": f"^{RECEIPT_ID_PATTERN.pattern}$",
+                    "description": "A credit's charge: the receipt id of an accepted charge of the same customer",
+                },
             },
             "additionalProperties": False,
         },

@@ -1,4 +1,4 @@
-// The receipt contract (DESIGN.md, v1) as receipts/verify.py's contract_problem checks a
+// The receipt contract (DESIGN.md, v1 and v2) as receipts/contract.py's contract_problem checks a
 // signed body: every field, type and format rule, amounts with exactly the currency's minor
 // digits (integer minor units as BigInt, never a float), the event timestamp normalized to
 // UTC, receipt_id and event_sha256 recomputed. Reasons are receipts/verify.py's, word for word.
@@ -9,17 +9,21 @@ import { MINOR_UNITS } from "./tables.js";
 export const ZERO_HASH = "0".repeat(64);
 export const ACCEPTED = "accepted";
 const REJECTED = "rejected";
+const CHARGE = "charge";
+export const CREDIT = "credit";
 export const BODY_FIELDS = [
   "v", "receipt_id", "customer_id", "sequence", "previous_receipt_hash", "idempotent_key", "event_sha256",
   "entitlement_id", "amount", "currency", "usage_description", "event_timestamp", "processed_at", "status",
   "reason", "balance_after", "quota_remaining", "kid",
 ]; // prettier-ignore
+const BODY_FIELDS_V2 = [...BODY_FIELDS, "type", "corrects"]; // contract v2: credit notes
 const EVENT_FIELDS = [
   ["idempotent_key", "idempotent_key"], ["customer_id", "customer_id"], ["amount", "amount"],
   ["currency", "currency"], ["timestamp", "event_timestamp"], ["entitlement_id", "entitlement_id"],
   ["usage_description", "usage_description"],
 ]; // prettier-ignore
 const ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const RECEIPT_ID = /^r_[a-z2-7]{26}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 const UTC_TIMESTAMP = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?Z$/;
 const DECIMAL_TEXT = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?$/;
@@ -161,8 +165,30 @@ function validateEvent(fields) {
       "usage_description must be a string of at most 1024 Unicode characters (no lone surrogate escapes)",
     );
   }
+  const { kind, corrects } = checkCorrection(fields, details);
   if (details.length) return { problem: details.join("; ") };
-  return { key, customer, amount: formatAmount(minor, currency), currency, timestamp: utc, entitlement, description };
+  const amountText = formatAmount(minor, currency);
+  return { key, customer, amount: amountText, currency, timestamp: utc, entitlement, description, kind, corrects };
+}
+
+// receipts/events.py _check_correction: type and corrects (contract v2).
+function checkCorrection(fields, details) {
+  let kind = fields.type ?? null;
+  const corrects = fields.corrects ?? null;
+  if (kind === null) kind = CHARGE;
+  else if (kind !== CHARGE && kind !== CREDIT) {
+    details.push(`type must be "${CHARGE}" or "${CREDIT}"`);
+    return { kind: CHARGE, corrects: null };
+  }
+  if (kind === CREDIT && corrects === null) details.push("corrects is required for a credit");
+  else if (kind === CHARGE && corrects !== null) details.push("corrects is for credits only: a charge corrects nothing");
+  else if (corrects !== null && !(isStr(corrects) && RECEIPT_ID.test(corrects))) {
+    details.push("corrects must be a receipt id: r_ and 26 base32 characters");
+  }
+  if (kind === CREDIT && fields.entitlement_id !== null) {
+    details.push("a credit names no entitlement_id: it gives back the quota of the charge it corrects");
+  }
+  return { kind, corrects };
 }
 
 async function receiptId(customer, key) {
@@ -188,17 +214,38 @@ async function eventSha256(event) {
     ["currency", event.currency], ["timestamp", event.timestamp], ["entitlement_id", event.entitlement],
     ["usage_description", event.description],
   ]); // prettier-ignore
+  if (event.kind === CREDIT) {
+    normalized.set("type", CREDIT);
+    normalized.set("corrects", event.corrects);
+  }
   return sha256Hex(encoder.encode(canonicalJson(normalized)));
 }
 
-// The first way the signed body breaks the contract, or null.
+// v2's type and corrects, before the event fields (which hold them too) are checked.
+function correctionProblem(kind, corrects) {
+  if (kind !== CHARGE && kind !== CREDIT) return `type must be ${pyRepr(CHARGE)} or ${pyRepr(CREDIT)}`;
+  if (kind === CHARGE && corrects !== null) return "corrects must be null for a charge";
+  if (kind === CREDIT && !(isStr(corrects) && RECEIPT_ID.test(corrects))) {
+    return "corrects must be a receipt id (r_ and 26 base32 characters) for a credit";
+  }
+  return null;
+}
+
+// The first way the signed body breaks the contract of its version, or null.
 export async function contractProblem(body, headerKid) {
-  const missing = pySorted(BODY_FIELDS.filter((name) => !body.has(name)));
-  const extra = pySorted([...body.keys()].filter((name) => !BODY_FIELDS.includes(name)));
+  const version = get(body, "v");
+  const expected = isInt(version) && pyEq(version, 2n) ? BODY_FIELDS_V2 : BODY_FIELDS;
+  const missing = pySorted(expected.filter((name) => !body.has(name)));
+  const extra = pySorted([...body.keys()].filter((name) => !expected.includes(name)));
   if (missing.length || extra.length) return `body fields: missing ${pyRepr(missing)}, unexpected ${pyRepr(extra)}`;
   const field = (name) => body.get(name);
-  if (!pyEq(field("v"), 1n) || !isInt(field("v"))) return "v must be 1";
+  if (!isInt(version) || !(pyEq(version, 1n) || pyEq(version, 2n))) return "v must be 1 or 2";
+  if (pyEq(version, 2n)) {
+    const problem = correctionProblem(field("type"), field("corrects"));
+    if (problem) return problem;
+  }
   const fields = Object.fromEntries(EVENT_FIELDS.map(([name, source]) => [name, field(source)]));
+  for (const name of ["type", "corrects"]) if (body.has(name)) fields[name] = field(name);
   if (!isStr(fields.amount)) fields.amount = null; // a receipt's amount is text, never a JSON number
   const event = validateEvent(fields);
   if (event.problem) return `event fields: ${event.problem}`;

@@ -9,7 +9,7 @@
 // exported field equals the signed one), hash (receipt_hash is SHA-256 of the payload),
 // contract (contract.js). Per customer, in the given order: idempotency, sequence,
 // chain_link, balance. A check with nothing to compare with passes as "not checked: ...".
-import { ACCEPTED, contractProblem, formatAmount, get, parseAmount, parseBalance, sha256Hex } from "./contract.js";
+import { ACCEPTED, CREDIT, contractProblem, formatAmount, get, parseAmount, parseBalance, sha256Hex } from "./contract.js";
 import { JsonError, canonicalJson, parseJson } from "./json.js";
 import { isDict, isInt, isStr, pyEq, pyRepr, pySlice, pySorted, pyStr, pyStrip } from "./python.js";
 
@@ -186,7 +186,7 @@ export async function verifyReceipt(receipt, trusted) {
   return { ...result, body, payloadHash };
 }
 
-// Does balance_after move by exactly the accepted amount since the last one seen? [ok, reason]
+// Does balance_after move by exactly the accepted amount (down for a v2 credit) since the last one seen? [ok, reason]
 function balanceCheck(body, balances, fromStart) {
   const currency = get(body, "currency");
   const after = parseBalance(get(body, "balance_after"), currency);
@@ -205,8 +205,12 @@ function balanceCheck(body, balances, fromStart) {
       return [true, `${NOT_CHECKED}: the amount is malformed (see the contract check)`];
     }
   }
+  let how = charged ? " plus the accepted amount" : ", nothing charged";
+  if (charged && pyEq(get(body, "type"), CREDIT)) {
+    charged = -charged; // a v2 credit moves the balance down
+    how = " less the credited amount";
+  }
   if (after === known + charged) return [true, ""];
-  const how = charged ? " plus the accepted amount" : ", nothing charged";
   return [
     false,
     `balance_after ${get(body, "balance_after")} ${currency} should be ${formatAmount(known + charged, currency)}: ` +

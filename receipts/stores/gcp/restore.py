@@ -146,7 +146,7 @@ class SpannerRestore:
     def _restore_state(
         self, transaction, customer_id: str, receipts: Sequence[dict[str, Any]], mark: int
     ) -> tuple[int, str | None]:
-        """Chain head, balances and usage recomputed from the chain (rows it does not account
+        """Chain head, balances, usage and charge credits recomputed from the chain (rows it does not account
         for removed) and the archive mark raised to `mark`, in one commit."""
         one = spanner.KeySet(keys=[[customer_id]])
         prefix = spanner.KeySet(ranges=[spanner.KeyRange(start_closed=[customer_id], end_closed=[customer_id])])
@@ -162,10 +162,11 @@ class SpannerRestore:
                 [[customer_id, last["sequence"], last["receipt_hash"], last["receipt_id"], spanner.COMMIT_TIMESTAMP]],
             )
             changed += 1
-        balances, usage = state_rows(receipts)
+        balances, usage, credits = state_rows(receipts)
         wanted = {
             ("Balances", "Currency", "Balance"): {c: (Decimal(text), seq) for c, (text, seq) in balances.items()},
             ("EntitlementUsage", "EntitlementId", "UsedMinor"): usage,
+            ("ChargeCredits", "ReceiptId", "CreditedMinor"): credits,
         }
         for (table, key, value), rows in wanted.items():
             stored = {

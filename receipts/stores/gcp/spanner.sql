@@ -183,3 +183,14 @@ CREATE TABLE SubmissionAddresses (
 ) PRIMARY KEY (ReceiptId),
   INTERLEAVE IN PARENT Submissions ON DELETE CASCADE,
   ROW DELETION POLICY (OLDER_THAN(AddressUntil, INTERVAL 0 DAY));
+
+-- Receipt contract v2 (credit notes): per charge ever credited, what its accepted credits add
+-- up to, in minor units of its currency, as of a chain sequence. Written in the commit of
+-- each accepted credit, beside its receipt, balance and usage rows, so credits of one charge
+-- never add up past it. The charge itself is its receipt.
+CREATE TABLE ChargeCredits (
+  CustomerId STRING(64) NOT NULL,
+  ReceiptId STRING(32) NOT NULL,
+  CreditedMinor INT64 NOT NULL,
+  AsOfSequence INT64 NOT NULL,
+) PRIMARY KEY (CustomerId, ReceiptId);

@@ -59,3 +59,10 @@ GRANT SELECT ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogC
 -- runs itself, or by `receipts intake scrub` as an operator.
 GRANT SELECT, INSERT ON TABLE Submissions TO ROLE verifier_site;
 GRANT SELECT, INSERT ON TABLE SubmissionAddresses TO ROLE verifier_site;
+
+-- Credit notes (receipt contract v2): the streaming job reads a charge's credited total and
+-- upserts it in the commit of each accepted credit; the reconciliation reads it; the restore
+-- rewrites it from the verified chain.
+GRANT SELECT, INSERT, UPDATE ON TABLE ChargeCredits TO ROLE receipts_writer;
+GRANT SELECT ON TABLE ChargeCredits TO ROLE receipts_auditor;
+GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ChargeCredits TO ROLE receipts_restorer;

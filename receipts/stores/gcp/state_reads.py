@@ -24,6 +24,7 @@ STATE_QUERIES = {  # one customer's state rows (@c), read in one snapshot
     "FROM IdempotencyKeys WHERE CustomerId = @c ORDER BY IdempotentKey",
     "archive_mark": "SELECT PlannedSequence FROM ArchiveMarks WHERE CustomerId = @c",
     "archive_pending": "SELECT FirstSequence FROM ArchiveSpans WHERE CustomerId = @c",
+    "credits": "SELECT ReceiptId, CreditedMinor, AsOfSequence FROM ChargeCredits WHERE CustomerId = @c",
 }
 
 
@@ -79,6 +80,7 @@ class SpannerStateReads:
             archived_through(
                 rows["archive_mark"][0][0] if rows["archive_mark"] else 0, (row[0] for row in rows["archive_pending"])
             ),
+            {receipt_id: AmountRow(str(credited), as_of) for receipt_id, credited, as_of in rows["credits"]},
         )
 
 

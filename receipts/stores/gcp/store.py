@@ -25,6 +25,7 @@ from google.cloud.spanner_v1 import param_types
 
 from receipts import canonical
 from receipts.canonical import ZERO_HASH
+from receipts.credits import ChargeRecord, stored_charge
 from receipts.ledger import ChainState, Entitlement
 from receipts.money import format_amount, minor_from_decimal, to_decimal
 from receipts.records import SignedReceipt
@@ -48,6 +49,7 @@ STATE_COLUMNS = {
     "ChainHeads": ["CustomerId", "Sequence", "ReceiptHash", "ReceiptId", "UpdatedAt"],
     "Balances": ["CustomerId", "Currency", "Balance", "AsOfSequence"],
     "EntitlementUsage": ["CustomerId", "EntitlementId", "UsedMinor", "AsOfSequence"],
+    "ChargeCredits": ["CustomerId", "ReceiptId", "CreditedMinor", "AsOfSequence"],
 }
 
 
@@ -161,6 +163,19 @@ class SpannerFirestoreStore(
         limit, currency = rows[0]
         return Entitlement(customer_id, entitlement_id, minor_from_decimal(limit, currency), currency)
 
+    def charge(self, customer_id: str, receipt_id: str) -> ChargeRecord | None:
+        """The ledger's receipt (immutable) and the charge's ChargeCredits row (Spanner). A
+        receipt Spanner committed that the ledger lacks yet (a process died between the two)
+        is copied from the outbox by load_chain first, so a credit never misses its charge."""
+        document = self._get_ledger(receipt_id)
+        if document is None:
+            self.load_chain(customer_id)
+            document = self._get_ledger(receipt_id)
+        if document is None:
+            return None
+        rows = self._read("ChargeCredits", ["CreditedMinor"], spanner.KeySet(keys=[[customer_id, receipt_id]]))
+        return stored_charge(json.loads(document["body"]), customer_id, rows[0][0] if rows else 0)
+
     def entitlements(self) -> list[Entitlement]:
         rows = self._query(
             "SELECT CustomerId, EntitlementId, LimitAmount, Currency FROM Entitlements "
@@ -232,7 +247,7 @@ class SpannerFirestoreStore(
             )
         }
         outcomes, keys_rows = [], []
-        state: dict[str, dict[tuple[str, str], list]] = {"ChainHeads": {}, "Balances": {}, "EntitlementUsage": {}}
+        state: dict[str, dict[tuple[str, str], list]] = {table: {} for table in STATE_COLUMNS}
         for receipt in receipts:
             chained, body = receipt.chained, receipt.chained.body
             customer, sequence = chained.customer_id, chained.sequence
@@ -269,13 +284,16 @@ class SpannerFirestoreStore(
             currency = body["currency"]
             state["Balances"][(customer, currency)] = [customer, currency, Decimal(body["balance_after"]), sequence]
             if chained.entitlement_used_minor is not None:
-                entitlement = body["entitlement_id"]
+                entitlement = chained.entitlement_id  # a credit's is its charge's
                 state["EntitlementUsage"][(customer, entitlement)] = [
                     customer,
                     entitlement,
                     chained.entitlement_used_minor,
                     sequence,
                 ]
+            if chained.credited is not None:  # an accepted credit: what its charge's credits add up to now
+                charge_id, credited = chained.credited
+                state["ChargeCredits"][(customer, charge_id)] = [customer, charge_id, credited, sequence]
             heads[customer] = (sequence, chained.receipt_hash)
             stored_hashes[(customer, body["idempotent_key"])] = chained.receipt_hash
             outcomes.append(WriteOutcome.WRITTEN)
