@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from receipts.batches import UnreadableBatch, split_batch
-from receipts.events import Event, parse_event
+from receipts.events import CREDIT, Event, parse_event
 from verifier_site.auth import bearer_key
 from verifier_site.bodies import body_limit
 from verifier_site.errors import SiteError
@@ -122,6 +122,9 @@ def ingest(messages: list[bytes], customer: str) -> list[Outcome]:
         elif not isinstance(event, Event):
             errors = [error.as_dict() for error in event.errors]
             outcomes.append(_refused(400, "invalid_event", f"the event is not valid: {event.detail}", errors=errors))
+        elif event.kind == CREDIT:  # credits come from trusted producers (Pub/Sub IAM), never a customer's key
+            message = "a customer's API key may not post credits: credits are sent by the operator's producers"
+            outcomes.append(_refused(403, "forbidden", message, receipt_id=event.receipt_id))
         else:
             submitted = publisher.submit(event, raw)
             if isinstance(submitted, Refusal):
