@@ -71,6 +71,15 @@ def test_an_event_for_another_customer_is_403(ingest_site: Site, instant) -> Non
     assert instant.messages == []
 
 
+def test_a_customer_key_may_not_post_a_credit(ingest_site: Site, instant) -> None:
+    charge = receipt_id("cust_1", "evt-0")
+    response = post(ingest_site, event_bytes(idempotent_key="refund-1", type="credit", corrects=charge))
+    assert response.status_code == 403
+    assert response.json["error"]["code"] == "forbidden" and "credits" in response.json["error"]["message"]
+    assert instant.messages == []
+    assert post(ingest_site, event_bytes(idempotent_key="plain", type="charge")).status_code == 202
+
+
 def test_an_invalid_event_is_400_with_every_reason(ingest_site: Site, instant) -> None:
     body = event_bytes(amount="1.001", currency="USD", timestamp="yesterday", idempotent_key=None, colour="red")
     response = post(ingest_site, body)

@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
 from receipts.batches import UnreadableBatch, split_batch
-from receipts.events import Event, parse_event
+from receipts.events import CREDIT, Event, parse_event
 from verifier_site.auth import bearer_key
 from verifier_site.blueprints.api import receipt_response
 from verifier_site.bodies import body_limit
@@ -171,7 +171,7 @@ def ingest(messages: list[bytes], customer: str) -> list[Outcome]:
 
 
 def check(raw: bytes, customer: str) -> Event | Outcome:
-    """The event, or the refusal a post of it gets (403 another customer's, 400 invalid)."""
+    """The event, or the refusal a post of it gets (403 another customer's or a credit, 400 invalid)."""
     now, max_ahead = datetime.now(UTC), timedelta(seconds=current_app.config["INGEST_MAX_FUTURE_SECONDS"])
     event = parse_event(raw, now, max_ahead)
     named = event.customer_id  # an invalid event names one when that field itself is valid
@@ -180,6 +180,9 @@ def check(raw: bytes, customer: str) -> Event | Outcome:
     if not isinstance(event, Event):
         errors = [error.as_dict() for error in event.errors]
         return _refused(400, "invalid_event", f"the event is not valid: {event.detail}", errors=errors)
+    if event.kind == CREDIT:  # credits come from trusted producers (Pub/Sub IAM), never a customer's key
+        message = "a customer's API key may not post credits: credits are sent by the operator's producers"
+        return _refused(403, "forbidden", message, receipt_id=event.receipt_id)
     return event
 
 
