@@ -3,8 +3,10 @@
 Both run in this process on the same generated events: 20,000 events, 500 customers,
 10% producer retries. The plain loop validates, deduplicates, chains, canonicalizes,
 hashes and signs, with no Beam and no store; the ratio is Beam-job rate / loop rate. The
-loop also times each receipt from raw bytes to signature (the seed's "receipt generation
-p99 under 50 ms").
+job runs twice: as `receipts run` without a log, and with the transparency log on (every
+stored receipt a leaf, its tiles and a signed checkpoint once the writes are done), both
+against the same loop (goal with the log: 0.5). The loop also times each receipt from raw
+bytes to signature (the seed's "receipt generation p99 under 50 ms").
 Usage: python benchmarks/pipeline_throughput.py [--events N] [--customers N]
 """
 
@@ -24,7 +26,11 @@ from receipts.events import Event, parse_event
 from receipts.jws import sign_payloads
 from receipts.ledger import ChainState
 from receipts.stores.keyring import KeyRing
+from receipts.stores.log_signers import create_key_file
 from receipts.stores.signers import LocalKeySigner
+
+LOG_ORIGIN = "receipts.bench/pipeline"
+LOG_GOAL = 0.5
 
 
 def generate(count: int, customers: int, seed: int = 1) -> list[bytes]:
@@ -82,17 +88,27 @@ def measure(
 ) -> tuple[float, float]:
     """(plain loop seconds, Beam job seconds) for the same events."""
     ring = KeyRing(home / "keys")
-    kid = ring.current_kid
-    signer = LocalKeySigner(ring.private_pem(kid))
+    signer = LocalKeySigner(ring.private_pem(ring.current_kid))
     started = time.perf_counter()
     plain_loop(lines, signer, generation_ms)
     loop_seconds = time.perf_counter() - started
+    return loop_seconds, timed_job(home, label)
+
+
+def timed_job(home: Path, label: str, logged: bool = False) -> float:
+    """Seconds of one batch job over home/events.jsonl into a new store; `logged`: with the log."""
+    log = {}
+    if logged:
+        create_key_file(home / f"{label}.log.key", LOG_ORIGIN)
+        log = {"log_origin": LOG_ORIGIN, "log_signer": (home / f"{label}.log.key").as_uri()}
+    kid = KeyRing(home / "keys").current_kid
     settings = Settings(
-        str(home / "events.jsonl"), f"sqlite:///{home / f'{label}.db'}", str(home / "keys"), kid, str(home / label)
-    )
+        str(home / "events.jsonl"), f"sqlite:///{home / f'{label}.db'}", str(home / "keys"), kid, str(home / label),
+        **log,
+    )  # fmt: skip
     started = time.perf_counter()
     run(settings)
-    return loop_seconds, time.perf_counter() - started
+    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -107,6 +123,7 @@ def main() -> None:
         (home / "events.jsonl").write_bytes(b"\n".join(lines) + b"\n")
         generation_ms: list[float] = []
         loop_seconds, beam_seconds = measure(lines, home, "signed", generation_ms)
+        logged_seconds = timed_job(home, "logged", logged=True)
         stub_signatures()
         stub_loop_seconds, stub_beam_seconds = measure(lines, home, "stubbed")
 
@@ -116,11 +133,14 @@ def main() -> None:
     for what, seconds in (
         ("plain loop (validate, dedup, chain, sign)", loop_seconds),
         ("Beam batch job (DirectRunner, SQLite, archive)", beam_seconds),
+        ("Beam batch job with the transparency log", logged_seconds),
         ("plain loop, signatures stubbed", stub_loop_seconds),
         ("Beam batch job, signatures stubbed", stub_beam_seconds),
     ):
         print(f"{what:<52}{seconds:>10.2f}{rate(seconds):>12.0f}")
     print(f"ratio (Beam / plain loop): {beam_rate / loop_rate:.2f}")
+    logged_ratio = rate(logged_seconds) / loop_rate
+    print(f"ratio with the log on (Beam + log / plain loop): {logged_ratio:.2f} (goal {LOG_GOAL})")
     print(f"ratio with signatures stubbed: {rate(stub_beam_seconds) / rate(stub_loop_seconds):.2f}")
     signing_share = 1 - stub_beam_seconds / beam_seconds
     print(f"RSA signing's share of the Beam job: {signing_share:.0%}")
@@ -136,6 +156,12 @@ def main() -> None:
             "command": f"python benchmarks/pipeline_throughput.py --events {args.events} --customers {args.customers}",
             "generation_p50_ms": round(p50, 3),
             "generation_p99_ms": round(p99, 3),
+            "log_on": {
+                "value": round(rate(logged_seconds), 1),
+                "baseline": round(loop_rate, 1),
+                "ratio": round(logged_ratio, 3),
+                "goal": LOG_GOAL,
+            },
             "stubbed_signatures": {
                 "value": round(rate(stub_beam_seconds), 1),
                 "baseline": round(rate(stub_loop_seconds), 1),

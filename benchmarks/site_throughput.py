@@ -33,14 +33,14 @@ from receipts_cli.emulators import free_port
 
 SERVER = textwrap.dedent(
     """
-    import sys
+    import json, sys
     from flask import Flask, jsonify
     from verifier_site.app import create_app
     from verifier_site.server import SiteServer, gunicorn_options
 
-    kind, port, store, keys = sys.argv[1:5]
+    kind, port, store, keys, extra = sys.argv[1:6]
     config = {"STORE_URL": store, "KEYS_FOLDER": keys, "SECRET_KEY": b"bench", "RATE_LIMIT_IP": None,
-              "RATE_LIMIT_KEY": None}
+              "RATE_LIMIT_KEY": None, **json.loads(extra)}
 
     def constant():
         app = Flask("constant")
@@ -56,9 +56,11 @@ SERVER = textwrap.dedent(
 )
 
 
-def start_server(kind: str, store: str, keys: str) -> tuple[subprocess.Popen, int]:
+def start_server(kind: str, store: str, keys: str, config: dict | None = None) -> tuple[subprocess.Popen, int]:
+    """The site (kind "site", with `config` on top of the benchmark's) or the constant app,
+    under gunicorn as `receipts serve` runs it, on a free port once it answers."""
     port = free_port()
-    process = subprocess.Popen([sys.executable, "-c", SERVER, kind, str(port), store, keys])
+    process = subprocess.Popen([sys.executable, "-c", SERVER, kind, str(port), store, keys, json.dumps(config or {})])
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:

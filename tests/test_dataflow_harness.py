@@ -48,6 +48,20 @@ class CountAsText(beam.DoFn):
         yield element
 
 
+class Nudge(beam.DoFn):
+    """Sets a processing-time timer 60 s after the element's time; it says so when it fires."""
+
+    NUDGE = TimerSpec("nudge", TimeDomain.REAL_TIME)
+
+    def process(self, element, nudge=beam.DoFn.TimerParam(NUDGE)):
+        nudge.set(element[1] + 60)
+        return ()
+
+    @on_timer(NUDGE)
+    def nudged(self, key=beam.DoFn.KeyParam):
+        yield "nudged", key
+
+
 @pytest.fixture(autouse=True)
 def empty_world() -> None:
     Count.world = []
@@ -76,6 +90,16 @@ def test_watermark_timers_fire_when_due_and_their_state_goes() -> None:
     assert step.advance_watermark(110)[MAIN] == [("expired", "k")]
     assert step.state_bytes("k") == {}
     assert step.advance_watermark(200)[MAIN] == []  # a fired timer is gone
+
+
+def test_processing_time_timers_fire_with_processing_time_not_the_watermark() -> None:
+    step = StatefulStep(Nudge())
+    step.process([("k", 1000)])
+    assert step.advance_watermark(10**9)[MAIN] == []
+    assert list(step.pending_timers("k").values()) == [1060]
+    assert step.advance_processing_time(1059)[MAIN] == []
+    assert step.advance_processing_time(1060)[MAIN] == [("nudged", "k")]
+    assert step.pending_timers("k") == {}
 
 
 def test_snapshot_restore_and_update_keep_state_by_name_and_refuse_a_changed_coder() -> None:

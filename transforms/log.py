@@ -9,7 +9,9 @@ finds nothing left.
 - `LogEvery` (streaming): one integration when the job starts (what an earlier job left),
   then one per `interval_seconds` of processing time while receipts are stored. The
   triggers (a count per pane, combined before the shuffle) go to one key, so one sequencer
-  step at a time appends: the log is one sequence.
+  step at a time appends: the log is one sequence. An integration that fails (an outage)
+  is tried again `interval_seconds` later by a processing-time timer, so what it left is
+  logged even when no receipt follows.
 """
 
 import logging
@@ -19,10 +21,12 @@ import apache_beam as beam
 from apache_beam.coders import VarIntCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms import trigger, window
-from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
+from apache_beam.transforms.timeutil import TimeDomain
+from apache_beam.transforms.userstate import ReadModifyWriteStateSpec, TimerSpec, on_timer
+from apache_beam.utils.timestamp import Duration, Timestamp
 
 from receipts.stores.log_locations import open_log_files
-from receipts.stores.log_sequencer import LOG_BATCH_ENTRIES, integrate_log
+from receipts.stores.log_sequencer import LOG_BATCH_ENTRIES, LogRun, integrate_log
 from receipts.stores.log_signers import log_signer_from_url
 from receipts.stores.witnessing import Witnesses, WitnessPolicy
 from receipts.stores.worker_stores import acquire_store, release_store
@@ -85,7 +89,11 @@ class LogEvery(beam.PTransform):
             | "DefaultTrigger" >> beam.WindowInto(window.GlobalWindows())
             | "ToSequencer" >> beam.Map(lambda count: (SEQUENCER, count))
         )
-        return (at_start, ticks) | "Triggers" >> beam.Flatten() | "IntegrateLog" >> beam.ParDo(SequenceLog(self.target))
+        return (
+            (at_start, ticks)
+            | "Triggers" >> beam.Flatten()
+            | "IntegrateLog" >> beam.ParDo(SequenceLog(self.target, self.interval_seconds))
+        )
 
 
 class IntegrateLog(beam.DoFn):
@@ -110,7 +118,7 @@ class IntegrateLog(beam.DoFn):
     def teardown(self) -> None:
         release_store(self.store)
 
-    def integrate(self) -> int:
+    def integrate(self) -> LogRun:
         run = integrate_log(
             self.store, self.files, self.signer, self.target.origin, self.target.max_entries, witnesses=self.witnesses
         )
@@ -123,7 +131,7 @@ class IntegrateLog(beam.DoFn):
         else:
             self.failures.inc()
             log.error("log integration stopped: %s; `receipts log integrate` finishes it", run.failed[0])
-        return run.size
+        return run
 
     def process(self, element):
         self.integrate()
@@ -132,12 +140,38 @@ class IntegrateLog(beam.DoFn):
 
 class SequenceLog(IntegrateLog):
     """(sequencer key, trigger) -> an integration: the state makes this step stateful, so
-    the runner runs the key's triggers one at a time."""
+    the runner runs the key's triggers one at a time. A failed integration sets the retry
+    timer: without it, what the failure left would wait for the next stored receipt."""
 
     LOGGED_SIZE = ReadModifyWriteStateSpec("logged_size", VarIntCoder())
+    RETRY = TimerSpec("retry_integration", TimeDomain.REAL_TIME)
 
-    def process(self, element, logged_size=beam.DoFn.StateParam(LOGGED_SIZE)):
-        size = self.integrate()
-        if size:
-            logged_size.write(size)
+    def __init__(self, target: LogTarget, retry_seconds: int = 10) -> None:
+        super().__init__(target)
+        self.retry_seconds = max(1, int(retry_seconds))
+
+    def process(
+        self,
+        element,
+        logged_size=beam.DoFn.StateParam(LOGGED_SIZE),
+        retry=beam.DoFn.TimerParam(RETRY),
+    ):
+        self.sequence(logged_size, retry)
         return ()
+
+    @on_timer(RETRY)
+    def retry_integration(
+        self,
+        logged_size=beam.DoFn.StateParam(LOGGED_SIZE),
+        retry=beam.DoFn.TimerParam(RETRY),
+    ):
+        self.sequence(logged_size, retry)
+        return ()
+
+    def sequence(self, logged_size, retry) -> None:
+        run = self.integrate()
+        if run.ok:
+            logged_size.write(run.size)
+            retry.clear()
+        else:
+            retry.set(Timestamp.now() + Duration(seconds=self.retry_seconds))

@@ -10,12 +10,13 @@
   the bundle is retried on a fresh worker (the DoFn pickled again, `setup()` again).
   A DoFn that raises is retried the same way; a bundle that fails `max_attempts` times in
   a row is `Wedged` (a streaming job stuck on it for ever).
-- `advance_watermark(t)` fires the event-time timers due by `t`, one bundle, same rules.
+- `advance_watermark(t)` fires the event-time timers due by `t`, one bundle, same rules;
+  `advance_processing_time(t)` the processing-time ones (set from the wall clock) due by `t`.
 - `snapshot()` / `restore()` keep and bring back state and timers (a job resumed from older
   state); `update(dofn)` swaps the code and keeps state by name, refusing a state whose
   coder changed as Dataflow's compatibility check does (`IncompatibleUpdate`).
 
-What is not modelled: processing-time timers, windows other than the global one, bag or
+What is not modelled: windows other than the global one, bag or
 combining state beyond ReadModifyWrite and Bag, the SDK's cross-bundle state cache.
 """
 
@@ -29,6 +30,7 @@ from typing import Any
 import apache_beam as beam
 from apache_beam.internal import pickler
 from apache_beam.pvalue import TaggedOutput
+from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, get_dofn_specs
 from apache_beam.transforms.window import TimestampedValue
 from apache_beam.utils.timestamp import MIN_TIMESTAMP, Timestamp
@@ -132,12 +134,29 @@ class StatefulStep:
     def advance_watermark(self, to: float | Timestamp) -> Outputs:
         """Move the input watermark to `to` and fire every event-time timer due by then."""
         self.watermark = max(self.watermark, Timestamp.of(to))
+        return self._fire(TimeDomain.WATERMARK, self.watermark)
+
+    def advance_processing_time(self, to: float | Timestamp) -> Outputs:
+        """Fire every processing-time timer due by `to` (one bundle; the timers they set
+        again wait for a later call)."""
+        return self._fire(TimeDomain.REAL_TIME, Timestamp.of(to))
+
+    def _fire(self, domain: str, by: Timestamp) -> Outputs:
         due = sorted(
-            ((fire, repr(key), key, name) for key, timers in self._timers.items() for name, fire in timers.items()),
+            (
+                (fire, repr(key), key, name)
+                for key, timers in self._timers.items()
+                for name, fire in timers.items()
+                if self.timer_specs[name].time_domain == domain
+            ),
             key=lambda item: item[:2],
         )
-        work = [(key, None, fire, name) for fire, _, key, name in due if fire <= self.watermark]
+        work = [(key, None, fire, name) for fire, _, key, name in due if fire <= by]
         return self._run(work) if work else Outputs()
+
+    def pending_timers(self, key: Any) -> dict[str, Timestamp]:
+        """The committed timers of `key`: name -> when each fires."""
+        return dict(self._timers.get(key, {}))
 
     def _run(self, work: list[tuple[Any, Any, Timestamp, str | None]]) -> Outputs:
         lost = errors = 0
