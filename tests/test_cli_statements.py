@@ -50,9 +50,21 @@ def test_close_periods_in_order_export_and_verify(charged: Path, tmp_path: Path)
     assert refused.exit_code == 1 and "2026-10 is closed already" in refused.output
     skipped = invoke(home, "statements", "close", "--period", "2026-12", "--grace", "0s")
     assert skipped.exit_code == 1 and "close 2026-11 first" in skipped.output
+    from receipts.canonical import receipt_id
+
     late = write_events(
         tmp_path / "late.jsonl",
-        [event_bytes(idempotent_key="oct-late", amount="4.00", timestamp="2026-10-31T23:00:00Z")],
+        [
+            event_bytes(idempotent_key="oct-late", amount="4.00", timestamp="2026-10-31T23:00:00Z"),
+            # A November credit of October's charge: on November's statement, credited there.
+            event_bytes(
+                idempotent_key="refund",
+                amount="1.50",
+                timestamp="2026-11-20T00:00:00Z",
+                type="credit",
+                corrects=receipt_id("cust_1", "oct-1"),
+            ),
+        ],
     )
     assert invoke(home, "run", "--input", str(late)).exit_code == 0  # after October closed: late on November
     assert invoke(home, "statements", "close", "--period", "2026-11").exit_code == 0
@@ -64,7 +76,8 @@ def test_close_periods_in_order_export_and_verify(charged: Path, tmp_path: Path)
     statements = lines_of(invoke(home, "statements", "export", "--customer", "cust_1"))
     october, november = statements
     assert (october["period"], october["line_count"], october["totals"]["USD"]["net"]) == ("2026-10", 1, "10.00")
-    assert (november["line_count"], november["totals"]["USD"]["charged"]) == (3, "7.75")
+    assert (november["line_count"], november["totals"]["USD"]["charged"]) == (4, "7.75")
+    assert (november["totals"]["USD"]["credited"], november["totals"]["USD"]["net"]) == ("1.50", "6.25")
     assert (november["totals"]["USD"]["late_lines"], november["totals"]["USD"]["late_net"]) == (1, "4.00")
     assert november["previous_statement_hash"] == october["statement_hash"]
     japan = lines_of(invoke(home, "statements", "export", "--customer", "cust_jp", "--period", "2026-10"))
@@ -81,7 +94,7 @@ def test_close_periods_in_order_export_and_verify(charged: Path, tmp_path: Path)
     store.close()
 
     listed = invoke(home, "statements", "list", "--customer", "cust_1")
-    assert listed.exit_code == 0 and "7.75 USD" in listed.output
+    assert listed.exit_code == 0 and "6.25 USD" in listed.output
 
     held = invoke(home, "statements", "export", "--with-receipts").stdout_bytes
     path = tmp_path / "held.jsonl"
