@@ -51,6 +51,15 @@ class Check:
         return not (self.ok and self.reason.startswith(NOT_CHECKED))
 
 
+def checks_ok(checks: Iterable[Check]) -> bool:
+    """A document verifies when every check ran on it passed."""
+    return all(check.ok for check in checks)
+
+
+def failed_checks(checks: Iterable[Check]) -> list[Check]:
+    return [check for check in checks if not check.ok]
+
+
 @dataclass(frozen=True)
 class Verification:
     """Every check run on one receipt; `ok` only if all passed."""
@@ -62,13 +71,8 @@ class Verification:
     body: dict[str, Any] | None = None  # the signed body, when the payload could be read
     payload_hash: str | None = None  # SHA-256 of the signed payload, recomputed
 
-    @property
-    def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
-
-    @property
-    def failures(self) -> list[Check]:
-        return [check for check in self.checks if not check.ok]
+    ok = property(lambda self: checks_ok(self.checks))
+    failures = property(lambda self: failed_checks(self.checks))
 
     def named(self) -> str:
         where = self.receipt_id or "(unnamed receipt)"

@@ -21,7 +21,7 @@ from receipts.keys import Jwks
 from receipts.statements.body import EXPORT_EXTRA_FIELDS, statement_problem
 from receipts.statements.lines import lines_root, select_lines, totals
 from receipts.statements.periods import Period, instant_key
-from receipts.verify import NOT_CHECKED, Check, verify_chain, verify_signed
+from receipts.verify import NOT_CHECKED, Check, checks_ok, failed_checks, verify_chain, verify_signed
 
 CHAIN, CLOSING, LINES, TOTALS, PREVIOUS = "chain", "closing", "lines", "totals", "previous_statement"
 
@@ -35,13 +35,8 @@ class StatementVerification:
     body: dict[str, Any] | None = None
     payload_hash: str | None = None
 
-    @property
-    def ok(self) -> bool:
-        return all(check.ok for check in self.checks)
-
-    @property
-    def failures(self) -> list[Check]:
-        return [check for check in self.checks if not check.ok]
+    ok = property(lambda self: checks_ok(self.checks))
+    failures = property(lambda self: failed_checks(self.checks))
 
     def named(self) -> str:
         return f"statement {self.statement_id or '(unnamed)'} ({self.customer_id}, {self.period})"
