@@ -24,7 +24,7 @@ from verifier_site import (
     text,
     transparency,
 )
-from verifier_site.blueprints import api, keys, log, lookup, ops, statements, verify
+from verifier_site.blueprints import account, api, keys, log, lookup, ops, statements, verify
 from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource
 
@@ -125,6 +125,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.add_template_filter(text.json_text)
     app.add_template_filter(text.exact)
     app.add_template_global(text.outcome)
-    for module in (lookup, verify, api, statements, ingest_api, keys, log, ops):
+    for module in (lookup, verify, api, statements, account, ingest_api, keys, log, ops):
         app.register_blueprint(module.blueprint)
     return app

@@ -23,7 +23,7 @@ CSP = "; ".join(
     )
 )
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-SESSION_FORMS = frozenset({"/lookup", "/sign-out"})
+SESSION_FORMS = frozenset({"/lookup", "/sign-out", "/account/sign-in"})
 
 
 # Set on every answer unless the view set its own. "same-origin", not "no-referrer": under
@@ -52,7 +52,9 @@ def _headers(response: Response) -> Response:
     max_age = int(current_app.config["HSTS_MAX_AGE"])
     if max_age > 0:
         default("Strict-Transport-Security", f"max-age={max_age}; includeSubDomains")
-    personal = request.authorization is not None or request.cookies or request.path.startswith("/receipts/")
+    personal = (
+        request.authorization is not None or request.cookies or request.path.startswith(("/receipts/", "/account"))
+    )
     if personal and request.endpoint != "static":
         default("Cache-Control", "no-store")  # nothing tied to a customer lands in a shared cache
     return response

@@ -22,6 +22,7 @@ from receipts.rows import (
     WriteCounts,
     WriteOutcome,
 )
+from receipts.stores.sqlite_account import SqliteAccount
 from receipts.stores.sqlite_archive_outbox import SqliteArchiveOutbox
 from receipts.stores.sqlite_intake import SqliteIntake
 from receipts.stores.sqlite_log import SqliteLog
@@ -42,6 +43,7 @@ class SqliteStore(
     SqliteRestore,
     SqliteStatements,
     SqliteSubmissions,
+    SqliteAccount,
 ):
     """Receipts, chain state and dead letters here; the reconciliation's reads
     (receipts.stores.sqlite_state_reads), the site's records (sqlite_site_records), the

@@ -40,6 +40,25 @@ const sha256 = async (bytes) => new Uint8Array(await crypto.subtle.digest("SHA-2
 export const leafHash = (entry) => sha256(concat(Uint8Array.of(0), entry));
 const nodeHash = (left, right) => sha256(concat(Uint8Array.of(1), left, right));
 
+// The RFC 6962 Merkle tree hash of entries (Uint8Arrays) in order, as receipts/statements/lines.py
+// lines_root folds it: one perfect subtree per set bit of the count, joined right to left.
+export async function treeHash(entries) {
+  const stack = [];
+  for (const entry of entries) {
+    let size = 1;
+    let node = await leafHash(entry);
+    while (stack.length && stack.at(-1)[0] === size) {
+      node = await nodeHash(stack.pop()[1], node);
+      size *= 2;
+    }
+    stack.push([size, node]);
+  }
+  if (!stack.length) return EMPTY_ROOT;
+  let root = stack.pop()[1];
+  while (stack.length) root = await nodeHash(stack.pop()[1], root);
+  return root;
+}
+
 export function decodeBase64(text) {
   if (typeof text !== "string" || text.length % 4 || !/^[A-Za-z0-9+/]*={0,2}$/.test(text)) {
     throw new TlogError("not base64");

@@ -81,10 +81,10 @@ export async function trustedKeys(jwksText) {
   return { keys, problems };
 }
 
-function headerProblem(header) {
+function headerProblem(header, typ = TYP) {
   if (!isDict(header)) return "the JWS header is not a JSON object";
   if (get(header, "alg") !== ALG) return `JWS alg must be ${ALG}, not ${pyRepr(pySlice(pyStr(get(header, "alg")), 20))}`;
-  if (get(header, "typ") !== TYP) return `JWS typ must be ${pyRepr(TYP)}`;
+  if (get(header, "typ") !== typ) return `JWS typ must be ${pyRepr(typ)}`;
   const unexpected = pySorted([...header.keys()].filter((name) => !["alg", "kid", "typ"].includes(name)));
   if (unexpected.length) return `unexpected JWS header parameters ${pyRepr(unexpected)}`;
   if (!isStr(get(header, "kid"))) return "the JWS header has no kid";
@@ -98,6 +98,23 @@ async function signatureProblem({ keys, problems }, kid, signingInput, signature
   }
   const valid = await crypto.subtle.verify(RSA, key, signature, encoder.encode(signingInput));
   return valid ? null : `RS256 signature does not verify with key ${kid}`;
+}
+
+// A compact JWS of the given typ (a statement's is "statement+jws"), checked as a receipt's is:
+// {format, signature} problems (null when fine), the signing kid and the payload's bytes.
+export async function verifyJws(token, trusted, typ) {
+  let parts, header, payload, signature;
+  try {
+    parts = splitCompact(token);
+    header = parseJson(utf8.decode(b64urlDecode(parts[0])));
+    payload = b64urlDecode(parts[1]);
+    signature = b64urlDecode(parts[2]);
+  } catch (error) {
+    return { format: `not a JWS compact serialization: ${pySlice(error.message, 200)}`, signature: null, kid: null };
+  }
+  const kid = isDict(header) ? get(header, "kid") : null;
+  const problem = headerProblem(header, typ) ?? (await signatureProblem(trusted, kid, `${parts[0]}.${parts[1]}`, signature));
+  return { format: null, signature: problem, kid, payload };
 }
 
 // Python's `type(a) is type(b)` equality, all the way down (so True is not 1).

@@ -10,6 +10,8 @@ GRANT SELECT ON TABLE ApiKeys TO ROLE verifier_site;
 GRANT SELECT, INSERT, DELETE ON TABLE Sessions TO ROLE verifier_site;
 -- Whether intake is frozen (receipts intake freeze): ingest answers 503 while it is.
 GRANT SELECT ON TABLE Intake TO ROLE verifier_site;
+-- The customer's account page (receipts/stores/gcp/account.py): balances and the chain head.
+GRANT SELECT ON TABLE Balances, ChainHeads TO ROLE verifier_site;
 
 -- Statements are only ever appended (Terraform replaces the database for any other change).
 -- No role below may run DDL: that takes the IAM role spanner.databaseAdmin, which only the

@@ -30,6 +30,7 @@ from receipts.ledger import ChainState, Entitlement
 from receipts.money import format_amount, minor_from_decimal, to_decimal
 from receipts.records import SignedReceipt
 from receipts.rows import Balance, IdempotencyRecord, WriteCounts, WriteOutcome
+from receipts.stores.gcp.account import GcpAccount
 from receipts.stores.gcp.archive_outbox import SpannerArchiveOutbox
 from receipts.stores.gcp.intake import SpannerIntake
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
@@ -62,6 +63,7 @@ class SpannerFirestoreStore(
     SpannerIntake,
     SpannerRestore,
     SpannerSubmissions,
+    GcpAccount,
 ):
     """The Spanner state and the chain's writes here; the Firestore ledger (receipts.stores.gcp.ledger),
     the reconciliation's reads (state_reads), the site's records (site_records), the archive's
