@@ -14,6 +14,7 @@ from verifier_site.key_source import trusted_jwks
 from verifier_site.storage import get_store
 
 STATEMENT_ID_PATTERN = re.compile(r"s_[a-z2-7]{26}", re.ASCII)
+PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 25, 100  # receipts per page of the account (and the OpenAPI document)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from tests.conftest import event_bytes
 from tests.site.conftest import Site
 from verifier_site.bodies import DEFAULT_SETTING
 
-POST_ROUTES = ["/lookup", "/sign-out", "/v1/events", "/v1/events:batch", "/v1/verify", "/verify"]
+POST_ROUTES = ["/account/sign-in", "/lookup", "/sign-out", "/v1/events", "/v1/events:batch", "/v1/verify", "/verify"]
 
 
 class TricklingInput(io.RawIOBase):

@@ -14,14 +14,19 @@ from receipts.statements import Period, receipt_type
 from receipts.statements.activity import ReceiptFilter
 from receipts.statements.lines import CHARGE
 from verifier_site import account_chart
-from verifier_site.account_statements import browser_data, keeps_statements, statement_report
+from verifier_site.account_statements import (
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    browser_data,
+    keeps_statements,
+    statement_report,
+)
 from verifier_site.auth import sign_in, signed_in_key
 from verifier_site.errors import SiteError
 from verifier_site.ratelimit import limit_api_key
 from verifier_site.storage import get_store
 
 blueprint = Blueprint("account", __name__, url_prefix="/account")
-PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX = 25, 100
 MAX_SEQUENCE = 2**63 - 1
 SIGN_IN = "enter your customer API key to see your account"
 

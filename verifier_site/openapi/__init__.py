@@ -6,6 +6,7 @@ public (keys and operations)."""
 from collections.abc import Mapping
 from typing import Any
 
+from verifier_site.openapi.account import account_paths
 from verifier_site.openapi.api import api_paths
 from verifier_site.openapi.ingest import ingest_paths
 from verifier_site.openapi.log import log_paths, log_schemas
@@ -24,6 +25,7 @@ def openapi_document(config: Mapping[str, Any]) -> dict[str, Any]:
         **log_paths(),
         **public_paths(),
         **statement_paths(),
+        **account_paths(),
     }
     return {
         "openapi": "3.1.0",
