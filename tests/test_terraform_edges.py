@@ -105,7 +105,7 @@ def test_cloud_armor_rules_render_with_unique_priorities_waf_first(tmp_path: Pat
 def test_sign_in_and_ingest_have_tighter_limits_on_the_routes_the_site_has() -> None:
     from flask import Flask
 
-    from verifier_site.blueprints import ingest, lookup
+    from verifier_site.blueprints import account, ingest, lookup
 
     def posts(*blueprints) -> set[str]:
         app = Flask(__name__)
@@ -113,13 +113,16 @@ def test_sign_in_and_ingest_have_tighter_limits_on_the_routes_the_site_has() -> 
             app.register_blueprint(blueprint)
         return {rule.rule for rule in app.url_map.iter_rules() if "POST" in (rule.methods or ())}
 
-    assert "/lookup" in posts(lookup.blueprint)  # the form that takes an API key
+    assert "/lookup" in posts(lookup.blueprint)  # the forms that take an API key
+    assert posts(account.blueprint) == {"/account/sign-in"}
     ingest_routes = posts(ingest.blueprint)
     assert ingest_routes == {"/v1/events", "/v1/events:batch"}
     folder = TERRAFORM / "modules/loadbalancer"
     [local] = parsed(folder / "armor.tf")["locals"]
     signin, ingest_rule = local["throttled"]["signin"], local["throttled"]["ingest"]
-    assert unquote(signin["expression"]) == "request.method == 'POST' && request.path == '/lookup'"
+    assert unquote(signin["expression"]) == (
+        "request.method == 'POST' && (request.path == '/lookup' || request.path == '/account/sign-in')"
+    )
     prefix = re.fullmatch(
         r"request\.method == 'POST' && request\.path\.startsWith\('(.+)'\)", unquote(ingest_rule["expression"])
     )

@@ -10,8 +10,6 @@ GRANT SELECT ON TABLE ApiKeys TO ROLE verifier_site;
 GRANT SELECT, INSERT, DELETE ON TABLE Sessions TO ROLE verifier_site;
 -- Whether intake is frozen (receipts intake freeze): ingest answers 503 while it is.
 GRANT SELECT ON TABLE Intake TO ROLE verifier_site;
--- The customer's account page (receipts/stores/gcp/account.py): balances and the chain head.
-GRANT SELECT ON TABLE Balances, ChainHeads TO ROLE verifier_site;
 
 -- Statements are only ever appended (Terraform replaces the database for any other change).
 -- No role below may run DDL: that takes the IAM role spanner.databaseAdmin, which only the
@@ -68,3 +66,6 @@ GRANT SELECT, INSERT ON TABLE SubmissionAddresses TO ROLE verifier_site;
 GRANT SELECT, INSERT, UPDATE ON TABLE ChargeCredits TO ROLE receipts_writer;
 GRANT SELECT ON TABLE ChargeCredits TO ROLE receipts_auditor;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ChargeCredits TO ROLE receipts_restorer;
+
+-- The customer's account page (receipts/stores/gcp/account.py): balances and the chain head.
+GRANT SELECT ON TABLE Balances, ChainHeads TO ROLE verifier_site;

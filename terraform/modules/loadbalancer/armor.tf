@@ -3,7 +3,7 @@
 #
 #   1000        Log4j JNDI lookups (cve-canary)                         deny 403
 #   1100-1199   OWASP Core Rule Set 3.3, one rule per preconfigured set  deny 403 (or preview)
-#   1500        sign-in: POST /lookup (the API key form), per client IP  throttle, 429 past the limit
+#   1500        sign-in: POST /lookup, /account/sign-in (API key forms)  throttle, 429 past the limit
 #   1600        ingest: POST /v1/events and /v1/events:batch, per IP     throttle, 429 past the limit
 #   2000        everything else, per client IP                           throttle, 429 past the limit
 #   2147483647  allow
@@ -38,8 +38,8 @@ locals {
   throttled = {
     signin = {
       priority    = 1500
-      description = "Sign-in (POST /lookup with an API key): per-IP ceiling"
-      expression  = "request.method == 'POST' && request.path == '/lookup'"
+      description = "Sign-in (POST /lookup or /account/sign-in with an API key): per-IP ceiling"
+      expression  = "request.method == 'POST' && (request.path == '/lookup' || request.path == '/account/sign-in')"
       per_minute  = var.signin_requests_per_minute_per_ip
     }
     ingest = {

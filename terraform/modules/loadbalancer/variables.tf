@@ -26,7 +26,7 @@ variable "requests_per_minute_per_ip" {
 }
 
 variable "signin_requests_per_minute_per_ip" {
-  description = "Cloud Armor's per-IP ceiling on sign-in (POST /lookup, which takes an API key): a person signs in a few times a minute; guessing keys gets 429s."
+  description = "Cloud Armor's per-IP ceiling on sign-in (POST /lookup and /account/sign-in, which take an API key): a person signs in a few times a minute; guessing keys gets 429s."
   type        = number
   default     = 20
 }
