@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 
-from receipts.statements import statement_id
+from receipts.api_keys import issue_api_key
+from receipts.jws import sign_payloads
+from receipts.ledger import ChainState
+from receipts.records import SignedReceipt
+from receipts.statements import Period, statement_id
+from receipts.statements.activity import ReceiptFilter, daily_totals
+from tests.conftest import make_event
 from tests.site.accounts import CUSTOMER, add_account
 from tests.site.conftest import HOSTILE, Site
 
@@ -273,3 +279,36 @@ def test_no_get_route_writes_to_the_store(account: dict[str, Any], tmp_path) -> 
     ):
         assert site.client.get(path).status_code in (200, 404), path
     assert dump() == before
+
+
+def test_a_customer_with_nothing_yet_sees_an_empty_account(site: Site) -> None:
+    key, _ = issue_api_key(site.store, "cust_new")
+    assert site.client.post("/account/sign-in", data={"api_key": key}).status_code == 303
+    html = site.client.get("/account").get_data(as_text=True)
+    assert 'id="no-balance"' in html and 'id="no-statements"' in html and "No receipt yet." in html
+    assert 'id="chart-empty">No accepted charges or credits in ' in html and 'id="next-page"' not in html
+
+
+def test_a_revoked_key_ends_the_account_session(account: dict[str, Any]) -> None:
+    site = signed_in(account)
+    assert site.client.get("/account").status_code == 200
+    [record] = site.store.api_keys(CUSTOMER)
+    site.store.revoke_api_key(record.key_id, "2026-03-01T00:00:00Z")
+    assert site.client.get("/account").status_code == 401
+
+
+def test_the_period_is_the_event_month_at_fraction_second_edges(site: Site, signer) -> None:
+    """A string range would put 00:00:00.5Z before 00:00:00Z: months are compared as months."""
+    state, chain = ChainState("cust_edge"), []
+    for index, when in enumerate(("2026-01-31T23:59:59.999Z", "2026-02-01T00:00:00.5Z", "2026-02-01T00:00:00Z")):
+        event = make_event(customer_id="cust_edge", idempotent_key=f"k{index}", amount="1.00", timestamp=when)
+        chained = state.append(event, None, signer.kid, "2026-02-02T00:00:00.000000Z")
+        chain.append(SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0]))
+    site.store.write_receipts(chain)
+    receipts = list(site.store.receipts("cust_edge"))
+    february = ReceiptFilter(period=Period(2026, 2))
+    assert [r["sequence"] for r in receipts if february.keeps(r)] == [2, 3]
+    assert [r["sequence"] for r in site.store.account_receipts("cust_edge", february, 0, 10).receipts] == [2, 3]
+    [day] = daily_totals(receipts, Period(2026, 2))
+    assert (day.day, day.charged, day.credited) == ("2026-02-01", 200, 0)
+    assert site.store.daily_totals("cust_edge", Period(2026, 2)) == [day]
