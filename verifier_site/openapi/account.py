@@ -3,7 +3,7 @@
 from typing import Any
 
 from verifier_site.account_statements import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, STATEMENT_ID_PATTERN
-from verifier_site.openapi.responses import HTML, JSON, SESSION, errors, html, json_response, path_param
+from verifier_site.openapi.responses import HTML, SESSION, errors, html, json_response, path_param
 
 STATEMENT_ID = path_param("statement_id", STATEMENT_ID_PATTERN.pattern, "A statement id: s_ + 26 base32 characters")
 
@@ -74,7 +74,7 @@ def account_paths() -> dict[str, Any]:
                         "statement (export format), lines (sequence, receipt_id, receipt_hash, late), receipts",
                         {"type": "object", "required": ["statement", "lines", "receipts"]},
                     ),
-                    **errors(JSON, 400, 401, 403, 404),
+                    **errors(HTML, 400, 401, 403, 404),  # errors are pages, as on every route outside /v1
                 },
             }
         },
