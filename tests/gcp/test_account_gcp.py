@@ -5,6 +5,7 @@ served from Spanner and Firestore."""
 from receipts.api_keys import issue_api_key
 from receipts.statements import Period
 from receipts.statements.activity import ReceiptFilter
+from receipts.stores.gcp import account
 from receipts.stores.sqlite import SqliteStore
 from tests.site.accounts import CUSTOMER, account_chain
 from verifier_site import create_app
@@ -68,3 +69,19 @@ def test_the_account_page_on_spanner_and_firestore(cloud, signer) -> None:
     page = client.get("/account?limit=3&after=3").get_data(as_text=True)
     assert 'data-sequence="4"' in page and 'data-sequence="6"' in page and 'data-sequence="7"' not in page
     assert 'id="next-page"' in page
+
+
+def test_a_bounded_scan_ends_the_page_early_and_the_next_page_goes_on(cloud, signer, monkeypatch) -> None:
+    """Past SCAN_LIMIT receipts looked at without a full page, the page ends with a cursor at
+    the last one looked at; following the cursors finds every kept receipt, once each."""
+    store = cloud.store()
+    store.write_receipts(account_chain(signer))
+    monkeypatch.setattr(account, "SCAN_LIMIT", 2)
+    monkeypatch.setattr(account, "SCAN_CHUNK", 2)
+    credits, after, pages = [], 0, 0
+    while after is not None:
+        page = store.account_receipts(CUSTOMER, ReceiptFilter(type="credit"), after, 10)
+        credits += [r["sequence"] for r in page.receipts]
+        after, pages = page.next_after, pages + 1
+        assert pages < 10
+    assert credits == [3, 5, 7] and pages == 4  # looked at 1-2, 3-4, 5-6, 7
