@@ -198,7 +198,7 @@ def test_the_chart_draws_each_day_per_currency_and_says_when_there_is_nothing(ac
     empty = site.client.get("/account?period=2025-12").get_data(as_text=True)
     assert 'id="chart-empty">No accepted charges or credits in 2025-12.' in empty
     assert "<rect" not in empty
-    # Without a period: this month if it has receipts, else the latest receipt's (February here).
+    # Without a period: the latest receipt's event month (February here).
     assert "Charges and credits per day, 2026-02" in site.client.get("/account").get_data(as_text=True)
 
 

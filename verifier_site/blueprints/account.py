@@ -64,7 +64,8 @@ def _filter() -> ReceiptFilter:
 
 
 def _chart_period(chosen: ReceiptFilter, customer_id: str) -> Period:
-    """The filter's period, else this month when it has receipts, else the latest receipt's."""
+    """The filter's period, else the event month of the customer's latest receipt (this month at
+    most: an event may be dated ahead), else this month."""
     if chosen.period is not None:
         return chosen.period
     latest = get_store().latest_receipt(customer_id)
