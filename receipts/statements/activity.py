@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from receipts.contract import UTC_TIMESTAMP
 from receipts.ledger import ACCEPTED
 from receipts.money import parse_amount
 from receipts.statements.lines import CHARGE, CREDIT, receipt_type
@@ -69,15 +70,15 @@ class DayTotal:
 def daily_totals(receipts: Iterable[Mapping[str, Any]], period: Period) -> list[DayTotal]:
     """Accepted charges and credits per event day and currency within `period`, by day then
     currency (rejected receipts move no money and are left out)."""
-    start, end = instant_key(period.start), instant_key(period.end)
+    month = str(period)
     sums: dict[tuple[str, str], list[int]] = {}
     for receipt in receipts:
         if receipt.get("status") != ACCEPTED:
             continue
-        when = instant_key(receipt["event_timestamp"])
-        if not start <= when < end:
+        when = receipt["event_timestamp"]  # UTC text: its first 7 characters are its month
+        if when[:7] != month or not UTC_TIMESTAMP.fullmatch(when):
             continue
         currency = receipt["currency"]
-        entry = sums.setdefault((when[0][:10], currency), [0, 0])
+        entry = sums.setdefault((when[:10], currency), [0, 0])
         entry[receipt_type(receipt) == CREDIT] += parse_amount(receipt["amount"], currency)
     return [DayTotal(day, currency, *sums[day, currency]) for day, currency in sorted(sums)]

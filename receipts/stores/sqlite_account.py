@@ -60,8 +60,9 @@ class SqliteAccount:
             return found
         marks = ", ".join("?" * len(charge_ids))
         rows = self._db.execute(
-            "SELECT body, receipt_hash, signature FROM receipts WHERE customer_id = ? "
-            f"AND json_extract(body, '$.corrects') IN ({marks}) ORDER BY sequence",
+            "SELECT body, receipt_hash, signature FROM receipts INDEXED BY receipts_by_corrects WHERE customer_id = ? "
+            f"AND json_extract(body, '$.corrects') IS NOT NULL AND json_extract(body, '$.corrects') IN ({marks}) "
+            "ORDER BY sequence",
             (customer_id, *charge_ids),
         )
         for row in rows:

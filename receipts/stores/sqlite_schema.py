@@ -136,6 +136,9 @@ CREATE TABLE IF NOT EXISTS submissions (
 );
 CREATE INDEX IF NOT EXISTS submissions_by_address_until ON submissions (address_until)
     WHERE client_address IS NOT NULL;
+-- The account page's credits of a charge (receipts/stores/sqlite_account.py): credits only, so small.
+CREATE INDEX IF NOT EXISTS receipts_by_corrects ON receipts (customer_id, json_extract(body, '$.corrects'))
+    WHERE json_extract(body, '$.corrects') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id TEXT PRIMARY KEY,
     recorded       INTEGER NOT NULL,  -- insertion order
