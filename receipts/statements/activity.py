@@ -13,6 +13,9 @@ from receipts.statements.lines import CHARGE, CREDIT, receipt_type
 from receipts.statements.periods import Period, instant_key
 
 STATUSES = ("accepted", "rejected")
+# Receipts one page may look at: a filter that keeps few of them ends its page early, with a
+# cursor past the ones it looked at, so no request scans a whole long chain.
+SCAN_LIMIT = 5000
 TYPES = (CHARGE, CREDIT)
 
 
@@ -53,7 +56,8 @@ class ReceiptFilter:
 @dataclass(frozen=True)
 class ReceiptPage:
     """One page of a customer's receipts in sequence order, and where the next one starts:
-    `next_after` is the last sequence looked at (None when there is nothing after it)."""
+    `next_after` is the last sequence looked at (None when there is nothing after it). A
+    page looks at SCAN_LIMIT receipts at most, so it may hold fewer than asked, or none."""
 
     receipts: list[dict[str, Any]]
     next_after: int | None

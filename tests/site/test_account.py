@@ -15,6 +15,7 @@ from receipts.ledger import ChainState
 from receipts.records import SignedReceipt
 from receipts.statements import Period, statement_id
 from receipts.statements.activity import ReceiptFilter, daily_totals
+from receipts.stores import sqlite_account
 from tests.conftest import make_event
 from tests.site.accounts import CUSTOMER, add_account
 from tests.site.conftest import HOSTILE, Site
@@ -312,3 +313,21 @@ def test_the_period_is_the_event_month_at_fraction_second_edges(site: Site, sign
     [day] = daily_totals(receipts, Period(2026, 2))
     assert (day.day, day.charged, day.credited) == ("2026-02-01", 200, 0)
     assert site.store.daily_totals("cust_edge", Period(2026, 2)) == [day]
+
+
+def test_a_page_looks_at_a_bounded_number_of_receipts(account: dict[str, Any], monkeypatch) -> None:
+    """A filter that keeps few receipts ends its page early, with a cursor past the ones looked
+    at; the pages still find every kept receipt once, and an empty one says why."""
+    monkeypatch.setattr(sqlite_account, "SCAN_LIMIT", 2)
+    site = signed_in(account)
+    seen, query, pages = [], "?type=credit&limit=10", 0
+    while True:
+        sequences, found = listed(site, query)
+        seen += sequences
+        pages += 1
+        if "next-page" not in found.links:
+            break
+        query = found.links["next-page"].removeprefix("/account")
+    assert seen == [3, 5, 7] and pages == 4  # looked at 1-2, 3-4, 5-6, 7
+    empty = site.client.get("/account?type=credit").get_data(as_text=True)
+    assert "No receipt matches among #1 to #2: the next page looks further." in empty

@@ -12,11 +12,10 @@ from google.cloud.spanner_v1 import param_types
 
 from receipts.money import format_amount, minor_from_decimal
 from receipts.rows import Balance
-from receipts.statements.activity import DayTotal, ReceiptFilter, ReceiptPage, daily_totals
+from receipts.statements.activity import SCAN_LIMIT, DayTotal, ReceiptFilter, ReceiptPage, daily_totals
 from receipts.statements.periods import Period
 
 SCAN_CHUNK = 500  # ledger documents per Firestore query
-SCAN_LIMIT = 5000  # documents one page's read may look at; past it the page says where it stopped
 
 
 class GcpAccount:
