@@ -12,6 +12,7 @@ import pytest
 from receipts.canonical import canonical_bytes, sha256_hex
 from receipts.jws import STATEMENT_TYP, sign_payloads
 from receipts.statements import lines_root, verify_statement
+from receipts.text import visible
 from tests.site.accounts import CUSTOMER, add_account
 from tests.site.conftest import Site, results_of
 
@@ -51,6 +52,29 @@ def test_a_statement_verifies_in_the_browser(site: Site, statements: dict[str, A
     assert checks["complete"] == "check unchecked"
     assert "5 receipt(s): every signature, hash and contract check passed" in result["text"]
     assert "2 currencies add up" in result["text"]
+    assert page.problems == []  # no CSP violation, no script error, no alert()
+
+
+def test_the_account_page_in_the_browser_draws_its_chart_and_shows_hostile_text_as_text(
+    site: Site, statements: dict[str, Any], served: str, page
+) -> None:
+    page.goto(f"{served}/account")
+    page.problems.clear()  # the sign-in form answers 401, which Chromium logs
+    page.fill("#api_key", site.api_keys[CUSTOMER])
+    page.click("#account-sign-in button[type=submit]")
+    page.wait_for_url(f"{served}/account")
+    page.goto(f"{served}/account?period=2026-01")
+    assert page.locator("figure.day-chart svg rect.bar").count() == 3
+    box = page.locator("figure.day-chart[data-currency='USD'] svg").bounding_box()
+    assert box and box["width"] > 100 and box["height"] > 100  # drawn, not collapsed by the CSP
+    hostile = site.receipts[CUSTOMER][1]
+    cell = page.locator(f"tr[data-receipt-id='{hostile['receipt_id']}'] td bdi").first
+    assert cell.inner_text() == visible(hostile["usage_description"])
+    assert page.locator("img").count() == 0
+    page.select_option("#type", "credit")
+    page.click("#receipt-filters button[type=submit]")
+    page.wait_for_url("**/account?period=2026-01&status=&type=credit&limit=25")
+    assert page.locator("#receipt-list tbody tr").count() == 2
     assert page.problems == []  # no CSP violation, no script error, no alert()
 
 
