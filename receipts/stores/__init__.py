@@ -28,6 +28,8 @@ from receipts.rows import (
     WriteOutcome,
 )
 from receipts.sessions import SessionRecord
+from receipts.statements.activity import DayTotal, ReceiptFilter, ReceiptPage
+from receipts.statements.periods import Period
 from receipts.stores.archive_plans import BATCH_RECEIPTS
 from receipts.stores.log_sequencer import Appended
 from receipts.submissions import SubmissionRecord
@@ -72,6 +74,27 @@ class Store(Protocol):
     def receipts_page(self, customer_id: str, after_sequence: int, limit: int) -> list[dict[str, Any]]:
         """Up to `limit` of a customer's receipts with sequence > `after_sequence`, in
         sequence order, in the export format (body fields, receipt_hash, signature)."""
+        ...
+
+    # -- the customer's account page (receipts/stores/sqlite_account.py, gcp/account.py) --
+    def customer_balances(self, customer_id: str) -> list[Balance]:
+        """The customer's balance rows, by currency."""
+        ...
+
+    def account_receipts(self, customer_id: str, chosen: ReceiptFilter, after_sequence: int, limit: int) -> ReceiptPage:
+        """Up to `limit` receipts past `after_sequence` that `chosen` keeps (a page looks at SCAN_LIMIT at most)."""
+        ...
+
+    def credits_of(self, customer_id: str, charge_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The receipts that name each of the charges as the one they correct."""
+        ...
+
+    def daily_totals(self, customer_id: str, period: Period) -> list[DayTotal]:
+        """Accepted charges and credits per event day and currency in `period` (minor units)."""
+        ...
+
+    def latest_receipt(self, customer_id: str) -> dict[str, Any] | None:
+        """The customer's receipt with the highest sequence (export format)."""
         ...
 
     def add_api_key(self, record: ApiKeyRecord) -> None:
