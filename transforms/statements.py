@@ -48,7 +48,8 @@ class BeginClose(beam.DoFn):
 
 class CloseCustomer(beam.DoFn):
     """customer_id -> the customer's statement for the period (exported), issued once: a
-    statement already stored is the answer, byte for byte."""
+    statement already stored is the answer, byte for byte (kept again, so that a store that
+    mirrors it, as the Google Cloud store does, finishes what a killed close left undone)."""
 
     def __init__(self, store_url: str, signer_url: str, period: str) -> None:
         self.store_url, self.signer_url, self.period = store_url, signer_url, period
@@ -67,7 +68,7 @@ class CloseCustomer(beam.DoFn):
         existing = self.store.statement(statement_id(customer_id, self.period))
         if existing is not None:
             self.kept.inc()
-            yield existing
+            yield self.store.add_statement(existing)
             return
         chain = list(self.store.receipts(customer_id))
         previous = Previous.of(self.store.previous_statement(customer_id, self.period))
