@@ -57,7 +57,12 @@ class StatementSettings:
 
     @classmethod
     def of(
-        cls, store: str | None, period: str | None, signer: str, grace: str = "1h", clock: Callable[[], datetime] = utc_now
+        cls,
+        store: str | None,
+        period: str | None,
+        signer: str,
+        grace: str = "1h",
+        clock: Callable[[], datetime] = utc_now,
     ) -> "StatementSettings":
         """Checked settings, or a ValueError naming the option to fix. The period 'previous'
         is fixed here, at launch: a scheduled close of month M runs early in M+1, and a rerun

@@ -59,7 +59,7 @@ output "reports_bucket" {
 }
 
 output "job_staging_buckets" {
-  description = "The batch jobs' Dataflow staging buckets (reconcile, restore)."
+  description = "The batch jobs' Dataflow staging buckets (reconcile, restore, statements)."
   value       = module.storage.job_staging_buckets
 }
 
