@@ -166,3 +166,47 @@ def test_the_reconciliation_checks_statements_and_catches_a_tampered_row(cloud, 
     found = {(d["check"], d["customer_id"], d["receipt_id"]) for d in json.loads(report.read_text())["discrepancies"]}
     assert ("statements", "cust_a", a_october["statement_id"]) in found
     assert all(customer == "cust_a" for _, customer, _ in found)
+
+
+def test_restore_brings_the_statements_back_from_the_archive(cloud, october, tmp_path: Path) -> None:
+    store, _ = october
+    first = exported(cloud)
+    [a_october] = store.statements("cust_a")
+    tampered = {k: v for k, v in a_october.items() if k not in ("statement_hash", "signature")}
+    tampered["totals"]["USD"]["net"] = "1.00"
+    from google.cloud import spanner
+
+    with store._database.batch() as batch:  # one statement changed, one lost, and the period's close lost
+        batch.update("Statements", ["CustomerId", "Period", "Body"], [["cust_a", "2026-10", json.dumps(tampered)]])
+        batch.delete("Statements", spanner.KeySet(keys=[["cust_b", "2026-10"]]))
+        batch.delete("StatementCloses", spanner.KeySet(keys=[["2026-10"]]))
+    assert store.closed_periods() == [] and len(list(store.statements())) == 1
+
+    restored = invoke(cloud, "restore", "--report", str(tmp_path / "restore.json"))
+    assert restored.exit_code == 0, restored.output
+    said = " ".join(restored.output.split())
+    assert "Statements: 2 archived, 0 kept as stored, 1 written back, 1 replaced (differed), 1 period close(s)" in said
+    assert exported(cloud) == first and store.closed_periods() == ["2026-10"]
+    report = tmp_path / "report.json"
+    assert invoke(cloud, "reconcile", "--report", str(report)).exit_code == 0, report.read_text()[:2000]
+
+    again = invoke(cloud, "restore", "--report", str(tmp_path / "again.json"))
+    assert again.exit_code == 0 and "2 kept as stored, 0 written back, 0 replaced" in " ".join(again.output.split())
+
+
+def test_restore_writes_no_statement_that_does_not_verify(cloud, october, tmp_path: Path) -> None:
+    store, _ = october
+    [b_october] = store.statements("cust_b")
+    forged = {**b_october, "line_count": 0}  # the archived copy changed: its signature no longer holds
+    storage.Client(project="local-emulator").bucket(cloud.location.bucket).blob(
+        statement_object_name(b_october)
+    ).upload_from_string(export_line(forged))
+    from google.cloud import spanner
+
+    with store._database.batch() as batch:
+        batch.delete("Statements", spanner.KeySet(keys=[["cust_b", "2026-10"]]))
+    restored = invoke(cloud, "restore", "--report", str(tmp_path / "restore.json"))
+    assert restored.exit_code == 1, restored.output
+    said = " ".join(restored.output.split())
+    assert "STATEMENT NOT RESTORED" in said and f"{b_october['statement_id']} (cust_b, 2026-10): canonical:" in said
+    assert store.statement(b_october["statement_id"]) is None and len(list(store.statements())) == 1

@@ -79,3 +79,7 @@ GRANT SELECT ON TABLE Statements TO ROLE receipts_writer;
 GRANT SELECT, INSERT, UPDATE ON TABLE StatementLogMarks TO ROLE receipts_writer;
 GRANT SELECT ON TABLE StatementCloses, Statements, StatementLogMarks TO ROLE receipts_auditor;
 GRANT SELECT ON TABLE Statements TO ROLE verifier_site;
+-- A restore writes back, from the archive, each verified statement Spanner lost or changed,
+-- and its period's close (statements_restore.py).
+GRANT SELECT, INSERT, UPDATE ON TABLE Statements TO ROLE receipts_restorer;
+GRANT SELECT, INSERT ON TABLE StatementCloses TO ROLE receipts_restorer;

@@ -133,6 +133,38 @@ class SpannerStatements:
         )
         return _exported(rows[0]) if rows else None
 
+    def restore_statement(self, statement: dict[str, Any]) -> str:
+        """Write a verified archived statement back (receipts.stores.gcp.statements_restore):
+        'kept' when Spanner holds it as it is, 'written' when it held none, 'replaced' when it
+        held another under its (customer, period); then whichever mirror is missing."""
+        customer, period = statement["customer_id"], statement["period"]
+        body = {name: value for name, value in statement.items() if name not in ("statement_hash", "signature")}
+        text = canonical_bytes(body).decode("utf-8")
+        wanted = [statement["statement_hash"], text, statement["signature"]]
+
+        def work(transaction) -> tuple[str, int]:
+            key = spanner.KeySet(keys=[[customer, period]])
+            held = list(transaction.read("Statements", ["Number", "StatementHash", "Body", "Signature"], key))
+            if held and list(held[0][1:]) == wanted:
+                return "kept", held[0][0]
+            if held:
+                number = held[0][0]
+            else:
+                rows = transaction.execute_sql(
+                    "SELECT COUNT(*) FROM Statements WHERE CustomerId = @c AND Period < @p",
+                    params={"c": customer, "p": period},
+                    param_types={"c": param_types.STRING, "p": param_types.STRING},
+                )
+                [(count,)] = list(rows)
+                number = count + 1
+            row = [customer, period, statement["statement_id"], number, statement["closing_sequence"], *wanted]
+            transaction.insert_or_update("Statements", COLUMNS, [[*row, spanner.COMMIT_TIMESTAMP]])
+            return ("replaced" if held else "written"), number
+
+        outcome, number = with_backoff("Spanner restore statement", lambda: self._database.run_in_transaction(work))
+        self._mirror_statement(_exported([text, statement["statement_hash"], statement["signature"]]), number)
+        return outcome
+
     # -- the mirrors -----------------------------------------------------------------
     def _mirror_statement(self, statement: dict[str, Any], number: int) -> None:
         """The Firestore document (create-only: a different one under the id is logged, the
