@@ -93,6 +93,16 @@ output "auditor_store_url" {
   value       = local.auditor_store
 }
 
+output "statements_store_url" {
+  description = "The statements close's --store (Spanner database role statements_closer)."
+  value       = local.closer_store
+}
+
+output "statements_service_account" {
+  description = "Email of the statements close's service account (receipts-statements)."
+  value       = module.iam.statements_service_account
+}
+
 output "restorer_store_url" {
   description = "The restore's --store (Spanner database role receipts_restorer)."
   value       = "${local.store_url}&role=receipts_restorer"
