@@ -87,9 +87,11 @@ class SpannerLog:
         return state_of(self._read("LogState", STATE[1:5], key_of([1])))
 
     def _unlogged(self, max_entries: int) -> list[UnloggedReceipt]:
-        """Up to `max_entries` receipts past the marks, by customer then sequence, from one snapshot."""
+        """Up to `max_entries` receipts past the marks, by customer then sequence, then (when
+        every receipt behind is among them) statements past theirs, all from one snapshot: a
+        statement is never seen before the receipts it closes over."""
 
-        def run() -> tuple[list, list]:
+        def run() -> tuple[list, list, list]:
             with self._database.snapshot(multi_use=True) as snapshot:
                 behind = list(snapshot.execute_sql(BEHIND, {"limit": max_entries}, {"limit": param_types.INT64}))
                 spans, left = [], max_entries
@@ -100,22 +102,22 @@ class SpannerLog:
                     spans.append((customer_id, mark + 1, last))
                     left -= last - mark
                 rows = list(snapshot.execute_sql(SPAN_ROWS, {"spans": spans}, {"spans": SPAN_TYPE})) if spans else []
-                return spans, rows
+                statements = (
+                    list(snapshot.execute_sql(UNLOGGED_STATEMENTS, {"limit": left}, {"limit": param_types.INT64}))
+                    if left > 0
+                    else []
+                )
+                return spans, rows, statements
 
-        spans, rows = with_backoff("Spanner read unlogged receipts", run)
+        spans, rows, statements = with_backoff("Spanner read unlogged receipts", run)
         found: dict[tuple[str, int], UnloggedReceipt] = {
             (c, s): UnloggedReceipt(c, s, receipt_id, digest) for c, s, receipt_id, digest in rows
         }
         for customer_id, first, last in spans:
             if any((customer_id, s) not in found for s in range(first, last + 1)):  # past the TTL: the ledger
                 found.update(self._ledger_unlogged(customer_id, first, last))
-        unlogged = [found[key] for key in sorted(found)]
-        if len(unlogged) < max_entries:  # every receipt behind is a candidate: statements may follow
-            rows = self._query(
-                UNLOGGED_STATEMENTS, {"limit": max_entries - len(unlogged)}, {"limit": param_types.INT64}
-            )
-            unlogged += [UnloggedReceipt(statements_mark(c), number, sid, digest) for c, number, sid, digest in rows]
-        return unlogged
+        statement_leaves = [UnloggedReceipt(statements_mark(c), n, sid, digest) for c, n, sid, digest in statements]
+        return [found[key] for key in sorted(found)] + statement_leaves
 
     def _ledger_unlogged(self, customer_id: str, first: int, last: int) -> dict[tuple[str, int], UnloggedReceipt]:
         query = (
