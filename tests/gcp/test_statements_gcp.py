@@ -210,3 +210,23 @@ def test_restore_writes_no_statement_that_does_not_verify(cloud, october, tmp_pa
     said = " ".join(restored.output.split())
     assert "STATEMENT NOT RESTORED" in said and f"{b_october['statement_id']} (cust_b, 2026-10): canonical:" in said
     assert store.statement(b_october["statement_id"]) is None and len(list(store.statements())) == 1
+
+
+def test_the_site_serves_a_customer_its_statements_from_the_gcp_store(cloud, october) -> None:
+    from receipts.api_keys import issue_api_key
+    from verifier_site import create_app
+
+    store, _ = october
+    [a_october] = store.statements("cust_a")
+    key, _ = issue_api_key(store, "cust_a")
+    app = create_app(
+        {"STORE_URL": cloud.url, "KEYS_FOLDER": str(cloud.keys.folder), "TESTING": True, "SECRET_KEY": b"s"}
+    )
+    client = app.test_client()
+    bearer = {"Authorization": f"Bearer {key}"}
+    listed = client.get("/v1/customers/cust_a/statements", headers=bearer)
+    assert listed.status_code == 200 and listed.get_json()["statements"] == [a_october]
+    one = client.get(f"/v1/statements/{a_october['statement_id']}?lines=true", headers=bearer).get_json()
+    assert one["verification"]["ok"] is True and [line["sequence"] for line in one["lines"]] == [1]
+    b_id = statement_id("cust_b", "2026-10")
+    assert client.get(f"/v1/statements/{b_id}", headers=bearer).status_code == 404  # another customer's
