@@ -3,7 +3,7 @@ every parameter a pipeline option) that issues one signed statement per customer
 chain (receipts.statements says which receipts are its lines):
 
     Period -> BeginClose (the close time, fixed once) ─┐ (side input)
-    CustomerIdRanges -> ListCustomers -> Spread -> CloseCustomer -> statements
+    CustomerIdRanges -> ListCustomers -> Spread -> BatchCustomers -> CloseCustomers -> statements
 
     python -m pipelines.statements --store sqlite:///home/receipts.db --period 2026-11 \\
         --keys home/keys --kid KID [--grace 1h]
@@ -29,7 +29,7 @@ from pipelines.options import ChargingOptions, LocalKeyOptions, StoreOptions, si
 from pipelines.progress import job_counts, launch_or_wait
 from receipts.statements import Period, parse_duration
 from transforms.reconcile_sources import ListCustomers, customer_ranges
-from transforms.statements import BeginClose, CloseCustomer, utc_now
+from transforms.statements import BeginClose, CloseCustomers, utc_now
 
 
 class StatementOptions(PipelineOptions):
@@ -45,6 +45,7 @@ class StatementOptions(PipelineOptions):
 
 OPTIONS: tuple[type[PipelineOptions], ...] = (StoreOptions, StatementOptions, ChargingOptions)
 REQUIRED = ("store", "period", "signer")
+CLOSE_BATCH = 64  # customers per CloseCustomers call: one signing batch (Cloud KMS signs it concurrently)
 PREVIOUS = "previous"  # --period previous: the month just ended (templates/statements, the monthly schedule)
 
 
@@ -95,9 +96,10 @@ def build(
         | "CustomerIdRanges" >> beam.Create(customer_ranges())
         | "ListCustomers" >> beam.ParDo(ListCustomers(settings.store))
         | "SpreadCustomers" >> beam.Reshuffle()
-        | "CloseCustomer"
+        | "BatchCustomers" >> beam.BatchElements(min_batch_size=1, max_batch_size=CLOSE_BATCH)
+        | "CloseCustomers"
         >> beam.ParDo(
-            CloseCustomer(settings.store, settings.signer, settings.period), beam.pvalue.AsSingleton(closed_at)
+            CloseCustomers(settings.store, settings.signer, settings.period), beam.pvalue.AsSingleton(closed_at)
         )
     )
 
