@@ -230,3 +230,33 @@ def test_the_site_serves_a_customer_its_statements_from_the_gcp_store(cloud, oct
     assert one["verification"]["ok"] is True and [line["sequence"] for line in one["lines"]] == [1]
     b_id = statement_id("cust_b", "2026-10")
     assert client.get(f"/v1/statements/{b_id}", headers=bearer).status_code == 404  # another customer's
+
+
+def test_the_gcp_and_embedded_stores_issue_the_same_statements_byte_for_byte(
+    cloud, signer, signer_url, tmp_path
+) -> None:
+    """One interface, one job: the same chains closed at the same time give the same bytes."""
+    from pipelines.statements import StatementSettings, run
+    from receipts.stores import open_store
+    from receipts.stores.sqlite import SqliteStore
+
+    embedded = SqliteStore(f"sqlite:///{tmp_path / 'receipts.db'}")
+    gcp = cloud.store()
+    for name, events in (("cust_x", ["2026-10-30T23:59:59.5Z", "2026-11-02T00:00:00Z"]), ("cust_y", [])):
+        state = ChainState(name)
+        for n, timestamp in enumerate(events or ["2026-09-01T00:00:00Z"]):
+            chained = state.append(
+                make_event(customer_id=name, idempotent_key=f"k{n}", amount="3.10", timestamp=timestamp),
+                None,
+                signer.kid,
+                "2026-11-30T00:00:00.000000Z",
+            )
+            receipt = SignedReceipt(chained, sign_payloads(signer, [chained.canonical])[0])
+            assert embedded.write_receipts([receipt]) == gcp.write_receipts([receipt])
+
+    def closed(url: str) -> list[bytes]:
+        clock = lambda: datetime(2026, 12, 1, 1, 30, tzinfo=UTC)  # noqa: E731
+        run(StatementSettings(url, "2026-10", signer_url), clock=clock)
+        return [export_line(statement) for statement in open_store(url).statements()]
+
+    assert closed(embedded.url) == closed(cloud.url) != []
