@@ -75,7 +75,7 @@ class SpannerStatements:
         body = {name: value for name, value in statement.items() if name not in ("statement_hash", "signature")}
 
         def work(transaction) -> tuple[int, list]:
-            key = spanner.KeySet(keys=[[customer, period]])
+            key = _key(customer, period)
             for row in transaction.read("Statements", ["Number", "Body", "StatementHash", "Signature"], key):
                 return row[0], list(row[1:])
             rows = transaction.execute_sql(
@@ -100,7 +100,11 @@ class SpannerStatements:
             transaction.insert("Statements", COLUMNS, [row])
             return number, [text, statement["statement_hash"], statement["signature"]]
 
-        number, row = with_backoff("Spanner add statement", lambda: self._database.run_in_transaction(work))
+        held = self._read("Statements", ["Number", "Body", "StatementHash", "Signature"], _key(customer, period))
+        if held:  # a rerun: no read-write transaction (and its locks) to find what is stored
+            number, row = held[0][0], list(held[0][1:])
+        else:
+            number, row = with_backoff("Spanner add statement", lambda: self._database.run_in_transaction(work))
         stored = _exported(row)
         self._mirror_statement(stored, number)
         return stored
@@ -219,6 +223,10 @@ def statement_document(statement: dict[str, Any], number: int) -> dict[str, Any]
         "number": number,
         "closing_sequence": statement["closing_sequence"],
     }
+
+
+def _key(customer_id: str, period: str) -> spanner.KeySet:
+    return spanner.KeySet(keys=[[customer_id, period]])
 
 
 def _exported(row) -> dict[str, Any]:
