@@ -39,6 +39,7 @@ lint: venv
 bench: venv  # each prints a table and a ratio, and writes benchmarks/results.json
 	$(BIN)/python benchmarks/pipeline_throughput.py
 	$(BIN)/python benchmarks/reconcile_throughput.py
+	$(BIN)/python benchmarks/statements_throughput.py
 	$(BIN)/python benchmarks/restore.py
 	$(BIN)/python benchmarks/log_integration.py
 	$(BIN)/python benchmarks/account_page.py

@@ -3,10 +3,13 @@ every parameter a pipeline option) that issues one signed statement per customer
 chain (receipts.statements says which receipts are its lines):
 
     Period -> BeginClose (the close time, fixed once) ─┐ (side input)
-    CustomerIdRanges -> ListCustomers -> Spread -> CloseCustomer -> statements
+    CustomerIdRanges -> ListCustomers -> Spread -> BatchCustomers -> CloseCustomers -> statements
 
     python -m pipelines.statements --store sqlite:///home/receipts.db --period 2026-11 \\
         --keys home/keys --kid KID [--grace 1h]
+
+On Dataflow it is the Flex Template templates/statements/, which Cloud Scheduler launches
+monthly with `--period previous` (terraform/modules/statements_schedule).
 
 Refused while the period's end plus the grace is ahead, and out of order (periods close in
 order, each once). A rerun of a closed period issues what the first run did not and returns
@@ -26,18 +29,24 @@ from pipelines.options import ChargingOptions, LocalKeyOptions, StoreOptions, si
 from pipelines.progress import job_counts, launch_or_wait
 from receipts.statements import Period, parse_duration
 from transforms.reconcile_sources import ListCustomers, customer_ranges
-from transforms.statements import BeginClose, CloseCustomer, utc_now
+from transforms.statements import BeginClose, CloseCustomers, utc_now
 
 
 class StatementOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser) -> None:
-        parser.add_argument("--period", help="The month to close, YYYY-MM (UTC)")
+        parser.add_argument(
+            "--period",
+            help="The month to close, YYYY-MM (UTC), or 'previous': the month before the one the launch time "
+            "less the grace falls in (a monthly schedule's)",
+        )
         parser.add_argument("--grace", default="1h", help="How long after the period's end it may close (e.g. 1h)")
 
 
 OPTIONS: tuple[type[PipelineOptions], ...] = (StoreOptions, StatementOptions, ChargingOptions)
 REQUIRED = ("store", "period", "signer")
+CLOSE_BATCH = 64  # customers per CloseCustomers call: one signing batch (Cloud KMS signs it concurrently)
+PREVIOUS = "previous"  # --period previous: the month just ended (templates/statements, the monthly schedule)
 
 
 @dataclass(frozen=True)
@@ -48,17 +57,29 @@ class StatementSettings:
     grace: timedelta = timedelta(hours=1)
 
     @classmethod
-    def of(cls, store: str | None, period: str | None, signer: str, grace: str = "1h") -> "StatementSettings":
-        """Checked settings, or a ValueError naming the option to fix."""
+    def of(
+        cls,
+        store: str | None,
+        period: str | None,
+        signer: str,
+        grace: str = "1h",
+        clock: Callable[[], datetime] = utc_now,
+    ) -> "StatementSettings":
+        """Checked settings, or a ValueError naming the option to fix. The period 'previous'
+        is fixed here, at launch: a scheduled close of month M runs early in M+1, and a rerun
+        of it (a retried launch) names the same month until M+1 less the grace is over."""
         if not store:
             raise ValueError("give --store")
-        return cls(store, str(Period.parse(period or "")), signer, parse_duration(grace))
+        wait = parse_duration(grace)
+        if period == PREVIOUS:
+            period = str(Period.of(clock() - wait).previous())
+        return cls(store, str(Period.parse(period or "")), signer, wait)
 
     @classmethod
-    def from_options(cls, options: PipelineOptions) -> "StatementSettings":
+    def from_options(cls, options: PipelineOptions, clock: Callable[[], datetime] = utc_now) -> "StatementSettings":
         view, charging = options.view_as(StatementOptions), options.view_as(ChargingOptions)
         signer, _ = signing(charging.signer, options.view_as(LocalKeyOptions).keys, charging.kid)
-        return cls.of(options.view_as(StoreOptions).store, view.period, signer, view.grace)
+        return cls.of(options.view_as(StoreOptions).store, view.period, signer, view.grace, clock)
 
 
 def build(
@@ -75,9 +96,10 @@ def build(
         | "CustomerIdRanges" >> beam.Create(customer_ranges())
         | "ListCustomers" >> beam.ParDo(ListCustomers(settings.store))
         | "SpreadCustomers" >> beam.Reshuffle()
-        | "CloseCustomer"
+        | "BatchCustomers" >> beam.BatchElements(min_batch_size=1, max_batch_size=CLOSE_BATCH)
+        | "CloseCustomers"
         >> beam.ParDo(
-            CloseCustomer(settings.store, settings.signer, settings.period), beam.pvalue.AsSingleton(closed_at)
+            CloseCustomers(settings.store, settings.signer, settings.period), beam.pvalue.AsSingleton(closed_at)
         )
     )
 

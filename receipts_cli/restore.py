@@ -85,7 +85,31 @@ def restore(home: Home, archive: str | None, jwks: str | None, report_path: str 
             raise CannotRestore(str(error)) from error
         report = _read_report(settings.report)
     _print_summary(report, report_path)
-    sys.exit(0 if report["ok"] else 1)
+    statements_ok = _restore_statements(home, jwks) if home.store_url.startswith("gcp://") else True
+    sys.exit(0 if report["ok"] and statements_ok else 1)
+
+
+def _restore_statements(home: Home, jwks: str | None) -> bool:
+    """The Google Cloud store's statements, from gs://BUCKET/statements/ (its archive of them),
+    each verified against the chain just restored (receipts.stores.gcp.statements_restore).
+    The embedded store archives none: its statements are in receipts.db alone."""
+    from receipts.stores import open_store
+    from receipts.stores.gcp.statements_restore import restore_statements
+    from receipts.stores.public_keys import load_jwks
+
+    store = open_store(home.store_url)
+    try:
+        with err.status("Restoring the statements from the archive…", spinner="dots"):
+            done = restore_statements(store, load_jwks(jwks, str(home.keys))[0])
+    finally:
+        store.close()
+    out.print(
+        f"Statements: {done.archived} archived, {done.kept} kept as stored, {done.written} written back, "
+        f"{done.replaced} replaced (differed), {done.closes} period close(s) written back."
+    )
+    for reason in done.refused[:SHOWN]:
+        out.print(f"[red]STATEMENT NOT RESTORED[/] {shown(reason)}", soft_wrap=True)
+    return done.ok
 
 
 def _warn_unless_frozen(home: Home) -> None:

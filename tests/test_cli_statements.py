@@ -175,3 +175,25 @@ def test_reconcile_checks_every_statement_and_that_each_receipt_is_on_one(charge
     status, report, output = reconcile(home)
     assert status == 1
     assert ("statements", "missing_statement") in {(d["check"], d["rule"]) for d in report["discrepancies"]}
+
+
+def test_period_previous_is_the_month_just_ended_less_the_grace() -> None:
+    """The monthly schedule launches with --period previous: fixed at launch, never a month
+    whose end plus the grace is still ahead (that one's close would be refused)."""
+    from datetime import UTC, datetime
+
+    from pipelines.statements import StatementSettings
+
+    def at(text: str):
+        return lambda: datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+    def period(when: str, grace: str = "1h") -> str:
+        return StatementSettings.of("sqlite:///x.db", "previous", "file:///k.pem", grace, at(when)).period
+
+    assert period("2026-12-01T02:00:00") == "2026-11"
+    assert period("2026-12-01T00:30:00") == "2026-10"  # November's grace is not over: the month before
+    assert period("2026-12-20T00:00:00") == period("2026-12-01T01:00:00") == "2026-11"  # a retried launch
+    assert period("2027-01-03T00:00:00", "3d") == "2026-11"
+    assert StatementSettings.of("sqlite:///x.db", "2026-07", "file:///k.pem").period == "2026-07"
+    with pytest.raises(ValueError):
+        StatementSettings.of("sqlite:///x.db", "last", "file:///k.pem")

@@ -15,11 +15,12 @@ from receipts.stores.gcp.schema import firestore_field_overrides, firestore_inde
 from tests.test_terraform import TERRAFORM, parsed, resources_of, unquote
 
 ROOT = Path(__file__).resolve().parent.parent
-COLLECTIONS = {"RECEIPTS": "receipts", "DEAD_LETTERS": "dead_letters"}
+COLLECTIONS = {"RECEIPTS": "receipts", "DEAD_LETTERS": "dead_letters", "STATEMENTS": "statements"}
 # Values that increase with time, whatever writes them: an indexed one is a write hotspot.
 MONOTONIC = {
     "receipts": {"event_timestamp", "processed_at", "ledger_written_at", "restored_at"},
     "dead_letters": {"recorded_at", "message_id", "idempotent_key"},
+    "statements": set(),
 }
 
 
@@ -136,6 +137,11 @@ def test_every_field_written_is_exempt_unless_a_query_uses_it() -> None:
     queried, exempted = queries_by_collection(), exempt()
     assert ledger - queried["receipts"] - exempted["receipts"] == set()
     assert dead - queried["dead_letters"] - exempted["dead_letters"] == set()
+    from receipts.stores.gcp.statements import statement_document
+
+    made = {"statement_hash": "h", "signature": "s", "statement_id": "s_x", "customer_id": "c", "period": "2026-11"}
+    statement = set(statement_document({**made, "closing_sequence": 0}, 1))
+    assert statement - queried["statements"] - exempted["statements"] == set()
     assert {"customer_id", "sequence"} - exempted["receipts"] == {"customer_id", "sequence"}
 
 

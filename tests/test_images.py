@@ -21,10 +21,11 @@ DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 IMAGES = {
     "streaming": (ROOT / "templates/streaming/Dockerfile", ROOT / "templates/requirements.txt", ("pipelines",)),
     "reconcile": (ROOT / "templates/reconcile/Dockerfile", ROOT / "templates/requirements.txt", ("pipelines",)),
+    "statements": (ROOT / "templates/statements/Dockerfile", ROOT / "templates/requirements.txt", ("pipelines",)),
     "site": (ROOT / "verifier_site/Dockerfile", ROOT / "verifier_site/requirements.txt", ("site",)),
 }
 # Images that must run as root, each with the reason beside its checkov skip (CKV_DOCKER_3).
-ROOT_BY_NECESSITY = {"streaming", "reconcile"}  # Dataflow runs the SDK harness as root
+ROOT_BY_NECESSITY = {"streaming", "reconcile", "statements"}  # Dataflow runs the SDK harness as root
 NOT_IN_THE_SITE = {"apache-beam", "gcp-storage-emulator"} | {
     canonicalize_name(Requirement(spec).name) for spec in PYPROJECT["project"]["optional-dependencies"]["test"]
 } - {"verifiable-receipts"}

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from pipelines import reconcile, streaming
+from pipelines import reconcile, statements, streaming
 
 ROOT = Path(__file__).resolve().parent.parent
-TEMPLATES = [("streaming", streaming), ("reconcile", reconcile)]
+TEMPLATES = [("streaming", streaming), ("reconcile", reconcile), ("statements", statements)]
 
 
 def declared_parameters(classes: tuple[type[PipelineOptions], ...], required: tuple[str, ...]) -> list[dict]:

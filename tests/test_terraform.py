@@ -108,7 +108,7 @@ def test_spanner_ddl_is_the_file_the_code_uses() -> None:
     assert 'startswith(trimspace(line), "--")' in local["ddl_lines"]
     assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["tables"]
     assert 'split(";\\n", join("\\n", local.roles_lines))' in local["roles"]
-    assert len(spanner_ddl()) == 21 and len(spanner_ddl("spanner_roles.sql")) == 27
+    assert len(spanner_ddl()) == 26 and len(spanner_ddl("spanner_roles.sql")) == 36
     # Applied statements never change (Terraform would replace the database): roles only grow.
     assert spanner_ddl("spanner_roles.sql")[:4] == [
         "CREATE ROLE verifier_site",
@@ -257,11 +257,12 @@ def test_a_failed_reconciliation_job_pages_by_its_name() -> None:
 
 
 # -- separation of duties (terraform/modules/iam; docs/SECURITY.md) ------------------------
-WORKLOADS = {"pipeline", "auditor", "restorer", "site", "launcher"}
+WORKLOADS = {"pipeline", "auditor", "restorer", "statements", "site", "launcher"}
 DATABASE_ROLES = {
     "pipeline": "receipts_writer",
     "auditor": "receipts_auditor",
     "restorer": "receipts_restorer",
+    "statements": "statements_closer",
     "site": "verifier_site",
 }
 # Roles that change or delete the ledger or the state, run DDL, or administer anything.
@@ -298,21 +299,25 @@ def test_no_workload_holds_a_role_that_can_change_or_delete_the_ledger() -> None
     assert firestore == {
         ("pipeline", "custom:ledger_writer"), ("auditor", "roles/datastore.viewer"),
         ("restorer", "custom:ledger_restorer"), ("site", "roles/datastore.viewer"),
+        ("statements", "custom:ledger_writer"),
     }  # fmt: skip
 
 
-def test_only_the_streaming_job_signs_and_it_cannot_rewrite_what_it_signed() -> None:
+def test_only_the_streaming_and_statements_jobs_sign_and_neither_can_rewrite_what_it_signed() -> None:
     from tests.terraform_grants import grants
 
     signing = {g.identity for g in grants() if g.role in ("roles/cloudkms.signerVerifier", "roles/cloudkms.signer")}
-    assert signing == {"pipeline"}
-    held = {(g.role, g.target) for g in grants() if g.identity == "pipeline"}
-    assert ("roles/storage.objectCreator", "var.archive_bucket") in held
-    assert not {role for role, target in held if target == "var.archive_bucket"} - {
-        "roles/storage.objectCreator", "roles/storage.objectViewer",
-    }  # fmt: skip
-    assert not any(target in ("var.releases_bucket", "var.reports_bucket") and role != "roles/storage.objectViewer"
-                   for role, target in held)  # fmt: skip
+    assert signing == {"pipeline", "statements"}
+    keys = {g.target for g in grants() if g.identity == "statements" and "cloudkms" in g.role}
+    assert keys == {"var.signing_key_id"}  # the receipts' key (a statement names its kid), not the log's
+    for identity in ("pipeline", "statements"):
+        held = {(g.role, g.target) for g in grants() if g.identity == identity}
+        assert ("roles/storage.objectCreator", "var.archive_bucket") in held
+        assert not {role for role, target in held if target == "var.archive_bucket"} - {
+            "roles/storage.objectCreator", "roles/storage.objectViewer",
+        }  # fmt: skip
+        assert not any(target in ("var.releases_bucket", "var.reports_bucket") and role != "roles/storage.objectViewer"
+                       for role, target in held)  # fmt: skip
 
 
 def test_each_workload_reaches_spanner_only_through_its_own_database_role() -> None:
@@ -333,6 +338,8 @@ def test_each_workload_reaches_spanner_only_through_its_own_database_role() -> N
         assert unquote(local["auditor_store"]) == "${local.store_url}&role=receipts_auditor"
         assert calls["dataflow"]["store_url"] == "${local.writer_store}"
         assert calls["reconcile_schedule"]["store_url"] == "${local.auditor_store}"
+        assert unquote(local["closer_store"]) == "${local.store_url}&role=statements_closer"
+        assert calls["statements_schedule"]["store_url"] == "${local.closer_store}"
         assert unquote(calls["site"]["store_url"]) == "${local.store_url}&role=verifier_site"
 
 
@@ -348,21 +355,29 @@ WORKLOAD_CODE = {
         *(("log.py", f) for f in ("ensure_log", "log_state", "_unlogged", "_ledger_unlogged", "append_log",
                                   "log_entries", "mark_log_published", "add_checkpoint", "checkpoint",
                                   "latest_checkpoint", "unlogged_count", "logged_through")),
-        *(("log_rows.py", f) for f in ("bundle_row", "write_append", "chunk_row", "put_rows", "read_hashes")),
+        *(("log_rows.py", f) for f in ("bundle_row", "write_append", "chunk_row", "put_rows", "read_hashes",
+                                       "read_marks")),
     ],
     "receipts_auditor": [("state_reads.py", "customers"), ("state_reads.py", "customer_state"),
                          ("intake.py", "set_intake"), ("log_rows.py", "read_hashes")]
-    + [("log.py", f) for f in ("log_state", "log_leaves", "latest_checkpoint", "log_leaf_index", "logged_through")],
+    + [("log.py", f) for f in ("log_state", "log_leaves", "latest_checkpoint", "log_leaf_index", "logged_through")]
+    + [("log_rows.py", "read_marks")]
+    + [("statements.py", f) for f in ("period_closed_at", "closed_periods", "statement", "statements")],
+    "statements_closer": [("state_reads.py", "customers")]
+    + [("statements.py", f) for f in ("begin_close", "period_closed_at", "closed_periods", "add_statement",
+                                      "statement", "statements", "previous_statement")],
     "receipts_restorer": [("restore.py", "restore_chain"), ("restore.py", "_restore_keys"),
                           ("restore.py", "_restore_state"), ("state_reads.py", "customer_state"),
-                          ("intake.py", "intake")],
+                          ("intake.py", "intake")]
+    + [("statements.py", f) for f in ("restore_statement", "begin_close", "period_closed_at")],
     "verifier_site": [("site_records.py", f) for f in ("api_key", "session", "add_session", "end_session")]
     + [("intake.py", "intake")]
     + [("submissions.py", f) for f in ("add_submissions", "submission")]
     + [("log.py", f) for f in ("log_state", "checkpoint", "latest_checkpoint", "log_leaf_index", "log_entries",
                                "log_leaf")]
     + [("log_rows.py", "read_hashes")]
-    + [("account.py", f) for f in ("customer_balances", "latest_receipt")],
+    + [("account.py", f) for f in ("customer_balances", "latest_receipt")]
+    + [("statements.py", f) for f in ("statement", "statements", "previous_statement")],
 }  # fmt: skip
 LOOP_TABLES = {
     ("restore.py", "_restore_state"): {"Balances", "EntitlementUsage", "ChargeCredits"},
@@ -456,12 +471,12 @@ def test_no_job_can_change_what_it_runs_or_another_jobs_staged_files() -> None:
     staging = {(g.identity, g.target) for g in workload_grants() if g.role == "roles/storage.objectAdmin"}
     assert staging == {
         ("pipeline", "var.staging_bucket"), ("auditor", 'var.job_staging_buckets["reconcile"]'),
-        ("restorer", 'var.job_staging_buckets["restore"]'),
+        ("restorer", 'var.job_staging_buckets["restore"]'), ("statements", 'var.job_staging_buckets["statements"]'),
     }  # fmt: skip
     assert {g.role for g in workload_grants() if g.target == "var.releases_bucket"} == {"roles/storage.objectViewer"}
     for environment in ("dev", "prod"):
         calls = blocks(TERRAFORM / "environments" / environment, "module")
-        for job in ("dataflow", "reconcile_schedule"):
+        for job in ("dataflow", "reconcile_schedule", "statements_schedule"):
             assert unquote(calls[job]["template_spec"]).startswith("gs://${module.storage.releases_bucket}/templates/")
 
 
@@ -567,3 +582,63 @@ def test_the_scheduled_reconciliation_runs_private_as_the_auditor_and_is_watched
             ("report", "gs://p-receipts-reports/reconcile/{as_of}.json"),
         ):
             assert all(re.fullmatch(pattern, example) for pattern in metadata[name]["regexes"]), name
+
+
+def test_the_statements_close_is_scheduled_monthly_after_the_grace_private_and_watched() -> None:
+    """Cloud Scheduler launches the statements Flex Template early on the 1st, past the month's
+    end plus the grace, with --period previous (fixed at launch: pipelines/statements.py), as
+    receipts-statements on private workers; a failed run pages by the job's name."""
+    from datetime import timedelta
+
+    from pipelines import statements
+    from receipts.statements import parse_duration
+
+    folder = TERRAFORM / "modules/statements_schedule"
+    resources = resources_of(folder / "main.tf")
+    job = resources["google_cloud_scheduler_job"]["statements"]
+    variables = blocks(folder, "variable")
+    minute, hour, day, month, weekday = unquote(variables["schedule"]["default"]).split()
+    assert (day, month, weekday) == ("1", "*", "*") and job["schedule"] == "${var.schedule}"
+    assert timedelta(hours=int(hour), minutes=int(minute)) > parse_duration(unquote(variables["grace"]["default"]))
+    [target] = job["http_target"]
+    assert unquote(target["uri"]).endswith("/locations/${var.region}/flexTemplates:launch")
+    assert target["body"] == "${base64encode(jsonencode(local.launch))}"
+    [token] = target["oauth_token"]
+    assert token["service_account_email"] == "${google_service_account.launcher.email}"
+    acts_as = resources["google_service_account_iam_member"]["launcher_acts_as_closer"]
+    assert "var.service_account" in acts_as["service_account_id"]
+    [local] = parsed(folder / "main.tf")["locals"]
+    launch = local["launch"]["launchParameter"]
+    parameters = {name: unquote(value) for name, value in launch["parameters"].items()}
+    assert parameters["period"] == statements.PREVIOUS
+    metadata = {
+        p["name"]: p for p in json.loads((ROOT / "templates/statements/metadata.json").read_text())["parameters"]
+    }
+    assert set(parameters) - {"sdk_container_image"} <= set(metadata)
+    assert set(statements.REQUIRED) <= set(parameters)
+    for name, example in (
+        ("period", "previous"), ("period", "2026-11"), ("grace", "1h"),
+        ("store", "gcp://billing-receipts-prod?instance=receipts&database=receipts&bucket=b&role=statements_closer"),
+        ("signer", "kms://projects/p/locations/us/keyRings/receipts/cryptoKeys/receipt-signing/cryptoKeyVersions/3"),
+    ):  # fmt: skip
+        assert all(re.fullmatch(pattern, example) for pattern in metadata[name]["regexes"]), (name, example)
+    assert not re.fullmatch(metadata["period"]["regexes"][0], "2026-13")
+    assert unquote(launch["environment"]["ipConfiguration"]) == "WORKER_IP_PRIVATE"
+    assert unquote(launch["jobName"]) == "${var.job_name}"
+
+    monitoring = TERRAFORM / "modules/monitoring"
+    policy = resources_of(monitoring / "main.tf")["google_monitoring_alert_policy"]["statements_failed"]
+    [condition] = policy["conditions"]
+    assert (
+        'resource.labels.job_name = \\"${var.statements_job_name}\\"' in condition["condition_threshold"][0]["filter"]
+    )
+    assert blocks(monitoring, "variable")["statements_job_name"]["default"] == variables["job_name"]["default"]
+    for environment in ("dev", "prod"):
+        calls = blocks(TERRAFORM / "environments" / environment, "module")
+        call = calls["statements_schedule"]
+        assert "var.statements_image" in call["count"]
+        assert call["service_account"] == "${module.iam.statements_service_account}"
+        assert call["staging_bucket"] == '${module.storage.job_staging_buckets["statements"]}'
+        assert call["job_name"] == calls["monitoring"]["statements_job_name"] == "${local.closing_job}"
+        assert unquote(call["signer"]) == calls["dataflow"]["signer"].strip('"')  # the receipts' key: their kid
+        assert unquote(call["template_spec"]) == "gs://${module.storage.releases_bucket}/templates/statements.json"

@@ -17,7 +17,8 @@ import pytest
 from tests.test_terraform import ROOT, TERRAFORM, blocks, parsed, resources_of, tf_files, unquote
 
 ENVIRONMENTS = [TERRAFORM / "environments/dev", TERRAFORM / "environments/prod"]
-WORKLOADS = {"dataflow", "site", "reconcile_schedule"}  # they run as identities the iam module grants
+# They run as identities the iam module grants.
+WORKLOADS = {"dataflow", "site", "reconcile_schedule", "statements_schedule"}
 OWASP_CORE = {"sqli", "xss", "lfi", "rfi", "rce", "methodenforcement", "scannerdetection", "protocolattack"}
 # Roles that delete or shorten backups, restore over data, drop a database or turn recovery off.
 BACKUP_REACHING_ROLES = {
@@ -219,7 +220,7 @@ def test_a_restored_spanner_database_takes_over_every_use_of_the_database() -> N
         assert "database=${module.spanner.database}" in local["store_url"]
         # each workload's store URL is store_url with its database role (&role=…), directly
         # or through a local of its own (writer_store, auditor_store)
-        for call in ("dataflow", "site", "reconcile_schedule"):
+        for call in ("dataflow", "site", "reconcile_schedule", "statements_schedule"):
             url = unquote(modules[call]["store_url"])
             named = re.fullmatch(r"\$\{local\.(\w+)\}", url)
             url = unquote(local[named.group(1)]) if named else url
@@ -311,7 +312,7 @@ def image_variables() -> list[tuple[Path, str, dict]]:
 
 def test_every_image_variable_refuses_a_tag() -> None:
     found = image_variables()
-    assert len(found) == 8
+    assert len(found) == 10
     for folder, name, body in found:
         [validation] = body["validation"]
         assert "@sha256:[0-9a-f]{64}$" in validation["condition"], f"{folder.name} {name}"

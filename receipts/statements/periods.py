@@ -99,6 +99,11 @@ def statement_id(customer_id: str, period: Period | str) -> str:
     return "s_" + base64.b32encode(digest[:20]).decode("ascii").lower()[:26]
 
 
+class StatementOrderError(ValueError):
+    """A period that may not close now: periods close in order, each once (a store's
+    begin_close raises it when close_order_problem names a problem)."""
+
+
 def close_order_problem(period: Period, closed: list[Period]) -> str | None:
     """Why `period` may not close now, given the periods closed already, or None. Periods
     close in order, each once, so a late receipt always has a next statement to land on."""

@@ -8,11 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from receipts.canonical import canonical_bytes
-from receipts.statements.periods import Period, close_order_problem
+from receipts.statements.periods import Period, StatementOrderError, close_order_problem
 
-
-class StatementOrderError(ValueError):
-    """A period that may not close now: periods close in order, each once."""
+__all__ = ["SqliteStatements", "StatementOrderError"]
 
 
 class SqliteStatements:

@@ -13,7 +13,7 @@ are read from the Firestore ledger. A part of `SpannerFirestoreStore` (receipts.
 from google.cloud import firestore, spanner
 from google.cloud.spanner_v1 import param_types
 
-from receipts.rows import LogState, UnloggedReceipt
+from receipts.rows import LogState, UnloggedReceipt, statements_mark
 from receipts.stores.gcp.ledger import RECEIPTS
 from receipts.stores.gcp.log_rows import (
     ROW,
@@ -22,6 +22,7 @@ from receipts.stores.gcp.log_rows import (
     bundle_row,
     key_of,
     raw_bytes,
+    read_marks,
     spanner_bytes,
     state_of,
     write_append,
@@ -40,6 +41,14 @@ SPAN_ROWS = (
     "SELECT k.CustomerId, k.Sequence, k.ReceiptId, k.ReceiptHash "
     "FROM UNNEST(@spans) AS s JOIN IdempotencyKeys@{FORCE_INDEX=IdempotencyKeysBySequence} AS k "
     "ON k.CustomerId = s.CustomerId AND k.Sequence BETWEEN s.First AND s.Last"
+)
+# Statements are leaves too, after the receipts (as receipts.stores.sqlite_log's
+# UNLOGGED_STATEMENTS): each customer's statements a second chain, numbered 1, 2, … by
+# period, marked in StatementLogMarks under receipts.rows.statements_mark.
+UNLOGGED_STATEMENTS = (
+    "SELECT s.CustomerId, s.Number, s.StatementId, s.StatementHash FROM Statements s "
+    "LEFT JOIN StatementLogMarks m ON m.CustomerId = s.CustomerId "
+    "WHERE s.Number > IFNULL(m.LoggedNumber, 0) ORDER BY s.CustomerId, s.Number LIMIT @limit"
 )
 SPAN_TYPE = param_types.Array(
     param_types.Struct(
@@ -78,9 +87,11 @@ class SpannerLog:
         return state_of(self._read("LogState", STATE[1:5], key_of([1])))
 
     def _unlogged(self, max_entries: int) -> list[UnloggedReceipt]:
-        """Up to `max_entries` receipts past the marks, by customer then sequence, from one snapshot."""
+        """Up to `max_entries` receipts past the marks, by customer then sequence, then (when
+        every receipt behind is among them) statements past theirs, all from one snapshot: a
+        statement is never seen before the receipts it closes over."""
 
-        def run() -> tuple[list, list]:
+        def run() -> tuple[list, list, list]:
             with self._database.snapshot(multi_use=True) as snapshot:
                 behind = list(snapshot.execute_sql(BEHIND, {"limit": max_entries}, {"limit": param_types.INT64}))
                 spans, left = [], max_entries
@@ -91,16 +102,22 @@ class SpannerLog:
                     spans.append((customer_id, mark + 1, last))
                     left -= last - mark
                 rows = list(snapshot.execute_sql(SPAN_ROWS, {"spans": spans}, {"spans": SPAN_TYPE})) if spans else []
-                return spans, rows
+                statements = (
+                    list(snapshot.execute_sql(UNLOGGED_STATEMENTS, {"limit": left}, {"limit": param_types.INT64}))
+                    if left > 0
+                    else []
+                )
+                return spans, rows, statements
 
-        spans, rows = with_backoff("Spanner read unlogged receipts", run)
+        spans, rows, statements = with_backoff("Spanner read unlogged receipts", run)
         found: dict[tuple[str, int], UnloggedReceipt] = {
             (c, s): UnloggedReceipt(c, s, receipt_id, digest) for c, s, receipt_id, digest in rows
         }
         for customer_id, first, last in spans:
             if any((customer_id, s) not in found for s in range(first, last + 1)):  # past the TTL: the ledger
                 found.update(self._ledger_unlogged(customer_id, first, last))
-        return [found[key] for key in sorted(found)]
+        statement_leaves = [UnloggedReceipt(statements_mark(c), n, sid, digest) for c, n, sid, digest in statements]
+        return [found[key] for key in sorted(found)] + statement_leaves
 
     def _ledger_unlogged(self, customer_id: str, first: int, last: int) -> dict[tuple[str, int], UnloggedReceipt]:
         query = (
@@ -127,11 +144,7 @@ class SpannerLog:
 
         def work(transaction) -> Appended | None:
             state = check_origin(state_of(transaction.read("LogState", STATE[1:5], key_of([1]))), origin)
-            marks = dict(
-                transaction.read(
-                    "LogMarks", ["CustomerId", "LoggedSequence"], spanner.KeySet(keys=[[c] for c in customers])
-                )
-            )
+            marks = read_marks(transaction.read, customers)
             bundle = bundle_row(transaction.read, state.size)
             partial = [bundle[0][i : i + HASH_SIZE] for i in range(0, len(bundle[0]), HASH_SIZE)]
             appended = plan_append(state, candidates, marks, RowHashes(transaction.read), partial)
@@ -219,13 +232,17 @@ class SpannerLog:
         return ids[leaf_index % ROW] if leaf_index % ROW < len(ids) else None
 
     def logged_through(self, customer_id: str) -> int:
-        rows = self._read("LogMarks", ["LoggedSequence"], key_of([customer_id]))
-        return rows[0][0] if rows else 0
+        """The mark of a customer's receipts, or of its statements (receipts.rows.statements_mark)."""
+        return read_marks(self._read, [customer_id]).get(customer_id, 0)
 
     def unlogged_count(self) -> int:
-        return int(
-            self._query(
-                "SELECT IFNULL(SUM(h.Sequence - IFNULL(m.LoggedSequence, 0)), 0) FROM ChainHeads h "
-                "LEFT JOIN LogMarks m ON m.CustomerId = h.CustomerId WHERE h.Sequence > IFNULL(m.LoggedSequence, 0)"
-            )[0][0]
-        )
+        """Receipts and statements stored and not yet leaves."""
+        receipts = self._query(
+            "SELECT IFNULL(SUM(h.Sequence - IFNULL(m.LoggedSequence, 0)), 0) FROM ChainHeads h "
+            "LEFT JOIN LogMarks m ON m.CustomerId = h.CustomerId WHERE h.Sequence > IFNULL(m.LoggedSequence, 0)"
+        )[0][0]
+        statements = self._query(
+            "SELECT COUNT(*) FROM Statements s LEFT JOIN StatementLogMarks m ON m.CustomerId = s.CustomerId "
+            "WHERE s.Number > IFNULL(m.LoggedNumber, 0)"
+        )[0][0]
+        return int(receipts) + int(statements)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 from google.cloud import spanner
 
-from receipts.rows import LogState
+from receipts.rows import LogState, statements_mark
 from receipts.stores.log_sequencer import Appended
 from receipts.tlog.hashing import HASH_SIZE
 from receipts.tlog.stored import HashReadError, stored_hash_count
@@ -36,6 +36,30 @@ class RowHashes:
                 raise HashReadError(f"the log has no stored hash at index {index}")
             hashes.append(value)
         return hashes
+
+
+def split_marks(marks: dict[str, int]) -> tuple[dict[str, int], dict[str, int]]:
+    """(LogMarks rows by customer, StatementLogMarks rows by customer) of a sequencer's marks,
+    where a customer's statements go under receipts.rows.statements_mark."""
+    prefix = statements_mark("")
+    receipts = {name: mark for name, mark in marks.items() if not name.startswith(prefix)}
+    statements = {name.removeprefix(prefix): mark for name, mark in marks.items() if name.startswith(prefix)}
+    return receipts, statements
+
+
+def read_marks(read: Rows, names: Iterable[str]) -> dict[str, int]:
+    """The marks of `names` (customers, or statements_mark(customer)) from both tables."""
+    receipts, statements = split_marks(dict.fromkeys(names, 0))
+    found = {}
+    if receipts:
+        keys = spanner.KeySet(keys=[[c] for c in sorted(receipts)])
+        found.update(dict(read("LogMarks", ["CustomerId", "LoggedSequence"], keys)))
+    if statements:
+        keys = spanner.KeySet(keys=[[c] for c in sorted(statements)])
+        found.update(
+            {statements_mark(c): n for c, n in read("StatementLogMarks", ["CustomerId", "LoggedNumber"], keys)}
+        )
+    return found
 
 
 def state_of(rows: Iterable) -> LogState | None:
@@ -94,9 +118,15 @@ def write_append(transaction, state: LogState, appended: Appended, bundle: tuple
     transaction.insert(
         "LogLeaves", ["ReceiptId", "LeafIndex"], [[leaf.receipt_id, state.size + n] for n, leaf in enumerate(leaves)]
     )
-    transaction.insert_or_update(
-        "LogMarks", ["CustomerId", "LoggedSequence"], [list(m) for m in sorted(appended.marks.items())]
-    )
+    receipt_marks, statement_marks = split_marks(appended.marks)
+    if receipt_marks:
+        transaction.insert_or_update(
+            "LogMarks", ["CustomerId", "LoggedSequence"], [list(m) for m in sorted(receipt_marks.items())]
+        )
+    if statement_marks:
+        transaction.insert_or_update(
+            "StatementLogMarks", ["CustomerId", "LoggedNumber"], [list(m) for m in sorted(statement_marks.items())]
+        )
     transaction.update(
         "LogState",
         STATE,

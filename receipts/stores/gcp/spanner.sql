@@ -194,3 +194,38 @@ CREATE TABLE ChargeCredits (
   CreditedMinor INT64 NOT NULL,
   AsOfSequence INT64 NOT NULL,
 ) PRIMARY KEY (CustomerId, ReceiptId);
+
+-- Billing periods (receipts.statements, docs/STATEMENTS.md; receipts/stores/gcp/statements.py).
+-- Each period's close, once: ClosedAt (RFC 3339 UTC text, as signed) is fixed by its first
+-- run, so a rerun issues the same statements byte for byte.
+CREATE TABLE StatementCloses (
+  Period STRING(7) NOT NULL,
+  ClosedAt STRING(40) NOT NULL,
+) PRIMARY KEY (Period);
+
+-- Each customer's statement of a period, inserted once and never changed: Body is the RFC 8785
+-- payload that was signed. Number is the customer's 1st, 2nd, … statement, its order as
+-- leaves of the log. Firestore's statements/{statement_id} and the archive's
+-- statements/PERIOD/STATEMENT_ID.json are written from this row, after its commit.
+CREATE TABLE Statements (
+  CustomerId STRING(64) NOT NULL,
+  Period STRING(7) NOT NULL,
+  StatementId STRING(32) NOT NULL,
+  Number INT64 NOT NULL,
+  ClosingSequence INT64 NOT NULL,
+  StatementHash STRING(64) NOT NULL,
+  Body STRING(MAX) NOT NULL,
+  Signature STRING(MAX) NOT NULL,
+  CreatedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
+) PRIMARY KEY (CustomerId, Period);
+
+CREATE UNIQUE INDEX StatementsById ON Statements (StatementId);
+
+CREATE UNIQUE INDEX StatementsByNumber ON Statements (CustomerId, Number);
+
+-- The log's mark of each customer's statements: those up to LoggedNumber are leaves. Beside
+-- LogMarks, whose CustomerId has no room for receipts.rows.statements_mark's prefix.
+CREATE TABLE StatementLogMarks (
+  CustomerId STRING(64) NOT NULL,
+  LoggedNumber INT64 NOT NULL,
+) PRIMARY KEY (CustomerId);

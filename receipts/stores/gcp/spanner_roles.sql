@@ -69,3 +69,20 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ChargeCredits TO ROLE receipts_res
 
 -- The customer's account page (receipts/stores/gcp/account.py): balances and the chain head.
 GRANT SELECT ON TABLE Balances, ChainHeads TO ROLE verifier_site;
+
+-- Billing periods (receipts/stores/gcp/statements.py). The statements job (receipts-statements,
+-- role=statements_closer) lists the customers (state_reads.py's customers), fixes a period's
+-- close once and inserts each statement once: it can change or delete none, nor any receipt.
+CREATE ROLE statements_closer;
+GRANT SELECT ON TABLE IdempotencyKeys, ChainHeads, Balances, EntitlementUsage TO ROLE statements_closer;
+GRANT SELECT, INSERT ON TABLE StatementCloses, Statements TO ROLE statements_closer;
+-- The streaming job's sequencer logs them as leaves after the receipts (log.py); the
+-- reconciliation checks them and their leaves; the site shows a customer its own.
+GRANT SELECT ON TABLE Statements TO ROLE receipts_writer;
+GRANT SELECT, INSERT, UPDATE ON TABLE StatementLogMarks TO ROLE receipts_writer;
+GRANT SELECT ON TABLE StatementCloses, Statements, StatementLogMarks TO ROLE receipts_auditor;
+GRANT SELECT ON TABLE Statements TO ROLE verifier_site;
+-- A restore writes back, from the archive, each verified statement Spanner lost or changed,
+-- and its period's close (statements_restore.py).
+GRANT SELECT, INSERT, UPDATE ON TABLE Statements TO ROLE receipts_restorer;
+GRANT SELECT, INSERT ON TABLE StatementCloses TO ROLE receipts_restorer;

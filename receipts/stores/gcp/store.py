@@ -40,6 +40,7 @@ from receipts.stores.gcp.restore import SpannerRestore
 from receipts.stores.gcp.schema import KEY_COLUMNS
 from receipts.stores.gcp.site_records import SpannerSiteRecords
 from receipts.stores.gcp.state_reads import SpannerStateReads
+from receipts.stores.gcp.statements import SpannerStatements
 from receipts.stores.gcp.submissions import SpannerSubmissions
 from receipts.stores.retry import with_backoff
 
@@ -64,11 +65,13 @@ class SpannerFirestoreStore(
     SpannerRestore,
     SpannerSubmissions,
     GcpAccount,
+    SpannerStatements,
 ):
     """The Spanner state and the chain's writes here; the Firestore ledger (receipts.stores.gcp.ledger),
     the reconciliation's reads (state_reads), the site's records (site_records), the archive's
     outbox (archive_outbox), the transparency log (log), intake's state (intake), the
-    restore (restore) and who submitted each event through the site's API (submissions) beside it."""
+    restore (restore), who submitted each event through the site's API (submissions) and the
+    billing periods' statements (statements) beside it."""
 
     idempotency_ttl_seconds = IDEMPOTENCY_TTL_SECONDS
     shareable = True  # thread-safe clients: one per worker process (receipts.stores.worker_stores)

@@ -9,7 +9,9 @@ locals {
   # Each workload connects to Spanner with its own database role (spanner_roles.sql).
   writer_store  = "${local.store_url}&role=receipts_writer"
   auditor_store = "${local.store_url}&role=receipts_auditor"
+  closer_store  = "${local.store_url}&role=statements_closer"
   reconcile_job = "receipts-reconcile" # the scheduled jobs' name, which the reconcile_failed alert matches
+  closing_job   = "receipts-statements" # the monthly close's jobs, which the statements_failed alert matches
   signing_key   = coalesce(var.signing_key_version, module.kms.first_version)
   key_versions  = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
 }
@@ -183,6 +185,28 @@ module "reconcile_schedule" {
   depends_on = [module.services, module.iam]
 }
 
+module "statements_schedule" {
+  source = "../../modules/statements_schedule"
+  count  = var.statements_image == "" ? 0 : 1
+
+  project_id      = var.project_id
+  region          = var.region
+  job_name        = local.closing_job
+  template_spec   = "gs://${module.storage.releases_bucket}/templates/statements.json"
+  image           = var.statements_image
+  service_account = module.iam.statements_service_account
+  deployer        = module.iam.deployer_service_account
+  subnetwork      = module.network.subnetworks[var.region]
+  staging_bucket  = module.storage.job_staging_buckets["statements"]
+  releases_bucket = module.storage.releases_bucket
+  max_workers     = 1
+  store_url       = local.closer_store
+  signer          = "kms://${local.signing_key}" # the streaming job's key: statements name the receipts' kid
+  labels          = local.labels
+
+  depends_on = [module.services, module.iam]
+}
+
 module "monitoring" {
   source                     = "../../modules/monitoring"
   project_id                 = var.project_id
@@ -191,6 +215,7 @@ module "monitoring" {
   subscription_name          = module.pubsub.subscription_name
   reconcile_alert_topic_name = module.pubsub.reconcile_alert_topic_name
   reconcile_job_name         = local.reconcile_job
+  statements_job_name        = local.closing_job
   spanner_instance           = module.spanner.instance
   spanner_cpu_percent        = 65
   site_host                  = var.site_image == "" ? "" : trimsuffix(trimprefix(module.site[0].url, "https://"), "/")

@@ -31,6 +31,17 @@ variable "reconcile_image" {
   }
 }
 
+variable "statements_image" {
+  description = "The statements Flex Template image (REGION-docker.pkg.dev/PROJECT/receipts/statements@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no monthly close yet (close by hand with `receipts statements close`)."
+  type        = string
+  default     = ""
+
+  validation {
+    condition     = var.statements_image == "" || can(regex("^[a-z0-9.-]+-docker\\.pkg\\.dev/[^@:]+@sha256:[0-9a-f]{64}$", var.statements_image))
+    error_message = "statements_image must be an Artifact Registry image pinned by digest: LOCATION-docker.pkg.dev/PROJECT/REPOSITORY/NAME@sha256:<64 hex> (docs/DEPLOY.md step 3 reads it)."
+  }
+}
+
 variable "site_image" {
   description = "The verifier site image (REGION-docker.pkg.dev/PROJECT/receipts/site@sha256:DIGEST, by digest: docs/DEPLOY.md step 3); empty: no site yet."
   type        = string

@@ -16,7 +16,9 @@ locals {
   # Each workload connects to Spanner with its own database role (spanner_roles.sql).
   writer_store  = "${local.store_url}&role=receipts_writer"
   auditor_store = "${local.store_url}&role=receipts_auditor"
+  closer_store  = "${local.store_url}&role=statements_closer"
   reconcile_job = "receipts-reconcile" # the scheduled jobs' name, which the reconcile_failed alert matches
+  closing_job   = "receipts-statements" # the monthly close's jobs, which the statements_failed alert matches
   signing_key   = coalesce(var.signing_key_version, module.kms.first_version)
   key_versions  = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
 }
@@ -219,6 +221,28 @@ module "reconcile_schedule" {
   depends_on = [module.services, module.iam]
 }
 
+module "statements_schedule" {
+  source = "../../modules/statements_schedule"
+  count  = var.statements_image == "" ? 0 : 1
+
+  project_id      = var.project_id
+  region          = var.dataflow_region
+  job_name        = local.closing_job
+  template_spec   = "gs://${module.storage.releases_bucket}/templates/statements.json"
+  image           = var.statements_image
+  service_account = module.iam.statements_service_account
+  deployer        = module.iam.deployer_service_account
+  subnetwork      = module.network.subnetworks[var.dataflow_region]
+  staging_bucket  = module.storage.job_staging_buckets["statements"]
+  releases_bucket = module.storage.releases_bucket
+  max_workers     = 4
+  store_url       = local.closer_store
+  signer          = "kms://${local.signing_key}" # the streaming job's key: statements name the receipts' kid
+  labels          = local.labels
+
+  depends_on = [module.services, module.iam]
+}
+
 module "monitoring" {
   source                     = "../../modules/monitoring"
   project_id                 = var.project_id
@@ -227,6 +251,7 @@ module "monitoring" {
   subscription_name          = module.pubsub.subscription_name
   reconcile_alert_topic_name = module.pubsub.reconcile_alert_topic_name
   reconcile_job_name         = local.reconcile_job
+  statements_job_name        = local.closing_job
   spanner_instance           = module.spanner.instance
   spanner_cpu_percent        = 45
   site_host                  = var.site_image == "" ? "" : var.site_domain
@@ -257,7 +282,9 @@ module "perimeter" {
   enforce           = var.perimeter_enforced
   network           = module.network.network
   producer_members  = var.producer_identities
-  scheduler_members = [for schedule in module.reconcile_schedule : "serviceAccount:${schedule.launcher_service_account}"]
+  scheduler_members = [
+    for schedule in concat(module.reconcile_schedule, module.statements_schedule) : "serviceAccount:${schedule.launcher_service_account}"
+  ]
   # CI applies and publishes as receipts-deployer, from outside; a restore run from a
   # workstation calls as receipts-restorer, which holds nothing outside its window anyway.
   operator_members = concat(

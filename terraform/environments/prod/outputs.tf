@@ -59,7 +59,7 @@ output "reports_bucket" {
 }
 
 output "job_staging_buckets" {
-  description = "The batch jobs' Dataflow staging buckets (reconcile, restore)."
+  description = "The batch jobs' Dataflow staging buckets (reconcile, restore, statements)."
   value       = module.storage.job_staging_buckets
 }
 
@@ -91,6 +91,16 @@ output "deployer_service_account" {
 output "auditor_store_url" {
   description = "The reconciliation's --store (Spanner database role receipts_auditor)."
   value       = local.auditor_store
+}
+
+output "statements_store_url" {
+  description = "The statements close's --store (Spanner database role statements_closer)."
+  value       = local.closer_store
+}
+
+output "statements_service_account" {
+  description = "Email of the statements close's service account (receipts-statements)."
+  value       = module.iam.statements_service_account
 }
 
 output "restorer_store_url" {

@@ -5,6 +5,7 @@
 #   receipts-pipeline   the streaming job            signs     create, read            receipts_writer
 #   receipts-auditor    the hourly reconciliation    -         read                    receipts_auditor
 #   receipts-restorer   a restore, until restore_until -       create, update, read    receipts_restorer
+#   receipts-statements the monthly statements close signs     create, read            statements_closer
 #   receipts-site       the verifier site            public    read                    verifier_site
 #   receipts-deployer   Terraform in CI              public    administers             administers (DDL)
 #
@@ -16,7 +17,8 @@
 # named in each one's store URL, `&role=`). tests/test_terraform.py holds these rules, and
 # docs/SECURITY.md ("Who can change the ledger") says who can still delete what.
 #
-# pipeline.tf, auditor.tf, restorer.tf, site.tf and deployer.tf hold each identity's grants.
+# pipeline.tf, auditor.tf, restorer.tf, statements.tf, site.tf and deployer.tf hold each
+# identity's grants.
 resource "google_service_account" "pipeline" {
   project      = var.project_id
   account_id   = "receipts-pipeline"
@@ -35,6 +37,12 @@ resource "google_service_account" "restorer" {
   display_name = "Receipts restore from the archive (no access outside a restore window)"
 }
 
+resource "google_service_account" "statements" {
+  project      = var.project_id
+  account_id   = "receipts-statements"
+  display_name = "Receipts monthly statements: signs and appends statements (Dataflow workers)"
+}
+
 resource "google_service_account" "site" {
   project      = var.project_id
   account_id   = "receipts-site"
@@ -51,6 +59,7 @@ locals {
   pipeline = "serviceAccount:${google_service_account.pipeline.email}"
   auditor  = "serviceAccount:${google_service_account.auditor.email}"
   restorer = "serviceAccount:${google_service_account.restorer.email}"
+  closer   = "serviceAccount:${google_service_account.statements.email}"
   site     = "serviceAccount:${google_service_account.site.email}"
   deployer = "serviceAccount:${google_service_account.deployer.email}"
 

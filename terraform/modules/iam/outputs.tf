@@ -13,6 +13,11 @@ output "restorer_service_account" {
   value       = google_service_account.restorer.email
 }
 
+output "statements_service_account" {
+  description = "Email of the statements job's service account (signs statements, appends them once)."
+  value       = google_service_account.statements.email
+}
+
 output "site_service_account" {
   description = "Email of the verifier site's service account."
   value       = google_service_account.site.email

@@ -44,7 +44,7 @@ variable "staging_bucket" {
 }
 
 variable "job_staging_buckets" {
-  description = "Dataflow staging bucket of each batch job: {reconcile = ..., restore = ...}."
+  description = "Dataflow staging bucket of each batch job: {reconcile = ..., restore = ..., statements = ...}."
   type        = map(string)
 }
 

@@ -233,6 +233,35 @@ resource "google_monitoring_alert_policy" "reconcile_failed" {
   }
 }
 
+# The monthly close (modules/statements_schedule) could not finish: some customers may have
+# no statement for the month. A rerun completes it (the close time is fixed by the first run).
+resource "google_monitoring_alert_policy" "statements_failed" {
+  project               = var.project_id
+  display_name          = "Receipts: the monthly statements close failed"
+  combiner              = "OR"
+  severity              = "ERROR"
+  notification_channels = local.channels
+
+  conditions {
+    display_name = "Dataflow job ${var.statements_job_name} failed"
+    condition_threshold {
+      filter          = "resource.type = \"dataflow_job\" AND resource.labels.job_name = \"${var.statements_job_name}\" AND metric.type = \"dataflow.googleapis.com/job/is_failed\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = 0
+      duration        = "0s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+    }
+  }
+
+  documentation {
+    content   = "The month's close did not finish, so some customers may lack its statement. Rerun it (`receipts statements close --period YYYY-MM` as receipts-statements, or launch the statements template with the same period): the close time is fixed by the first run, so the rerun issues the missing statements and changes none. Out of order (a month missed)? Close the missed month first. Runbook: ${local.runbook}statements-close-failed"
+    mime_type = "text/markdown"
+  }
+}
+
 resource "google_monitoring_alert_policy" "reconcile_discrepancy" {
   project               = var.project_id
   display_name          = "Receipts: reconciliation found a discrepancy"

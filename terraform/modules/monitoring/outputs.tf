@@ -9,6 +9,7 @@ output "alert_policies" {
       google_monitoring_alert_policy.job_failed.display_name,
       google_monitoring_alert_policy.reconcile_failed.display_name,
       google_monitoring_alert_policy.reconcile_discrepancy.display_name,
+      google_monitoring_alert_policy.statements_failed.display_name,
       google_monitoring_alert_policy.signing_errors.display_name,
       google_monitoring_alert_policy.spanner_cpu.display_name,
       google_monitoring_alert_policy.site_errors.display_name,

@@ -19,6 +19,12 @@ variable "job_name_prefix" {
   default     = "receipts-streaming"
 }
 
+variable "statements_job_name" {
+  description = "Name of the monthly statements close's Dataflow jobs: the statements_failed alert matches it exactly."
+  type        = string
+  default     = "receipts-statements"
+}
+
 variable "reconcile_job_name" {
   description = "Name of the scheduled reconciliation's Dataflow jobs: the reconcile_failed alert matches it exactly."
   type        = string

@@ -47,7 +47,7 @@ resource "google_storage_bucket" "reports" {
 }
 
 resource "google_storage_bucket" "job_staging" {
-  for_each = toset(["reconcile", "restore"])
+  for_each = toset(["reconcile", "restore", "statements"])
 
   project                     = var.project_id
   name                        = "${var.name_prefix}-dataflow-${each.key}"

@@ -24,7 +24,7 @@ output "reports_bucket" {
 }
 
 output "job_staging_buckets" {
-  description = "Dataflow staging bucket of each batch job (reconcile, restore), one per job identity."
+  description = "Dataflow staging bucket of each batch job (reconcile, restore, statements), one per job identity."
   value       = { for job, bucket in google_storage_bucket.job_staging : job => bucket.name }
 }
 
