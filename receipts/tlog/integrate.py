@@ -89,7 +89,7 @@ def integrate(
     leaves = [sha256(LEAF_PREFIX + entry).digest() for entry in entries]
     first = stored_hash_index(0, size)
     stored = _stored_hashes(size, leaves, edge)
-    new.update(zip(range(first, first + len(stored)), stored))
+    new.update(zip(range(first, first + len(stored)), stored, strict=True))
     new_size = size + len(entries)
     tiles = {tile: _tile_data(tile, size, leaves, overlay) for tile in changed_tiles(size, new_size)}
     log_entries = [*partial_bundle, *entries]
