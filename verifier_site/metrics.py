@@ -2,7 +2,8 @@
 share counters): requests by route and status, latency, verification outcomes, 429s, and whether intake is frozen."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -19,6 +20,23 @@ class SiteMetrics:
     verifications: Counter
     rate_limited: Counter
     intake_frozen: Gauge
+    # The children of `requests` and `latency` by label values, as labels() returns them:
+    # labels() checks and joins its values on every call, twice per request.
+    children: dict[tuple[str, ...], Any] = field(default_factory=dict)
+
+    def request_child(self, route: str, method: str, status: str) -> Any:
+        key = ("requests", route, method, status)
+        child = self.children.get(key)
+        if child is None:
+            child = self.children[key] = self.requests.labels(route, method, status)
+        return child
+
+    def latency_child(self, route: str) -> Any:
+        key = ("latency", route)
+        child = self.children.get(key)
+        if child is None:
+            child = self.children[key] = self.latency.labels(route)
+        return child
 
     @classmethod
     def create(cls) -> "SiteMetrics":
@@ -81,10 +99,10 @@ def _start_timer() -> None:
 def _record(response: Response) -> Response:
     route = request.url_rule.rule if request.url_rule else "(unmatched)"  # templates only: bounded labels
     site = _metrics()
-    site.requests.labels(route, request.method, str(response.status_code)).inc()
+    site.request_child(route, request.method, str(response.status_code)).inc()
     started = g.get("request_started")
     if started is not None:
-        site.latency.labels(route).observe(time.perf_counter() - started)
+        site.latency_child(route).observe(time.perf_counter() - started)
     return response
 
 

@@ -10,18 +10,20 @@ import hashlib
 HASH_SIZE = 32
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 
-_LEAF = b"\x00"
-_NODE = b"\x01"
+# The domain-separation prefixes, public so that a hot loop (receipts.tlog.integrate) can
+# hash with hashlib.sha256(LEAF_PREFIX + entry) directly, without a call layer per node.
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
 
 
 def leaf_hash(entry: bytes) -> bytes:
     """SHA-256(0x00 || entry): the hash the tree stores for one entry."""
-    return hashlib.sha256(_LEAF + entry).digest()
+    return hashlib.sha256(LEAF_PREFIX + entry).digest()
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
     """SHA-256(0x01 || left || right): an interior node over two subtrees."""
-    return hashlib.sha256(_NODE + left + right).digest()
+    return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
 def largest_power_of_two_below(n: int) -> int:

@@ -9,8 +9,10 @@ the whole log.
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from hashlib import sha256
+from itertools import repeat
 
-from receipts.tlog.hashing import leaf_hash, node_hash
+from receipts.tlog.hashing import LEAF_PREFIX, NODE_PREFIX, leaf_hash
 from receipts.tlog.stored import (
     HashReader,
     read_checked,
@@ -74,38 +76,56 @@ def integrate(
     """
     if not 0 <= size <= size + len(entries) <= MAX_TREE_SIZE:
         raise ValueError(f"a log of {size} entries cannot take {len(entries)} more")
-    for entry in entries:
-        if not isinstance(entry, bytes) or len(entry) > MAX_ENTRY_SIZE:
-            raise ValueError(f"an entry is bytes of at most {MAX_ENTRY_SIZE}")
+    if not all(map(isinstance, entries, repeat(bytes))) or max(map(len, entries), default=0) > MAX_ENTRY_SIZE:
+        raise ValueError(f"an entry is bytes of at most {MAX_ENTRY_SIZE}")
     if len(partial_bundle) != size % TILE_WIDTH:
         raise ValueError(f"the partial bundle of a log of {size} entries holds {size % TILE_WIDTH}")
     new: dict[int, bytes] = {}
     overlay = _Overlay(reader, new)
     # The only old hashes appending needs: the perfect subtrees on the tree's right edge,
-    # left to right, by height (the bits of `size`). Each new leaf's stored hashes (itself,
-    # then each subtree it completes) take consecutive indexes from stored_hash_index(0, n),
-    # as receipts.tlog.stored.stored_hashes would give them one leaf at a time.
-    heights = [bit for bit in reversed(range(size.bit_length())) if size >> bit & 1]
-    edge = list(zip(heights, overlay.read_hashes(subtree_indexes(0, size)), strict=True))
+    # left to right (the bits of `size`, largest first).
+    edge = overlay.read_hashes(subtree_indexes(0, size))
     _check_partial_bundle(size, partial_bundle, overlay)
-    index = stored_hash_index(0, size)
-    for entry in entries:
-        value, height = leaf_hash(entry), 0
-        new[index] = value
-        index += 1
-        while edge and edge[-1][0] == height:
-            value, height = node_hash(edge.pop()[1], value), height + 1
-            new[index] = value
-            index += 1
-        edge.append((height, value))
+    leaves = [sha256(LEAF_PREFIX + entry).digest() for entry in entries]
+    first = stored_hash_index(0, size)
+    stored = _stored_hashes(size, leaves, edge)
+    new.update(zip(range(first, first + len(stored)), stored, strict=True))
     new_size = size + len(entries)
-    tiles = {tile: read_tile_data(tile, overlay) for tile in changed_tiles(size, new_size)}
+    tiles = {tile: _tile_data(tile, size, leaves, overlay) for tile in changed_tiles(size, new_size)}
     log_entries = [*partial_bundle, *entries]
     bundles = {}
     for bundle in changed_tiles(size, new_size, level=ENTRIES):
-        first = bundle.n * TILE_WIDTH - (size - len(partial_bundle))
-        bundles[bundle] = encode_entry_bundle(log_entries[first : first + bundle.width])
+        start = bundle.n * TILE_WIDTH - (size - len(partial_bundle))
+        bundles[bundle] = encode_entry_bundle(log_entries[start : start + bundle.width])
     return Integration(size, new_size, tree_hash(new_size, overlay), new, tiles, bundles)
+
+
+def _stored_hashes(size: int, leaves: Sequence[bytes], edge: list[bytes]) -> list[bytes]:
+    """The hashes appending these leaf hashes to a log of `size` stores, in stored order
+    (from stored_hash_index(0, size), as receipts.tlog.stored.stored_hashes gives them one
+    leaf at a time): each leaf's hash, then one per perfect subtree it completes, one per
+    trailing 1 bit of its index, each over the last subtree of `edge` (updated in place).
+    The hot loop of the sequencer: hashlib directly, no call per node."""
+    stored: list[bytes] = []
+    store, pop, push = stored.append, edge.pop, edge.append
+    for n, value in enumerate(leaves, start=size):
+        store(value)
+        while n & 1:
+            value = sha256(NODE_PREFIX + pop() + value).digest()
+            store(value)
+            n >>= 1
+        push(value)
+    return stored
+
+
+def _tile_data(tile: Tile, size: int, leaves: Sequence[bytes], reader: HashReader) -> bytes:
+    """read_tile_data(tile, reader), a level 0 tile cut from the batch's leaf hashes in one
+    slice (only the hashes before `size` are read)."""
+    if tile.level != 0:
+        return read_tile_data(tile, reader)
+    first, end = tile.n * TILE_WIDTH, tile.n * TILE_WIDTH + tile.width
+    old = read_checked(reader, [stored_hash_index(0, n) for n in range(first, min(end, size))])
+    return b"".join(old) + b"".join(leaves[max(first - size, 0) : end - size])
 
 
 def _check_partial_bundle(size: int, partial_bundle: Sequence[bytes], reader: HashReader) -> None:

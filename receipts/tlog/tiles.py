@@ -184,12 +184,13 @@ def encode_entry_bundle(entries: Sequence[bytes]) -> bytes:
     """An entry bundle: each entry as a big-endian uint16 length and its bytes."""
     if not 1 <= len(entries) <= TILE_WIDTH:
         raise ValueError(f"an entry bundle holds 1 to {TILE_WIDTH} entries, not {len(entries)}")
-    out = bytearray()
-    for entry in entries:
-        if len(entry) > MAX_ENTRY_SIZE:
-            raise ValueError(f"an entry of {len(entry)} bytes does not fit a uint16 length")
-        out += len(entry).to_bytes(2, "big") + entry
-    return bytes(out)
+    lengths = set(map(len, entries))
+    if max(lengths) > MAX_ENTRY_SIZE:
+        raise ValueError(f"an entry of {max(lengths)} bytes does not fit a uint16 length")
+    if len(lengths) == 1:  # the usual bundle, every entry a 32-byte hash: one join
+        prefix = lengths.pop().to_bytes(2, "big")
+        return prefix + prefix.join(entries)
+    return b"".join(len(entry).to_bytes(2, "big") + entry for entry in entries)
 
 
 def parse_entry_bundle(data: bytes, width: int | None = None) -> list[bytes]:

@@ -75,3 +75,16 @@ def test_a_cookie_of_the_old_kind_naming_a_key_opens_nothing(site: Site) -> None
     serializer = site.app.session_interface.get_signing_serializer(site.app)
     old = serializer.dumps({"key_id": site.api_keys["cust_1"].split("_")[1], "_permanent": True})
     assert receipt_page(site, old) == 401
+
+
+def test_a_new_secret_key_refuses_cookies_signed_with_the_old_one(site: Site) -> None:
+    """The session serializer is kept between requests (verifier_site/session_cookies.py),
+    but never past a change of key: an old cookie opens nothing unless the old key is a
+    fallback."""
+    site.sign_in()
+    assert receipt_page(site) == 200
+    old_key = site.app.secret_key
+    site.app.secret_key = b"rotated" * 4
+    assert receipt_page(site) == 401
+    site.app.config["SECRET_KEY_FALLBACKS"] = [old_key]
+    assert receipt_page(site) == 200
