@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from receipts.credits import ChargeRecord
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, SignedReceipt
+from receipts.restoration.log import LogRows
 from receipts.rows import (
     ApiKeyRecord,
     ArchiveBatch,
@@ -24,6 +25,7 @@ from receipts.rows import (
     LedgerEntry,
     LogState,
     RestoreOutcome,
+    UnloggedReceipt,
     WriteCounts,
     WriteOutcome,
 )
@@ -243,6 +245,16 @@ class Store(Protocol):
         chain head, balances and usage recomputed from it, the archive mark raised to
         `archived_through` (default n), all rows that were right left alone. Refused (nothing
         written) when the store's chain head is past n. Restoring again changes nothing."""
+        ...
+
+    def stored_leaves(self) -> list[UnloggedReceipt]:
+        """Every receipt (and statement) the store holds, as the log takes them: for the log's
+        restore (receipts.stores.log_restore), which finds each published entry among them."""
+        ...
+
+    def restore_log(self, rows: LogRows) -> bool:
+        """Write the log's tables (hashes, leaves, marks, checkpoints, state) from a verified
+        published log; False (nothing written) when the store has a non-empty log already."""
         ...
 
     # -- intake (freeze and resume) -------------------------------------------------------

@@ -7,6 +7,7 @@ by size. receipts.stores.log_sequencer drives it; an append is one transaction. 
 import sqlite3
 from collections.abc import Sequence
 
+from receipts.restoration.log import LogRows
 from receipts.rows import LogState, UnloggedReceipt
 from receipts.stores.log_sequencer import Appended, check_origin, plan_append
 from receipts.tlog.stored import HashReadError
@@ -169,3 +170,35 @@ class SqliteLog:
             "WHERE s.number > coalesce(m.logged_sequence, 0)"
         ).fetchone()[0]
         return receipts + statements
+
+    # -- restore (receipts.stores.log_restore) ------------------------------------------
+    def stored_leaves(self) -> list[UnloggedReceipt]:
+        """Every receipt and statement the store holds, as the log takes them."""
+        receipts = self._db.execute("SELECT customer_id, sequence, receipt_id, receipt_hash FROM receipts").fetchall()
+        statements = self._db.execute(
+            "SELECT 'statements:' || customer_id, number, statement_id, statement_hash FROM statements"
+        ).fetchall()
+        return [UnloggedReceipt(*row) for row in receipts + statements]
+
+    def restore_log(self, rows: LogRows) -> bool:
+        """Write the log's tables from a verified published log, in one transaction, unless
+        the store has a log already (False then: nothing written)."""
+        published = rows.published
+        with self._transaction():
+            state = self._log_state()
+            if state is not None and state.size > 0:
+                return False
+            for table in ("log_hashes", "log_leaves", "log_marks", "log_checkpoints"):
+                self._db.execute(f"DELETE FROM {table}")  # leftovers of a log without its state row
+            self._db.executemany("INSERT INTO log_hashes VALUES (?, ?)", rows.stored_hashes())
+            self._db.executemany(
+                "INSERT INTO log_leaves VALUES (?, ?, ?)",
+                [(index, leaf.receipt_id, leaf.entry) for index, leaf in enumerate(rows.leaves)],
+            )
+            self._db.executemany("INSERT INTO log_marks VALUES (?, ?)", sorted(rows.marks.items()))
+            self._db.executemany("INSERT INTO log_checkpoints VALUES (?, ?)", sorted(published.checkpoints.items()))
+            self._db.execute(
+                "INSERT OR REPLACE INTO log_state VALUES (1, ?, ?, ?, ?)",
+                (published.origin, published.size, published.root, published.signed),
+            )
+        return True
