@@ -30,6 +30,7 @@ from receipts.tlog.tiles import (
     TILE_WIDTH,
     Tile,
     TilePathError,
+    changed_tiles,
     encode_entry_bundle,
     in_tree,
     parse_entry_bundle,
@@ -194,12 +195,22 @@ def _check_tiles_make_root(size: int, root: bytes, read: Read, hashes: MemoryHas
     try:
         from_tiles = tiles.read_hashes(indexes)
     except TileError as error:
-        raise LogRestoreRefused(f"the tiles do not recompute to the signed root of size {size}: {error}") from None
+        raise LogRestoreRefused(
+            f"the tiles do not recompute to the signed root of size {size}: {error}{_culprit(size, root, read, hashes)}"
+        ) from None
     for index, value in zip(indexes, from_tiles, strict=True):
         if hashes.hashes[index] != value:
             raise LogRestoreRefused(
                 f"the entry bundles do not make the tree the tiles prove (stored hash {index} differs)"
             )
+
+
+def _culprit(size: int, root: bytes, read: Read, hashes: MemoryHashes) -> str:
+    """Which tiles are wrong, when the entry bundles make the signed root (else they are wrong too)."""
+    if tree_hash(size, hashes) != root:
+        return "; the entry bundles do not make it either"
+    wrong = [tile.path for tile in changed_tiles(0, size) if read(tile.path) != read_tile_data(tile, hashes)]
+    return f"; the entry bundles make it, these tiles differ from them: {', '.join(wrong[:5])}"
 
 
 def _adoptable(signed: int, tiles: Sequence[Tile], read: Read) -> int:
