@@ -66,3 +66,8 @@ GRANT SELECT, INSERT ON TABLE SubmissionAddresses TO ROLE verifier_site;
 GRANT SELECT, INSERT, UPDATE ON TABLE ChargeCredits TO ROLE receipts_writer;
 GRANT SELECT ON TABLE ChargeCredits TO ROLE receipts_auditor;
 GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE ChargeCredits TO ROLE receipts_restorer;
+
+-- The log's restore (receipts/stores/gcp/log_restore.py, `receipts restore`): while a restore
+-- is allowed, the restorer writes the log's rows back from the verified published tiles
+-- (upserts: a restore killed half way is run again) and reads the stored receipts' hashes.
+GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_restorer;
