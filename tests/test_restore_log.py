@@ -182,6 +182,10 @@ def test_a_leaf_that_is_no_stored_receipt_is_refused(home: Path) -> None:
     assert report["log"]["outcome"] == "refused", output
     assert "the hash of no receipt or statement the store holds" in report["log"]["reason"]
     assert all(rows == [] for rows in log_rows(home).values())
+    signed_before = sorted((home / "archive" / "log" / "checkpoints").iterdir())
+    result = invoke(home, "log", "integrate")  # another tree under the published one's files: refused
+    assert result.exit_code == 1 and "receipts restore` rebuilds the store's log" in " ".join(result.output.split())
+    assert sorted((home / "archive" / "log" / "checkpoints").iterdir()) == signed_before  # no fork signed
 
 
 def test_a_store_that_kept_its_log_is_left_alone_and_one_that_forked_is_refused(home: Path) -> None:
