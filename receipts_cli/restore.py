@@ -150,16 +150,19 @@ def _restore_log(home: Home, where: str, vkey: str | None):
     """Rebuild the store's log tables from the log's published files at `where`."""
     from receipts.stores import open_store
     from receipts.stores.log_locations import open_log_files
-    from receipts.stores.log_restore import REFUSED, LogRestore, restore_log
+    from receipts.stores.log_restore import NOTHING, REFUSED, LogRestore, restore_log
 
     store = open_store(home.store_url)
+    files = open_log_files(where)
     try:
         try:
             verifier = _log_verifier(home, store, vkey)
-        except ValueError as error:
+        except ValueError as error:  # no key: fine while nothing of a log is published
+            if not any(path.startswith(("tile/", "checkpoints/")) for path in files.paths()):
+                return LogRestore(NOTHING, where)
             return LogRestore(REFUSED, where, reason=str(error))
         with err.status(f"Verifying the transparency log at {shown(where)}"):
-            return restore_log(store, open_log_files(where), verifier)
+            return restore_log(store, files, verifier)
     finally:
         store.close()
 

@@ -18,7 +18,7 @@ from receipts.stores.log_files import FolderLogFiles, tile_fetcher
 from receipts.stores.sqlite import SqliteStore
 from receipts.tlog.checkpoints import Checkpoint, open_checkpoint
 from receipts.tlog.hashing import leaf_hash
-from receipts.tlog.note_keys import NoteVerifier, parse_private_key
+from receipts.tlog.note_keys import NoteVerifier, generate_key, parse_private_key
 from receipts.tlog.proofs import verify_consistency, verify_inclusion
 from receipts.tlog.proving import prove_consistency, prove_inclusion
 from receipts.tlog.tile_reader import TileHashReader
@@ -196,3 +196,18 @@ def test_a_store_that_kept_its_log_is_left_alone_and_one_that_forked_is_refused(
     db(home).execute(f"UPDATE log_hashes SET hash = zeroblob(32) WHERE stored_index = {last}")
     report, output = restore(home, expected=1)
     assert report["log"]["outcome"] == "refused" and "forked" in report["log"]["reason"], output
+
+
+def test_the_logs_key_is_the_homes_or_given_and_another_key_is_refused(home: Path) -> None:
+    vkey = verifier(home).key.vkey
+    (home / "log" / "log.key").unlink()  # the home lost its log key: a restore makes none
+    wipe(home)
+    report, output = restore(home, expected=1)
+    assert report["log"]["outcome"] == "refused" and "pass --log-vkey" in report["log"]["reason"], output
+    assert not (home / "log" / "log.key").exists()
+    origin = (home / "log" / "origin").read_text().strip()
+    other = generate_key(origin).public.vkey  # the log's name, another key
+    result = invoke(home, "restore", "--log-vkey", other)
+    assert result.exit_code == 1 and "not a checkpoint signed by the log's key" in " ".join(result.output.split())
+    result = invoke(home, "restore", "--log-vkey", vkey)
+    assert result.exit_code == 0 and "Transparency log rebuilt" in result.output, result.output
