@@ -18,6 +18,7 @@ from rich.table import Table
 from receipts.stores.keyring import KeyRing
 from receipts.stores.log_locations import log_url
 from receipts_cli.home import Home, HomeBusy
+from receipts_cli.log import log
 from receipts_cli.terminal import err, out, shown
 
 SHOWN = 50  # problems printed; the report lists up to 1000
@@ -284,5 +285,29 @@ def _print_log(log: dict | None) -> None:
         )
 
 
+@click.command("restore")
+@click.option(
+    "--from",
+    "archive",
+    default=None,
+    metavar="PATH_OR_GS_URL",
+    help="The archive whose log to restore from (default: this home's archive/, or the gcp:// store's bucket).",
+)
+@click.option("--log-vkey", default=None, metavar="VKEY", help="The log's verifier key (default: this home's).")
+@click.pass_obj
+def log_restore(home: Home, archive: str | None, log_vkey: str | None) -> None:
+    """Only the last step of `receipts restore`: rebuild the store's transparency-log tables
+    from the log's published files, verified (after a restore job run on Dataflow, say).
+    Exit 0 rebuilt, kept or nothing published, 1 refused."""
+    try:
+        with home.exclusive_run():
+            logged = _restore_log(home, log_url(archive or home.archive_url), log_vkey)
+    except HomeBusy as error:
+        raise CannotRestore(str(error)) from error
+    _print_log(logged.report())
+    sys.exit(0 if logged.ok else 1)
+
+
 def register(main: click.Group) -> None:
     main.add_command(restore)
+    log.add_command(log_restore)  # `log restore` in the `log` group (receipts_cli.log)

@@ -211,3 +211,29 @@ def test_the_logs_key_is_the_homes_or_given_and_another_key_is_refused(home: Pat
     assert result.exit_code == 1 and "not a checkpoint signed by the log's key" in " ".join(result.output.split())
     result = invoke(home, "restore", "--log-vkey", vkey)
     assert result.exit_code == 0 and "Transparency log rebuilt" in result.output, result.output
+
+
+def test_lost_log_tables_come_back_with_the_statements_marks(home: Path) -> None:
+    closed = invoke(home, "statements", "close", "--period", "2026-01")
+    assert closed.exit_code == 0, closed.output
+    assert invoke(home, "log", "integrate").exit_code == 0  # the statements are leaves too
+    before = log_rows(home)
+    assert ("statements:cust_a", 1) in before["log_marks"]
+    connection = db(home)
+    for table in LOG_TABLES:  # the log's tables lost, the receipts and statements kept
+        connection.execute(f"DELETE FROM {table}")
+    report, output = restore(home)
+    assert report["log"]["outcome"] == "rebuilt" and report["log"]["customers"] == 6, output
+    assert log_rows(home) == before
+
+
+def test_log_restore_runs_the_last_step_alone(home: Path) -> None:
+    before = log_rows(home)
+    connection = db(home)
+    for table in LOG_TABLES:
+        connection.execute(f"DELETE FROM {table}")
+    result = invoke(home, "log", "restore")
+    assert result.exit_code == 0 and "Transparency log rebuilt" in result.output, result.output
+    assert log_rows(home) == before
+    again = invoke(home, "log", "restore")
+    assert again.exit_code == 0 and "is the published one: kept" in again.output
