@@ -87,6 +87,8 @@ def charged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     home = tmp_path_factory.mktemp("restore-log") / "home"
     charge(home, 0)
     shutil.copytree(home / "archive" / "log", home.parent / "log-after-first-run")
+    with sqlite3.connect(home.parent / "backup-after-first-run.db") as backup:
+        db(home).backup(backup)
     charge(home, 1, count=90)  # past 256 leaves: a full tile and bundle, then partial ones
     return home
 
@@ -96,6 +98,7 @@ def home(charged: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "home"
     shutil.copytree(charged, copy)
     shutil.copytree(charged.parent / "log-after-first-run", tmp_path / "log-after-first-run")
+    shutil.copy(charged.parent / "backup-after-first-run.db", tmp_path / "backup-after-first-run.db")
     return copy
 
 
@@ -237,3 +240,14 @@ def test_log_restore_runs_the_last_step_alone(home: Path) -> None:
     assert log_rows(home) == before
     again = invoke(home, "log", "restore")
     assert again.exit_code == 0 and "is the published one: kept" in again.output
+
+
+def test_a_store_back_from_an_older_backup_gets_the_published_log(home: Path) -> None:
+    before = log_rows(home)
+    wipe(home)
+    shutil.copy(home.parent / "backup-after-first-run.db", home / "receipts.db")  # the log tables hold 12 leaves
+    report, output = restore(home)
+    assert report["log"]["outcome"] == "rebuilt" and report["log"]["replaced"] == 12, output
+    assert report["log"]["size"] == 282 and log_rows(home) == before
+    result = invoke(home, "log", "integrate")
+    assert result.exit_code == 0 and "(0 new)" in result.output, result.output

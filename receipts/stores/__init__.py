@@ -252,9 +252,11 @@ class Store(Protocol):
         restore (receipts.stores.log_restore), which finds each published entry among them."""
         ...
 
-    def restore_log(self, rows: LogRows) -> bool:
+    def restore_log(self, rows: LogRows, replacing: int = 0) -> bool:
         """Write the log's tables (hashes, leaves, marks, checkpoints, state) from a verified
-        published log; False (nothing written) when the store has a non-empty log already."""
+        published log, if the store's log still holds `replacing` entries (0: none; more: a
+        prefix of the published tree, as a store restored from an older backup has); False
+        (nothing written) when it holds another number meanwhile."""
         ...
 
     # -- intake (freeze and resume) -------------------------------------------------------

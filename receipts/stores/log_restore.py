@@ -6,7 +6,8 @@ signs is consistent with the published ones, and the proofs of logged receipts s
 
 Run after the store's receipts are restored (the leaves must be stored receipts). A store
 whose log tables survived is left alone when they are the published tree (or extend it);
-receipts the log never held stay unlogged, for the next integration.
+receipts the log never held stay unlogged, for the next integration. One restored from an older
+backup, whose log tables hold a prefix of the published tree, gets the published tree.
 """
 
 from dataclasses import asdict, dataclass
@@ -31,6 +32,7 @@ class LogRestore:
     checkpoints: int = 0
     customers: int = 0
     files_checked: int = 0
+    replaced: int = 0  # entries of a log the store held before (a prefix of the published one)
     reason: str | None = None
 
     @property
@@ -56,31 +58,30 @@ def restore_log(store, files: LogFiles, verifier: Verifier) -> LogRestore:
             "files_checked": published.files,
         }
         state = store.log_state()
-        if state is not None and state.size > 0:
+        kept = state.size if state is not None else 0
+        if kept:
             _check_kept(state, published, store)
-            return LogRestore(INTACT, where, **{**counts, "size": state.size})
+            if kept >= published.size:
+                return LogRestore(INTACT, where, **{**counts, "size": state.size})
         rows = log_rows(published, leaves_by_entry(store.stored_leaves()))
-        if not store.restore_log(rows):  # another process made a log meanwhile: look again
+        if not store.restore_log(rows, replacing=kept):  # another sequencer moved the log meanwhile: look again
             return restore_log(store, files, verifier)
-        return LogRestore(REBUILT, where, customers=len(rows.marks), **counts)
+        return LogRestore(REBUILT, where, customers=len(rows.marks), replaced=kept, **counts)
     except LogRestoreRefused as error:
         return LogRestore(REFUSED, where, reason=str(error))
 
 
 def _check_kept(state, published, store) -> None:
-    """A store that kept its log tables: they must be the published tree or extend it."""
+    """A store that kept its log tables: they must be a prefix of the published tree, or extend it."""
     if state.origin != published.origin:
         raise LogRestoreRefused(f"the store's log is {state.origin!r}, the published one {published.origin!r}")
-    if state.size < published.size:
-        raise LogRestoreRefused(
-            f"the store's log holds {state.size} entries, the published one {published.size}: its tables are behind "
-            "what was published; clear the store's log tables (or restore into an empty store) and restore again"
-        )
+    common = min(state.size, published.size)  # behind (an older backup) is fine when it is a prefix
     try:
-        root = tree_hash(published.size, store.log_hash_reader())
+        root = tree_hash(common, store.log_hash_reader())
     except HashReadError as error:
         raise LogRestoreRefused(f"the store's log tables are incomplete: {error}") from None
-    if root != published.root:
+    if root != tree_hash(common, published.hashes):
         raise LogRestoreRefused(
-            f"the store's log of {state.size} entries is not the published tree of {published.size}: they forked"
+            f"the store's log of {state.size} entries is not the published tree of {published.size} entries: "
+            "they forked"
         )

@@ -180,23 +180,26 @@ class SqliteLog:
         ).fetchall()
         return [UnloggedReceipt(*row) for row in receipts + statements]
 
-    def restore_log(self, rows: LogRows) -> bool:
-        """Write the log's tables from a verified published log, in one transaction, unless
-        the store has a log already (False then: nothing written)."""
+    def restore_log(self, rows: LogRows, replacing: int = 0) -> bool:
+        """Write the log's tables from a verified published log, in one transaction, if the
+        store's log still holds `replacing` entries (0: none; more: a prefix of the published
+        tree, checked by the caller); False (nothing written) when it has changed meanwhile."""
         published = rows.published
         with self._transaction():
             state = self._log_state()
-            if state is not None and state.size > 0:
+            if (state.size if state is not None else 0) != replacing:
                 return False
-            for table in ("log_hashes", "log_leaves", "log_marks", "log_checkpoints"):
-                self._db.execute(f"DELETE FROM {table}")  # leftovers of a log without its state row
+            for table in ("log_hashes", "log_leaves", "log_marks") + (() if replacing else ("log_checkpoints",)):
+                self._db.execute(f"DELETE FROM {table}")  # the prefix held, or leftovers of a log without its state
             self._db.executemany("INSERT INTO log_hashes VALUES (?, ?)", rows.stored_hashes())
             self._db.executemany(
                 "INSERT INTO log_leaves VALUES (?, ?, ?)",
                 [(index, leaf.receipt_id, leaf.entry) for index, leaf in enumerate(rows.leaves)],
             )
             self._db.executemany("INSERT INTO log_marks VALUES (?, ?)", sorted(rows.marks.items()))
-            self._db.executemany("INSERT INTO log_checkpoints VALUES (?, ?)", sorted(published.checkpoints.items()))
+            self._db.executemany(  # a checkpoint kept and never published stays (the same tree: verified)
+                "INSERT OR IGNORE INTO log_checkpoints VALUES (?, ?)", sorted(published.checkpoints.items())
+            )
             self._db.execute(
                 "INSERT OR REPLACE INTO log_state VALUES (1, ?, ?, ?, ?)",
                 (published.origin, published.size, published.root, published.signed),

@@ -32,10 +32,11 @@ class SpannerLogRestore:
                     found.update(self._ledger_unlogged(customer_id, 1, head))
         return [found[key] for key in sorted(found)]
 
-    def restore_log(self, rows: LogRows) -> bool:
-        """Write the log's rows unless the store has a log already (False: nothing written)."""
+    def restore_log(self, rows: LogRows, replacing: int = 0) -> bool:
+        """Write the log's rows if the store's log still holds `replacing` entries (0: none;
+        more: a prefix of the published tree, checked by the caller); False otherwise."""
         state = self.log_state()
-        if state is not None and state.size > 0:
+        if (state.size if state is not None else 0) != replacing:
             return False
         published = rows.published
         hashes = [value for _, value in rows.stored_hashes()]
@@ -78,7 +79,7 @@ class SpannerLogRestore:
 
         def finish(transaction) -> bool:
             stored = state_of(transaction.read("LogState", STATE[1:5], key_of([1])))
-            if stored is not None and stored.size > 0:
+            if (stored.size if stored is not None else 0) != replacing:
                 return False
             values = [1, published.origin, published.size, spanner_bytes(published.root), published.signed]
             transaction.insert_or_update("LogState", STATE, [[*values, spanner.COMMIT_TIMESTAMP]])
