@@ -8,8 +8,10 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from google.cloud.spanner import KeySet
 
 from receipts.stores.archiving import catch_up, open_writer
+from receipts.stores.gcp.log_rows import STATE
 from receipts.stores.log_files import tile_fetcher
 from receipts.stores.log_sequencer import integrate_log
 from receipts.tlog.checkpoints import open_checkpoint
@@ -121,3 +123,32 @@ def test_orphaned_tiles_are_adopted_and_a_tampered_tile_is_refused(cloud, signer
     assert report["log"]["outcome"] == "refused" and "tile/0/001.p/19" in report["log"]["reason"], output
     assert report["customers_restored"] == 2
     assert all(rows == [] for rows in log_rows(cloud).values())
+
+
+def test_log_tables_back_from_an_older_backup_get_the_published_log(cloud, signer, tmp_path: Path) -> None:
+    stored_and_logged(cloud, signer, [*chain(signer, "a", 200), *chain(signer, "b", 70)])
+    columns = {"LogState": STATE, "LogMarks": ["CustomerId", "LoggedSequence"], "LogHashes": ["Chunk", "Hashes"]}
+    columns["LogBundles"] = ["Bundle", "Entries", "ReceiptIds"]
+    store = cloud.store()
+    with store._database.snapshot(multi_use=True) as snapshot:  # the log's rows as a backup at 270 holds them
+        backup = {
+            table: [list(row) for row in snapshot.read(table, names, KeySet(all_=True))]
+            for table, names in columns.items()
+        }
+    later = chain(signer, "b", 5, start=70)
+    stored_and_logged(cloud, signer, later)
+    after = log_rows(cloud)
+
+    def back_to_the_backup(transaction) -> None:
+        for table, rows in backup.items():
+            transaction.delete(table, KeySet(all_=True))
+            transaction.insert(table, columns[table], rows)
+        transaction.delete("LogLeaves", KeySet(keys=[[receipt.receipt_id] for receipt in later]))
+        transaction.delete("LogCheckpoints", KeySet(keys=[[275]]))
+
+    store._database.run_in_transaction(back_to_the_backup)
+    assert store.log_state().size == 270 and store.unlogged_count() == 5
+    report, output = restore(cloud, tmp_path)
+    assert report["log"]["outcome"] == "rebuilt" and report["log"]["replaced"] == 270, output
+    assert log_rows(cloud) == after and store.unlogged_count() == 0
+    store.close()
