@@ -16,7 +16,9 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from receipts.stores.keyring import KeyRing
+from receipts.stores.log_locations import log_url
 from receipts_cli.home import Home, HomeBusy
+from receipts_cli.log import log
 from receipts_cli.terminal import err, out, shown
 
 SHOWN = 50  # problems printed; the report lists up to 1000
@@ -44,11 +46,20 @@ class CannotRestore(click.ClickException):
     help="JWKS to verify against, e.g. https://SITE/.well-known/jwks.json "
     "(default: this home's keys, retired ones included).",
 )
+@click.option(
+    "--log-vkey",
+    default=None,
+    metavar="VKEY",
+    help="The transparency log's verifier key (`receipts log info` prints it), to check the published "
+    "checkpoints the log's tables are rebuilt from (default: this home's log key).",
+)
 @click.option("--report", "report_path", default=None, metavar="FILE", help="Write the JSON report here (or gs://…).")
 @click.pass_obj
-def restore(home: Home, archive: str | None, jwks: str | None, report_path: str | None) -> None:
+def restore(home: Home, archive: str | None, jwks: str | None, log_vkey: str | None, report_path: str | None) -> None:
     """Rebuild a damaged store from the verified archive: ledger entries, idempotency rows,
-    chain heads, balances and entitlement usage. Every archived receipt is verified first;
+    chain heads, balances and entitlement usage, then the transparency log's tables from the
+    log's published tiles and checkpoints beside the archive (verified with the log's key, so
+    that `receipts log integrate` continues the same log). Every archived receipt is verified first;
     a customer whose archived chain fails is restored up to the last good receipt, and
     nothing unverified is written. Restoring twice changes nothing.
 
@@ -81,9 +92,13 @@ def restore(home: Home, archive: str | None, jwks: str | None, report_path: str 
                     report=report_path or str(Path(scratch) / "report.json"),
                 ).checked()
                 _run_with_progress(settings)
+                logged = _restore_log(home, log_url(source), log_vkey)
         except HomeBusy as error:
             raise CannotRestore(str(error)) from error
         report = _read_report(settings.report)
+        report["log"] = logged.report()
+        report["ok"] = report["ok"] and logged.ok
+        _write_report(settings.report, report)
     _print_summary(report, report_path)
     statements_ok = _restore_statements(home, jwks) if home.store_url.startswith("gcp://") else True
     sys.exit(0 if report["ok"] and statements_ok else 1)
@@ -156,6 +171,53 @@ def _run_with_progress(settings) -> None:
             ) from error
 
 
+def _restore_log(home: Home, where: str, vkey: str | None):
+    """Rebuild the store's log tables from the log's published files at `where`."""
+    from receipts.stores import open_store
+    from receipts.stores.log_locations import open_log_files
+    from receipts.stores.log_restore import NOTHING, REFUSED, LogRestore, restore_log
+
+    store = open_store(home.store_url)
+    files = open_log_files(where)
+    try:
+        try:
+            verifier = _log_verifier(home, store, vkey)
+        except ValueError as error:  # no key: fine while nothing of a log is published
+            if not any(path.startswith(("tile/", "checkpoints/")) for path in files.paths()):
+                return LogRestore(NOTHING, where)
+            return LogRestore(REFUSED, where, reason=str(error))
+        with err.status(f"Verifying the transparency log at {shown(where)}"):
+            return restore_log(store, files, verifier)
+    finally:
+        store.close()
+
+
+def _log_verifier(home: Home, store, vkey: str | None):
+    """The log's key: --log-vkey, else this home's (never a new one: a restore makes no key)."""
+    from receipts.stores.log_signers import log_signer_from_url, vkey_of
+    from receipts.tlog.note_keys import NoteKeyError, NoteVerifier, parse_private_key
+
+    try:
+        if vkey:
+            return NoteVerifier.from_vkey(vkey)
+        key = home.log_folder / "log.key"
+        if home.log_signer_override:
+            origin = home.log_origin_override or (home.log_folder / "origin").read_text().strip()
+            return NoteVerifier.from_vkey(vkey_of(log_signer_from_url(home.log_signer_override, origin)))
+        if key.exists():
+            return NoteVerifier(parse_private_key(key.read_text()).public)
+    except (NoteKeyError, OSError, TypeError) as error:
+        raise ValueError(f"the log's key is unusable: {error}; pass --log-vkey VKEY") from error
+    raise ValueError(f"no log key in {home.log_folder}: pass --log-vkey VKEY (what `receipts log info` printed)")
+
+
+def _write_report(path: str, report: dict) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    with FileSystems.create(path) as handle:
+        handle.write(json.dumps(report, indent=2, sort_keys=True).encode() + b"\n")
+
+
 def _read_report(path: str) -> dict:
     from apache_beam.io.filesystems import FileSystems
 
@@ -207,10 +269,16 @@ def _print_summary(report: dict, report_path: str | None) -> None:
     if report["problems_found"] > SHOWN:
         where = f" in {shown(report_path)}" if report_path else ": pass --report FILE"
         out.print(f"… and {report['problems_found'] - SHOWN} more{where}")
+    _print_log(report.get("log"))
     out.print(shown(report["not_in_archive"]))
     if report["ok"]:
         out.print(
             f"[green]OK[/] {shown(report['customers_restored'])} customer(s) restored. Next: `receipts reconcile`."
+        )
+    elif report["problems_found"] == 0:
+        out.print(
+            "[red]The store's receipts are restored; its transparency log is not[/]: nothing of it was written. "
+            "Look at the log's files named above; `receipts log integrate` would refuse them too."
         )
     else:
         out.print(
@@ -221,5 +289,49 @@ def _print_summary(report: dict, report_path: str | None) -> None:
         err.print(f"Report: {shown(report_path)}")
 
 
+def _print_log(log: dict | None) -> None:
+    if log is None:
+        return
+    where, outcome = shown(log["where"]), log["outcome"]
+    if outcome == "refused":
+        out.print(f"[red]LOG NOT RESTORED[/] from {where}: {shown(log['reason'])}", soft_wrap=True)
+    elif outcome == "nothing_published":
+        out.print(f"Transparency log: nothing published at {where}; `receipts log integrate` starts it.")
+    elif outcome == "intact":
+        out.print(f"Transparency log: the store's log ({shown(log['size'])} entries) is the published one: kept.")
+    else:
+        adopted = f", {shown(log['adopted'])} adopted past it" if log["adopted"] else ""
+        out.print(
+            f"Transparency log rebuilt from {where}: {shown(log['size'])} entries (checkpoint "
+            f"{shown(log['signed'])} verified{adopted}), {shown(log['checkpoints'])} checkpoint(s) kept, "
+            f"{shown(log['customers'])} customer mark(s). `receipts log integrate` continues it.",
+            soft_wrap=True,
+        )
+
+
+@click.command("restore")
+@click.option(
+    "--from",
+    "archive",
+    default=None,
+    metavar="PATH_OR_GS_URL",
+    help="The archive whose log to restore from (default: this home's archive/, or the gcp:// store's bucket).",
+)
+@click.option("--log-vkey", default=None, metavar="VKEY", help="The log's verifier key (default: this home's).")
+@click.pass_obj
+def log_restore(home: Home, archive: str | None, log_vkey: str | None) -> None:
+    """Only the last step of `receipts restore`: rebuild the store's transparency-log tables
+    from the log's published files, verified (after a restore job run on Dataflow, say).
+    Exit 0 rebuilt, kept or nothing published, 1 refused."""
+    try:
+        with home.exclusive_run():
+            logged = _restore_log(home, log_url(archive or home.archive_url), log_vkey)
+    except HomeBusy as error:
+        raise CannotRestore(str(error)) from error
+    _print_log(logged.report())
+    sys.exit(0 if logged.ok else 1)
+
+
 def register(main: click.Group) -> None:
     main.add_command(restore)
+    log.add_command(log_restore)  # `log restore` in the `log` group (receipts_cli.log)

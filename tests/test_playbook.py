@@ -12,6 +12,11 @@ import pytest
 from pipelines.batch import Settings, run
 from receipts.records import INTAKE_FROZEN
 from receipts.stores.folder_archive import read_archive
+from receipts.stores.sqlite import SqliteStore
+from receipts.tlog.checkpoints import open_checkpoint
+from receipts.tlog.note_keys import NoteVerifier, parse_private_key
+from receipts.tlog.proofs import verify_consistency
+from receipts.tlog.proving import prove_consistency
 from receipts_cli.home import Home
 from tests.conftest import event_bytes
 from tests.test_cli_reconcile import invoke, rows
@@ -24,6 +29,7 @@ def test_detect_freeze_restore_prove_resume(made: Path, tmp_path: Path) -> None:
     home = tmp_path / "home"
     shutil.copytree(made, home)
     before = invoke(home, "export").output
+    old_note = (home / "archive" / "log" / "checkpoint").read_bytes()
     db = rows(home)
     customer, deleted = db.execute("SELECT customer_id, receipt_id FROM receipts WHERE sequence = 3 LIMIT 1").fetchone()
     db.execute("DELETE FROM receipts WHERE receipt_id = ?", (deleted,))
@@ -47,6 +53,7 @@ def test_detect_freeze_restore_prove_resume(made: Path, tmp_path: Path) -> None:
 
     restored = invoke(home, "restore")
     assert restored.exit_code == 0, restored.output
+    assert "Transparency log: the store's log" in restored.output and "is the published one: kept" in restored.output
     assert invoke(home, "export").output == before
     assert invoke(home, "reconcile").exit_code == 0
 
@@ -64,3 +71,17 @@ def test_detect_freeze_restore_prove_resume(made: Path, tmp_path: Path) -> None:
     exported = [json.loads(line)["receipt_id"] for line in invoke(home, "export").output.splitlines()]
     assert sorted(archived) == sorted(exported)
     assert invoke(home, "reconcile").exit_code == 0
+    assert invoke(home, "log", "integrate").exit_code == 0  # the log went on: one tree since before the incident
+    assert_log_extends(home, old_note)
+
+
+def assert_log_extends(home: Path, old_note: bytes) -> None:
+    store = SqliteStore(f"sqlite:///{home / 'receipts.db'}")
+    verifier = NoteVerifier(parse_private_key((home / "log" / "log.key").read_text()).public)
+    old, _ = open_checkpoint(old_note, [verifier])
+    new, _ = open_checkpoint(store.latest_checkpoint(), [verifier])
+    assert new.size > old.size and store.unlogged_count() == 0
+    verify_consistency(
+        old.size, new.size, prove_consistency(old.size, new.size, store.log_hash_reader()), old.root, new.root
+    )
+    store.close()

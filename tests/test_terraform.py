@@ -108,7 +108,7 @@ def test_spanner_ddl_is_the_file_the_code_uses() -> None:
     assert 'startswith(trimspace(line), "--")' in local["ddl_lines"]
     assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["tables"]
     assert 'split(";\\n", join("\\n", local.roles_lines))' in local["roles"]
-    assert len(spanner_ddl()) == 26 and len(spanner_ddl("spanner_roles.sql")) == 36
+    assert len(spanner_ddl()) == 26 and len(spanner_ddl("spanner_roles.sql")) == 37
     # Applied statements never change (Terraform would replace the database): roles only grow.
     assert spanner_ddl("spanner_roles.sql")[:4] == [
         "CREATE ROLE verifier_site",
@@ -368,7 +368,9 @@ WORKLOAD_CODE = {
                                       "statement", "statements", "previous_statement")],
     "receipts_restorer": [("restore.py", "restore_chain"), ("restore.py", "_restore_keys"),
                           ("restore.py", "_restore_state"), ("state_reads.py", "customer_state"),
-                          ("intake.py", "intake")]
+                          ("intake.py", "intake"),
+                          *(("log_restore.py", f) for f in ("stored_leaves", "restore_log")),
+                          ("log.py", "log_state"), ("log.py", "_ledger_unlogged"), ("log_rows.py", "read_hashes")]
     + [("statements.py", f) for f in ("restore_statement", "begin_close", "period_closed_at")],
     "verifier_site": [("site_records.py", f) for f in ("api_key", "session", "add_session", "end_session")]
     + [("intake.py", "intake")]
@@ -383,6 +385,7 @@ LOOP_TABLES = {
     ("restore.py", "_restore_state"): {"Balances", "EntitlementUsage", "ChargeCredits"},
     ("store.py", "_commit_receipts"): {"ChainHeads", "Balances", "EntitlementUsage", "ChargeCredits"},  # `state` rows
     ("log_rows.py", "put_rows"): {"LogHashes", "LogBundles"},  # the 256-hash rows
+    ("log_restore.py", "restore_log"): {"LogHashes", "LogBundles", "LogLeaves", "LogMarks", "LogCheckpoints"},
 }
 
 

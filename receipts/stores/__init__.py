@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from receipts.credits import ChargeRecord
 from receipts.ledger import ChainState, Entitlement
 from receipts.records import DeadLetter, SignedReceipt
+from receipts.restoration.log import LogRows
 from receipts.rows import (
     ApiKeyRecord,
     ArchiveBatch,
@@ -24,6 +25,7 @@ from receipts.rows import (
     LedgerEntry,
     LogState,
     RestoreOutcome,
+    UnloggedReceipt,
     WriteCounts,
     WriteOutcome,
 )
@@ -266,6 +268,18 @@ class Store(Protocol):
         chain head, balances and usage recomputed from it, the archive mark raised to
         `archived_through` (default n), all rows that were right left alone. Refused (nothing
         written) when the store's chain head is past n. Restoring again changes nothing."""
+        ...
+
+    def stored_leaves(self) -> list[UnloggedReceipt]:
+        """Every receipt (and statement) the store holds, as the log takes them: for the log's
+        restore (receipts.stores.log_restore), which finds each published entry among them."""
+        ...
+
+    def restore_log(self, rows: LogRows, replacing: int = 0) -> bool:
+        """Write the log's tables (hashes, leaves, marks, checkpoints, state) from a verified
+        published log, if the store's log still holds `replacing` entries (0: none; more: a
+        prefix of the published tree, as a store restored from an older backup has); False
+        (nothing written) when it holds another number meanwhile."""
         ...
 
     # -- intake (freeze and resume) -------------------------------------------------------

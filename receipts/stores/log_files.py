@@ -41,6 +41,10 @@ class LogFiles(Protocol):
         """A file's bytes, None when absent."""
         ...
 
+    def paths(self) -> list[str]:
+        """Every file below the log's root (tiles, bundles, checkpoints/<size>), for a restore."""
+        ...
+
     def where(self, path: str = "") -> str:
         """How messages name a file (or, with no path, the log's root)."""
         ...
@@ -117,6 +121,12 @@ class FolderLogFiles:
     def read(self, path: str) -> bytes | None:
         target = self._path(path)
         return target.read_bytes() if target.is_file() else None
+
+    def paths(self) -> list[str]:
+        if not self.folder.is_dir():
+            return []
+        found = (path.relative_to(self.folder).as_posix() for path in self.folder.rglob("*") if path.is_file())
+        return sorted(path for path in found if not any(part.startswith(".") for part in path.split("/")))
 
     def where(self, path: str = "") -> str:
         return str(self.folder / path) if path else str(self.folder)

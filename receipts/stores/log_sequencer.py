@@ -30,7 +30,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from receipts.rows import LogState, UnloggedReceipt
-from receipts.stores.log_files import LogFiles
+from receipts.stores.log_files import LogFileConflict, LogFiles
 from receipts.stores.witnessing import Witnesses, Witnessing
 from receipts.tlog.checkpoints import Checkpoint, origin_problem, sign_checkpoint
 from receipts.tlog.hashing import EMPTY_ROOT
@@ -160,7 +160,8 @@ def integrate_log(
         raise ValueError(f"the log key is named {signer.name!r}; the log's origin is {origin!r}: they must agree")
     run = LogRun()
     try:
-        store.ensure_log(origin)
+        if store.ensure_log(origin).tiles_size == 0 and store.latest_checkpoint() is None:  # its first files
+            _refuse_another_log(files)
         _publish_committed(store, files, origin, run)
         while max_appends is None or run.appends < max_appends:
             appended = store.append_log(origin, max_entries)
@@ -191,6 +192,20 @@ def _publish_committed(store, files: LogFiles, origin: str, run: LogRun) -> LogS
     run.files += files.write_all(committed_files(state.tiles_size, state.size, store.log_hash_reader(), entries))
     store.mark_log_published(state.tiles_size, state.size)
     return state
+
+
+def _refuse_another_log(files: LogFiles) -> None:
+    """Before a log's first files: refuse a folder or bucket that holds a signed log already
+    (a store reset under a kept archive). Its tiles at other sizes would not collide, and a
+    checkpoint of this tree would fork from the published ones: restore the store's log."""
+    sizes = [path.removeprefix("checkpoints/") for path in files.paths() if path.startswith("checkpoints/")]
+    signed = max((int(size) for size in sizes if size.isdigit()), default=0)
+    if signed:
+        raise LogFileConflict(
+            f"{files.where()} holds a published log (checkpoints up to size {signed}) that the store's empty log "
+            "does not continue: nothing was written. `receipts restore` rebuilds the store's log from those files; "
+            "or move the folder aside (or give the new store another archive)."
+        )
 
 
 def checkpoint(

@@ -7,6 +7,7 @@ by size. receipts.stores.log_sequencer drives it; an append is one transaction. 
 import sqlite3
 from collections.abc import Sequence
 
+from receipts.restoration.log import LogRows
 from receipts.rows import LogState, UnloggedReceipt
 from receipts.stores.log_sequencer import Appended, check_origin, plan_append
 from receipts.tlog.stored import HashReadError
@@ -169,3 +170,38 @@ class SqliteLog:
             "WHERE s.number > coalesce(m.logged_sequence, 0)"
         ).fetchone()[0]
         return receipts + statements
+
+    # -- restore (receipts.stores.log_restore) ------------------------------------------
+    def stored_leaves(self) -> list[UnloggedReceipt]:
+        """Every receipt and statement the store holds, as the log takes them."""
+        receipts = self._db.execute("SELECT customer_id, sequence, receipt_id, receipt_hash FROM receipts").fetchall()
+        statements = self._db.execute(
+            "SELECT 'statements:' || customer_id, number, statement_id, statement_hash FROM statements"
+        ).fetchall()
+        return [UnloggedReceipt(*row) for row in receipts + statements]
+
+    def restore_log(self, rows: LogRows, replacing: int = 0) -> bool:
+        """Write the log's tables from a verified published log, in one transaction, if the
+        store's log still holds `replacing` entries (0: none; more: a prefix of the published
+        tree, checked by the caller); False (nothing written) when it has changed meanwhile."""
+        published = rows.published
+        with self._transaction():
+            state = self._log_state()
+            if (state.size if state is not None else 0) != replacing:
+                return False
+            for table in ("log_hashes", "log_leaves", "log_marks") + (() if replacing else ("log_checkpoints",)):
+                self._db.execute(f"DELETE FROM {table}")  # the prefix held, or leftovers of a log without its state
+            self._db.executemany("INSERT INTO log_hashes VALUES (?, ?)", rows.stored_hashes())
+            self._db.executemany(
+                "INSERT INTO log_leaves VALUES (?, ?, ?)",
+                [(index, leaf.receipt_id, leaf.entry) for index, leaf in enumerate(rows.leaves)],
+            )
+            self._db.executemany("INSERT INTO log_marks VALUES (?, ?)", sorted(rows.marks.items()))
+            self._db.executemany(  # a checkpoint kept and never published stays (the same tree: verified)
+                "INSERT OR IGNORE INTO log_checkpoints VALUES (?, ?)", sorted(published.checkpoints.items())
+            )
+            self._db.execute(
+                "INSERT OR REPLACE INTO log_state VALUES (1, ?, ?, ?, ?)",
+                (published.origin, published.size, published.root, published.signed),
+            )
+        return True

@@ -62,5 +62,12 @@ class BucketLogFiles:
         except api_exceptions.NotFound:
             return None
 
+    def paths(self) -> list[str]:
+        start = f"{self.prefix}/" if self.prefix else ""
+        blobs = with_backoff(
+            f"list {self.where()}", lambda: list(self.archive._client.list_blobs(self.archive._bucket, prefix=start))
+        )
+        return sorted(blob.name[len(start) :] for blob in blobs)
+
     def where(self, path: str = "") -> str:
         return self.archive.where(self._name(path)) if path else f"gs://{self.archive.path.bucket}/{self.prefix}"

@@ -86,3 +86,8 @@ GRANT SELECT ON TABLE Statements TO ROLE verifier_site;
 -- and its period's close (statements_restore.py).
 GRANT SELECT, INSERT, UPDATE ON TABLE Statements TO ROLE receipts_restorer;
 GRANT SELECT, INSERT ON TABLE StatementCloses TO ROLE receipts_restorer;
+
+-- The log's restore (receipts/stores/gcp/log_restore.py, `receipts restore`): while a restore
+-- is allowed, the restorer writes the log's rows back from the verified published tiles
+-- (upserts: a restore killed half way is run again) and reads the stored receipts' hashes.
+GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_restorer;

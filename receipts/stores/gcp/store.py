@@ -36,6 +36,7 @@ from receipts.stores.gcp.intake import SpannerIntake
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
 from receipts.stores.gcp.location import GcpLocation, client_options
 from receipts.stores.gcp.log import SpannerLog
+from receipts.stores.gcp.log_restore import SpannerLogRestore
 from receipts.stores.gcp.restore import SpannerRestore
 from receipts.stores.gcp.schema import KEY_COLUMNS
 from receipts.stores.gcp.site_records import SpannerSiteRecords
@@ -61,6 +62,7 @@ class SpannerFirestoreStore(
     SpannerSiteRecords,
     SpannerArchiveOutbox,
     SpannerLog,
+    SpannerLogRestore,
     SpannerIntake,
     SpannerRestore,
     SpannerSubmissions,
@@ -69,8 +71,8 @@ class SpannerFirestoreStore(
 ):
     """The Spanner state and the chain's writes here; the Firestore ledger (receipts.stores.gcp.ledger),
     the reconciliation's reads (state_reads), the site's records (site_records), the archive's
-    outbox (archive_outbox), the transparency log (log), intake's state (intake), the
-    restore (restore), who submitted each event through the site's API (submissions) and the
+    outbox (archive_outbox), the transparency log (log, and its restore: log_restore), intake's
+    state (intake), the restore (restore), who submitted each event through the site's API (submissions) and the
     billing periods' statements (statements) beside it."""
 
     idempotency_ttl_seconds = IDEMPOTENCY_TTL_SECONDS
