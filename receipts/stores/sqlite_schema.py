@@ -1,4 +1,5 @@
-"""The tables of the embedded store (receipts.stores.sqlite), created when missing."""
+"""The tables of the embedded store (receipts.stores.sqlite), created when missing, and the
+columns added since a table was first created (`COLUMNS_ADDED`, added to older homes)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -55,7 +56,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     customer_id TEXT NOT NULL,
     key_hash    TEXT NOT NULL,  -- hex SHA-256 of the key; the key itself is never stored
     created_at  TEXT NOT NULL,
-    revoked_at  TEXT
+    revoked_at  TEXT,
+    role        TEXT NOT NULL DEFAULT 'customer'  -- receipts.api_keys.ROLES; an operator key's customer_id is ''
 );
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY,  -- hex SHA-256 of the cookie's token; the token is never stored
@@ -142,3 +144,7 @@ CREATE TABLE IF NOT EXISTS dead_letters (
     record         TEXT NOT NULL      -- the dead letter's export form
 );
 """
+
+# (table, column, its definition): columns added after their table was created. A home made
+# before has the table without them; opening the store adds them, with their default.
+COLUMNS_ADDED = (("api_keys", "role", "TEXT NOT NULL DEFAULT 'customer'"),)

@@ -1,14 +1,14 @@
-"""The customer API: a receipt, a chain segment, an evidence bundle; one customer per key."""
+"""The customer API: a receipt, a chain segment, an evidence bundle; one customer per
+customer key, any customer for an operator key (receipts.api_keys.may_read)."""
 
 import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from receipts.events import ID_PATTERN
 from receipts.ledger import MAX_SEQUENCE
 from verifier_site import evidence
-from verifier_site.auth import api_key_required, current_key, owned_receipt
+from verifier_site.auth import api_key_required, owned_receipt, readable_customer
 from verifier_site.checks import neighbours, report
 from verifier_site.errors import SiteError
 from verifier_site.key_source import site_keys, trusted_jwks
@@ -57,10 +57,7 @@ def receipt_response(record: dict[str, Any]) -> Response:
 @api_key_required
 def customer_receipts(customer_id: str) -> Response:
     """A chain segment: receipts with sequence > `after`, at most `limit`, in order."""
-    if not ID_PATTERN.fullmatch(customer_id):
-        raise SiteError(400, "a customer id matches [A-Za-z0-9_-]{1,64}", code="invalid_customer_id")
-    if customer_id != current_key().customer_id:
-        raise SiteError(404, f"no customer {customer_id} for this API key")
+    readable_customer(customer_id)
     config = current_app.config
     after = int_arg("after", 0, 0, MAX_SEQUENCE)
     limit = int_arg("limit", config["PAGE_LIMIT_DEFAULT"], 1, config["PAGE_LIMIT_MAX"])

@@ -6,9 +6,8 @@ import re
 
 from flask import Blueprint, Response, jsonify, request
 
-from receipts.events import ID_PATTERN
 from receipts.statements import Period, select_lines, verify_statement
-from verifier_site.auth import api_key_required, current_key
+from verifier_site.auth import api_key_required, may_see, readable_customer
 from verifier_site.errors import SiteError
 from verifier_site.key_source import trusted_jwks
 from verifier_site.storage import get_store
@@ -27,10 +26,7 @@ def _kept(store):
 @api_key_required
 def customer_statements(customer_id: str) -> Response:
     """The customer's statements, oldest period first (export format)."""
-    if not ID_PATTERN.fullmatch(customer_id):
-        raise SiteError(400, "a customer id matches [A-Za-z0-9_-]{1,64}", code="invalid_customer_id")
-    if customer_id != current_key().customer_id:
-        raise SiteError(404, f"no customer {customer_id} for this API key")
+    readable_customer(customer_id)
     return jsonify({"customer_id": customer_id, "statements": list(_kept(get_store()).statements(customer_id))})
 
 
@@ -46,7 +42,7 @@ def statement(statement_id: str) -> Response:
         raise SiteError(400, "lines must be true or false", code="invalid_parameter")
     store = _kept(get_store())
     record = store.statement(statement_id)
-    if record is None or record.get("customer_id") != current_key().customer_id:
+    if record is None or not may_see(record.get("customer_id")):
         raise SiteError(404, f"no statement {statement_id} for this API key's customer")
     if lines == "false":
         return jsonify(record)

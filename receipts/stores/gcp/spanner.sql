@@ -194,3 +194,8 @@ CREATE TABLE ChargeCredits (
   CreditedMinor INT64 NOT NULL,
   AsOfSequence INT64 NOT NULL,
 ) PRIMARY KEY (CustomerId, ReceiptId);
+
+-- API keys have roles (receipts.api_keys.ROLES): "customer" keys read and charge one
+-- customer, "operator" keys (CustomerId "") post charges and credits for any customer and
+-- read any customer's receipts. Keys made before roles existed are customer keys.
+ALTER TABLE ApiKeys ADD COLUMN Role STRING(16) NOT NULL DEFAULT ("customer");
