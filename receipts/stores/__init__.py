@@ -74,6 +74,11 @@ class Store(Protocol):
         sequence order, in the export format (body fields, receipt_hash, signature)."""
         ...
 
+    def credits_of(self, customer_id: str, charge_id: str) -> list[dict[str, Any]]:
+        """The customer's credit receipts (contract v2, accepted or rejected) whose `corrects`
+        is `charge_id`, in sequence order, in the export format."""
+        ...
+
     def add_api_key(self, record: ApiKeyRecord) -> None:
         """Store a new key's record; its key_id is new (ValueError when it is taken)."""
         ...

@@ -158,6 +158,17 @@ class SqliteStore(
     def count_receipts(self) -> int:
         return self._db.execute("SELECT count(*) FROM receipts").fetchone()[0]
 
+    def credits_of(self, customer_id: str, charge_id: str) -> list[dict[str, Any]]:
+        rows = self._db.execute(
+            "SELECT body, receipt_hash, signature FROM receipts WHERE customer_id = ? "
+            "AND json_extract(body, '$.corrects') = ? ORDER BY sequence",
+            (customer_id, charge_id),
+        )
+        return [
+            {**json.loads(body), "receipt_hash": receipt_hash, "signature": signature}
+            for body, receipt_hash, signature in rows
+        ]
+
     def receipts_page(self, customer_id: str, after_sequence: int, limit: int) -> list[dict[str, Any]]:
         rows = self._db.execute(
             "SELECT body, receipt_hash, signature FROM receipts WHERE customer_id = ? AND sequence > ? "

@@ -11,6 +11,9 @@ CREATE TABLE IF NOT EXISTS receipts (
     signature     TEXT NOT NULL,
     UNIQUE (customer_id, sequence)
 );
+CREATE INDEX IF NOT EXISTS receipts_by_corrects  -- a charge's credits (contract v2), for credits_of
+    ON receipts (customer_id, json_extract(body, '$.corrects'), sequence)
+    WHERE json_extract(body, '$.corrects') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     customer_id    TEXT NOT NULL,
     idempotent_key TEXT NOT NULL,

@@ -75,3 +75,27 @@ def test_init_adds_the_role_column_to_a_database_made_before_it(cloud) -> None:
     init(cloud.location, report=lines.append)
     assert any("column" in line for line in lines), lines
     assert cloud.store().api_key("0123456789abcdef").role == "customer"
+
+
+def test_a_charges_credits_are_read_from_firestore_and_linked(cloud, signer) -> None:
+    from tests.site.test_credit_links import CHARGE, OTHER_CHARGE, credit_chain
+
+    store = cloud.store()
+    store.write_receipts(credit_chain(signer))
+    credits = store.credits_of("cust_cr", CHARGE)
+    assert [(c["idempotent_key"], c["status"]) for c in credits] == [
+        ("r-1", "accepted"),
+        ("r-2", "rejected"),
+        ("r-3", "accepted"),
+    ]
+    assert store.credits_of("cust_cr", OTHER_CHARGE) == [] and store.credits_of("cust_1", CHARGE) == []
+    key, _ = issue_api_key(store, "cust_cr")
+    app = create_app(
+        {"STORE_URL": cloud.url, "KEYS_FOLDER": str(cloud.keys.folder), "TESTING": True, "SECRET_KEY": b"s"}
+    )
+    notes = app.test_client().get(f"/v1/receipts/{CHARGE}?credits=true", headers={"Authorization": f"Bearer {key}"})
+    assert notes.status_code == 200, notes.data
+    assert (notes.get_json()["credit_notes"]["credited"], notes.get_json()["credit_notes"]["remaining"]) == (
+        "20.00",
+        "20.00",
+    )

@@ -62,7 +62,9 @@ def test_a_home_made_before_roles_gets_the_column_and_its_keys_stay_customer_key
         "CREATE TABLE api_keys (key_id TEXT PRIMARY KEY, customer_id TEXT NOT NULL, key_hash TEXT NOT NULL,"
         " created_at TEXT NOT NULL, revoked_at TEXT)"
     )
-    old.execute("INSERT INTO api_keys VALUES ('0123456789abcdef', 'cust_1', ?, '2026-01-01T00:00:00Z', NULL)", ("0" * 64,))
+    old.execute(
+        "INSERT INTO api_keys VALUES ('0123456789abcdef', 'cust_1', ?, '2026-01-01T00:00:00Z', NULL)", ("0" * 64,)
+    )
     old.commit()
     old.close()
     store = SqliteStore(f"sqlite:///{path}")

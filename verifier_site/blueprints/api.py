@@ -6,10 +6,13 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from receipts.canonical import RECEIPT_ID_PATTERN
+from receipts.events import CREDIT
 from receipts.ledger import MAX_SEQUENCE
 from verifier_site import evidence
 from verifier_site.auth import api_key_required, owned_receipt, readable_customer
 from verifier_site.checks import neighbours, report
+from verifier_site.credit_notes import credit_notes
 from verifier_site.errors import SiteError
 from verifier_site.key_source import site_keys, trusted_jwks
 from verifier_site.storage import get_store
@@ -29,24 +32,36 @@ def int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
-def _links(**targets: str | None) -> str:
+def _links(corrects: str | None = None, **targets: str | None) -> str:
+    """A Link header; `corrects` (a receipt id) links the charge a credit corrects."""
+    if corrects:
+        targets["corrects"] = url_for("api.receipt", receipt_id=corrects)
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in targets.items() if url)
 
 
 @blueprint.get("/receipts/<receipt_id>")
 @api_key_required
 def receipt(receipt_id: str) -> Response:
-    """The receipt in the export format (what `receipts verify` and POST /v1/verify take)."""
-    return receipt_response(owned_receipt(receipt_id))
+    """The receipt in the export format (what `receipts verify` and POST /v1/verify take);
+    `?credits=true` adds `credit_notes`: a credit's charge, or a charge's credits and what
+    is still creditable (verifier_site/credit_notes.py)."""
+    credits = request.args.get("credits", "false")
+    if credits not in ("true", "false"):
+        raise SiteError(400, "credits must be true or false", code="invalid_parameter")
+    record = owned_receipt(receipt_id)
+    return receipt_response(record, {"credit_notes": credit_notes(record)} if credits == "true" else None)
 
 
-def receipt_response(record: dict[str, Any]) -> Response:
-    """A receipt as GET /v1/receipts/<id> answers it (POST /v1/events?wait answers the same)."""
+def receipt_response(record: dict[str, Any], extra: dict[str, Any] | None = None) -> Response:
+    """A receipt as GET /v1/receipts/<id> answers it (POST /v1/events?wait answers the same),
+    with its neighbours and, for a credit, the charge it corrects as links."""
     previous, following = neighbours(get_store(), record)
-    response = jsonify(record)
+    response = jsonify({**record, **(extra or {})})
+    corrects = record.get("corrects") if record.get("type") == CREDIT else None
     links = _links(
         prev=previous and url_for("api.receipt", receipt_id=previous["receipt_id"]),
         next=following and url_for("api.receipt", receipt_id=following["receipt_id"]),
+        corrects=corrects if isinstance(corrects, str) and RECEIPT_ID_PATTERN.fullmatch(corrects) else None,
     )
     if links:
         response.headers["Link"] = links

@@ -93,6 +93,18 @@ class FirestoreLedger:
             _export(snapshot.to_dict()) for snapshot in with_backoff("Firestore query", lambda: list(query.stream()))
         ]
 
+    def credits_of(self, customer_id: str, charge_id: str) -> list[dict[str, Any]]:
+        """The customer's credits (accepted or rejected) that name `charge_id`, in sequence order."""
+        query = (
+            self._firestore.collection(RECEIPTS)
+            .where(filter=firestore.FieldFilter("customer_id", "==", customer_id))
+            .where(filter=firestore.FieldFilter("corrects", "==", charge_id))
+            .order_by("sequence")
+        )
+        return [
+            _export(snapshot.to_dict()) for snapshot in with_backoff("Firestore query", lambda: list(query.stream()))
+        ]
+
     def _ledger_customers(self, first: str, before: str | None) -> Iterator[str]:
         collection = self._firestore.collection(RECEIPTS)
         query = collection.where(filter=firestore.FieldFilter("customer_id", ">=", first))
@@ -157,7 +169,10 @@ def ledger_document(receipt: SignedReceipt) -> dict[str, Any]:
 
 def document_of(body_text: str, body: dict[str, Any], receipt_hash: str, signature: str) -> dict[str, Any]:
     """A ledger document: the signed canonical body as text (the bytes that were hashed),
-    its hash and JWS, and the fields people query by (from `body`, that text parsed)."""
+    its hash and JWS, and the fields people query by (from `body`, that text parsed): a
+    credit (contract v2) also `corrects`, the charge it names, so a charge's credits are one
+    query (`credits_of`); a charge's document has no such field."""
+    corrects = {"corrects": body["corrects"]} if body.get("corrects") is not None else {}
     return {
         "body": body_text,
         "receipt_hash": receipt_hash,
@@ -169,6 +184,7 @@ def document_of(body_text: str, body: dict[str, Any], receipt_hash: str, signatu
         "currency": body["currency"],
         "event_timestamp": body["event_timestamp"],
         "processed_at": body["processed_at"],
+        **corrects,
         "ledger_written_at": firestore.SERVER_TIMESTAMP,  # when the ledger got it: latency, audits
     }
 
