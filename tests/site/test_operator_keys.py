@@ -189,3 +189,17 @@ def test_an_operator_waits_for_another_customers_receipt(ingest_site: Site, inst
     assert answered.status_code == 200, answered.json
     assert answered.json["receipt_id"] == stored["receipt_id"] and answered.json["signature"] == stored["signature"]
     assert instant.messages == []  # a duplicate: nothing published
+
+
+def test_an_older_spanner_database_gets_the_role_column_once() -> None:
+    """`receipts init` on a database made before roles adds ApiKeys.Role, and only then."""
+    from receipts.stores.gcp.schema import missing_statements, spanner_ddl
+
+    ddl = spanner_ddl()
+    tables = {statement.split()[2] for statement in ddl if statement.startswith("CREATE TABLE")}
+    added = [statement for statement in ddl if statement.startswith("ALTER TABLE ApiKeys ADD COLUMN Role")]
+    assert added and "DEFAULT (\"customer\")" in added[0]
+    assert missing_statements(ddl, tables, set()) == added
+    assert missing_statements(ddl, tables, {("ApiKeys", "Role")}) == []
+    without_keys = missing_statements(ddl, tables - {"ApiKeys"}, set())
+    assert without_keys[-1] == added[0] and without_keys[0].startswith("CREATE TABLE ApiKeys")
