@@ -198,7 +198,7 @@ def test_an_older_spanner_database_gets_the_role_column_once() -> None:
     ddl = spanner_ddl()
     tables = {statement.split()[2] for statement in ddl if statement.startswith("CREATE TABLE")}
     added = [statement for statement in ddl if statement.startswith("ALTER TABLE ApiKeys ADD COLUMN Role")]
-    assert added and "DEFAULT (\"customer\")" in added[0]
+    assert added and 'DEFAULT ("customer")' in added[0]
     assert missing_statements(ddl, tables, set()) == added
     assert missing_statements(ddl, tables, {("ApiKeys", "Role")}) == []
     without_keys = missing_statements(ddl, tables - {"ApiKeys"}, set())

@@ -18,7 +18,16 @@ from receipts.stores.retry import with_backoff
 log = logging.getLogger("receipts.gcp")
 RECEIPTS = "receipts"
 DEAD_LETTERS = "dead_letters"
-INDEXED_FIELDS = ("receipt_id", "customer_id", "sequence", "status", "currency", "event_timestamp", "processed_at")
+INDEXED_FIELDS = (
+    "receipt_id",
+    "customer_id",
+    "sequence",
+    "status",
+    "currency",
+    "event_timestamp",
+    "processed_at",
+    "corrects",  # a credit's only (None for a charge, as its body says): the reconciliation compares them all
+)
 
 
 class FirestoreLedger:
