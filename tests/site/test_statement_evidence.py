@@ -352,3 +352,26 @@ def test_a_logged_statement_bundle_checks_its_inclusion_proof(
     tampered = dict(files)
     tampered["statement.tlog-proof"] = tampered["statement.tlog-proof"].replace(b"index ", b"index 1", 1)
     fails(tampered, tmp_path / "bad-proof", tool_paths, "second line is not: index")
+
+
+@pytest.mark.parametrize("shell", ["dash", "posh", "busybox sh"])
+def test_hostile_usage_descriptions_on_lines_verify(
+    site: Site, signer, tmp_path: Path, tool_paths: dict[str, Path], shell: str
+) -> None:
+    """Line bodies whose text holds quotes, member-like text, escapes, bidi and control
+    characters are read as the signed JSON they are: the bundle verifies, an edit of one fails."""
+    from tests.site.conftest import signed_chain
+    from tests.site.test_evidence_script import HOSTILE_TEXTS
+
+    site.store.write_receipts(signed_chain(signer, "cust_h", [*HOSTILE_TEXTS, ',"sequence":9,"status":"x",']))
+    site.api_keys["cust_h"] = issue_api_key(site.store, "cust_h")[0]
+    chain = list(site.store.receipts("cust_h"))
+    unsigned = build_statement("cust_h", Period.parse("2026-01"), CLOSES["2026-01"], chain, None, signer.kid)
+    [jws] = sign_payloads(signer, [unsigned.canonical], STATEMENT_TYP)
+    statement = site.store.add_statement(exported_statement(unsigned, jws))
+    files = fetch(site, statement, "cust_h")
+    output = verify(files, tmp_path / "hostile", tool_paths, shell)
+    assert f"lines OK: {len(chain)} signed receipts" in output
+    edited = dict(files)
+    edited["lines.jsonl"] = edited["lines.jsonl"].replace(b"end", b"END", 1)
+    fails(edited, tmp_path / "edited", tool_paths, "lines.jsonl is not the signed payload")
