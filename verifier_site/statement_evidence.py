@@ -30,13 +30,15 @@ def build(store: Any, statement: dict[str, Any], keys: KeySource, jwks_trusted: 
     customer, closing = statement["customer_id"], statement["closing_sequence"]
     chain = [receipt for receipt in store.receipts(customer) if receipt["sequence"] <= closing + 1]
     previous = store.previous_statement(customer, statement["period"])
-    lines = select_lines(chain, Period.parse(statement["period"]), closing, statement["previous_closing_sequence"])
+    previous_closing = statement["previous_closing_sequence"]
+    lines = select_lines(chain, Period.parse(statement["period"]), closing, previous_closing)
+    since = [receipt for receipt in chain if previous_closing < receipt["sequence"] <= closing]
     closing_receipt = chain[closing - 1] if 0 < closing <= len(chain) else None
     following = chain[closing] if len(chain) > closing else None
     result = verify_statement(statement, jwks_trusted, chain, previous)
     jwks = keys.jwks()  # read once: jwks.json and the steps' list of kids are the same document
     kids = [str(key.get("kid")) for key in jwks["keys"]]
-    signed = [statement, *(line.receipt for line in lines), closing_receipt, following, previous]
+    signed = [statement, *(line.receipt for line in lines), *since, closing_receipt, following, previous]
     pems = {}
     for record in signed:
         kid = record.get("kid") if record else None
@@ -50,6 +52,7 @@ def build(store: Any, statement: dict[str, Any], keys: KeySource, jwks_trusted: 
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "statement": statement,
         "lines": [{"sequence": line.sequence, "late": line.late, "receipt": dict(line.receipt)} for line in lines],
+        "since": since,
         "closing_receipt": closing_receipt,
         "next": following,
         "previous": previous,
@@ -81,6 +84,7 @@ def readme(bundle: dict[str, Any]) -> str:
         "Files: statement.json (the statement as exported) and statement.jws (its signature), lines.jws (each",
         "line's receipt JWS, one a line) and lines.jsonl (their export lines), closing.jws (the receipt at the",
         "close), next.jws (the receipt after it, if any), previous.jws (the previous statement, if any),",
+        "since.jws (every receipt after the previous close up to this one: none is left off the statement),",
         "jwks.json (every published key), key-<kid>.pem (each signing key), statement.tlog-proof and log.vkey",
         "(its inclusion proof in the transparency log and the log's key; absent while it is not in the log),",
         "verification.json, evidence.json (all of it in one document), verify.sh (the steps below).",
@@ -112,6 +116,7 @@ def zip_bytes(bundle: dict[str, Any]) -> bytes:
         "statement.jws": (statement["signature"] + "\n").encode("ascii"),
         "lines.jws": "".join(receipt["signature"] + "\n" for receipt in receipts).encode("ascii"),
         "lines.jsonl": b"".join(export_line(receipt) for receipt in receipts),
+        "since.jws": "".join(receipt["signature"] + "\n" for receipt in bundle["since"]).encode("ascii"),
         "jwks.json": jwks_lines(bundle["jwks"]),
         "verification.json": as_json(bundle["verification"]),
         "evidence.json": as_json(bundle),

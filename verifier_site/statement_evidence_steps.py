@@ -9,7 +9,8 @@ Only the issuer's statement (step 2) holds values of this statement; every other
 the same for all bundles. Files: statement.json (the export line) and statement.jws;
 lines.jws (each line's receipt JWS, one a line, in sequence order) and lines.jsonl (their
 export lines); closing.jws (the receipt at the close), next.jws (the one after it, if any),
-previous.jws (the previous statement, if any); jwks.json and key-<kid>.pem per signing key.
+previous.jws (the previous statement, if any), since.jws (every receipt after the previous
+close up to this one, so none can be left out); jwks.json and key-<kid>.pem per signing key.
 """
 
 import shlex
@@ -144,7 +145,7 @@ count=$(( $(wc -l < lines.jws) ))
 [ "$(( $(wc -l < lines.jsonl) ))" -eq "$count" ] \
   || fail "lines.jsonl does not hold one export line per line of lines.jws"
 : > line-hashes.txt
-number=0; last=0; currencies=
+number=0; last=0; recent=0; currencies=
 while [ "$number" -lt "$count" ]; do
   number=$(( number + 1 )); where="line $number of lines.jws"
   read_jws "$(sed -n "${number}p" lines.jws)" receipt+jws "$where"
@@ -167,6 +168,7 @@ while [ "$number" -lt "$count" ]; do
     || fail "$where is sequence $sequence, not after the line before it: lines go in sequence order"
   [ "$sequence" -le "$closing_sequence" ] || fail "$where is sequence $sequence, past the close at $closing_sequence"
   last=$sequence; late=0
+  [ "$sequence" -le "$previous_closing" ] || recent=$(( recent + 1 ))
   if before "$event" "$period_start"; then
     late=1
     [ "$sequence" -gt "$previous_closing" ] || fail "$where (sequence $sequence) is of an earlier period and was" \
@@ -276,6 +278,7 @@ echo "close OK: at sequence $closing_sequence, processed by $closed_text; $after
 """.strip()
 
 CHECK_PREVIOUS = r"""
+previous_close_hash=$zeros
 if [ "$previous_statement_hash" = "$zeros" ]; then
   [ "$previous_closing" -eq 0 ] && [ "$named_previous" = none ] \
     || fail "the statement links no previous statement, but the issuer names ${named_previous}"
@@ -292,8 +295,39 @@ else
   [ "$(field closing_sequence "$P_COUNT")" = "$previous_closing" ] \
     || fail "the previous statement does not close at sequence $previous_closing, as this one says"
   before "$(field period "$P_PERIOD")" "$period" || fail "the previous statement is not of an earlier period"
+  previous_close_hash=$(field closing_receipt_hash "$P_HASH")
   echo "previous OK: statement $named_previous, closed at sequence $previous_closing, whose hash this one signs"
 fi
+""".strip()
+
+CHECK_SINCE = r"""
+[ -f since.jws ] || fail "since.jws is missing from the bundle"
+[ ! -s since.jws ] || [ "$(tail -c 1 since.jws | hex_of)" = 0a ] || fail "since.jws must end with a newline"
+total=$(( $(wc -l < since.jws) )); between=$(( closing_sequence - previous_closing ))
+[ "$total" -eq "$between" ] || fail "since.jws holds $total receipts, but $between came between the previous" \
+  "close (sequence $previous_closing) and this one ($closing_sequence)"
+number=0; linked=$previous_close_hash; owed=0
+while [ "$number" -lt "$total" ]; do
+  number=$(( number + 1 )); where="line $number of since.jws"; sequence=$(( previous_closing + number ))
+  read_jws "$(sed -n "${number}p" since.jws)" receipt+jws "$where"
+  verify_jws "$where"
+  [ "$(field customer_id "$P_ID")" = "$customer_id" ] && [ "$(field sequence "$P_SEQ")" = "$sequence" ] \
+    || fail "$where is not $customer_id's receipt of sequence $sequence"
+  [ "$(field previous_receipt_hash "$P_HASH")" = "$linked" ] \
+    || fail "$where (sequence $sequence) does not link to the receipt before it, whose hash is $linked"
+  linked=$body_hash; event=$(stamp event_timestamp)
+  [ -n "$event" ] || fail "$where has no readable event_timestamp"
+  if before "$event" "$period_end"; then
+    owed=$(( owed + 1 ))
+    grep -q -x -F -e "$body_hash" line-hashes.txt || fail "$where (sequence $sequence) is of $period or before" \
+      "and came after the previous close, but it is no line: the statement leaves it out"
+  fi
+done
+[ "$total" -eq 0 ] || [ "$linked" = "$closing_receipt_hash" ] || fail "since.jws does not end at the closing receipt"
+[ "$owed" -eq "$recent" ] || fail "the statement has $recent lines after the previous close, but only $owed" \
+  "receipts after it are of $period or before"
+echo "since OK: the $total receipts after the previous close chain from it to the close;" \
+  "the $owed of $period or before are all lines"
 """.strip()
 
 ALL_HELD = (
@@ -374,5 +408,12 @@ def steps(bundle: dict[str, Any], kids: list[str]) -> list[Step]:
             "The previous statement: previous.jws (if any) is the customer's statement of an earlier period whose "
             "SHA-256 is previous_statement_hash and whose closing_sequence is previous_closing_sequence.",
             CHECK_PREVIOUS,
+        ),
+        Step(
+            "Nothing since the previous close is left out: since.jws holds every receipt after the previous "
+            "statement's closing_sequence up to this close, each signed, in sequence, chained from the previous "
+            "statement's closing_receipt_hash to this closing_receipt_hash; each of them of the period or before "
+            "it is a line, and every line after the previous close is one of them.",
+            CHECK_SINCE,
         ),
     ]

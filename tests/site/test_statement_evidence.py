@@ -375,3 +375,35 @@ def test_hostile_usage_descriptions_on_lines_verify(
     edited = dict(files)
     edited["lines.jsonl"] = edited["lines.jsonl"].replace(b"end", b"END", 1)
     fails(edited, tmp_path / "edited", tool_paths, "lines.jsonl is not the signed payload")
+
+
+def test_a_line_the_issuer_left_out_is_caught_by_the_receipts_since_the_previous_close(
+    site: Site, statements, signer, tmp_path: Path, tool_paths: dict[str, Path]
+) -> None:
+    """An issuer that signs January without its credit (line 2), with count, root and totals
+    consistent with the three lines left: only since.jws shows the receipt it left out."""
+    from receipts.statements import lines_root, select_lines, totals
+
+    january = statements["2026-01"]
+    genuine = fetch(site, january)
+    chain = site.receipts[CUSTOMER]
+    kept = [line for line in select_lines(chain, Period.parse("2026-01"), 4, 0) if line.sequence != 2]
+    forged = forge(
+        site,
+        signer,
+        january,
+        line_count=3,
+        lines_root=lines_root(line.receipt_hash for line in kept),
+        totals=totals(kept),
+    )
+    files = fetch(site, forged)
+    _drop_line(files, 1)
+    stderr = fails(files, tmp_path / "left-out", tool_paths, "line 2 of since.jws (sequence 2) is of 2026-01")
+    assert "the statement leaves it out" in stderr
+    for name, edit, message in [
+        ("since.jws", lambda data: data.split(b"\n", 1)[1], "since.jws holds 3 receipts, but 4 came between"),
+        ("since.jws", lambda data: b"", "since.jws holds 0 receipts"),
+        ("since.jws", lambda data: data.replace(data.split(b"\n")[0], data.split(b"\n")[1], 1), "line 1 of since.jws"),
+    ]:
+        edited = {**genuine, name: edit(genuine[name])}
+        fails(edited, tmp_path / f"since-{len(message)}", tool_paths, message)
