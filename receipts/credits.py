@@ -8,12 +8,12 @@ charge would add up to more than the charge. Pure rules over small values: the c
 restore recompute them from a chain (`CreditTally`).
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from receipts.events import CHARGE, CREDIT, Event
-from receipts.money import parse_amount
+from receipts.money import AmountError, parse_amount
 
 ACCEPTED = "accepted"  # receipts.ledger's (which builds on these rules)
 
@@ -127,6 +127,36 @@ class CreditTally:
         return problem, charge
 
 
+@dataclass(frozen=True)
+class CreditStanding:
+    """What a charge's credit notes add up to, from the signed receipts alone (what its page
+    shows): `credited_minor` by its accepted credits, `remaining_minor` still creditable (0
+    for a rejected charge or a credit, which nothing may correct)."""
+
+    currency: str
+    credited_minor: int
+    remaining_minor: int
+
+
+def credit_standing(charge: Mapping[str, Any], credits: Iterable[Mapping[str, Any]]) -> CreditStanding | None:
+    """The standing of `charge` (a receipt body) given the credits that name it, or None when
+    its amount or currency cannot be read (a damaged record: the checks say what is wrong)."""
+    currency = charge.get("currency")
+    try:
+        amount = parse_amount(charge.get("amount"), currency)
+        credited_minor = sum(
+            parse_amount(credit["amount"], currency)
+            for credit in credits
+            if credit.get("status") == ACCEPTED
+            and credit.get("corrects") == charge.get("receipt_id")
+            and credit.get("currency") == currency
+        )
+    except (AmountError, KeyError, TypeError, ValueError):
+        return None
+    creditable = charge.get("status") == ACCEPTED and charge.get("type", CHARGE) == CHARGE
+    return CreditStanding(currency, credited_minor, max(amount - credited_minor, 0) if creditable else 0)
+
+
 __all__ = [
     "CREDIT",
     "CREDIT_CURRENCY_MISMATCH",
@@ -136,7 +166,9 @@ __all__ = [
     "UNKNOWN_RECEIPT",
     "ChargeBook",
     "ChargeRecord",
+    "CreditStanding",
     "CreditTally",
     "credit_refusal",
+    "credit_standing",
     "credited",
 ]

@@ -35,14 +35,17 @@ class WriteCounts:
 
 @dataclass(frozen=True)
 class ApiKeyRecord:
-    """An API key of the verifier site, scoped to one customer. The key itself is never
-    stored: only `key_hash`, the lowercase hex SHA-256 of the whole key text."""
+    """An API key of the verifier site: a customer key, scoped to `customer_id`, or an
+    operator key (`role` "operator", `customer_id` empty). The key itself is never stored:
+    only `key_hash`, the lowercase hex SHA-256 of the whole key text. What each role may
+    do is receipts.api_keys' rule."""
 
     key_id: str
     customer_id: str
     key_hash: str
     created_at: str  # RFC 3339 UTC
     revoked_at: str | None = None
+    role: str = "customer"  # receipts.api_keys.ROLES
 
 
 @dataclass(frozen=True)

@@ -136,14 +136,27 @@ def _spanner(location: GcpLocation, config: str | None, report: Callable[[str], 
     database = instance.database(location.database, ddl_statements=spanner_ddl())
     _created(report, f"Spanner database {location.database}", lambda: database.create().result(300))
     existing = {table.table_id for table in with_backoff("list Spanner tables", lambda: list(database.list_tables()))}
-    growth = missing_statements(spanner_ddl(), existing)
+    growth = missing_statements(spanner_ddl(), existing, _columns(database))
     if growth:
         with_backoff("update the Spanner schema", lambda: database.update_ddl(growth).result(300))
-        report(f"updated Spanner database {location.database}: {len(growth)} new table(s) and index(es)")
+        report(f"updated Spanner database {location.database}: {len(growth)} new table(s), index(es) and column(s)")
     if os.environ.get("SPANNER_EMULATOR_HOST"):
         report("Spanner emulator: database roles are not supported (spanner_roles.sql applies in production)")
     else:
         _database_roles(database, report)
+
+
+def _columns(database) -> set[tuple[str, str]]:
+    """(table, column) of every column the database's own tables have."""
+
+    def read() -> set[tuple[str, str]]:
+        with database.snapshot() as snapshot:
+            rows = snapshot.execute_sql(
+                "SELECT TABLE_NAME, COLUMN_NAME FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_SCHEMA = ''"
+            )
+            return {(table, column) for table, column in rows}
+
+    return with_backoff("list Spanner columns", read)
 
 
 def _database_roles(database, report: Callable[[str], None]) -> None:

@@ -257,21 +257,30 @@ def serve(
 
 @click.group("api-keys")
 def api_keys() -> None:
-    """API keys of the verifier site: each sees one customer's receipts."""
+    """API keys of the verifier site: a customer key sees one customer's receipts and posts
+    its charges; an operator key posts charges and credits for any customer and reads any."""
 
 
 @api_keys.command("create")
-@click.option("--customer", required=True, help="The customer whose receipts the key may read.")
+@click.option("--customer", default=None, help="A customer key: reads this customer's receipts, posts its charges.")
+@click.option(
+    "--operator",
+    is_flag=True,
+    help="An operator key: posts charges and credits for any customer, reads any customer's receipts.",
+)
 @click.pass_obj
-def api_keys_create(home: Home, customer: str) -> None:
+def api_keys_create(home: Home, customer: str | None, operator: bool) -> None:
     """Create a key and print it once: only its hash is stored."""
-    from receipts.api_keys import issue_api_key
+    from receipts.api_keys import CUSTOMER, OPERATOR, issue_api_key
 
-    if not ID_PATTERN.fullmatch(customer):
+    if operator == (customer is not None):
+        raise click.UsageError("give --customer ID (a customer key) or --operator (an operator key), one of them")
+    if customer is not None and not ID_PATTERN.fullmatch(customer):
         raise click.BadParameter("must match [A-Za-z0-9_-]{1,64}", param_hint="--customer")
-    key, record = issue_api_key(store_of(home), customer)
+    key, record = issue_api_key(store_of(home), customer, OPERATOR if operator else CUSTOMER)
+    whose = "an operator (any customer, credits too)" if operator else shown(customer)
     err.print(
-        f"API key {shown(record.key_id)} for {shown(customer)}. It is shown only now: keep it secret. "
+        f"API key {shown(record.key_id)} for {whose}. It is shown only now: keep it secret. "
         f"Revoke it with `receipts api-keys revoke {record.key_id}`."
     )
     click.echo(key)
@@ -298,11 +307,12 @@ def api_keys_revoke(home: Home, key_id: str) -> None:
 @click.option("--customer", default=None, help="Only this customer's keys.")
 @click.pass_obj
 def api_keys_list(home: Home, customer: str | None) -> None:
-    """Every key with its customer and state (the keys themselves are not stored)."""
-    table = Table("key id", "customer", "created", "revoked")
+    """Every key with its role, customer and state (the keys themselves are not stored)."""
+    table = Table("key id", "role", "customer", "created", "revoked")
     for record in store_of(home).api_keys(customer):
+        whose = record.customer_id or "any"
         table.add_row(
-            *map(shown, (record.key_id, record.customer_id, record.created_at, record.revoked_at or "active"))
+            *map(shown, (record.key_id, record.role, whose, record.created_at, record.revoked_at or "active"))
         )
     out.print(table)
 

@@ -212,7 +212,7 @@ def test_init_applies_the_exemptions_as_it_applies_the_indexes(monkeypatch) -> N
     provision._firestore_indexes(location, lines.append)
     database = "projects/billing-test/databases/(default)"
     created = [call for kind, call in _RecordingAdmin.calls if kind == "create_index"]
-    assert [call["parent"] for call in created] == [f"{database}/collectionGroups/receipts"]
+    assert [call["parent"] for call in created] == [f"{database}/collectionGroups/receipts"] * 2
     updates = {call["field"]["name"]: call for kind, call in _RecordingAdmin.calls if kind == "update_field"}
     for collection, fields in exempt().items():
         for field in fields:
@@ -221,4 +221,5 @@ def test_init_applies_the_exemptions_as_it_applies_the_indexes(monkeypatch) -> N
             assert call["update_mask"] == {"paths": ["index_config"]}
     assert len(updates) == len(firestore_field_overrides())
     assert "created Firestore index on receipts (customer_id, sequence)" in lines
+    assert "created Firestore index on receipts (customer_id, corrects, sequence)" in lines
     assert any(line.startswith("Firestore single-field index exemptions requested: receipts.") for line in lines)

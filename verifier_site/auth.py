@@ -15,8 +15,9 @@ from typing import Any, ParamSpec, TypeVar
 
 from flask import current_app, g, request, session
 
-from receipts.api_keys import authenticate
+from receipts.api_keys import authenticate, may_read
 from receipts.canonical import RECEIPT_ID_PATTERN
+from receipts.events import ID_PATTERN
 from receipts.rows import ApiKeyRecord
 from receipts.sessions import new_session, session_hash
 from verifier_site.errors import SiteError
@@ -26,7 +27,10 @@ from verifier_site.storage import get_store
 P = ParamSpec("P")
 R = TypeVar("R")
 
-NO_KEY = "send your API key as `Authorization: Bearer sk_…` (create one with `receipts api-keys create --customer ID`)"
+NO_KEY = (
+    "send your API key as `Authorization: Bearer sk_…` (create one with `receipts api-keys create --customer ID`,"
+    " or `--operator` for an operator key)"
+)
 BAD_KEY = "this API key is not valid: it is mistyped, unknown or revoked"
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="receipts"'}
 
@@ -120,12 +124,28 @@ def session_required(view: Callable[P, R]) -> Callable[P, R]:
     return wrapped
 
 
+def may_see(customer_id: object) -> bool:
+    """Whether the request's key may read this customer's receipts, evidence and statements
+    (receipts.api_keys.may_read: its own customer's, or any for an operator key)."""
+    return may_read(current_key(), customer_id)
+
+
+def readable_customer(customer_id: str) -> str:
+    """A customer id from a path, if the key may read that customer: 400 malformed, 404
+    otherwise (another customer answers like a missing one)."""
+    if not ID_PATTERN.fullmatch(customer_id):
+        raise SiteError(400, "a customer id matches [A-Za-z0-9_-]{1,64}", code="invalid_customer_id")
+    if not may_see(customer_id):
+        raise SiteError(404, f"no customer {customer_id} for this API key")
+    return customer_id
+
+
 def owned_receipt(receipt_id: str) -> dict[str, Any]:
-    """The receipt, if it belongs to the authenticated key's customer. Another customer's
-    receipt answers exactly like a missing one, so ids cannot be probed."""
+    """The receipt, if the authenticated key may read its customer's (may_see). Another
+    customer's receipt answers exactly like a missing one, so ids cannot be probed."""
     if not RECEIPT_ID_PATTERN.fullmatch(receipt_id):
         raise SiteError(400, "a receipt id is r_ followed by 26 characters a-z and 2-7", code="invalid_receipt_id")
     receipt = get_store().receipt(receipt_id)
-    if receipt is None or receipt.get("customer_id") != current_key().customer_id:
+    if receipt is None or not may_see(receipt.get("customer_id")):
         raise SiteError(404, f"no receipt {receipt_id} for this API key's customer")
     return receipt

@@ -90,17 +90,23 @@ def chain_lines(chain: dict[str, Any]) -> bytes:
 
 
 def verify_script(bundle: dict[str, Any]) -> str:
+    return script(f"Verify receipt {bundle['receipt']['receipt_id']}", bundle["instructions"])
+
+
+def script(title: str, instructions: list[dict[str, Any]]) -> str:
+    """verify.sh: the numbered steps in order, each after a comment saying what it checks."""
+
     def comment(text: str) -> str:  # one line, whatever a stored value holds
         return "# " + " ".join(text.splitlines())
 
     lines = [
         "#!/bin/sh",
-        comment(f"Verify receipt {bundle['receipt']['receipt_id']} with openssl alone: sh verify.sh"),
+        comment(f"{title} with openssl alone: sh verify.sh"),
         "# Each step stops the script with FAILED and what failed; the last prints evidence OK.",
         "set -eu",
         'cd "$(dirname "$0")"',
     ]
-    for step in bundle["instructions"]:
+    for step in instructions:
         lines += ["", comment(f"{step['step']}. {step['text']}"), f"step={step['step']}", step["command"]]
     return "\n".join(lines) + "\n"
 
@@ -157,9 +163,13 @@ def zip_bytes(bundle: dict[str, Any]) -> bytes:
     if bundle["log"]:
         files["receipt.tlog-proof"] = bundle["log"]["tlog_proof"].encode("utf-8")
         files["log.vkey"] = (bundle["log"]["vkey"] + "\n").encode("utf-8")
+    return zip_files(f"evidence-{bundle['receipt']['receipt_id']}", files, bundle["generated_at"])
+
+
+def zip_files(folder: str, files: dict[str, bytes], generated_at: str) -> bytes:
+    """A zip of `files` in `folder`, stamped with the bundle's time; scripts executable."""
     buffer = io.BytesIO()
-    folder = f"evidence-{bundle['receipt']['receipt_id']}"
-    stamp = datetime.strptime(bundle["generated_at"], "%Y-%m-%dT%H:%M:%SZ").timetuple()[:6]
+    stamp = datetime.strptime(generated_at, "%Y-%m-%dT%H:%M:%SZ").timetuple()[:6]
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in files.items():
             info = zipfile.ZipInfo(f"{folder}/{name}", date_time=stamp)

@@ -98,14 +98,27 @@ echo "inclusion OK: SHA-256(0x00 || $hash) is leaf $log_index of the checkpoint'
 """.strip()
 
 
-def log_steps(log: dict[str, Any] | None) -> list[Step]:
-    """The log's steps for a receipt (`log`: the bundle's log member), or one that says the
-    receipt was not in the log when the bundle was made."""
+def _of(subject: str, command: str) -> str:
+    """A step's command for a statement's bundle: its proof file, its hash and id (verify.sh of
+    a statement sets statement_hash and statement_id where a receipt's sets hash and receipt_id)."""
+    if subject == "receipt":
+        return command
+    return (
+        command.replace("receipt.tlog-proof", "statement.tlog-proof")
+        .replace("$hash", "$statement_hash")
+        .replace("receipt $receipt_id", "statement $statement_id")
+        .replace("this receipt's", "this statement's")
+    )
+
+
+def log_steps(log: dict[str, Any] | None, subject: str = "receipt") -> list[Step]:
+    """The log's steps for a receipt or a statement (`subject`; `log`: the bundle's log
+    member), or one that says it was not in the log when the bundle was made."""
     if log is None:
         return [
             Step(
-                "The receipt was not in the transparency log when this bundle was made (the log takes in stored "
-                "receipts within minutes): there is no inclusion proof to check.",
+                f"The {subject} was not in the transparency log when this bundle was made (the log takes in stored "
+                f"{subject}s within minutes): there is no inclusion proof to check.",
                 'logged="; it was not in the transparency log yet when this bundle was made"',
             )
         ]
@@ -113,14 +126,14 @@ def log_steps(log: dict[str, Any] | None) -> list[Step]:
         [
             f"log_vkey={shlex.quote(log['vkey'])}; log_index={int(log['leaf_index'])}; "
             f"log_size={int(log['tree_size'])}",
-            "for file in receipt.tlog-proof log.vkey; do",
+            f"for file in {subject}.tlog-proof log.vkey; do",
             '  [ -f "$file" ] || fail "$file is missing from the bundle"',
             "done",
         ]
     )
     return [
         Step(
-            f"What the issuer states of its transparency log: this receipt is leaf {log['leaf_index']} of the "
+            f"What the issuer states of its transparency log: this {subject} is leaf {log['leaf_index']} of the "
             f"tree of {log['tree_size']} leaves of the log {log['origin']}, whose checkpoints its key "
             f"{log['vkey']} signs (compare it with the site's /v1/log and the log's witnesses).",
             statement,
@@ -132,10 +145,10 @@ def log_steps(log: dict[str, Any] | None) -> list[Step]:
             CHECK_LOG_KEY,
         ),
         Step(
-            "receipt.tlog-proof (c2sp.org/tlog-proof@v1): its first line, `index` and the issuer's leaf index, "
+            f"{subject}.tlog-proof (c2sp.org/tlog-proof@v1): its first line, `index` and the issuer's leaf index, "
             "the inclusion proof's hashes (canonical base64, leaf's sibling first), an empty line, then the "
             "checkpoint as the log signed it.",
-            READ_PROOF,
+            _of(subject, READ_PROOF),
         ),
         Step(
             "The checkpoint (C2SP tlog-checkpoint) names the log and the tree size, and its root hash; its "
@@ -144,9 +157,9 @@ def log_steps(log: dict[str, Any] | None) -> list[Step]:
             CHECK_CHECKPOINT,
         ),
         Step(
-            "The receipt's leaf hash is SHA-256(0x00 || its receipt hash's 32 bytes); the inclusion proof "
+            f"The {subject}'s leaf hash is SHA-256(0x00 || its {subject} hash's 32 bytes); the inclusion proof "
             "hashes it up the tree (RFC 9162 section 2.1.3.2: SHA-256(0x01 || left || right) at each level) "
             "and must end at the checkpoint's root.",
-            CHECK_INCLUSION,
+            _of(subject, CHECK_INCLUSION),
         ),
     ]

@@ -62,29 +62,37 @@ printf '{"alg":"RS256","kid":"%s","typ":"receipt+jws"}' "$jws_kid" | cmp -s - he
 echo "receipt.jws OK: RS256, typ receipt+jws, key $jws_kid; receipt.json's signature is this JWS"
 """.strip()
 
-CHECK_KEY = r"""
-openssl pkey -pubin -in public-key.pem -pubout 2>/dev/null | cmp -s - public-key.pem \
-  || fail "public-key.pem is not one public key in PEM (SubjectPublicKeyInfo) exactly as openssl writes it"
-modulus=$(openssl rsa -pubin -in public-key.pem -noout -modulus 2>/dev/null \
-  | sed -n 's/^Modulus=\([0-9A-F]*\)$/\1/p' | tr A-F a-f)
-[ -n "$modulus" ] || fail "public-key.pem is not an RSA key"
-text=$(openssl rsa -pubin -in public-key.pem -noout -text 2>/dev/null)
-bits=$(printf '%s\n' "$text" | sed -n 's/^.*Public-Key: (\([0-9]\{1,5\}\) bit)$/\1/p')
-exponent=$(printf '%s\n' "$text" | sed -n 's/^Exponent: [0-9]* (0x\([0-9a-f]*\))$/\1/p')
-[ -n "$bits" ] && [ "$bits" -ge 2048 ] || fail "public-key.pem is a ${bits:-?}-bit key; RS256 needs 2048 or more"
-[ -n "$exponent" ] || fail "openssl does not show public-key.pem's exponent as Exponent: N (0xHEX)"
-[ $(( ${#modulus} % 2 )) -eq 0 ] || modulus=0$modulus
-[ $(( ${#exponent} % 2 )) -eq 0 ] || exponent=0$exponent
-n=$(hex_bytes "$modulus" | b64url); e=$(hex_bytes "$exponent" | b64url)
-[ "$(b64url_decode "$n" | hex_of)" = "$modulus" ] && [ "$(b64url_decode "$e" | hex_of)" = "$exponent" ] \
-  || fail "n and e (base64url) do not decode back to public-key.pem's modulus and exponent"
-key_thumbprint=$(thumbprint "$e" "$n")
-[ "$key_thumbprint" = "$jws_kid" ] || fail "public-key.pem's RFC 7638 thumbprint is $key_thumbprint," \
-  "but the JWS names key $jws_kid: public-key.pem is not the signing key"
-echo "public-key.pem OK: RSA, $bits bits, RFC 7638 thumbprint $key_thumbprint (the JWS kid)"
+KEY_FUNCTION = r"""
+check_rsa_key() {  # $1 a PEM file, $2 the kid it must be; sets n, e, bits and key_thumbprint
+  pem=$1
+  openssl pkey -pubin -in "$pem" -pubout 2>/dev/null | cmp -s - "$pem" \
+    || fail "$pem is not one public key in PEM (SubjectPublicKeyInfo) exactly as openssl writes it"
+  modulus=$(openssl rsa -pubin -in "$pem" -noout -modulus 2>/dev/null \
+    | sed -n 's/^Modulus=\([0-9A-F]*\)$/\1/p' | tr A-F a-f)
+  [ -n "$modulus" ] || fail "$pem is not an RSA key"
+  text=$(openssl rsa -pubin -in "$pem" -noout -text 2>/dev/null)
+  bits=$(printf '%s\n' "$text" | sed -n 's/^.*Public-Key: (\([0-9]\{1,5\}\) bit)$/\1/p')
+  exponent=$(printf '%s\n' "$text" | sed -n 's/^Exponent: [0-9]* (0x\([0-9a-f]*\))$/\1/p')
+  [ -n "$bits" ] && [ "$bits" -ge 2048 ] || fail "$pem is a ${bits:-?}-bit key; RS256 needs 2048 or more"
+  [ -n "$exponent" ] || fail "openssl does not show $pem's exponent as Exponent: N (0xHEX)"
+  [ $(( ${#modulus} % 2 )) -eq 0 ] || modulus=0$modulus
+  [ $(( ${#exponent} % 2 )) -eq 0 ] || exponent=0$exponent
+  n=$(hex_bytes "$modulus" | b64url); e=$(hex_bytes "$exponent" | b64url)
+  [ "$(b64url_decode "$n" | hex_of)" = "$modulus" ] && [ "$(b64url_decode "$e" | hex_of)" = "$exponent" ] \
+    || fail "n and e (base64url) do not decode back to $pem's modulus and exponent"
+  key_thumbprint=$(thumbprint "$e" "$n")
+  [ "$key_thumbprint" = "$2" ] || fail "$pem's RFC 7638 thumbprint is $key_thumbprint," \
+    "but the JWS names key $2: $pem is not the signing key"
+}
 """.strip()
 
-CHECK_JWKS = r"""
+CHECK_KEY = (
+    KEY_FUNCTION
+    + '\ncheck_rsa_key public-key.pem "$jws_kid"\n'
+    + 'echo "public-key.pem OK: RSA, $bits bits, RFC 7638 thumbprint $key_thumbprint (the JWS kid)"'
+)
+
+JWKS_LAYOUT = r"""
 [ "$(tail -c 1 jwks.json | hex_of)" = 0a ] || fail "jwks.json must end with a newline"
 b64='[A-Za-z0-9_-]\{1,\}'
 jwk="{\"alg\":\"RS256\",\"e\":\"\($b64\)\",\"kid\":\"\($b64\)\",\"kty\":\"RSA\",\"n\":\"\($b64\)\",\"use\":\"sig\"}"
@@ -95,19 +103,31 @@ awk '{ line[NR] = $0 }
   || fail 'jwks.json is not in the layout the bundle has: {"keys":[, one key per line as' \
     '{"alg":"RS256","e":...,"kid":...,"kty":"RSA","n":...,"use":"sig"} with commas between, then ]}'
 keys=$(sed -n "1d;\$d;s/^$jwk,\{0,1\}\$/\2 \1 \3/p" jwks.json)
-count=$(printf '%s\n' "$keys" | cut -d ' ' -f 1 | grep -c -x -F -e "$jws_kid" || true)
-[ "$count" -ne 0 ] || fail "jwks.json does not list key $jws_kid"
-[ "$count" -eq 1 ] || fail "jwks.json lists key $jws_kid $count times"
-printf '%s\n' "$keys" | grep -q -x -F -e "$jws_kid $e $n" \
-  || fail "jwks.json's key $jws_kid has another n or e than public-key.pem"
+""".strip()
+
+JWKS_THUMBPRINTS = r"""
 printf '%s\n' "$keys" | while read -r key_kid key_e key_n; do
   [ "$(thumbprint "$key_e" "$key_n")" = "$key_kid" ] \
     || fail "jwks.json lists key $key_kid, which is not the RFC 7638 thumbprint of its n and e"
 done || exit 1
 [ "$(printf '%s\n' "$keys" | awk '{ printf "%s%s", sep, $1; sep = " " }')" = "$published_kids" ] \
   || fail "jwks.json does not list exactly the keys the issuer published: $published_kids"
-echo "jwks.json OK: it lists key $jws_kid with public-key.pem's n and e; every kid is its key's thumbprint"
 """.strip()
+
+CHECK_JWKS = "\n".join(
+    [
+        JWKS_LAYOUT,
+        r"""
+count=$(printf '%s\n' "$keys" | cut -d ' ' -f 1 | grep -c -x -F -e "$jws_kid" || true)
+[ "$count" -ne 0 ] || fail "jwks.json does not list key $jws_kid"
+[ "$count" -eq 1 ] || fail "jwks.json lists key $jws_kid $count times"
+printf '%s\n' "$keys" | grep -q -x -F -e "$jws_kid $e $n" \
+  || fail "jwks.json's key $jws_kid has another n or e than public-key.pem"
+""".strip(),
+        JWKS_THUMBPRINTS,
+        "echo \"jwks.json OK: it lists key $jws_kid with public-key.pem's n and e; every kid is its key's thumbprint\"",
+    ]
+)
 
 CHECK_SIGNATURE = r"""
 printf %s "$header.$payload" > signing-input.txt

@@ -27,7 +27,7 @@ from receipts.stores.sqlite_archive_outbox import SqliteArchiveOutbox
 from receipts.stores.sqlite_intake import SqliteIntake
 from receipts.stores.sqlite_log import SqliteLog
 from receipts.stores.sqlite_restore import SqliteRestore
-from receipts.stores.sqlite_schema import SCHEMA
+from receipts.stores.sqlite_schema import COLUMNS_ADDED, SCHEMA
 from receipts.stores.sqlite_site_records import SqliteSiteRecords
 from receipts.stores.sqlite_state_reads import SqliteStateReads
 from receipts.stores.sqlite_statements import SqliteStatements
@@ -62,10 +62,19 @@ class SqliteStore(
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(SCHEMA)
+        self._add_missing_columns()
         self.write_counts = WriteCounts()  # receipt writes: transactions and rows (no mutation limit here)
 
     def close(self) -> None:
         self._db.close()
+
+    def _add_missing_columns(self) -> None:
+        """A home made before a column was added gets it (ALTER TABLE ADD COLUMN, with its default)."""
+        for table, column, definition in COLUMNS_ADDED:
+            present = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+            if column not in present:
+                with self._transaction():
+                    self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column} {definition}")
 
     # -- reads ---------------------------------------------------------------------
     def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None:

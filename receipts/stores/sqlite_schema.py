@@ -1,4 +1,5 @@
-"""The tables of the embedded store (receipts.stores.sqlite), created when missing."""
+"""The tables of the embedded store (receipts.stores.sqlite), created when missing, and the
+columns added since a table was first created (`COLUMNS_ADDED`, added to older homes)."""
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS receipts (
@@ -10,6 +11,9 @@ CREATE TABLE IF NOT EXISTS receipts (
     signature     TEXT NOT NULL,
     UNIQUE (customer_id, sequence)
 );
+CREATE INDEX IF NOT EXISTS receipts_by_corrects  -- a charge's credits (contract v2), for credits_of (sqlite_account.py)
+    ON receipts (customer_id, json_extract(body, '$.corrects'), sequence)
+    WHERE json_extract(body, '$.corrects') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     customer_id    TEXT NOT NULL,
     idempotent_key TEXT NOT NULL,
@@ -55,7 +59,8 @@ CREATE TABLE IF NOT EXISTS api_keys (
     customer_id TEXT NOT NULL,
     key_hash    TEXT NOT NULL,  -- hex SHA-256 of the key; the key itself is never stored
     created_at  TEXT NOT NULL,
-    revoked_at  TEXT
+    revoked_at  TEXT,
+    role        TEXT NOT NULL DEFAULT 'customer'  -- receipts.api_keys.ROLES; an operator key's customer_id is ''
 );
 CREATE TABLE IF NOT EXISTS sessions (
     session_hash TEXT PRIMARY KEY,  -- hex SHA-256 of the cookie's token; the token is never stored
@@ -136,12 +141,13 @@ CREATE TABLE IF NOT EXISTS submissions (
 );
 CREATE INDEX IF NOT EXISTS submissions_by_address_until ON submissions (address_until)
     WHERE client_address IS NOT NULL;
--- The account page's credits of a charge (receipts/stores/sqlite_account.py): credits only, so small.
-CREATE INDEX IF NOT EXISTS receipts_by_corrects ON receipts (customer_id, json_extract(body, '$.corrects'))
-    WHERE json_extract(body, '$.corrects') IS NOT NULL;
 CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id TEXT PRIMARY KEY,
     recorded       INTEGER NOT NULL,  -- insertion order
     record         TEXT NOT NULL      -- the dead letter's export form
 );
 """
+
+# (table, column, its definition): columns added after their table was created. A home made
+# before has the table without them; opening the store adds them, with their default.
+COLUMNS_ADDED = (("api_keys", "role", "TEXT NOT NULL DEFAULT 'customer'"),)

@@ -15,12 +15,13 @@ class SqliteSiteRecords:
 
     def api_key(self, key_id: str) -> ApiKeyRecord | None:
         row = self._db.execute(
-            "SELECT key_id, customer_id, key_hash, created_at, revoked_at FROM api_keys WHERE key_id = ?", (key_id,)
+            "SELECT key_id, customer_id, key_hash, created_at, revoked_at, role FROM api_keys WHERE key_id = ?",
+            (key_id,),
         ).fetchone()
         return ApiKeyRecord(*row) if row else None
 
     def api_keys(self, customer_id: str | None = None) -> list[ApiKeyRecord]:
-        query = "SELECT key_id, customer_id, key_hash, created_at, revoked_at FROM api_keys"
+        query = "SELECT key_id, customer_id, key_hash, created_at, revoked_at, role FROM api_keys"
         arguments: tuple[str, ...] = ()
         if customer_id is not None:
             query += " WHERE customer_id = ?"
@@ -31,8 +32,16 @@ class SqliteSiteRecords:
         try:
             with self._transaction():
                 self._db.execute(
-                    "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?)",
-                    (record.key_id, record.customer_id, record.key_hash, record.created_at, record.revoked_at),
+                    "INSERT INTO api_keys (key_id, customer_id, key_hash, created_at, revoked_at, role)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (
+                        record.key_id,
+                        record.customer_id,
+                        record.key_hash,
+                        record.created_at,
+                        record.revoked_at,
+                        record.role,
+                    ),
                 )
         except sqlite3.IntegrityError as error:
             raise ValueError(f"API key id {record.key_id} is taken") from error

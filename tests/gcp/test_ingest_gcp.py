@@ -212,3 +212,36 @@ def test_the_producer_sends_and_waits_for_its_receipt(cloud) -> None:
     receipts = list(cloud.store().receipts("cust_p"))
     assert [r["sequence"] for r in receipts] == [1, 2, 3]  # the retry and the conflict charged nothing
     assert all(check.ok for check in verify_chain(receipts, Jwks(cloud.keys.jwks())))
+
+
+def test_an_operator_key_posts_a_credit_end_to_end_and_the_charge_lists_it(cloud) -> None:
+    """On Pub/Sub, the streaming job and Spanner + Firestore: an operator key posts a charge and a
+    credit of it for a customer; the customer's own key may not post the credit, yet reads both,
+    and the charge's credit notes (from Firestore's `credits_of`) say what is still creditable."""
+    from receipts.api_keys import OPERATOR
+
+    store = cloud.store()
+    operator = {"Authorization": f"Bearer {issue_api_key(store, None, OPERATOR)[0]}"}
+    customer = {"Authorization": f"Bearer {issue_api_key(store, 'cust_9')[0]}"}
+    client = ingest_app(cloud, cloud.url).test_client()
+    charge_id = receipt_id("cust_9", "charge")
+    credit = event_bytes(
+        customer_id="cust_9", idempotent_key="refund", amount="4.00", type="credit", corrects=charge_id
+    )
+    refused = client.post("/v1/events", data=credit, headers=customer)
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden"
+    charge = event_bytes(customer_id="cust_9", idempotent_key="charge", amount="10.00")
+    assert client.post("/v1/events", data=charge, headers=operator).status_code == 202
+    job = start(settings_for(cloud))
+    try:
+        wait_for(lambda: store.receipt(charge_id) is not None, what="the charge")
+        assert client.post("/v1/events", data=credit, headers=operator).status_code == 202
+        wait_for(lambda: sum(1 for _ in store.receipts("cust_9")) == 2, what="the credit")
+    finally:
+        stop(job)
+    [stored_credit] = store.credits_of("cust_9", [charge_id]).get(charge_id, [])
+    assert stored_credit["status"] == "accepted" and stored_credit["balance_after"] == "6.00"
+    notes = client.get(f"/v1/receipts/{charge_id}?credits=true", headers=customer).json["credit_notes"]
+    assert (notes["credited"], notes["remaining"]) == ("4.00", "6.00")
+    assert [c["receipt_id"] for c in notes["credits"]] == [receipt_id("cust_9", "refund")]
+    assert client.get(f"/v1/receipts/{charge_id}", headers=operator).status_code == 200

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
 
 from receipts.rows import ApiKeyRecord
+from receipts.api_keys import CUSTOMER
 from receipts.statements import Period, receipt_type
 from receipts.statements.activity import ReceiptFilter
 from receipts.statements.lines import CHARGE
@@ -32,11 +33,11 @@ SIGN_IN = "enter your customer API key to see your account"
 
 
 def _customer() -> ApiKeyRecord | None:
-    """The session's key when it is a customer's (operator keys, once they exist, see no account)."""
+    """The session's key when it is a customer's (an operator key has no account of its own)."""
     record = signed_in_key()
     if record is None:
         return None
-    if getattr(record, "role", "customer") != "customer":
+    if record.role != CUSTOMER:
         raise SiteError(403, "the account page is for customer keys: sign in with your customer's key")
     limit_api_key(record.key_id)
     g.api_key = record

@@ -1,15 +1,18 @@
-"""The customer API: a receipt, a chain segment, an evidence bundle; one customer per key."""
+"""The customer API: a receipt, a chain segment, an evidence bundle; one customer per
+customer key, any customer for an operator key (receipts.api_keys.may_read)."""
 
 import re
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
-from receipts.events import ID_PATTERN
+from receipts.canonical import RECEIPT_ID_PATTERN
+from receipts.events import CREDIT
 from receipts.ledger import MAX_SEQUENCE
 from verifier_site import evidence
-from verifier_site.auth import api_key_required, current_key, owned_receipt
+from verifier_site.auth import api_key_required, owned_receipt, readable_customer
 from verifier_site.checks import neighbours, report
+from verifier_site.credit_notes import credit_notes
 from verifier_site.errors import SiteError
 from verifier_site.key_source import site_keys, trusted_jwks
 from verifier_site.storage import get_store
@@ -29,24 +32,36 @@ def int_arg(name: str, default: int, minimum: int, maximum: int) -> int:
     return value
 
 
-def _links(**targets: str | None) -> str:
+def _links(corrects: str | None = None, **targets: str | None) -> str:
+    """A Link header; `corrects` (a receipt id) links the charge a credit corrects."""
+    if corrects:
+        targets["corrects"] = url_for("api.receipt", receipt_id=corrects)
     return ", ".join(f'<{url}>; rel="{rel}"' for rel, url in targets.items() if url)
 
 
 @blueprint.get("/receipts/<receipt_id>")
 @api_key_required
 def receipt(receipt_id: str) -> Response:
-    """The receipt in the export format (what `receipts verify` and POST /v1/verify take)."""
-    return receipt_response(owned_receipt(receipt_id))
+    """The receipt in the export format (what `receipts verify` and POST /v1/verify take);
+    `?credits=true` adds `credit_notes`: a credit's charge, or a charge's credits and what
+    is still creditable (verifier_site/credit_notes.py)."""
+    credits = request.args.get("credits", "false")
+    if credits not in ("true", "false"):
+        raise SiteError(400, "credits must be true or false", code="invalid_parameter")
+    record = owned_receipt(receipt_id)
+    return receipt_response(record, {"credit_notes": credit_notes(record)} if credits == "true" else None)
 
 
-def receipt_response(record: dict[str, Any]) -> Response:
-    """A receipt as GET /v1/receipts/<id> answers it (POST /v1/events?wait answers the same)."""
+def receipt_response(record: dict[str, Any], extra: dict[str, Any] | None = None) -> Response:
+    """A receipt as GET /v1/receipts/<id> answers it (POST /v1/events?wait answers the same),
+    with its neighbours and, for a credit, the charge it corrects as links."""
     previous, following = neighbours(get_store(), record)
-    response = jsonify(record)
+    response = jsonify({**record, **(extra or {})})
+    corrects = record.get("corrects") if record.get("type") == CREDIT else None
     links = _links(
         prev=previous and url_for("api.receipt", receipt_id=previous["receipt_id"]),
         next=following and url_for("api.receipt", receipt_id=following["receipt_id"]),
+        corrects=corrects if isinstance(corrects, str) and RECEIPT_ID_PATTERN.fullmatch(corrects) else None,
     )
     if links:
         response.headers["Link"] = links
@@ -57,10 +72,7 @@ def receipt_response(record: dict[str, Any]) -> Response:
 @api_key_required
 def customer_receipts(customer_id: str) -> Response:
     """A chain segment: receipts with sequence > `after`, at most `limit`, in order."""
-    if not ID_PATTERN.fullmatch(customer_id):
-        raise SiteError(400, "a customer id matches [A-Za-z0-9_-]{1,64}", code="invalid_customer_id")
-    if customer_id != current_key().customer_id:
-        raise SiteError(404, f"no customer {customer_id} for this API key")
+    readable_customer(customer_id)
     config = current_app.config
     after = int_arg("after", 0, 0, MAX_SEQUENCE)
     limit = int_arg("limit", config["PAGE_LIMIT_DEFAULT"], 1, config["PAGE_LIMIT_MAX"])

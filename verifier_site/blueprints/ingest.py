@@ -1,7 +1,8 @@
 """The producers' API: POST /v1/events and /v1/events:batch.
 
-An event is validated by `receipts.events.parse_event` (the pipeline's own rules), must
-name the API key's customer, and is published to Pub/Sub as the exact bytes received,
+An event is validated by `receipts.events.parse_event` (the pipeline's own rules), must be
+one the API key may post (receipts.api_keys.may_post: a customer key its own customer's
+charges, an operator key any customer's charges and credits), and is published to Pub/Sub as the exact bytes received,
 with its idempotency attributes. 202 carries the deterministic receipt_id and the URL
 where the receipt appears once the pipeline has written it. Requests are bounded by
 publishes in flight (verifier_site/ingest.py), not by the per-IP and per-key buckets of
@@ -15,8 +16,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request, url_for
 
+from receipts.api_keys import may_post
 from receipts.batches import UnreadableBatch, split_batch
 from receipts.events import CREDIT, Event, parse_event
+from receipts.rows import ApiKeyRecord
 from verifier_site.auth import bearer_key
 from verifier_site.blueprints.api import receipt_response
 from verifier_site.bodies import body_limit
@@ -55,13 +58,13 @@ def create_event() -> Response | tuple[Response, int, dict[str, str]]:
     """One event; 202 with its receipt_id once Pub/Sub has it. With ?wait=S, 200 with the
     receipt itself when it is stored within S seconds (verifier_site/ingest_wait.py)."""
     wait = wait_seconds()
-    customer = _authenticated_customer()
-    with request_place(customer):
+    key = _authenticated_key()
+    with request_place(_place(key)):
         if wait is None:
-            [outcome] = ingest([request.get_data(cache=False)], customer)
+            [outcome] = ingest([request.get_data(cache=False)], key)
         else:
-            with waiting_place(customer):
-                outcome = ingest_and_wait(request.get_data(cache=False), customer, wait)
+            with waiting_place(_place(key)):
+                outcome = ingest_and_wait(request.get_data(cache=False), key, wait)
     if outcome.status == 200:
         return receipt_response(outcome.body)
     if outcome.status != 202:
@@ -73,15 +76,16 @@ def create_event() -> Response | tuple[Response, int, dict[str, str]]:
     return jsonify(outcome.body), 202, {"Location": outcome.body["receipt_url"], **outcome.headers}
 
 
-def ingest_and_wait(raw: bytes, customer: str, seconds: float) -> Outcome:
+def ingest_and_wait(raw: bytes, key: ApiKeyRecord, seconds: float) -> Outcome:
     """The receipt (200) if stored for this very event already (a duplicate: nothing is
     published) or within `seconds` of the publish; 409 if another event holds its receipt
     id (it is published all the same, for the pipeline to keep as a dead letter); else
     what a plain post answers."""
-    checked = check(raw, customer)
+    checked = check(raw, key)
     if isinstance(checked, Outcome):
         count_event(checked.body["error"]["code"])
         return checked
+    customer = checked.customer_id  # one the key may post for, so may read
     found = stored_receipt(checked.receipt_id, customer)
     if found is not None and found.get("event_sha256") == checked.event_sha256:
         count_wait("duplicate")
@@ -113,7 +117,7 @@ def create_events() -> tuple[Response, int, dict[str, str]]:
     answered per event: 202 when every event was accepted, else 207 with each one's status."""
     if "wait" in request.args:
         raise SiteError(400, "wait is for POST /v1/events, one event at a time", code="invalid_parameter")
-    customer = _authenticated_customer()
+    key = _authenticated_key()
     jsonl = request.mimetype in JSONL_TYPES
     try:
         messages = split_batch(request.get_data(cache=False), jsonl)
@@ -124,8 +128,8 @@ def create_events() -> tuple[Response, int, dict[str, str]]:
         raise SiteError(400, f"no events given: {BATCH_FORMATS}", code="invalid_body")
     if len(messages) > limit:
         raise SiteError(413, f"at most {limit} events per batch; split it", code="too_many_events")
-    with request_place(customer):
-        outcomes = ingest(messages, customer)
+    with request_place(_place(key)):
+        outcomes = ingest(messages, key)
     results = [
         {"index": index, "http_status": o.status, **({"receipt_id": o.receipt_id} if o.receipt_id else {}), **o.body}
         for index, o in enumerate(outcomes)
@@ -137,27 +141,33 @@ def create_events() -> tuple[Response, int, dict[str, str]]:
     return jsonify(body), 202 if accepted == len(outcomes) else 207, headers
 
 
-def _authenticated_customer() -> str:
-    """The key's customer. Ingest is bounded by publishes in flight, not by request rate; a
+def _authenticated_key() -> ApiKeyRecord:
+    """The request's key. Ingest is bounded by publishes in flight, not by request rate; a
     failed authentication still spends the caller's per-IP budget, as elsewhere. While
     intake is frozen, nothing is read or published: 503 intake_frozen."""
     if get_publisher() is None:
         raise SiteError(503, NOT_CONFIGURED, code="ingest_not_configured")
     try:
-        customer = bearer_key().customer_id
+        key = bearer_key()
     except SiteError:
         charge_client_ip()
         raise
     refuse_while_frozen()
-    return customer
+    return key
 
 
-def ingest(messages: list[bytes], customer: str) -> list[Outcome]:
-    """Validate each message, publish the valid ones of this customer, wait for Pub/Sub."""
+def _place(key: ApiKeyRecord) -> str:
+    """Whose places in progress a request takes: its customer's, or, for an operator key
+    (no customer), the key's own; the per-customer bound on publishes in flight still holds."""
+    return key.customer_id or f"operator {key.key_id}"
+
+
+def ingest(messages: list[bytes], key: ApiKeyRecord) -> list[Outcome]:
+    """Validate each message, publish the valid ones the key may post, wait for Pub/Sub."""
     outcomes: list[Outcome | None] = []
     valid: list[tuple[int, tuple[bytes, Event]]] = []
     for index, raw in enumerate(messages):
-        checked = check(raw, customer)
+        checked = check(raw, key)
         if isinstance(checked, Event):
             outcomes.append(None)
             valid.append((index, (raw, checked)))
@@ -170,19 +180,21 @@ def ingest(messages: list[bytes], customer: str) -> list[Outcome]:
     return outcomes  # type: ignore[return-value]
 
 
-def check(raw: bytes, customer: str) -> Event | Outcome:
-    """The event, or the refusal a post of it gets (403 another customer's or a credit, 400 invalid)."""
+def check(raw: bytes, key: ApiKeyRecord) -> Event | Outcome:
+    """The event, or the refusal a post of it gets (403 another customer's or a credit with a
+    customer key, 400 invalid)."""
     now, max_ahead = datetime.now(UTC), timedelta(seconds=current_app.config["INGEST_MAX_FUTURE_SECONDS"])
     event = parse_event(raw, now, max_ahead)
     named = event.customer_id  # an invalid event names one when that field itself is valid
-    if named is not None and named != customer:
-        return _refused(403, "customer_mismatch", f"this API key is for {customer}, not {named}")
+    refused = may_post(key, named, credit=False) if named is not None else None
+    if refused is not None:
+        return _refused(403, *refused)
     if not isinstance(event, Event):
         errors = [error.as_dict() for error in event.errors]
         return _refused(400, "invalid_event", f"the event is not valid: {event.detail}", errors=errors)
-    if event.kind == CREDIT:  # credits come from trusted producers (Pub/Sub IAM), never a customer's key
-        message = "a customer's API key may not post credits: credits are sent by the operator's producers"
-        return _refused(403, "forbidden", message, receipt_id=event.receipt_id)
+    refused = may_post(key, event.customer_id, credit=event.kind == CREDIT)
+    if refused is not None:  # a customer key's credit: credits come from the operator
+        return _refused(403, *refused, receipt_id=event.receipt_id)
     return event
 
 

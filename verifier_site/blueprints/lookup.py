@@ -6,6 +6,7 @@ from receipts.canonical import RECEIPT_ID_PATTERN
 from verifier_site import evidence
 from verifier_site.auth import owned_receipt, session_required, sign_in, sign_out, signed_in_key
 from verifier_site.checks import report
+from verifier_site.credit_notes import credit_notes
 from verifier_site.errors import SiteError
 from verifier_site.key_source import site_keys, trusted_jwks
 from verifier_site.log_proofs import log_status
@@ -45,7 +46,13 @@ def leave() -> Response:
 def receipt(receipt_id: str) -> str:
     record = owned_receipt(receipt_id)
     built = report(get_store(), record, trusted_jwks(), "page")
-    return render_template("receipt.html", report=built, log=log_status(record), submission=submission_view(record))
+    return render_template(
+        "receipt.html",
+        report=built,
+        log=log_status(record),
+        submission=submission_view(record),
+        credits=credit_notes(record),
+    )
 
 
 @blueprint.get("/receipts/<receipt_id>/evidence")

@@ -41,12 +41,22 @@ def api_paths(config: Mapping[str, Any]) -> dict[str, Any]:
         "/v1/receipts/{receipt_id}": {
             "get": {
                 "summary": "A receipt in the export format (body fields, receipt_hash, signature)",
-                "parameters": [RECEIPT_ID],
+                "parameters": [
+                    RECEIPT_ID,
+                    {
+                        "name": "credits",
+                        "in": "query",
+                        "required": False,
+                        "description": "true: add credit_notes (a credit's charge; a charge's credits and what "
+                        "is still creditable)",
+                        "schema": {"type": "string", "enum": ["true", "false"], "default": "false"},
+                    },
+                ],
                 "security": BEARER,
                 "responses": {
                     "200": json_response(
-                        "The receipt; Link names the previous and next",
-                        ref("Receipt"),
+                        "The receipt; Link names the previous and next, and for a credit the charge it corrects",
+                        {"oneOf": [ref("Receipt"), ref("ReceiptWithCreditNotes")]},
                         {"Link": {"schema": {"type": "string"}}},
                     ),
                     **errors(JSON, 400, 401, 404),

@@ -118,6 +118,13 @@ def component_schemas() -> dict[str, Any]:
             "properties": receipt_fields,
             "additionalProperties": False,
         },
+        "ReceiptWithCreditNotes": {
+            "type": "object",
+            "description": "GET /v1/receipts/{id}?credits=true: the receipt and its credit notes",
+            "required": [*sorted(set(receipt_fields) - {"type", "corrects"}), "credit_notes"],
+            "properties": {**receipt_fields, "credit_notes": CREDIT_NOTES},
+            "additionalProperties": False,
+        },
         "ReceiptPage": {
             "type": "object",
             "required": ["customer_id", "after", "limit", "receipts", "next_after"],
@@ -312,3 +319,34 @@ def event_schemas() -> dict[str, Any]:
             },
         },
     }
+
+
+CREDIT_LINK = {
+    "type": "object",
+    "required": ["receipt_id"],
+    "properties": {
+        "receipt_id": {"type": ["string", "null"]},
+        "found": {"type": "boolean", "description": "a credit's charge: whether it is a receipt of this customer"},
+        "sequence": {"type": ["integer", "null"]},
+        "amount": {"type": ["string", "null"]},
+        "currency": {"type": ["string", "null"]},
+        "status": {"type": ["string", "null"]},
+        "reason": {"type": ["string", "null"]},
+        "url": {"type": "string", "description": "its GET /v1/receipts/{id}"},
+        "page": {"type": "string", "description": "its page, /receipts/{id}"},
+    },
+}
+CREDIT_NOTES = {
+    "type": "object",
+    "description": "A credit: the charge it corrects. A charge: its credits (accepted and rejected, in chain "
+    "order), what the accepted ones add up to and what is still creditable (from the signed receipts)",
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string", "enum": ["charge", "credit"]},
+        "corrects": CREDIT_LINK,
+        "credits": {"type": "array", "items": CREDIT_LINK},
+        "currency": {"type": "string"},
+        "credited": {"type": "string"},
+        "remaining": {"type": "string"},
+    },
+}

@@ -1,4 +1,5 @@
-"""The OpenAPI paths of statements: a customer's, and one with its lines (API key)."""
+"""The OpenAPI paths of statements: a customer's, one with its lines, and its evidence
+bundle (API key: the customer's, or an operator's)."""
 
 from typing import Any
 
@@ -48,7 +49,47 @@ def statement_paths() -> dict[str, Any]:
                     },
                 ],
                 "security": BEARER,
-                "responses": {"200": json_response("The statement", STATEMENT), **errors(JSON, 400, 401, 404)},
+                "responses": {
+                    "200": json_response(
+                        "The statement; Link (rel=evidence) names its evidence bundle, and with lines=true so "
+                        "does evidence_url",
+                        STATEMENT,
+                        {"Link": {"schema": {"type": "string"}}},
+                    ),
+                    **errors(JSON, 400, 401, 404),
+                },
+            }
+        },
+        "/v1/statements/{statement_id}/evidence": {
+            "get": {
+                "summary": "The statement evidence bundle: a zip with verify.sh (openssl alone re-verifies every "
+                "signature and re-adds the lines, their root and the totals), or one JSON document",
+                "parameters": [
+                    STATEMENT_ID,
+                    {
+                        "name": "format",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "string", "enum": ["zip", "json"], "default": "zip"},
+                    },
+                ],
+                "security": BEARER,
+                "responses": {
+                    "200": {
+                        "description": "The bundle (docs/STATEMENTS.md)",
+                        "content": {
+                            "application/zip": {"schema": {"type": "string"}},
+                            JSON: {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["evidence_version", "statement", "lines", "jwks", "instructions"],
+                                    "properties": {"statement": STATEMENT, "lines": {"type": "array"}},
+                                }
+                            },
+                        },
+                    },
+                    **errors(JSON, 400, 401, 404),
+                },
             }
         },
     }

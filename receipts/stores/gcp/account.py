@@ -1,11 +1,12 @@
 """The customer's account page reads in the Google Cloud store: balances from Spanner, receipts
 from the Firestore ledger. The ledger is queried only by (customer_id, sequence), the one
 composite index it has (event_timestamp is exempt from indexing: a write hotspot), so
-filters, credits and daily totals are worked out here over a bounded scan in sequence order,
-and say where they stopped. Reads only. A part of `SpannerFirestoreStore`
-(receipts.stores.gcp.store), which supplies `_query` and `receipts_page`."""
+filters and daily totals are worked out here over a bounded scan in sequence order, and say
+where they stopped (a charge's credits are the ledger's indexed query: ledger.credits_of).
+Reads only. A part of `SpannerFirestoreStore` (receipts.stores.gcp.store), which supplies
+`_query` and `receipts_page`."""
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from typing import Any
 
 from google.cloud.spanner_v1 import param_types
@@ -47,20 +48,6 @@ class GcpAccount:
             return ReceiptPage(found, None)
         more = self.receipts_page(customer_id, last, 1)
         return ReceiptPage(found, last if more else None)
-
-    def credits_of(self, customer_id: str, charge_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
-        """The receipts that name each charge as the one they correct, among the SCAN_LIMIT
-        receipts after the first of the charges (a credit comes after its charge)."""
-        found: dict[str, list[dict[str, Any]]] = {}
-        wanted = set(charge_ids)
-        if not wanted:
-            return found
-        charges = [receipt for receipt in map(self.receipt, sorted(wanted)) if receipt]
-        first = min((receipt["sequence"] for receipt in charges), default=0)
-        for receipt in self._scan(customer_id, first, SCAN_LIMIT):
-            if receipt.get("corrects") in wanted:
-                found.setdefault(receipt["corrects"], []).append(receipt)
-        return found
 
     def daily_totals(self, customer_id: str, period: Period) -> list[DayTotal]:
         """Over the customer's first SCAN_LIMIT * 4 receipts (docs/SITE.md says so)."""

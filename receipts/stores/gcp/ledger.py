@@ -5,7 +5,7 @@ query by), and `dead_letters/{dead_letter_id}`, create-only too. A part of
 
 import json
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from google.api_core import exceptions as api_exceptions
@@ -15,10 +15,21 @@ from receipts.records import DeadLetter, SignedReceipt
 from receipts.rows import LedgerEntry
 from receipts.stores.retry import with_backoff
 
+CORRECTS_PER_QUERY = 30  # Firestore's most values for an `in` filter
+
 log = logging.getLogger("receipts.gcp")
 RECEIPTS = "receipts"
 DEAD_LETTERS = "dead_letters"
-INDEXED_FIELDS = ("receipt_id", "customer_id", "sequence", "status", "currency", "event_timestamp", "processed_at")
+INDEXED_FIELDS = (
+    "receipt_id",
+    "customer_id",
+    "sequence",
+    "status",
+    "currency",
+    "event_timestamp",
+    "processed_at",
+    "corrects",  # a credit's only (None for a charge, as its body says): the reconciliation compares them all
+)
 
 
 class FirestoreLedger:
@@ -93,6 +104,23 @@ class FirestoreLedger:
             _export(snapshot.to_dict()) for snapshot in with_backoff("Firestore query", lambda: list(query.stream()))
         ]
 
+    def credits_of(self, customer_id: str, charge_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        """The customer's credits (accepted or rejected) that name each of `charge_ids`, in
+        sequence order: one indexed query per CORRECTS_PER_QUERY charges (Firestore's `in` limit)."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        wanted = sorted(set(charge_ids))
+        for first in range(0, len(wanted), CORRECTS_PER_QUERY):
+            query = (
+                self._firestore.collection(RECEIPTS)
+                .where(filter=firestore.FieldFilter("customer_id", "==", customer_id))
+                .where(filter=firestore.FieldFilter("corrects", "in", wanted[first : first + CORRECTS_PER_QUERY]))
+                .order_by("sequence")
+            )
+            for snapshot in with_backoff("Firestore query", lambda query=query: list(query.stream())):
+                credit = _export(snapshot.to_dict())
+                found.setdefault(credit["corrects"], []).append(credit)
+        return found
+
     def _ledger_customers(self, first: str, before: str | None) -> Iterator[str]:
         collection = self._firestore.collection(RECEIPTS)
         query = collection.where(filter=firestore.FieldFilter("customer_id", ">=", first))
@@ -157,7 +185,10 @@ def ledger_document(receipt: SignedReceipt) -> dict[str, Any]:
 
 def document_of(body_text: str, body: dict[str, Any], receipt_hash: str, signature: str) -> dict[str, Any]:
     """A ledger document: the signed canonical body as text (the bytes that were hashed),
-    its hash and JWS, and the fields people query by (from `body`, that text parsed)."""
+    its hash and JWS, and the fields people query by (from `body`, that text parsed): a
+    credit (contract v2) also `corrects`, the charge it names, so a charge's credits are one
+    query (`credits_of`); a charge's document has no such field."""
+    corrects = {"corrects": body["corrects"]} if body.get("corrects") is not None else {}
     return {
         "body": body_text,
         "receipt_hash": receipt_hash,
@@ -169,6 +200,7 @@ def document_of(body_text: str, body: dict[str, Any], receipt_hash: str, signatu
         "currency": body["currency"],
         "event_timestamp": body["event_timestamp"],
         "processed_at": body["processed_at"],
+        **corrects,
         "ledger_written_at": firestore.SERVER_TIMESTAMP,  # when the ledger got it: latency, audits
     }
 

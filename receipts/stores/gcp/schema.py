@@ -31,16 +31,25 @@ KEY_COLUMNS = [
 
 
 TABLE_NAME = re.compile(r"CREATE TABLE (\w+)|CREATE (?:UNIQUE )?INDEX \w+ ON (\w+)")
+ADDED_COLUMN = re.compile(r"ALTER TABLE (\w+) ADD COLUMN (\w+)")
 
 
-def missing_statements(statements: list[str], existing_tables: set[str]) -> list[str]:
+def missing_statements(
+    statements: list[str], existing_tables: set[str], existing_columns: set[tuple[str, str]] = frozenset()
+) -> list[str]:
     """The CREATE TABLE statements (and their indexes) of tables a database does not have
-    yet: the schema only grows (new tables at the end of spanner.sql), so this brings an
-    older database up to date."""
+    yet, and the ALTER TABLE ... ADD COLUMN of columns it lacks (`existing_columns` holds
+    (table, column) pairs): the schema only grows (new statements at the end of
+    spanner.sql), so this brings an older database up to date."""
     missing = []
     for statement in statements:
         match = TABLE_NAME.match(statement)
+        added = ADDED_COLUMN.match(statement)
         if match and (match.group(1) or match.group(2)) not in existing_tables:
+            missing.append(statement)
+        elif added and added.group(1) not in existing_tables:
+            missing.append(statement)  # its table is created just before, without the column
+        elif added and (added.group(1), added.group(2)) not in existing_columns:
             missing.append(statement)
     return missing
 

@@ -23,8 +23,17 @@ class SpannerSiteRecords:
         def work(transaction) -> None:
             transaction.insert(
                 "ApiKeys",
-                ["KeyId", "CustomerId", "KeyHash", "CreatedAt", "RevokedAt"],
-                [[record.key_id, record.customer_id, record.key_hash, record.created_at, record.revoked_at]],
+                ["KeyId", "CustomerId", "KeyHash", "CreatedAt", "RevokedAt", "Role"],
+                [
+                    [
+                        record.key_id,
+                        record.customer_id,
+                        record.key_hash,
+                        record.created_at,
+                        record.revoked_at,
+                        record.role,
+                    ]
+                ],
             )
 
         try:
@@ -34,14 +43,14 @@ class SpannerSiteRecords:
 
     def api_key(self, key_id: str) -> ApiKeyRecord | None:
         rows = self._query(
-            "SELECT KeyId, CustomerId, KeyHash, CreatedAt, RevokedAt FROM ApiKeys WHERE KeyId = @k",
+            "SELECT KeyId, CustomerId, KeyHash, CreatedAt, RevokedAt, Role FROM ApiKeys WHERE KeyId = @k",
             {"k": key_id},
             {"k": param_types.STRING},
         )
         return ApiKeyRecord(*rows[0]) if rows else None
 
     def api_keys(self, customer_id: str | None = None) -> list[ApiKeyRecord]:
-        sql = "SELECT KeyId, CustomerId, KeyHash, CreatedAt, RevokedAt FROM ApiKeys"
+        sql = "SELECT KeyId, CustomerId, KeyHash, CreatedAt, RevokedAt, Role FROM ApiKeys"
         params, types = None, None
         if customer_id is not None:
             sql += " WHERE CustomerId = @c"

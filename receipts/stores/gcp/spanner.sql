@@ -229,3 +229,8 @@ CREATE TABLE StatementLogMarks (
   CustomerId STRING(64) NOT NULL,
   LoggedNumber INT64 NOT NULL,
 ) PRIMARY KEY (CustomerId);
+
+-- API keys have roles (receipts.api_keys.ROLES): "customer" keys read and charge one
+-- customer, "operator" keys (CustomerId "") post charges and credits for any customer and
+-- read any customer's receipts. Keys made before roles existed are customer keys.
+ALTER TABLE ApiKeys ADD COLUMN Role STRING(16) NOT NULL DEFAULT ("customer");
