@@ -9,8 +9,8 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, url_for
 
-from receipts.rows import ApiKeyRecord
 from receipts.api_keys import CUSTOMER
+from receipts.rows import ApiKeyRecord
 from receipts.statements import Period, receipt_type
 from receipts.statements.activity import ReceiptFilter
 from receipts.statements.lines import CHARGE
