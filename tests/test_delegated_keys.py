@@ -27,10 +27,18 @@ from receipts.ledger import ChainState
 from receipts.records import SignedReceipt
 from receipts.stores.delegated import DelegatedSigner, public_jwks_of
 from receipts.stores.keyring import KeyRing
+from receipts.stores.log_files import FolderLogFiles
+from receipts.stores.log_sequencer import integrate_log
 from receipts.stores.signers import LocalKeySigner, signer_from_url
 from receipts.stores.sqlite import SqliteStore
+from receipts.tlog.checkpoints import open_checkpoint
+from receipts.tlog.hashing import leaf_hash
+from receipts.tlog.note_keys import NoteSigner, generate_key
+from receipts.tlog.proofs import verify_inclusion
+from receipts.tlog.proving import prove_inclusion
 from receipts.verify import KEY_ENDORSEMENT, verify_chain
 from tests.conftest import make_event
+from transforms.chain import as_signed
 
 DAY_ONE = "2026-03-01T10:00:00.000000Z"
 DAY_TWO = "2026-03-02T00:00:00.000000Z"
@@ -166,3 +174,28 @@ def test_a_key_nobody_endorsed_fails_as_no_endorsement(ring: KeyRing, store: Sql
     assert reasons(verify_chain(receipts, jwks, delegations)) == ["no_endorsement"] * 3
     assert delegations.problems and "not an HSM (root) key" in delegations.problems[0]
     rogue_store.close()
+
+
+def test_each_endorsement_and_revocation_is_one_leaf_of_the_log(ring: KeyRing, store: SqliteStore, tmp_path) -> None:
+
+    origin = "receipts.local/keys-test"
+    note_key, files = NoteSigner(generate_key(origin)), FolderLogFiles(tmp_path / "log")
+    signer = signer_from_url(url_of(ring), store)
+    store.write_receipts([as_signed(receipt) for receipt in signed(signer, DAY_ONE, 2)])  # stored, then logged
+    kid = signer.signer_at(DAY_ONE).kid
+    assert store.unlogged_count() == 3  # two receipts, one endorsement
+    assert integrate_log(store, files, note_key, origin).logged == 3
+    body = revocation_body(kid, "2026-03-01T12:00:00Z", "rotated early", ring.current_kid)
+    store.add_key_revocation(sign_payloads(signer.endorser, [canonical_bytes(body)], REVOCATION_TYP)[0])
+    assert integrate_log(store, files, note_key, origin).logged == 1
+    assert integrate_log(store, files, note_key, origin).logged == 0  # each once
+    checkpoint, _ = open_checkpoint(store.latest_checkpoint(), [note_key.verifier], origin)
+    assert checkpoint.size == 4
+    for document in store.key_documents():
+        index = store.log_leaf_index(document.document_id)
+        assert index is not None and store.log_leaf(index) == document.document_id
+        entry = bytes.fromhex(document.document_hash)
+        assert store.log_entries(index, index + 1) == [entry]
+        path = prove_inclusion(index, checkpoint.size, store.log_hash_reader())
+        verify_inclusion(leaf_hash(entry), index, checkpoint.size, path, checkpoint.root)
+    assert store.log_leaf_index(f"endorsement:{kid}") == 0  # before the receipts its key signed
