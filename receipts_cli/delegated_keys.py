@@ -13,7 +13,6 @@ from receipts.canonical import canonical_bytes
 from receipts.delegation import REVOCATION_TYP, instant_of, revocation_body
 from receipts.jws import sign_payloads
 from receipts.keys import KID_PATTERN
-from receipts.stores.keyring import KeyRing
 from receipts.stores.public_keys import JwksUnavailable, load_delegations, store_delegations
 from receipts.stores.signers import key_file_url, signer_from_url
 from receipts_cli.cloud import signer_option, store_of
@@ -32,7 +31,7 @@ def delegations_for(home: Home, jwks, jwks_location, endorsements_location, hsm_
             raise click.BadParameter(str(error), param_hint="--endorsements") from error
     database = home.store_url.removeprefix("sqlite:///")
     if jwks_location is None and database != home.store_url and Path(database).exists():
-        found = store_delegations(store_of(home), KeyRing(home.keys).jwks())
+        found = store_delegations(store_of(home), jwks)
         if found is not None:
             return found
     return jwks, None

@@ -77,17 +77,16 @@ def load_delegations(location: str, jwks: Jwks, roots: Sequence[str] = (), timeo
         raise NotAJwks(f"{location} is not a key-endorsements document: {error}") from error
 
 
-def store_delegations(store: object, roots_document: dict) -> tuple[Jwks, Delegations] | None:
-    """The JWK Set `roots_document` (the HSM or key ring keys) plus the delegated keys a store
-    keeps, and their delegations; None for a store that never delegated a key (then receipts
-    are checked by the JWKS alone)."""
+def store_delegations(store: object, jwks: Jwks) -> tuple[Jwks, Delegations] | None:
+    """`jwks` plus the delegated keys a store keeps, and their delegations, with the keys of
+    `jwks` that no endorsement names as the roots (the HSM or key ring keys); None for a store
+    that never delegated a key (then receipts are checked by the JWKS alone)."""
     read = getattr(store, "key_documents", None)
     documents = read() if read is not None else []
     endorsements = [doc.jws for doc in documents if doc.kind == "endorsement"]
     if not endorsements:
         return None
     revocations = [doc.jws for doc in documents if doc.kind == "revocation"]
-    roots = Jwks(roots_document)
-    delegations = Delegations(roots, roots.keys, endorsements, revocations)
-    jwks = Jwks({"keys": [*roots_document["keys"], *(item.jwk for item in delegations.endorsed.values())]})
-    return jwks, delegations
+    delegated = {doc.kid for doc in documents if doc.kind == "endorsement"}
+    delegations = Delegations(jwks, set(jwks.keys) - delegated, endorsements, revocations)
+    return jwks.with_keys([item.jwk for item in delegations.endorsed.values()]), delegations
