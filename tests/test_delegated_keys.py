@@ -25,7 +25,7 @@ from receipts.jws import sign_payloads
 from receipts.keys import Jwks
 from receipts.ledger import ChainState
 from receipts.records import SignedReceipt
-from receipts.stores.delegated import DelegatedSigner, public_jwks_of
+from receipts.stores.delegated import DelegatedSigner, KeyRevoked, public_jwks_of
 from receipts.stores.keyring import KeyRing
 from receipts.stores.log_files import FolderLogFiles
 from receipts.stores.log_sequencer import integrate_log
@@ -199,3 +199,18 @@ def test_each_endorsement_and_revocation_is_one_leaf_of_the_log(ring: KeyRing, s
         path = prove_inclusion(index, checkpoint.size, store.log_hash_reader())
         verify_inclusion(leaf_hash(entry), index, checkpoint.size, path, checkpoint.root)
     assert store.log_leaf_index(f"endorsement:{kid}") == 0  # before the receipts its key signed
+
+
+def test_a_revoked_window_key_signs_nothing_processed_after_its_revocation(ring: KeyRing, store: SqliteStore) -> None:
+    signer = signer_from_url(url_of(ring), store)
+    now = [0.0]
+    signer._clock = lambda: now[0]  # the worker's monotonic clock
+    kid = signer.signer_at(DAY_ONE).kid
+    body = revocation_body(kid, "2026-03-01T10:30:00Z", "leaked", ring.current_kid)
+    store.add_key_revocation(sign_payloads(signer.endorser, [canonical_bytes(body)], REVOCATION_TYP)[0])
+    assert signer.signer_at("2026-03-01T11:00:00Z").kid == kid  # not asked again yet: within the minute
+    now[0] = 61.0
+    assert signer.signer_at("2026-03-01T10:29:59.999999Z").kid == kid  # before the revocation: still its key
+    with pytest.raises(KeyRevoked, match="revoked at 2026-03-01T10:30:00Z"):
+        signer.signer_at("2026-03-01T10:30:00.000000Z")
+    assert signer.signer_at(DAY_TWO).kid != kid  # the next window's key signs again

@@ -23,6 +23,7 @@ or `delegated://local/PATH/keys?window=1d` (the key ring in PATH/keys endorses; 
 import json
 import os
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -33,7 +34,15 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from receipts.canonical import canonical_bytes
-from receipts.delegation import ENDORSEMENT_TYP, Window, endorsement_body, read_endorsement, window_at, window_seconds
+from receipts.delegation import (
+    ENDORSEMENT_TYP,
+    Window,
+    endorsement_body,
+    instant_of,
+    read_endorsement,
+    window_at,
+    window_seconds,
+)
 from receipts.jws import Signer, b64url_decode, sign_payloads, split_compact
 from receipts.keys import KEY_BITS, Jwks
 from receipts.rows import DelegatedKeyRow
@@ -44,6 +53,12 @@ URL_SCHEME = "delegated://"
 DEFAULT_WINDOW = "1d"
 KEK_FILE = "delegated-kek.key"
 CACHED_WINDOWS = 4  # signers kept per process: the current window, the last, and a spare
+REVOCATION_CHECK_SECONDS = 60.0  # how often a worker asks the store whether its keys were revoked
+
+
+class KeyRevoked(RuntimeError):
+    """The window's key was revoked before this receipt's processed_at: a receipt signed with it
+    would fail as key_revoked, so none is signed (the bundle fails and is retried)."""
 
 
 class KeyWrapper(Protocol):
@@ -111,6 +126,9 @@ class DelegatedSigner:
         self._roots = Jwks({"keys": [jwk]})
         self._signers: dict[str, LocalKeySigner] = {}
         self._lock = threading.Lock()
+        self._clock = time.monotonic
+        self._revoked: dict[str, str] = {}  # kid -> revoked_at, as last read
+        self._revocations_read = float("-inf")
 
     @classmethod
     def from_url(cls, url: str, store: DelegatedKeys | None = None) -> "DelegatedSigner":
@@ -152,7 +170,9 @@ class DelegatedSigner:
         return window_at(processed_at, self.seconds)
 
     def signer_at(self, processed_at: str) -> LocalKeySigner:
-        """The window's signer: kept, read from the store (one unwrap), or made (one endorsement)."""
+        """The window's signer: kept, read from the store (one unwrap), or made (one endorsement).
+        KeyRevoked when the store says it was revoked at or before `processed_at` (the store is
+        asked again every REVOCATION_CHECK_SECONDS)."""
         window = self.window(processed_at)
         with self._lock:
             signer = self._signers.get(window.not_before)
@@ -161,7 +181,23 @@ class DelegatedSigner:
                 self._signers[window.not_before] = signer
                 for old in sorted(self._signers)[:-CACHED_WINDOWS]:
                     del self._signers[old]
-            return signer
+            revoked_at = self._revoked_at(signer.kid)
+        if revoked_at is not None and instant_of(revoked_at) <= instant_of(processed_at):
+            raise KeyRevoked(
+                f"the delegated key {signer.kid} of the window from {window.not_before} was revoked at {revoked_at}: "
+                "no receipt is signed with it. Freeze intake (receipts intake freeze) until the next window starts"
+            )
+        return signer
+
+    def _revoked_at(self, kid: str) -> str | None:
+        read = getattr(self.keys, "key_documents", None)
+        if read is not None and self._clock() - self._revocations_read >= REVOCATION_CHECK_SECONDS:
+            self._revoked = {}
+            for document in read("revocation"):
+                body = json.loads(b64url_decode(split_compact(document.jws).payload_b64))
+                self._revoked[document.kid] = body["revoked_at"]
+            self._revocations_read = self._clock()
+        return self._revoked.get(kid)
 
     def _load_or_make(self, window: Window) -> LocalKeySigner:
         if self.keys is None:
