@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from joserfc import jws as jose_jws
 from joserfc.jwk import KeySet
 
+from pipelines.options import signing
 from receipts.canonical import canonical_bytes
 from receipts.delegation import (
     REVOCATION_TYP,
@@ -214,3 +215,8 @@ def test_a_revoked_window_key_signs_nothing_processed_after_its_revocation(ring:
     with pytest.raises(KeyRevoked, match="revoked at 2026-03-01T10:30:00Z"):
         signer.signer_at("2026-03-01T10:30:00.000000Z")
     assert signer.signer_at(DAY_TWO).kid != kid  # the next window's key signs again
+
+
+def test_a_job_on_a_store_that_keeps_no_delegated_keys_refuses_at_launch() -> None:
+    with pytest.raises(ValueError, match="keeps none yet"):
+        signing("delegated://local/tmp/keys", None, None, "gcp://billing-prod")
