@@ -12,7 +12,7 @@ from rich.table import Table
 from receipts.canonical import canonical_bytes
 from receipts.delegation import REVOCATION_TYP, instant_of, revocation_body
 from receipts.jws import sign_payloads
-from receipts.keys import KID_PATTERN
+from receipts.keys import KID_PATTERN, Jwks
 from receipts.stores.public_keys import JwksUnavailable, load_delegations, store_delegations
 from receipts.stores.signers import key_file_url, signer_from_url
 from receipts_cli.cloud import signer_option, store_of
@@ -35,6 +35,17 @@ def delegations_for(home: Home, jwks, jwks_location, endorsements_location, hsm_
         if found is not None:
             return found
     return jwks, None
+
+
+def with_delegated_keys(home: Home, document: dict) -> dict:
+    """A JWK Set and the delegated keys of the home's store that its keys endorsed, after them."""
+    database = home.store_url.removeprefix("sqlite:///")
+    if database == home.store_url or not Path(database).exists():
+        return document
+    found = store_delegations(store_of(home), Jwks(document))
+    if found is None:
+        return document
+    return {"keys": [*document["keys"], *(item.jwk for item in found[1].endorsed.values())]}
 
 
 def register(keys: click.Group) -> None:

@@ -22,7 +22,7 @@ from receipts_cli.archive import register as register_archive_commands
 from receipts_cli.cloud import kms_key_option, signer_option, store_of
 from receipts_cli.cloud import register as register_cloud_commands
 from receipts_cli.console import print_run_summary, report_verification, run_pipeline
-from receipts_cli.delegated_keys import delegations_for
+from receipts_cli.delegated_keys import delegations_for, with_delegated_keys
 from receipts_cli.delegated_keys import register as register_delegated_key_commands
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.intake import refuse_while_frozen
@@ -194,14 +194,15 @@ def keys() -> None:
 @kms_key_option
 @click.pass_obj
 def keys_jwks(home: Home, kms_keys: tuple[str, ...]) -> None:
-    """The JWKS (RFC 7517) of every signing key, current and retired; with --kms-key, of
-    those Cloud KMS key versions instead (list every version receipts were signed with)."""
+    """The JWKS (RFC 7517) of every signing key, current and retired, and the delegated keys
+    this home's store endorsed; with --kms-key, of those Cloud KMS key versions instead (list
+    every version receipts were signed with)."""
     if kms_keys:
         from receipts_cli.cloud import kms_jwks
 
         click.echo(json.dumps(kms_jwks(kms_keys), indent=2))
         return
-    click.echo(json.dumps(home.keyring().jwks(), indent=2))
+    click.echo(json.dumps(with_delegated_keys(home, home.keyring().jwks()), indent=2))
 
 
 @keys.command("rotate")

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from receipts.stores.keyring import KeyRing
 from tests.conftest import event_bytes
 from tests.test_cli import exported, invoke, write_events
 
@@ -20,6 +21,9 @@ def test_run_with_delegated_keys_then_verify_and_revoke(home: Path, tmp_path: Pa
     result = invoke(home, "run", "--input", str(events), "--signer", signer)
     assert result.exit_code == 0, result.output
     receipts = exported(home)
+    published = json.loads(invoke(home, "keys", "jwks").output)  # what the reconciliation's jwks.json needs
+    ring = {key["kid"] for key in KeyRing(home / "keys").jwks()["keys"]}
+    assert {key["kid"] for key in published["keys"]} == {receipt["kid"] for receipt in receipts} | ring
     listed = invoke(home, "keys", "delegated")
     [kid] = {receipt["kid"] for receipt in receipts}
     assert kid[:30] in listed.output and "endorsed" in listed.output
