@@ -220,3 +220,13 @@ def test_a_revoked_window_key_signs_nothing_processed_after_its_revocation(ring:
 def test_a_job_on_a_store_that_keeps_no_delegated_keys_refuses_at_launch() -> None:
     with pytest.raises(ValueError, match="keeps none yet"):
         signing("delegated://local/tmp/keys", None, None, "gcp://billing-prod")
+
+
+def test_near_a_windows_end_the_next_windows_key_is_made_ready(ring: KeyRing, store: SqliteStore) -> None:
+    signer = signer_from_url(url_of(ring), store)
+    signer.signer_at("2026-03-01T12:00:00Z")
+    assert [row.not_before for row in store.delegated_keys()] == ["2026-03-01T00:00:00Z"]
+    signer.signer_at("2026-03-01T23:00:00Z")  # the last 5% of the day
+    assert [row.not_before for row in store.delegated_keys()] == ["2026-03-01T00:00:00Z", "2026-03-02T00:00:00Z"]
+    ready = store.delegated_keys()[1].kid
+    assert signer.signer_at(DAY_TWO).kid == ready and len(store.key_documents("endorsement")) == 2

@@ -21,6 +21,7 @@ or `delegated://local/PATH/keys?window=1d` (the key ring in PATH/keys endorses; 
 """
 
 import json
+import logging
 import os
 import threading
 import time
@@ -49,11 +50,14 @@ from receipts.rows import DelegatedKeyRow
 from receipts.stores.keyring import KeyRing
 from receipts.stores.pem_signer import LocalKeySigner
 
+log = logging.getLogger("receipts.delegated")
+
 URL_SCHEME = "delegated://"
 DEFAULT_WINDOW = "1d"
 KEK_FILE = "delegated-kek.key"
 CACHED_WINDOWS = 4  # signers kept per process: the current window, the last, and a spare
 REVOCATION_CHECK_SECONDS = 60.0  # how often a worker asks the store whether its keys were revoked
+AHEAD_SHARE = 0.05  # in the last 5% of a window (72 min of a day), the next window's key is made ready
 
 
 class KeyRevoked(RuntimeError):
@@ -182,12 +186,27 @@ class DelegatedSigner:
                 for old in sorted(self._signers)[:-CACHED_WINDOWS]:
                     del self._signers[old]
             revoked_at = self._revoked_at(signer.kid)
+            self._prepare_next(window, processed_at)
         if revoked_at is not None and instant_of(revoked_at) <= instant_of(processed_at):
             raise KeyRevoked(
                 f"the delegated key {signer.kid} of the window from {window.not_before} was revoked at {revoked_at}: "
                 "no receipt is signed with it. Freeze intake (receipts intake freeze) until the next window starts"
             )
         return signer
+
+    def _prepare_next(self, window: Window, processed_at: str) -> None:
+        """Near a window's end, read or make the next window's key, so that the first receipts of
+        the next window wait on no KMS call; a failure here only means it is done on demand."""
+        end = instant_of(window.not_after)
+        if end.timestamp() - instant_of(processed_at).timestamp() > self.seconds * AHEAD_SHARE:
+            return
+        following = window_at(window.not_after, self.seconds)
+        if following.not_before in self._signers:
+            return
+        try:
+            self._signers[following.not_before] = self._load_or_make(following)
+        except Exception as error:  # KMS or the store briefly unavailable: the next window retries
+            log.warning("could not prepare the delegated key of the window from %s: %s", following.not_before, error)
 
     def _revoked_at(self, kid: str) -> str | None:
         read = getattr(self.keys, "key_documents", None)
