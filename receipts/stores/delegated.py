@@ -271,5 +271,6 @@ class DelegatedSigner:
 
 
 def public_jwks_of(rows: Sequence[DelegatedKeyRow]) -> list[dict[str, Any]]:
-    """The public JWKs of delegated keys, from their endorsements (what the JWKS publishes)."""
+    """The public JWKs of delegated keys as their endorsements name them, unverified: for tools
+    that trust the store; verifiers take them from receipts.delegation.Delegations."""
     return [json.loads(b64url_decode(split_compact(row.endorsement).payload_b64))["jwk"] for row in rows]
