@@ -43,6 +43,7 @@ bench: venv  # each prints a table and a ratio, and writes benchmarks/results.js
 	$(BIN)/python benchmarks/restore.py
 	$(BIN)/python benchmarks/log_integration.py
 	$(BIN)/python benchmarks/account_page.py
+	$(BIN)/python benchmarks/kms_calls.py
 	@if command -v wrk >/dev/null; then $(BIN)/python benchmarks/site_throughput.py; \
 	else echo "site benchmark skipped: wrk is missing (apt-get install wrk)"; fi
 	@if command -v gcloud >/dev/null; then $(BIN)/python benchmarks/streaming_latency.py; \

@@ -56,7 +56,7 @@ def charge_messages(
     admitted = parsed.valid | "HoldWhileFrozen" >> beam.ParDo(HoldWhileFrozen(settings.store)).with_outputs(
         HELD, main="open"
     )
-    signer, kid = signing(settings.signer, settings.keys, settings.kid)
+    signer, kid = signing(settings.signer, settings.keys, settings.kid, settings.store)
     charged = admitted.open | "Charge" >> ChargeEvents(
         settings.store,
         signer,

@@ -140,9 +140,15 @@ def charging_settings(options: PipelineOptions) -> dict[str, Any]:
     }
 
 
-def signing(signer: str | None, keys: str | None, kid: str | None) -> tuple[str, str]:
+def signing(signer: str | None, keys: str | None, kid: str | None, store: str | None = None) -> tuple[str, str]:
     """(signer URL, kid) for a job: the signer URL given, or the key ring key `kid` names;
-    the kid given, or the signing key's own (for KMS, one GetPublicKey call)."""
+    the kid given, or the signing key's own (for KMS, one GetPublicKey call; for a delegated
+    signer, its endorsing key's). A delegated signer keeps its keys in the SQLite store only."""
+    if signer and signer.startswith("delegated://") and store and not store.startswith("sqlite:///"):
+        raise ValueError(
+            f"--signer delegated://… keeps its keys in the store, and {store.split('?')[0]} keeps none yet: "
+            "use kms:// on a gcp:// store (docs/DEPLOY.md, Choosing the signer)"
+        )
     if not signer:
         if not (keys and kid):
             raise ValueError("name the signing key: --signer URL, or --keys FOLDER with --kid KID")

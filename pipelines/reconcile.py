@@ -166,7 +166,12 @@ def build(pipeline: beam.Pipeline, settings: ReconcileSettings) -> dict[str, bea
         | "ReconcileCustomer"
         >> beam.ParDo(
             ReconcileCustomer(
-                settings.scope, settings.jwks, settings.keys, bool(settings.store), state_ttl(settings.store)
+                settings.scope,
+                settings.jwks,
+                settings.keys,
+                bool(settings.store),
+                state_ttl(settings.store),
+                settings.store,
             )
         )
     )

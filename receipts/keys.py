@@ -67,6 +67,13 @@ class Jwks:
     def from_json(cls, text: str | bytes) -> "Jwks":
         return cls(json.loads(text))
 
+    def with_keys(self, entries: list[Mapping[str, Any]]) -> "Jwks":
+        """These keys and `entries` (JWKs, checked as any JWKS entry is)."""
+        more = Jwks({"keys": entries})
+        combined = Jwks({"keys": []})
+        combined.keys, combined.problems = {**self.keys, **more.keys}, {**self.problems, **more.problems}
+        return combined
+
 
 def signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: bytes) -> str | None:
     """Why the RS256 `signature` over `signing_input` does not verify with the key `kid` of

@@ -224,3 +224,31 @@ class UnloggedReceipt:
     @property
     def entry(self) -> bytes:
         return bytes.fromhex(self.receipt_hash)
+
+
+KEYS_MARK = "keys:"  # the "logged through" mark of the key documents (a customer id never holds ':')
+
+
+@dataclass(frozen=True)
+class DelegatedKeyRow:
+    """One validity window's delegated signing key as a store keeps it: the private part only
+    wrapped (by Cloud KMS, or locally by the home's key-encryption key), and the HSM key's
+    endorsement of its public part (receipts.delegation). One per window, first writer wins."""
+
+    not_before: str  # the window's start: the row's key
+    kid: str
+    wrapped_private: bytes
+    endorsement: str  # compact JWS, typ key-endorsement+jws
+
+
+@dataclass(frozen=True)
+class KeyDocument:
+    """An endorsement or a revocation (compact JWS by the HSM key), numbered 1, 2, … in the
+    order the store wrote them: that order makes them log leaves under KEYS_MARK."""
+
+    number: int
+    document_id: str  # "endorsement:<kid>" or "revocation:<kid>"
+    kind: str  # "endorsement" or "revocation"
+    kid: str  # the delegated key's
+    jws: str
+    document_hash: str  # SHA-256 of the signed payload: the log entry

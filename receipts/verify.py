@@ -23,6 +23,7 @@ from receipts.canonical import (
     strict_loads,
 )
 from receipts.contract import EXPORT_EXTRA_FIELDS, contract_problem, is_int
+from receipts.delegation import Delegations, delegation_problem
 from receipts.events import CREDIT
 from receipts.jws import ALG, TYP, b64url_decode, split_compact
 from receipts.keys import Jwks, signature_problem
@@ -32,6 +33,7 @@ from receipts.money import AmountError, format_amount, parse_amount, parse_balan
 # Check names, in the order they run.
 FORMAT, SIGNATURE, CANONICAL, HASH, CONTRACT = "format", "signature", "canonical", "hash", "contract"
 SEQUENCE, CHAIN_LINK, BALANCE, IDEMPOTENCY = "sequence", "chain_link", "balance", "idempotency"
+KEY_ENDORSEMENT = "key_endorsement"  # with Delegations: the signing key is an HSM key or endorsed for the time
 
 
 NOT_CHECKED = "not checked"  # how a passed check's reason starts when there was nothing to compare with
@@ -86,12 +88,15 @@ class Verification:
         )
 
 
-def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
-    """Check one exported receipt: its JWS, canonical payload, hash and contract fields."""
+def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks, delegations: Delegations | None = None) -> Verification:
+    """Check one exported receipt: its JWS, canonical payload, hash and contract fields; with
+    `delegations`, also that its key is an HSM key or was endorsed for its processed_at."""
     claimed_id = receipt.get("receipt_id") if isinstance(receipt, Mapping) else None
     claimed_customer = receipt.get("customer_id") if isinstance(receipt, Mapping) else None
     claimed_sequence = receipt.get("sequence") if isinstance(receipt, Mapping) else None
     checks, body, payload_hash = verify_signed(receipt, jwks, TYP, "receipt_hash", contract_problem)
+    if delegations is not None and body is not None:
+        checks.append(key_endorsement_check(len(checks) + 1, delegations, body))
     return Verification(
         claimed_id if isinstance(claimed_id, str) else None,
         claimed_customer if isinstance(claimed_customer, str) else None,
@@ -100,6 +105,16 @@ def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks) -> Verification:
         body,
         payload_hash,
     )
+
+
+def key_endorsement_check(step: int, delegations: Delegations, body: Mapping[str, Any]) -> Check:
+    """The signed body's key against the trusted delegations (receipts.delegation)."""
+    problem = delegation_problem(delegations, body.get("kid"), body.get("processed_at"))
+    if problem:
+        return Check(step, KEY_ENDORSEMENT, False, problem)
+    kid = body.get("kid")
+    how = "an HSM key" if kid in delegations.root_kids else "endorsed by the HSM key for this time"
+    return Check(step, KEY_ENDORSEMENT, True, f"key {kid} is {how}")
 
 
 def verify_signed(
@@ -172,7 +187,9 @@ def verify_signed(
     return checks, body, payload_hash
 
 
-def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Verification]:
+def verify_chain(
+    receipts: Sequence[Mapping[str, Any]], jwks: Jwks, delegations: Delegations | None = None
+) -> list[Verification]:
     """Verify each receipt, then the links between them, per customer in the given order.
 
     A segment may start past sequence 1; then its first link and the balances before it
@@ -180,7 +197,7 @@ def verify_chain(receipts: Sequence[Mapping[str, Any]], jwks: Jwks) -> list[Veri
     amount of each accepted receipt (up for a charge, down for a v2 credit) and not at all
     for a rejected one.
     """
-    results = [verify_receipt(receipt, jwks) for receipt in receipts]
+    results = [verify_receipt(receipt, jwks, delegations) for receipt in receipts]
     previous: dict[str, Verification] = {}
     balances: dict[tuple[str, str], int] = {}
     from_start: set[str] = set()  # customers whose segment begins at sequence 1

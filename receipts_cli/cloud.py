@@ -25,7 +25,9 @@ signer_option = click.option(
     default=None,
     envvar="RECEIPTS_SIGNER",
     help="Sign with this key instead of the home's key ring (env RECEIPTS_SIGNER): "
-    "kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N or file:///PATH/key.pem.",
+    "kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N, file:///PATH/key.pem, or "
+    "delegated://kms/…/cryptoKeyVersions/N?wrap=…/cryptoKeys/K&window=1d (daily keys the HSM key endorses; "
+    "delegated://local/HOME/keys at home).",
 )
 kms_key_option = click.option(
     "--kms-key",

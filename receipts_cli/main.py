@@ -22,6 +22,8 @@ from receipts_cli.archive import register as register_archive_commands
 from receipts_cli.cloud import kms_key_option, signer_option, store_of
 from receipts_cli.cloud import register as register_cloud_commands
 from receipts_cli.console import print_run_summary, report_verification, run_pipeline
+from receipts_cli.delegated_keys import delegations_for, with_delegated_keys
+from receipts_cli.delegated_keys import register as register_delegated_key_commands
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.intake import refuse_while_frozen
 from receipts_cli.intake import register as register_intake_commands
@@ -192,14 +194,15 @@ def keys() -> None:
 @kms_key_option
 @click.pass_obj
 def keys_jwks(home: Home, kms_keys: tuple[str, ...]) -> None:
-    """The JWKS (RFC 7517) of every signing key, current and retired; with --kms-key, of
-    those Cloud KMS key versions instead (list every version receipts were signed with)."""
+    """The JWKS (RFC 7517) of every signing key, current and retired, and the delegated keys
+    this home's store endorsed; with --kms-key, of those Cloud KMS key versions instead (list
+    every version receipts were signed with)."""
     if kms_keys:
         from receipts_cli.cloud import kms_jwks
 
         click.echo(json.dumps(kms_jwks(kms_keys), indent=2))
         return
-    click.echo(json.dumps(home.keyring().jwks(), indent=2))
+    click.echo(json.dumps(with_delegated_keys(home, home.keyring().jwks()), indent=2))
 
 
 @keys.command("rotate")
@@ -290,9 +293,27 @@ def entitlements_list(home: Home) -> None:
     help="JWKS to verify against: a file, - for standard input, or an http(s) URL such as "
     "https://SITE/.well-known/jwks.json (default: this home's keys, retired ones included).",
 )
+@click.option(
+    "--endorsements",
+    "endorsements_location",
+    default=None,
+    metavar="FILE_OR_URL",
+    help="Key endorsements to check delegated keys against (https://SITE/.well-known/key-endorsements.json): "
+    "each receipt's key must be an HSM key, or endorsed by one for its processed_at and not revoked "
+    "(default with this home's keys: the home's delegated keys, if any).",
+)
+@click.option(
+    "--hsm-kid",
+    "hsm_kids",
+    multiple=True,
+    metavar="KID",
+    help="Trust only this HSM key (repeatable) to endorse delegated keys, not the document's own roots.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print failures only.")
 @click.pass_obj
-def verify(home: Home, file, jwks_location: str | None, quiet: bool) -> None:
+def verify(
+    home: Home, file, jwks_location: str | None, endorsements_location: str | None, hsm_kids, quiet: bool
+) -> None:
     """Verify exported receipts offline: signatures, canonical payloads, hashes, chain
     links, sequences and balances; and statements (`receipts statements export
     --with-receipts`): their lines and totals recomputed from the receipts. Exit status 1
@@ -305,6 +326,7 @@ def verify(home: Home, file, jwks_location: str | None, quiet: bool) -> None:
         raise click.ClickException(f"cannot read the JWKS: {error}") from error
     except JwksUnavailable as error:  # not there, or not readable
         raise click.BadParameter(str(error), param_hint="--jwks") from error
+    jwks, delegations = delegations_for(home, jwks, jwks_location, endorsements_location, hsm_kids)
     try:
         items = list(read_receipts(file.read()))
     except UnicodeDecodeError as error:
@@ -312,7 +334,7 @@ def verify(home: Home, file, jwks_location: str | None, quiet: bool) -> None:
     held, unreadable = readable_and_not(items)
     statements, receipts = split_statements(held)
     with err.status(f"Verifying {len(receipts)} receipt(s)…"):
-        results = verify_chain(receipts, jwks)
+        results = verify_chain(receipts, jwks, delegations)
     failed = report_verification(results, unreadable, quiet) if receipts or unreadable or not statements else 0
     failed += report_statements(statements, receipts, jwks, quiet)
     sys.exit(1 if failed else 0)
@@ -345,6 +367,7 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
 
 
 register_archive_commands(main)
+register_delegated_key_commands(keys)
 register_cloud_commands(main)
 register_intake_commands(main)
 register_log_commands(main)

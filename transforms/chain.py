@@ -2,7 +2,8 @@
 
 Keyed by customer_id; each element carries a batch of that customer's fresh events (one or
 a few in streaming, all of them in a batch job), chained in (timestamp, idempotent_key)
-order, signed with the key each body names, and written in chain order. Beam state keeps
+order, signed with the key each body names (a delegated signer's: the key of the body's
+processed_at window, the same on every worker), and written in chain order. Beam state keeps
 the chain (head, balances, usage) so the store need not be read per event; it is only a
 cache. When the store refuses a receipt (NOT_NEXT or CONFLICT: two jobs on one
 subscription, a job resumed from older state, a backfill into the same store, a retried
@@ -31,7 +32,7 @@ from receipts.rows import WriteOutcome
 from receipts.stores.signers import signer_from_url
 from receipts.stores.worker_stores import acquire_store, release_store
 from transforms.dedup import conflict
-from transforms.sign import processed_at, sign_named
+from transforms.sign import processed_at, sign_in_windows, signing_kid
 from transforms.sinks import DEAD, refused_for_good
 from transforms.state_coders import ChainStateCoder
 
@@ -67,7 +68,7 @@ class ChargeCustomer(beam.DoFn):
 
     def setup(self) -> None:
         self.store = acquire_store(self.store_url)
-        self.signer = signer_from_url(self.signer_url)
+        self.signer = signer_from_url(self.signer_url, self.store)  # a delegated signer keeps its keys there
         if self.signer.kid != self.kid:
             raise ValueError(f"the signer {self.signer_url} holds key {self.signer.kid}, not {self.kid}")
 
@@ -120,10 +121,11 @@ class ChargeCustomer(beam.DoFn):
                 if entitlement_id not in entitlements:
                     entitlements[entitlement_id] = self.store.entitlement(event.customer_id, entitlement_id)
                 entitlement = entitlements[entitlement_id]
-            receipt = state.append(event, entitlement, self.kid, self.clock(), charges)
+            at = self.clock()
+            receipt = state.append(event, entitlement, signing_kid(self.signer, at), at, charges)
             (self.accepted if receipt.body["status"] == ACCEPTED else self.rejected).inc()
             chained.append(receipt)
-        signed = sign_named(self.signer, chained)
+        signed = sign_in_windows(self.signer, chained)
         for start in range(0, len(signed), self.transaction_size):
             chunk = signed[start : start + self.transaction_size]
             before = self.store.ledger_conflicts

@@ -19,7 +19,8 @@ from receipts.reconciliation import CHECKS, CustomerResult, Scope, reconcile_cus
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
 from receipts.reconciliation.report import Summary, alert_message, summary_line
 from receipts.rows import CustomerState
-from receipts.stores.public_keys import load_jwks
+from receipts.stores import open_store
+from receipts.stores.public_keys import load_jwks, store_delegations
 from receipts.stores.retry import with_backoff
 
 log = logging.getLogger("receipts.reconcile")
@@ -40,8 +41,10 @@ class ReconcileCustomer(beam.DoFn):
         keys_folder: str | None,
         read_state: bool,
         idempotency_ttl_seconds: int | None = None,
+        store_url: str | None = None,
     ) -> None:
-        self.scope = scope
+        """`store_url`: the store whose delegated keys (and their endorsements) are checked too."""
+        self.scope, self.store_url = scope, store_url
         self.jwks_location, self.keys_folder = jwks_location, keys_folder
         self.read_state, self.ttl = read_state, idempotency_ttl_seconds
         self.customers = Metrics.counter("reconcile", "customers_reconciled")
@@ -50,6 +53,15 @@ class ReconcileCustomer(beam.DoFn):
 
     def setup(self) -> None:
         self.jwks, _ = load_jwks(self.jwks_location, self.keys_folder)
+        self.delegations = None
+        if self.store_url:
+            store = open_store(self.store_url)
+            try:
+                found = store_delegations(store, self.jwks)
+            finally:
+                store.close()
+            if found is not None:
+                self.jwks, self.delegations = found
 
     def process(self, element):
         customer_id, grouped = element
@@ -65,6 +77,7 @@ class ReconcileCustomer(beam.DoFn):
             self.jwks,
             self.scope,
             datetime.now(UTC),
+            self.delegations,
         )
         self.customers.inc()
         self.receipts.inc(result.tally.receipts)

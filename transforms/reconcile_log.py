@@ -135,8 +135,16 @@ class CheckLogged(_StoreDoFn):
         stored, leaves = list(grouped[STORED]), list(grouped[LEAVES])
         later = None
         if (stored and not leaves and stored[0].sequence <= stored[0].logged_through) or (leaves and not stored):
-            held = self.store.statement if receipt_id.startswith("s_") else self.store.receipt  # a leaf of either
-            later = LaterReads(self.store.log_leaf_index(receipt_id), held(receipt_id) is not None)
+            later = LaterReads(self.store.log_leaf_index(receipt_id), self._held(receipt_id))
         result = check_logged(receipt_id, stored, leaves, later)
         self.discrepancies.inc(len(result.discrepancies))
         yield result
+
+    def _held(self, leaf_id: str) -> bool:
+        """Does the store hold what a leaf names: a statement, a key document or a receipt?"""
+        if leaf_id.startswith("s_"):
+            return self.store.statement(leaf_id) is not None
+        if leaf_id.startswith(("endorsement:", "revocation:")):
+            read = getattr(self.store, "key_documents", None)
+            return read is not None and any(document.document_id == leaf_id for document in read())
+        return self.store.receipt(leaf_id) is not None

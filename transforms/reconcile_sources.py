@@ -15,7 +15,7 @@ from receipts.reconciliation import ArchivedCopy, CustomerResult, Tally
 from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE
 from receipts.reconciliation.log import StoredReceipt
 from receipts.reconciliation.stores import archived_copy
-from receipts.rows import statements_mark
+from receipts.rows import KEYS_MARK, statements_mark
 from receipts.stores.archives import open_archive
 from receipts.stores.retry import with_backoff
 from receipts.stores.worker_stores import acquire_store, release_store
@@ -89,6 +89,28 @@ class ReadCustomer(beam.DoFn):
                     yield beam.pvalue.TaggedOutput(LOGGED, (statement["statement_id"], stored))
 
 
+class ReadKeyDocuments(beam.DoFn):
+    """(anything) -> (document_id, StoredReceipt) per endorsement and revocation the store keeps:
+    log leaves too, numbered 1, 2, … under receipts.rows.KEYS_MARK (receipts.stores.sqlite_keys)."""
+
+    def __init__(self, store_url: str) -> None:
+        self.store_url = store_url
+
+    def setup(self) -> None:
+        self.store = acquire_store(self.store_url)
+
+    def teardown(self) -> None:
+        release_store(self.store)
+
+    def process(self, _):
+        read = getattr(self.store, "key_documents", None)
+        if read is None:
+            return
+        through = self.store.logged_through(KEYS_MARK)
+        for document in read():
+            yield document.document_id, StoredReceipt(KEYS_MARK, document.number, document.document_hash, through)
+
+
 def _stored_receipt(customer_id: str, receipt: dict, logged_through: int) -> tuple[str, StoredReceipt] | None:
     """(receipt_id, StoredReceipt) of a ledger receipt; None for one too broken to name (the
     chain's checks name it)."""
@@ -116,7 +138,15 @@ class ReadStores(beam.PTransform):
         read = customers | "ReadStateAndLedger" >> beam.ParDo(
             ReadCustomer(self.store_url, self.as_of, self.read_ledger)
         ).with_outputs(STATE, LOGGED, main=LEDGER)
-        return {STATE: read[STATE], LEDGER: read[LEDGER], LOGGED: read[LOGGED], CUSTOMERS: customers}
+        if not self.read_ledger:
+            return {STATE: read[STATE], LEDGER: read[LEDGER], LOGGED: read[LOGGED], CUSTOMERS: customers}
+        keys = (
+            begin
+            | "OnceForKeys" >> beam.Create([None])
+            | "ReadKeyDocuments" >> beam.ParDo(ReadKeyDocuments(self.store_url))
+        )
+        logged = (read[LOGGED], keys) | "ReceiptsStatementsAndKeys" >> beam.Flatten()
+        return {STATE: read[STATE], LEDGER: read[LEDGER], LOGGED: logged, CUSTOMERS: customers}
 
 
 class ListArchiveFiles(beam.DoFn):

@@ -27,6 +27,29 @@ def sign_named(signer: Signer, receipts: Sequence[ChainedReceipt]) -> list[Signe
     return [SignedReceipt(receipt, signature) for receipt, signature in zip(receipts, signatures, strict=True)]
 
 
+def sign_in_windows(signer: Signer, receipts: Sequence[ChainedReceipt]) -> list[SignedReceipt]:
+    """Sign each receipt with the key its processed_at's window has (a delegated signer,
+    receipts.stores.delegated) or with the signer itself; each group by sign_named, in order."""
+    key_at = getattr(signer, "signer_at", None)
+    if key_at is None:
+        return sign_named(signer, receipts)
+    groups: dict[str, tuple[Signer, list[int]]] = {}
+    for index, receipt in enumerate(receipts):
+        key = key_at(receipt.body["processed_at"])
+        groups.setdefault(key.kid, (key, []))[1].append(index)
+    signed: list[SignedReceipt | None] = [None] * len(receipts)
+    for key, indexes in groups.values():
+        for index, receipt in zip(indexes, sign_named(key, [receipts[i] for i in indexes]), strict=True):
+            signed[index] = receipt
+    return [receipt for receipt in signed if receipt is not None]
+
+
+def signing_kid(signer: Signer, at: str) -> str:
+    """The kid a body processed `at` names: its window's key's for a delegated signer."""
+    key_at = getattr(signer, "signer_at", None)
+    return key_at(at).kid if key_at is not None else signer.kid
+
+
 def processed_at(receipt: ChainedReceipt) -> Timestamp:
     """When the receipt was made, as a Beam timestamp: its event time from the write on (the
     archive windows by it)."""

@@ -26,7 +26,7 @@ from verifier_site import (
 )
 from verifier_site.blueprints import account, api, keys, log, lookup, ops, statements, verify
 from verifier_site.blueprints import ingest as ingest_api
-from verifier_site.key_source import KeyRingSource, KmsKeySource
+from verifier_site.key_source import KeyRingSource, KmsKeySource, WithDelegatedKeys, store_key_documents
 from verifier_site.session_cookies import SessionCookies
 
 DEFAULTS: dict[str, Any] = {
@@ -122,6 +122,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
                 "the verifier site needs KEY_SOURCE, KMS_KEY_VERSIONS or KEYS_FOLDER (the signing key ring's folder)"
             )
         app.config["KEY_SOURCE"] = KeyRingSource(Path(app.config["KEYS_FOLDER"]), app.config["KEYS_CACHE_SECONDS"])
+    if not isinstance(app.config["KEY_SOURCE"], WithDelegatedKeys):  # and the store's delegated keys
+        app.config["KEY_SOURCE"] = WithDelegatedKeys(
+            app.config["KEY_SOURCE"], store_key_documents, app.config["KEYS_CACHE_SECONDS"]
+        )
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secrets.token_bytes(32)  # sessions end with the process
     app.config["MAX_FORM_MEMORY_SIZE"] = app.config["MAX_CONTENT_LENGTH"]

@@ -18,22 +18,25 @@ from receipts.verify import (
     FORMAT,
     HASH,
     IDEMPOTENCY,
+    KEY_ENDORSEMENT,
     SEQUENCE,
     SIGNATURE,
     Check,
     Verification,
     verify_chain,
 )
+from verifier_site.key_source import trusted_delegations
 from verifier_site.metrics import count_verification
 
 GROUPS = (
-    ("signature", "Signature", (FORMAT, SIGNATURE)),
+    ("signature", "Signature", (FORMAT, SIGNATURE, KEY_ENDORSEMENT)),
     ("hash", "Canonical hash", (CANONICAL, HASH, CONTRACT)),
     ("chain_link", "Chain link", (IDEMPOTENCY, SEQUENCE, CHAIN_LINK, BALANCE)),
 )
 CHECK_WORDS = {
     FORMAT: "format",
     SIGNATURE: "signature",
+    KEY_ENDORSEMENT: "key endorsement",
     CANONICAL: "canonical form",
     HASH: "hash",
     CONTRACT: "contract",
@@ -228,7 +231,7 @@ def report(store: Store, receipt: dict[str, Any], jwks: Jwks, source: str) -> Re
     """Verify a stored receipt with its neighbours, so its chain link is checked both ways."""
     previous, following = neighbours(store, receipt)
     segment = [record for record in (previous, receipt, following) if record is not None]
-    results = verify_chain(segment, jwks)
+    results = verify_chain(segment, jwks, trusted_delegations())
     index = 1 if previous is not None else 0
     built = ReceiptReport(
         receipt,

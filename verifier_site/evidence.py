@@ -21,6 +21,7 @@ from flask import Response, jsonify, render_template
 from receipts.canonical import canonical_bytes
 from receipts.records import export_line
 from verifier_site.checks import ReceiptReport
+from verifier_site.evidence_key_steps import key_evidence, key_steps
 from verifier_site.evidence_log_steps import log_steps
 from verifier_site.evidence_steps import steps
 from verifier_site.key_source import KeySource
@@ -53,6 +54,7 @@ def build(report: ReceiptReport, keys: KeySource) -> dict[str, Any]:
     chain = {"previous": _link(report.previous), "this": _link(receipt), "next": _link(report.next)}
     kids = [str(key.get("kid")) for key in jwks["keys"]]
     log = log_evidence(receipt)
+    delegated = key_evidence(keys, kid)  # a delegated key: its endorsement by the HSM key
     *checks, last = steps(receipt, chain, kids, pem is not None)
     return {
         "evidence_version": EVIDENCE_VERSION,
@@ -65,10 +67,11 @@ def build(report: ReceiptReport, keys: KeySource) -> dict[str, Any]:
         "jwks": jwks,
         "verification": report.as_json(),
         "log": log,
+        "key_endorsement": delegated,
         "submission": submission_view(receipt),
         "instructions": [
             {"step": number, "text": step.text, "command": step.command}
-            for number, step in enumerate([*checks, *log_steps(log), last], start=1)
+            for number, step in enumerate([*checks, *key_steps(delegated), *log_steps(log), last], start=1)
         ],
     }
 
@@ -126,7 +129,8 @@ def readme(bundle: dict[str, Any]) -> str:
         "jwks.json (every published key), chain.json (the neighbouring receipts' hashes),",
         "receipt.tlog-proof and log.vkey (its inclusion proof in the transparency log, c2sp.org/tlog-proof@v1,",
         "and the log's key; absent while the receipt is not in the log yet), verification.json,",
-        "evidence.json (all of it in one document), verify.sh (the steps below).",
+        "evidence.json (all of it in one document), verify.sh (the steps below); for a receipt signed by a",
+        "delegated key, key-endorsement.jws and hsm-key.pem (the HSM key's endorsement of it, and that key).",
         "",
         "## Verify it yourself with openssl (in this folder, any POSIX shell)",
         "",
@@ -160,6 +164,12 @@ def zip_bytes(bundle: dict[str, Any]) -> bytes:
     }
     if bundle["public_key"]:
         files["public-key.pem"] = bundle["public_key"]["pem"].encode("ascii")
+    if bundle.get("key_endorsement"):
+        endorsed = bundle["key_endorsement"]
+        files["key-endorsement.jws"] = (endorsed["endorsement"] + "\n").encode("ascii")
+        files["hsm-key.pem"] = (endorsed["hsm_pem"] or "").encode("ascii")
+        if endorsed["revocation"]:
+            files["key-revocation.jws"] = (endorsed["revocation"] + "\n").encode("ascii")
     if bundle["log"]:
         files["receipt.tlog-proof"] = bundle["log"]["tlog_proof"].encode("utf-8")
         files["log.vkey"] = (bundle["log"]["vkey"] + "\n").encode("utf-8")

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from flask import current_app
+from joserfc.jwk import RSAKey
 
+from receipts.delegation import Delegations, key_endorsements_document
 from receipts.keys import Jwks
 from receipts.stores.gcp.kms import check_version_name, fetch_public_key, kms_client
 from receipts.stores.keyring import KeyRing
@@ -80,6 +82,75 @@ class KmsKeySource:
     def public_pem(self, kid: str) -> bytes | None:
         self.jwks()
         return self._pems.get(kid)
+
+
+class WithDelegatedKeys:
+    """The base source's keys (the HSM or key ring keys: the roots) and the delegated keys
+    (receipts.delegation) the store keeps, each published from its endorsement, retired ones
+    too; the endorsements and revocations re-read at most every `cache_seconds`."""
+
+    def __init__(
+        self,
+        base: KeySource,
+        documents: Callable[[], list[Any]],
+        cache_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.base, self._documents, self._cache_seconds, self._clock = base, documents, cache_seconds, clock
+        self._lock = threading.Lock()
+        self._cached: tuple[float, dict[str, Any], dict[str, Any]] | None = None
+
+    def _read(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        with self._lock:
+            now = self._clock()
+            if self._cached is None or now - self._cached[0] >= self._cache_seconds:
+                base = self.base.jwks()
+                documents = self._documents()
+                endorsements = [doc.jws for doc in documents if doc.kind == "endorsement"]
+                revocations = [doc.jws for doc in documents if doc.kind == "revocation"]
+                roots = [key["kid"] for key in base["keys"] if isinstance(key, dict) and "kid" in key]
+                endorsed = Delegations(Jwks(base), roots, endorsements).endorsed
+                jwks = {"keys": [*base["keys"], *(endorsement.jwk for endorsement in endorsed.values())]}
+                self._cached = (now, jwks, key_endorsements_document(roots, endorsements, revocations))
+            return self._cached[1], self._cached[2]
+
+    def jwks(self) -> dict[str, Any]:
+        return self._read()[0]
+
+    def public_pem(self, kid: str) -> bytes | None:
+        pem = self.base.public_pem(kid)
+        if pem is not None:
+            return pem
+        jwk = next((key for key in self.jwks()["keys"] if key.get("kid") == kid), None)
+        return RSAKey.import_key(jwk).as_pem(private=False) if jwk else None
+
+    def endorsements(self) -> dict[str, Any]:
+        """The key-endorsements document: roots, endorsements, revocations."""
+        return self._read()[1]
+
+
+def store_key_documents() -> list[Any]:
+    """The store's endorsements and revocations (a store that keeps no delegated keys has none)."""
+    from verifier_site.storage import get_store
+
+    read = getattr(get_store(), "key_documents", None)
+    return read() if read is not None else []
+
+
+def trusted_delegations() -> Delegations | None:
+    """The delegations a receipt's key is checked against, or None where no key was ever
+    delegated (then receipts are checked as before: by the JWKS alone)."""
+    source = site_keys()
+    if not isinstance(source, WithDelegatedKeys):
+        return None
+    document = source.endorsements()
+    if not document["endorsements"]:
+        return None
+    memo = current_app.extensions.get("trusted_delegations")
+    if memo is None or memo[0] is not document:
+        memo = (document, Delegations.from_document(document, Jwks(source.base.jwks())))
+        current_app.extensions["trusted_delegations"] = memo
+    return memo[1]
 
 
 def site_keys() -> KeySource:

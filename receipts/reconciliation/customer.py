@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 
 from receipts.canonical import differing_fields
 from receipts.contract import signed_body
+from receipts.delegation import Delegations
 from receipts.keys import Jwks
 from receipts.reconciliation.copies import Held, Link
 from receipts.reconciliation.findings import (
@@ -28,13 +29,25 @@ from receipts.reconciliation.findings import (
 from receipts.reconciliation.money import check_money
 from receipts.reconciliation.stores import check_idempotency_rows, check_stores, distinct_copies
 from receipts.rows import CustomerState, LedgerEntry
-from receipts.verify import BALANCE, CANONICAL, CHAIN_LINK, CONTRACT, FORMAT, HASH, SEQUENCE, SIGNATURE, verify_chain
+from receipts.verify import (
+    BALANCE,
+    CANONICAL,
+    CHAIN_LINK,
+    CONTRACT,
+    FORMAT,
+    HASH,
+    KEY_ENDORSEMENT,
+    SEQUENCE,
+    SIGNATURE,
+    verify_chain,
+)
 from receipts.verify import IDEMPOTENCY as REPEATED_KEY
 
 # receipts.verify's checks -> (the report's check, the field each is about)
 VERIFY_CHECKS = {
     FORMAT: (SIGNATURES, "signature"),
     SIGNATURE: (SIGNATURES, "signature"),
+    KEY_ENDORSEMENT: (SIGNATURES, "kid"),  # a delegated key outside its window, revoked, or never endorsed
     CANONICAL: (SIGNATURES, "body"),  # refined below to the field that differs
     HASH: (SIGNATURES, "receipt_hash"),
     CONTRACT: (SIGNATURES, "body"),
@@ -53,9 +66,11 @@ def reconcile_customer(
     jwks: Jwks,
     scope: Scope,
     read_at: datetime | None = None,
+    delegations: Delegations | None = None,
 ) -> CustomerResult:
     """Check one customer's chain in one pass (the primary copy: the ledger, or the archive
-    with `--source archive`), then the state store's rows and the other copies against it."""
+    with `--source archive`), then the state store's rows and the other copies against it.
+    With `delegations`, each receipt's key too (receipts.verify.KEY_ENDORSEMENT)."""
     tally = Tally(customers=1)
     found: list[Discrepancy] = []
     ledger_held = [Held.of_ledger(entry) for entry in ledger] if LEDGER in scope.sources else []
@@ -69,7 +84,7 @@ def reconcile_customer(
     in_scope = [held for held in ordered if not after_cut(held)]
     later = {held.receipt_id(None) for held in ordered if after_cut(held)}
     tally.aside(AFTER_CUT, len(ordered) - len(in_scope))
-    results = verify_chain([held.receipt for held in in_scope], jwks)
+    results = verify_chain([held.receipt for held in in_scope], jwks, delegations)
     chain = [Link(held, result) for held, result in zip(in_scope, results, strict=True)]
     tally.receipts = len(chain)
 

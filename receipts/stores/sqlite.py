@@ -25,6 +25,7 @@ from receipts.rows import (
 from receipts.stores.sqlite_account import SqliteAccount
 from receipts.stores.sqlite_archive_outbox import SqliteArchiveOutbox
 from receipts.stores.sqlite_intake import SqliteIntake
+from receipts.stores.sqlite_keys import SqliteDelegatedKeys
 from receipts.stores.sqlite_log import SqliteLog
 from receipts.stores.sqlite_restore import SqliteRestore
 from receipts.stores.sqlite_schema import COLUMNS_ADDED, SCHEMA
@@ -44,12 +45,14 @@ class SqliteStore(
     SqliteStatements,
     SqliteSubmissions,
     SqliteAccount,
+    SqliteDelegatedKeys,
 ):
     """Receipts, chain state and dead letters here; the reconciliation's reads
     (receipts.stores.sqlite_state_reads), the site's records (sqlite_site_records), the
     archive's outbox (sqlite_archive_outbox), the transparency log (sqlite_log), intake's
-    state (sqlite_intake), the restore (sqlite_restore), the statements (sqlite_statements)
-    and who submitted each event through the site's API (sqlite_submissions) beside it."""
+    state (sqlite_intake), the restore (sqlite_restore), the statements (sqlite_statements),
+    who submitted each event through the site's API (sqlite_submissions) and the delegated
+    signing keys (sqlite_keys) beside it."""
 
     idempotency_ttl_seconds = None  # idempotency rows are kept for ever
     ledger_conflicts = 0  # one database: a receipt and its rows commit together, never apart

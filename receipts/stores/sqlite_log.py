@@ -1,6 +1,7 @@
 """The transparency log's state in the SQLite store: the tree (size, root, stored hashes),
-the leaves (receipt or statement id <-> leaf index, and each leaf's entry), per customer a
-"logged through" mark (and one for the customer's statements), and every signed checkpoint
+the leaves (receipt, statement or key document id <-> leaf index, and each leaf's entry), per
+customer a "logged through" mark (and one for the customer's statements, one for the key
+documents: endorsements and revocations of delegated keys), and every signed checkpoint
 by size. receipts.stores.log_sequencer drives it; an append is one transaction. A part of
 `SqliteStore` (receipts.stores.sqlite), which supplies `_db` and its transactions."""
 
@@ -8,7 +9,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from receipts.restoration.log import LogRows
-from receipts.rows import LogState, UnloggedReceipt
+from receipts.rows import KEYS_MARK, LogState, UnloggedReceipt
 from receipts.stores.log_sequencer import Appended, check_origin, plan_append
 from receipts.tlog.stored import HashReadError
 from receipts.tlog.tiles import TILE_WIDTH
@@ -29,6 +30,15 @@ FROM statements s
 LEFT JOIN log_marks m ON m.customer_id = 'statements:' || s.customer_id
 WHERE s.number > coalesce(m.logged_sequence, 0)
 ORDER BY s.customer_id, s.number LIMIT ?
+"""
+# And the key documents (receipts.delegation: endorsements, revocations), one chain numbered in
+# the order they were written, under receipts.rows.KEYS_MARK.
+UNLOGGED_KEY_DOCUMENTS = f"""
+SELECT '{KEYS_MARK}', k.number, k.document_id, k.document_hash, coalesce(m.logged_sequence, 0)
+FROM key_documents k
+LEFT JOIN log_marks m ON m.customer_id = '{KEYS_MARK}'
+WHERE k.number > coalesce(m.logged_sequence, 0)
+ORDER BY k.number LIMIT ?
 """
 _CHUNK = 900  # SQL variables per IN (...)
 
@@ -78,9 +88,10 @@ class SqliteLog:
     def append_log(self, origin: str, max_entries: int) -> Appended | None:
         with self._transaction():
             state = check_origin(self._log_state(), origin)
-            rows = self._db.execute(UNLOGGED, (max_entries,)).fetchall()
-            if len(rows) < max_entries:
-                rows += self._db.execute(UNLOGGED_STATEMENTS, (max_entries - len(rows),)).fetchall()
+            rows: list = []  # key documents first: an endorsement is a leaf before the receipts its key signed
+            for query in (UNLOGGED_KEY_DOCUMENTS, UNLOGGED, UNLOGGED_STATEMENTS):
+                if len(rows) < max_entries:
+                    rows += self._db.execute(query, (max_entries - len(rows),)).fetchall()
             candidates = [UnloggedReceipt(*row[:4]) for row in rows]
             marks = {row[0]: row[4] for row in rows}
             appended = plan_append(state, candidates, marks, SqliteHashes(self._db), self._partial_bundle(state.size))
@@ -159,7 +170,7 @@ class SqliteLog:
         return row[0] if row else 0
 
     def unlogged_count(self) -> int:
-        """Receipts and statements stored and not yet leaves."""
+        """Receipts, statements and key documents stored and not yet leaves."""
         receipts = self._db.execute(
             "SELECT coalesce(sum(h.sequence - coalesce(m.logged_sequence, 0)), 0) FROM chain_heads h "
             "LEFT JOIN log_marks m ON m.customer_id = h.customer_id "
@@ -169,16 +180,24 @@ class SqliteLog:
             "SELECT count(*) FROM statements s LEFT JOIN log_marks m ON m.customer_id = 'statements:' || s.customer_id "
             "WHERE s.number > coalesce(m.logged_sequence, 0)"
         ).fetchone()[0]
-        return receipts + statements
+        keys = self._db.execute(
+            "SELECT count(*) FROM key_documents k LEFT JOIN log_marks m ON m.customer_id = ? "
+            "WHERE k.number > coalesce(m.logged_sequence, 0)",
+            (KEYS_MARK,),
+        ).fetchone()[0]
+        return receipts + statements + keys
 
     # -- restore (receipts.stores.log_restore) ------------------------------------------
     def stored_leaves(self) -> list[UnloggedReceipt]:
-        """Every receipt and statement the store holds, as the log takes them."""
+        """Every receipt, statement and key document the store holds, as the log takes them."""
         receipts = self._db.execute("SELECT customer_id, sequence, receipt_id, receipt_hash FROM receipts").fetchall()
         statements = self._db.execute(
             "SELECT 'statements:' || customer_id, number, statement_id, statement_hash FROM statements"
         ).fetchall()
-        return [UnloggedReceipt(*row) for row in receipts + statements]
+        keys = self._db.execute(
+            "SELECT ?, number, document_id, document_hash FROM key_documents", (KEYS_MARK,)
+        ).fetchall()
+        return [UnloggedReceipt(*row) for row in receipts + statements + keys]
 
     def restore_log(self, rows: LogRows, replacing: int = 0) -> bool:
         """Write the log's tables from a verified published log, in one transaction, if the

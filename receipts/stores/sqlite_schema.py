@@ -141,6 +141,20 @@ CREATE TABLE IF NOT EXISTS submissions (
 );
 CREATE INDEX IF NOT EXISTS submissions_by_address_until ON submissions (address_until)
     WHERE client_address IS NOT NULL;
+CREATE TABLE IF NOT EXISTS delegated_keys (  -- one signing key per validity window (receipts.delegation)
+    not_before      TEXT PRIMARY KEY,  -- the window's start: a second writer loses and reads the first's
+    kid             TEXT NOT NULL UNIQUE,
+    wrapped_private BLOB NOT NULL,     -- never in clear: Cloud KMS Encrypt, or AES-GCM under the home KEK
+    endorsement     TEXT NOT NULL      -- the HSM key's JWS over its public JWK and window
+);
+CREATE TABLE IF NOT EXISTS key_documents (  -- endorsements and revocations: log leaves, in this order
+    number        INTEGER PRIMARY KEY,  -- 1, 2, ... under the "keys:" log mark
+    document_id   TEXT NOT NULL UNIQUE,
+    kind          TEXT NOT NULL,
+    kid           TEXT NOT NULL,
+    jws           TEXT NOT NULL,
+    document_hash TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS dead_letters (
     dead_letter_id TEXT PRIMARY KEY,
     recorded       INTEGER NOT NULL,  -- insertion order

@@ -1,13 +1,15 @@
 """A Cloud KMS stand-in: a real gRPC server speaking KeyManagementService's GetPublicKey and
-AsymmetricSign with real RSA-2048 keys, so the real `google-cloud-kms` client talks to it
-over gRPC and what it signs verifies like any RS256 signature; and, as KMS does for
-EC_SIGN_ED25519 versions, pure Ed25519 over the request's `data` (a digest is refused).
+AsymmetricSign with real RSA-2048 keys (Encrypt and Decrypt with AES-256-GCM symmetric
+keys), so the real `google-cloud-kms` client talks to it over gRPC and what it signs
+verifies like any RS256 signature; and, as KMS does for EC_SIGN_ED25519 versions, pure
+Ed25519 over the request's `data` (a digest is refused).
 
 Faults on demand: answer the next calls with a gRPC status (UNAVAILABLE, …), corrupt a
 checksum or the signature, claim the request's CRC32C did not arrive. It records calls and
 the most calls it had in flight at once, so tests can see that signing overlaps.
 """
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +21,7 @@ import google_crc32c
 import grpc
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa, utils
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from google.cloud import kms_v1
 from google.cloud.kms_v1.services.key_management_service.transports import KeyManagementServiceGrpcTransport
 
@@ -26,6 +29,7 @@ SERVICE = "google.cloud.kms.v1.KeyManagementService"
 KEY_RING = "projects/billing-test/locations/us/keyRings/receipts"
 VERSION = f"{KEY_RING}/cryptoKeys/receipt-signing/cryptoKeyVersions/1"
 LOG_VERSION = f"{KEY_RING}/cryptoKeys/log-signing/cryptoKeyVersions/1"
+WRAP_KEY = f"{KEY_RING}/cryptoKeys/delegated-key-wrapping"
 Algorithm = kms_v1.CryptoKeyVersion.CryptoKeyVersionAlgorithm
 
 # Ways to spoil a response: each name is a fault the signer must catch.
@@ -44,8 +48,11 @@ class FakeKms:
     versions: dict[str, Version] = field(default_factory=dict)
     failures: list[grpc.StatusCode] = field(default_factory=list)  # the next calls' answers, in order
     corrupt: dict[str, int] = field(default_factory=dict)  # fault name -> how many responses to spoil
+    crypto_keys: dict[str, bytes] = field(default_factory=dict)  # ENCRYPT_DECRYPT key name -> AES-256 key
     sign_calls: int = 0
     public_key_calls: int = 0
+    encrypt_calls: int = 0
+    decrypt_calls: int = 0
     in_flight: int = 0
     max_in_flight: int = 0
 
@@ -63,6 +70,15 @@ class FakeKms:
         self.versions[name] = Version(key, algorithm)
         return name
 
+    def add_crypto_key(self, name: str = WRAP_KEY) -> str:
+        self.crypto_keys[name] = AESGCM.generate_key(bit_length=256)
+        return name
+
+    @property
+    def calls(self) -> int:
+        """Every KMS call so far, whatever the method."""
+        return self.sign_calls + self.public_key_calls + self.encrypt_calls + self.decrypt_calls
+
     def public_pem(self, name: str = VERSION) -> bytes:
         return (
             self.versions[name]
@@ -77,6 +93,8 @@ class FakeKms:
         handlers = {
             "GetPublicKey": _unary(self._get_public_key, kms_v1.GetPublicKeyRequest, kms_v1.PublicKey),
             "AsymmetricSign": sign,
+            "Encrypt": _unary(self._encrypt, kms_v1.EncryptRequest, kms_v1.EncryptResponse),
+            "Decrypt": _unary(self._decrypt, kms_v1.DecryptRequest, kms_v1.DecryptResponse),
         }
         self._server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
         port = self._server.add_insecure_port("127.0.0.1:0")
@@ -191,6 +209,49 @@ class FakeKms:
         if arrived and google_crc32c.value(data) != request.data_crc32c:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "data_crc32c does not match data")
         return version.key.sign(data), arrived
+
+    def _crypto_key(self, name: str, context: grpc.ServicerContext) -> bytes:
+        key = self.crypto_keys.get(name)
+        if key is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"CryptoKey {name} not found.")
+        return key
+
+    def _encrypt(self, request: kms_v1.EncryptRequest, context: grpc.ServicerContext) -> kms_v1.EncryptResponse:
+        """As KMS: AES-256-GCM with the additional authenticated data; checksums checked both ways."""
+        with self._lock:
+            self.encrypt_calls += 1
+        key = self._crypto_key(request.name, context)
+        plaintext, aad = request.plaintext, request.additional_authenticated_data
+        if "plaintext_crc32c" in request and google_crc32c.value(plaintext) != request.plaintext_crc32c:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "plaintext_crc32c does not match plaintext")
+        nonce = os.urandom(12)
+        ciphertext = nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
+        return kms_v1.EncryptResponse(
+            name=f"{request.name}/cryptoKeyVersions/1",
+            ciphertext=ciphertext,
+            ciphertext_crc32c=google_crc32c.value(ciphertext),
+            verified_plaintext_crc32c="plaintext_crc32c" in request,
+            verified_additional_authenticated_data_crc32c="additional_authenticated_data_crc32c" in request,
+            protection_level=kms_v1.ProtectionLevel.HSM,
+        )
+
+    def _decrypt(self, request: kms_v1.DecryptRequest, context: grpc.ServicerContext) -> kms_v1.DecryptResponse:
+        with self._lock:
+            self.decrypt_calls += 1
+        key = self._crypto_key(request.name, context)
+        ciphertext = request.ciphertext
+        if "ciphertext_crc32c" in request and google_crc32c.value(ciphertext) != request.ciphertext_crc32c:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "ciphertext_crc32c does not match ciphertext")
+        try:
+            plaintext = AESGCM(key).decrypt(ciphertext[:12], ciphertext[12:], request.additional_authenticated_data)
+        except Exception:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Decryption failed: the ciphertext is invalid.")
+        return kms_v1.DecryptResponse(
+            plaintext=plaintext,
+            plaintext_crc32c=google_crc32c.value(plaintext),
+            used_primary=True,
+            protection_level=kms_v1.ProtectionLevel.HSM,
+        )
 
 
 def _unary(method: Callable, request_type: Any, response_type: Any) -> grpc.RpcMethodHandler:

@@ -2,9 +2,10 @@
 
 from flask import Blueprint, Response, jsonify
 
+from receipts.delegation import key_endorsements_document
 from receipts.keys import KID_PATTERN
 from verifier_site.errors import SiteError
-from verifier_site.key_source import site_keys
+from verifier_site.key_source import WithDelegatedKeys, site_keys
 
 blueprint = Blueprint("keys", __name__)
 PUBLIC_CACHE = "public, max-age=300"
@@ -15,6 +16,17 @@ def jwks() -> Response:
     response = jsonify(site_keys().jwks())
     response.headers["Cache-Control"] = PUBLIC_CACHE
     response.headers["Access-Control-Allow-Origin"] = "*"  # public keys: any page may verify with them
+    return response
+
+
+@blueprint.get("/.well-known/key-endorsements.json")
+def key_endorsements() -> Response:
+    """The HSM keys (roots), and the endorsements and revocations of delegated keys: JWS by them."""
+    source = site_keys()
+    document = source.endorsements() if isinstance(source, WithDelegatedKeys) else key_endorsements_document([], [], [])
+    response = jsonify(document)
+    response.headers["Cache-Control"] = PUBLIC_CACHE
+    response.headers["Access-Control-Allow-Origin"] = "*"
     return response
 
 

@@ -11,7 +11,7 @@ from receipts.verify import Verification, verify_chain
 from verifier_site.bodies import body_limit
 from verifier_site.checks import failed_checks, headlines, result_json, summarize
 from verifier_site.errors import SiteError
-from verifier_site.key_source import trusted_jwks
+from verifier_site.key_source import trusted_delegations, trusted_jwks
 from verifier_site.metrics import count_verification
 
 blueprint = Blueprint("verify", __name__)
@@ -32,7 +32,7 @@ def read_submitted(data: bytes) -> tuple[list[dict[str, Any]], list[Unreadable]]
 
 
 def verify_receipts(receipts: list[dict[str, Any]], source: str) -> list[Verification]:
-    results = verify_chain(receipts, trusted_jwks())
+    results = verify_chain(receipts, trusted_jwks(), trusted_delegations())
     for result in results:
         count_verification(source, result.ok)
     return results

@@ -15,6 +15,12 @@ def public_paths() -> dict[str, Any]:
                 "responses": {"200": json_response("JWKS", ref("Jwks"))},
             }
         },
+        "/.well-known/key-endorsements.json": {
+            "get": {
+                "summary": "The HSM keys, and their endorsements and revocations of delegated signing keys",
+                "responses": {"200": json_response("Key endorsements", ref("KeyEndorsements"))},
+            }
+        },
         "/v1/keys/{kid}.pem": {
             "get": {
                 "summary": "One public key as PEM, for openssl",

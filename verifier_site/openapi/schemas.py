@@ -147,6 +147,23 @@ def component_schemas() -> dict[str, Any]:
                 "results": {"type": "array", "items": ref("Verification")},
             },
         },
+        "KeyEndorsements": {
+            "type": "object",
+            "required": ["roots", "endorsements", "revocations"],
+            "properties": {
+                "roots": {"type": "array", "items": {"type": "string"}, "description": "kids of the HSM keys"},
+                "endorsements": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "compact JWS, typ key-endorsement+jws, by a root: a delegated key's JWK and window",
+                },
+                "revocations": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "compact JWS, typ key-revocation+jws, by a root: a delegated key and when it ended",
+                },
+            },
+        },
         "Jwks": {
             "type": "object",
             "required": ["keys"],

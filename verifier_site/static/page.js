@@ -3,6 +3,7 @@
 // (text.js) and producer text isolated in <bdi>, so receipt text stays inert and cannot
 // reorder what is read. The top says how many receipts failed and links each one; a
 // heading is ticked only when every check under it ran and passed.
+import { trustedDelegations } from "./delegation.js";
 import { checkInLog } from "./inlog.js";
 import { parseJson } from "./json.js";
 import { pyStr } from "./python.js";
@@ -10,13 +11,14 @@ import { visible } from "./text.js";
 import * as verifier from "./verifier.js";
 
 const { FORMAT, SIGNATURE, CANONICAL, HASH, CONTRACT, IDEMPOTENCY, SEQUENCE, CHAIN_LINK, BALANCE } = verifier;
+const { KEY_ENDORSEMENT } = verifier;
 const GROUPS = [
-  ["signature", "Signature", [FORMAT, SIGNATURE]],
+  ["signature", "Signature", [FORMAT, SIGNATURE, KEY_ENDORSEMENT]],
   ["hash", "Canonical hash", [CANONICAL, HASH, CONTRACT]],
   ["chain_link", "Chain link", [IDEMPOTENCY, SEQUENCE, CHAIN_LINK, BALANCE]],
 ];
 const WORDS = new Map([
-  [FORMAT, "format"], [SIGNATURE, "signature"], [CANONICAL, "canonical form"], [HASH, "hash"],
+  [FORMAT, "format"], [SIGNATURE, "signature"], [KEY_ENDORSEMENT, "key endorsement"], [CANONICAL, "canonical form"], [HASH, "hash"],
   [CONTRACT, "contract"], [IDEMPOTENCY, "idempotency"], [SEQUENCE, "sequence"], [CHAIN_LINK, "chain link"],
   [BALANCE, "balance"],
 ]); // prettier-ignore
@@ -149,6 +151,16 @@ async function fetchKeys(url) {
   return verifier.trustedKeys(await response.text());
 }
 
+// The keys, and the delegations when the issuer endorsed any key (the server checks them then).
+async function fetchTrust(dataset) {
+  const keys = await fetchKeys(dataset.jwksUrl);
+  if (!dataset.endorsementsUrl) return [keys, null];
+  const response = await fetch(dataset.endorsementsUrl, { credentials: "omit", cache: "no-store" });
+  if (!response.ok) throw new Error(`could not fetch the key endorsements (HTTP ${response.status})`);
+  const delegations = await trustedDelegations(await response.text(), keys);
+  return [keys, delegations.endorsements ? delegations : null];
+}
+
 // The receipt's inclusion in the log, as one more result under the receipts' (fails the whole).
 async function logSection(container, holder, receipts) {
   const before = container.dataset.state;
@@ -210,7 +222,7 @@ function wireReceiptPage() {
   button.addEventListener("click", () =>
     run(container, async () => {
       const receipts = parseJson(holder.dataset.receipts);
-      const results = await verifier.verifyChain(receipts, await fetchKeys(holder.dataset.jwksUrl));
+      const results = await verifier.verifyChain(receipts, ...(await fetchTrust(holder.dataset)));
       render(container, results, [], holder.dataset.focus);
       if (holder.dataset.logProof) await logSection(container, holder, receipts);
     }),
@@ -235,7 +247,7 @@ function wireVerifyForm() {
       }
       const { receipts, unreadable } = verifier.readReceipts(text);
       if (receipts.length === 0 && unreadable.length === 0) throw new Error("paste a receipt or choose a file first");
-      const results = await verifier.verifyChain(receipts, await fetchKeys(form.dataset.jwksUrl));
+      const results = await verifier.verifyChain(receipts, ...(await fetchTrust(form.dataset)));
       render(container, results, unreadable, null);
     });
   });

@@ -16,6 +16,7 @@ import { isDict, isInt, isStr, pyEq, pyRepr, pySlice, pySorted, pyStr, pyStrip }
 export const [FORMAT, SIGNATURE, CANONICAL, HASH, CONTRACT] = ["format", "signature", "canonical", "hash", "contract"];
 export const [SEQUENCE, CHAIN_LINK, BALANCE, IDEMPOTENCY] = ["sequence", "chain_link", "balance", "idempotency"];
 export const NOT_CHECKED = "not checked";
+export const KEY_ENDORSEMENT = "key_endorsement"; // with delegations (delegation.js): the key is an HSM key or endorsed
 const ALG = "RS256";
 const TYP = "receipt+jws";
 const EXPORT_EXTRA_FIELDS = ["receipt_hash", "signature"];
@@ -31,7 +32,7 @@ function b64url(bytes) {
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
-function b64urlDecode(text) {
+export function b64urlDecode(text) {
   if (text.includes("=") || text.length % 4 === 1) throw new Error("not unpadded base64url");
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new Error("non-canonical base64url");
   const padded = text.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((text.length + 3) % 4);
@@ -40,7 +41,7 @@ function b64urlDecode(text) {
   return bytes;
 }
 
-function splitCompact(token) {
+export function splitCompact(token) {
   if (!isStr(token) || !/^[\0-\x7f]*$/.test(token)) throw new Error("a compact JWS is an ASCII string");
   const parts = token.split(".");
   if (parts.length !== 3 || parts.some((part) => !part)) {
@@ -91,7 +92,7 @@ function headerProblem(header, typ = TYP) {
   return null;
 }
 
-async function signatureProblem({ keys, problems }, kid, signingInput, signature) {
+export async function signatureProblem({ keys, problems }, kid, signingInput, signature) {
   const key = keys.get(kid);
   if (!key) {
     return problems.has(kid) ? `key ${kid} in the JWKS is not trusted: ${problems.get(kid)}` : `key ${kid} is not in the JWKS`;
@@ -145,7 +146,7 @@ function differingFields(first, second) {
 }
 
 // One exported receipt (a Map, as parseJson reads it): its JWS, payload, hash and contract.
-export async function verifyReceipt(receipt, trusted) {
+export async function verifyReceipt(receipt, trusted, delegations = null) {
   const checks = [];
   const add = (check, ok, reason = "") => checks.push({ step: checks.length + 1, check, ok, reason });
   if (!isDict(receipt)) {
@@ -200,6 +201,7 @@ export async function verifyReceipt(receipt, trusted) {
 
   const broken = await contractProblem(body, kid);
   add(CONTRACT, !broken, broken ?? "");
+  if (delegations) add(KEY_ENDORSEMENT, ...delegations.check(body));
   return { ...result, body, payloadHash };
 }
 
@@ -236,9 +238,9 @@ function balanceCheck(body, balances, fromStart) {
 }
 
 // Verify each receipt, then the links between them, per customer in the given order.
-export async function verifyChain(receipts, trusted) {
+export async function verifyChain(receipts, trusted, delegations = null) {
   const results = [];
-  for (const receipt of receipts) results.push(await verifyReceipt(receipt, trusted));
+  for (const receipt of receipts) results.push(await verifyReceipt(receipt, trusted, delegations));
   const previous = new Map();
   const balances = new Map();
   const fromStart = new Set();

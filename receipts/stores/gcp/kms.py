@@ -141,6 +141,7 @@ class KmsSigner:
         self._integrity_attempts = integrity_attempts
         self.public_key = fetch_public_key(self._client, self.name, give_up_after, first_retry_delay)
         self.kid = self.public_key.kid
+        self.jwk = self.public_key.jwk
         self._jwks = Jwks({"keys": [self.public_key.jwk]})  # every signature is checked before use
         if self.kid not in self._jwks.keys:
             raise ValueError(f"{self.name} is not a key receipts can be verified with: {self._jwks.problems}")
