@@ -56,9 +56,10 @@ def test_operator_keys_on_spanner_read_any_customer_and_customer_keys_keep_their
         assert client.get(route, headers={"Authorization": f"Bearer {customer_key}"}).status_code == 404, route
         assert client.get(route, headers={"Authorization": f"Bearer {operator_key}"}).status_code == 200, route
         assert client.get(route).status_code == 401, route
-    # Statements are not kept on this store yet: every key gets the same 404, no key 401.
+    # Statements (none closed yet): the operator reads any customer's, a customer key only its own.
     statements = "/v1/customers/cust_2/statements"
-    assert client.get(statements, headers={"Authorization": f"Bearer {operator_key}"}).status_code == 404
+    assert client.get(statements, headers={"Authorization": f"Bearer {operator_key}"}).status_code == 200
+    assert client.get(statements, headers={"Authorization": f"Bearer {customer_key}"}).status_code == 404
     assert client.get(statements).status_code == 401
     # The pages, with a session stored in Spanner.
     signed = client.post("/lookup", data={"receipt_id": theirs[0].receipt_id, "api_key": operator_key})
