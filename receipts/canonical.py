@@ -114,14 +114,28 @@ def strict_loads(text: str | bytes, **kwargs: Any) -> Any:
 def same_values(first: Any, second: Any) -> bool:
     """The same JSON, checked cheaply: equal values of the same types all the way down (so
     True is not 1). False may still be the same JSON (1.0 and 1): RFC 8785 bytes decide
-    then (`differing_fields`)."""
-    if type(first) is not type(second):
+    then (`differing_fields`). Containers are compared whole first (in C), then only the
+    types of their members, descending into nested ones."""
+    kind = type(first)
+    if kind is not type(second):
         return False
-    if type(first) is dict:
-        return first.keys() == second.keys() and all(same_values(value, second[name]) for name, value in first.items())
-    if type(first) is list:
-        return len(first) == len(second) and all(same_values(a, b) for a, b in zip(first, second, strict=True))
-    return first == second
+    if kind is dict:
+        if first != second:  # the same keys and Python-equal values, or not the same JSON
+            return False
+        pairs = ((value, second[name]) for name, value in first.items())
+    elif kind is list:
+        if first != second:
+            return False
+        pairs = zip(first, second, strict=True)
+    else:
+        return first == second
+    for value, other in pairs:
+        member = type(value)
+        if member is not type(other):
+            return False
+        if (member is dict or member is list or member is float) and not same_values(value, other):
+            return False  # (a float again: a NaN is only equal to itself as the same object)
+    return True
 
 
 def canonical_or_none(value: Mapping[str, Any]) -> bytes | None:

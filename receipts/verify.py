@@ -310,10 +310,8 @@ def _canonical_payload(payload: bytes) -> dict[str, Any]:
 def _same_json(exported: dict[str, Any], body: dict[str, Any], payload: bytes) -> bool:
     """Are the exported fields the signed body, as JSON? Typed-equal values are; anything else
     is decided by RFC 8785 bytes (so 1.0 is 1)."""
-    if exported == body and all(
-        same_values(value, body[name]) for name, value in exported.items() if type(value) is not str
-    ):
-        return True  # equal, and typed-equal wherever a str is not (True == 1 in Python, not in JSON)
+    if same_values(exported, body):
+        return True
     return canonical_or_none(exported) == payload
 
 
