@@ -1,7 +1,8 @@
 """Streaming throughput on the emulators: Pub/Sub -> streaming job -> Spanner + Firestore + GCS,
 against the batch job writing the same events into the same kind of store in the same run,
 and what each costs Spanner: transactions and mutations per receipt (counted by the store:
-a mutation per column of each row written, as Spanner counts them, index entries aside).
+a mutation per column of each row written, as Spanner counts them, index entries aside),
+and dedup's idempotency reads per receipt (the batch job's: one per customer batch of keys).
 
 The streaming job runs twice: with `--charge_batch_size 1` (each event its own
 transaction, the job before per-customer micro-batches) and with the default micro-batches.
@@ -38,6 +39,7 @@ def per_receipt(counts, receipts: int) -> dict[str, float]:
     return {
         "transactions": round(counts["store_write_transactions"] / written, 3),
         "mutations": round(counts["store_write_mutations"] / written, 2),
+        "idempotency_reads": round(counts["store_idempotency_reads"] / written, 3),  # dedup's store reads
     }
 
 
@@ -104,11 +106,16 @@ def main() -> None:
         ("streaming, one event per transaction (before)", single_seconds, single_counts),
         ("streaming, per-customer micro-batches (after)", stream_seconds, stream_counts),
     ]
-    print(f"{'what':<50}{'seconds':>9}{'events/s':>10}{'txn/receipt':>13}{'mutations/receipt':>19}")
+    print(
+        f"{'what':<50}{'seconds':>9}{'events/s':>10}{'txn/receipt':>13}{'mutations/receipt':>19}{'reads/receipt':>15}"
+    )
     for name, seconds, counts in rows:
         cost = per_receipt(counts, unique)
         rate = args.events / seconds
-        print(f"{name:<50}{seconds:>9.2f}{rate:>10.0f}{cost['transactions']:>13.3f}{cost['mutations']:>19.2f}")
+        print(
+            f"{name:<50}{seconds:>9.2f}{rate:>10.0f}{cost['transactions']:>13.3f}{cost['mutations']:>19.2f}"
+            f"{cost['idempotency_reads']:>15.3f}"
+        )
     stream_rate, batch_rate = args.events / stream_seconds, args.events / batch_seconds
     print(f"ratio (streaming / batch): {stream_rate / batch_rate:.2f}")
     record(

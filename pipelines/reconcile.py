@@ -6,7 +6,7 @@ Flex Template as it is) that a data engineer runs hourly or on demand:
     ReadArchive (files or objects in parallel)
       -> GroupPerCustomer (CoGroupByKey) -> ReconcileCustomer (one pass per chain)
     ReadLogLeaves (ranges in parallel) + the ledger's receipts
-      -> GroupPerReceipt (CoGroupByKey) -> CheckLogged;  CheckLogTree (checkpoint, tiles)
+      -> GroupPerShard (CoGroupByKey, ~4,096 leaves a shard) -> CheckLogged;  CheckLogTree
     customers -> CheckStatements (each statement recomputed, each receipt on one)
       -> SummarizeResults (CombineGlobally) -> WriteReport [-> FreezeIntake] [-> PublishAlert]
 
@@ -31,7 +31,7 @@ from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE, parse_time,
 from receipts.stores import store_class
 from transforms.intake import FreezeIntakeOnFailure
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
-from transforms.reconcile_log import LEAVES, STORED, CheckLogged, CheckLogTree, ReadLogLeaves
+from transforms.reconcile_log import LEAVES, STORED, CheckLogged, CheckLogTree, ReadLogLeaves, ShardLogged
 from transforms.reconcile_sources import CUSTOMERS, LOGGED, UNREADABLE, ReadArchive, ReadStores
 from transforms.reconcile_statements import CheckStatements
 
@@ -206,15 +206,16 @@ def _log_results(pipeline: beam.Pipeline, settings: ReconcileSettings, logged) -
     """The transparency log's check: each ledger receipt against its leaves, and the latest
     checkpoint against the store's hashes and the tiles beside the archive."""
     log = pipeline | "ReadLogLeaves" >> ReadLogLeaves(settings.store)
-    per_receipt = (
-        {STORED: logged, LEAVES: log[LEAVES]}
-        | "GroupPerReceipt" >> beam.CoGroupByKey()
+    stored = logged | "ShardLogged" >> beam.ParDo(ShardLogged(), beam.pvalue.AsSingleton(log["size"]))
+    per_shard = (
+        {STORED: stored, LEAVES: log[LEAVES]}
+        | "GroupPerShard" >> beam.CoGroupByKey()
         | "CheckLogged" >> beam.ParDo(CheckLogged(settings.store))
     )
     tree = log["size"] | "CheckLogTree" >> beam.ParDo(
         CheckLogTree(settings.store, settings.archive), beam.pvalue.AsSingleton(log["count"])
     )
-    return [per_receipt, tree]
+    return [per_shard, tree]
 
 
 def _boolean(text: str) -> bool:

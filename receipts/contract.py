@@ -45,9 +45,8 @@ def contract_problem(body: Mapping[str, Any], header_kid: str | None) -> str | N
     """First way the signed body breaks the receipt contract of its version (DESIGN.md), or None."""
     version = body.get("v")
     expected = BODY_FIELDS_V2 if is_int(version) and version == 2 else BODY_FIELDS
-    missing = sorted(expected - set(body))
-    extra = sorted(set(body) - expected)
-    if missing or extra:
+    if body.keys() != expected:
+        missing, extra = sorted(expected - set(body)), sorted(set(body) - expected)
         return f"body fields: missing {missing}, unexpected {extra}"
     if not is_int(version) or version not in VERSIONS:
         return "v must be 1 or 2"

@@ -19,6 +19,14 @@ def utc_timestamp(value: str) -> tuple[str, str]:
     if match is None:
         raise ValueError(PROBLEM)
     year, month, day, hour, minute, second, fraction, sign, off_h, off_m = match.groups()
+    if sign is None:  # already UTC (every receipt's): the fields are the text, once the date is valid
+        try:
+            datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
+        except (ValueError, OverflowError) as error:
+            raise ValueError(f"{PROBLEM} ({error})") from error
+        whole = f"{year}-{month}-{day}T{hour}:{minute}:{second}"
+        fraction = (fraction or "").rstrip("0")
+        return whole + (f".{fraction}" if fraction else "") + "Z", f"{whole}.{fraction.ljust(9, '0')}"
     try:
         local = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second))
         offset = timedelta(hours=int(off_h or 0), minutes=int(off_m or 0))

@@ -327,7 +327,9 @@ def _canonical_payload(payload: bytes) -> dict[str, Any]:
 def _same_json(exported: dict[str, Any], body: dict[str, Any], payload: bytes) -> bool:
     """Are the exported fields the signed body, as JSON? Typed-equal values are; anything else
     is decided by RFC 8785 bytes (so 1.0 is 1)."""
-    return same_values(exported, body) or canonical_or_none(exported) == payload
+    if same_values(exported, body):
+        return True
+    return canonical_or_none(exported) == payload
 
 
 def _first_difference(exported: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:

@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receipts.canonical import SAFE_INTEGER, _plain, canonical_bytes, receipt_id
+from receipts.canonical import SAFE_INTEGER, _plain, canonical_bytes, receipt_id, same_values
 
 # Every code point class that matters to JSON escaping: controls, quote, backslash, DEL,
 # U+2028/2029, BMP above the surrogates, astral, and lone surrogates (not UTF-8 encodable).
@@ -62,6 +62,40 @@ def test_same_bytes_or_same_error_as_rfc8785(value: dict) -> None:
 @given(st.dictionaries(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=6), SCALARS, max_size=20))
 def test_flat_ascii_named_objects_agree(value: dict) -> None:
     assert ours(value) == reference(value)
+
+
+def typed_equal(first: object, second: object) -> bool:
+    """same_values' rule written plainly: the same types and equal values all the way down."""
+    if type(first) is not type(second):
+        return False
+    if isinstance(first, dict):
+        return first.keys() == second.keys() and all(typed_equal(v, second[k]) for k, v in first.items())
+    if isinstance(first, list):
+        return len(first) == len(second) and all(typed_equal(a, b) for a, b in zip(first, second, strict=True))
+    return first == second
+
+
+def retyped(value: object) -> object:
+    """The same value with each True/False, whole float and int swapped for its equal twin."""
+    if isinstance(value, dict):
+        return {name: retyped(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [retyped(item) for item in value]
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int) and abs(value) < 2**53:
+        return float(value)
+    return value
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(TEXT, VALUES, max_size=8), st.data())
+def test_same_values_is_typed_equality_all_the_way_down(value: dict, data) -> None:
+    nan = float("nan")
+    twins = [value, json.loads(json.dumps(value)), retyped(value), {**value, "n": nan}, [value, nan], value | {"x": 1}]
+    first, second = data.draw(st.sampled_from(twins)), data.draw(st.sampled_from(twins))
+    assert same_values(first, second) == typed_equal(first, second)
+    assert same_values(first, first) == typed_equal(first, first)
 
 
 @pytest.mark.parametrize(

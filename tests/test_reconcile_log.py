@@ -17,6 +17,9 @@ from receipts.reconciliation.log import (
     StoredReceipt,
     check_log_tree,
     check_logged,
+    check_shard,
+    shard_count,
+    shard_of,
 )
 from receipts.stores.sqlite import SqliteStore
 from receipts_cli.main import main
@@ -42,6 +45,35 @@ def test_a_logged_receipt_holds_and_counts() -> None:
 def test_a_receipt_past_its_mark_is_not_yet_logged() -> None:
     result = check_logged("r_2", [StoredReceipt("c", 2, HASH, 1)], [])
     assert result.discrepancies == () and result.tally.set_aside == {NOT_YET_LOGGED: 1}
+
+
+def test_a_shard_adds_up_what_each_receipt_id_of_it_finds_and_asks_again_only_for_the_unmatched() -> None:
+    stored = [("r_1", StoredReceipt("c", 1, HASH, 3)), ("r_2", StoredReceipt("c", 2, HASH, 3))]
+    stored.append(("r_3", StoredReceipt("c", 3, HASH, 3)))
+    leaves = [Leaf(0, "r_1", bytes.fromhex(HASH), 0), Leaf(1, "r_2", b"\0" * 32, 1), Leaf(2, "r_x", b"\0" * 32, 2)]
+    asked: list[str] = []
+
+    def later(receipt_id: str) -> LaterReads:
+        asked.append(receipt_id)
+        return LaterReads()
+
+    result = check_shard(stored, leaves, later)
+    assert sorted(asked) == ["r_3", "r_x"]  # missing from the log, and a leaf of nothing stored
+    assert sorted((d.receipt_id, d.rule) for d in result.discrepancies) == [
+        ("r_2", "entry"),
+        ("r_3", "missing"),
+        ("r_x", "unknown_receipt"),
+    ]
+    assert result.tally.checks["log"] == {"customers": 1, "receipts": 3, "discrepancies": 3}
+    each = [check_logged(i, [s for r, s in stored if r == i], [x for x in leaves if x.receipt_id == i], LaterReads())
+            for i in ("r_1", "r_2", "r_3", "r_x")]  # fmt: skip
+    assert sorted(result.discrepancies, key=str) == sorted((d for r in each for d in r.discrepancies), key=str)
+
+
+def test_shards_hold_about_4096_leaves_and_a_receipt_id_always_goes_to_the_same_one() -> None:
+    assert [shard_count(size) for size in (0, 1, 4096, 4097, 20_000)] == [1, 1, 1, 2, 5]
+    assert shard_of("r_abc", 5) == shard_of("r_abc", 5) < 5
+    assert len({shard_of(f"r_{n}", 5) for n in range(100)}) == 5
 
 
 def test_what_the_log_lost_or_changed_is_named() -> None:

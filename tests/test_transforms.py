@@ -19,7 +19,7 @@ from receipts.records import Message
 from receipts.stores.sqlite import SqliteStore
 from tests.conftest import event_bytes, make_event
 from transforms.chain import ChargeCustomer
-from transforms.dedup import DEAD, DUPLICATE, DeduplicateEvents, DeduplicateGrouped
+from transforms.dedup import DEAD, DUPLICATE, DeduplicateEvents, DeduplicatePerCustomer
 from transforms.parse import ParseEvents, ReadJsonLines
 
 pytestmark = pytest.mark.beam
@@ -77,11 +77,19 @@ def test_parse_events_refuses_events_timestamped_ahead_of_processing_time() -> N
 
 
 def keyed(items: list[Message]) -> list[tuple[tuple[str, str], list]]:
-    """Group messages per (customer, key) as the batch pipeline's GroupByKey does."""
+    """Group messages per (customer, key), each element of the streaming step one batch."""
     groups: dict[tuple[str, str], list] = {}
     for item in items:
         event = make_event(**_fields(item))
         groups.setdefault((event.customer_id, event.idempotent_key), []).append((item, event))
+    return list(groups.items())
+
+
+def per_customer(items: list[Message]) -> list[tuple[str, list]]:
+    """Group messages per customer as the batch pipeline's GroupByKey before dedup does."""
+    groups: dict[str, list] = {}
+    for (customer_id, _), batch in keyed(items):
+        groups.setdefault(customer_id, []).extend(batch)
     return list(groups.items())
 
 
@@ -94,14 +102,14 @@ def _fields(item: Message) -> dict:
 # The streaming step (state, here kept for the job's life) and the batch step (no state: each
 # key arrives once, grouped) decide the same.
 DEDUPLICATORS = pytest.mark.parametrize(
-    "deduplicate",
-    [lambda url: DeduplicateEvents(url, ttl_seconds=None), DeduplicateGrouped],
-    ids=["stateful", "grouped"],
+    "deduplicate, grouped",
+    [(lambda url: DeduplicateEvents(url, ttl_seconds=None), keyed), (DeduplicatePerCustomer, per_customer)],
+    ids=["stateful", "per_customer"],
 )
 
 
 @DEDUPLICATORS
-def test_dedup_keeps_the_first_payload_in_input_order(store_url: str, deduplicate) -> None:
+def test_dedup_keeps_the_first_payload_in_input_order(store_url: str, deduplicate, grouped) -> None:
     first = message(2, amount="10.00")
     retry = message(5, amount="10.00")
     conflicting = message(3, amount="11.00")  # same key, other payload, later in the input
@@ -109,7 +117,7 @@ def test_dedup_keeps_the_first_payload_in_input_order(store_url: str, deduplicat
     with TestPipeline(runner=BATCH) as pipeline:
         result = (
             pipeline
-            | beam.Create(keyed([retry, conflicting, first, other_customer]))
+            | beam.Create(grouped([retry, conflicting, first, other_customer]))
             | beam.ParDo(deduplicate(store_url)).with_outputs(DEAD, DUPLICATE, main="fresh")
         )
         assert_that(result.fresh | beam.Map(lambda item: item[0].message_id), equal_to(["m2", "m4"]), label="fresh")
@@ -122,7 +130,9 @@ def test_dedup_keeps_the_first_payload_in_input_order(store_url: str, deduplicat
 
 
 @DEDUPLICATORS
-def test_dedup_falls_back_to_the_store_for_keys_it_has_not_seen(store_url: str, make_chain, deduplicate) -> None:
+def test_dedup_falls_back_to_the_store_for_keys_it_has_not_seen(
+    store_url: str, make_chain, deduplicate, grouped
+) -> None:
     from receipts.records import SignedReceipt
 
     store = SqliteStore(store_url)
@@ -135,7 +145,7 @@ def test_dedup_falls_back_to_the_store_for_keys_it_has_not_seen(store_url: str, 
     with TestPipeline(runner=BATCH) as pipeline:
         result = (
             pipeline
-            | beam.Create(keyed([message(1, amount="10.00"), message(2, amount="12.00")]))
+            | beam.Create(grouped([message(1, amount="10.00"), message(2, amount="12.00")]))
             | beam.ParDo(deduplicate(store_url)).with_outputs(DEAD, DUPLICATE, main="fresh")
         )
         assert_that(result.fresh, equal_to([]), label="fresh")

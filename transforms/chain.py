@@ -138,10 +138,14 @@ class ChargeCustomer(beam.DoFn):
             yield from zip(chunk, outcomes, items[start : start + self.transaction_size], strict=True)
 
     def _settle(self, refused: list[tuple[Message, Event]]):
-        """Each refused event against the store: its stored receipt (a replay), a conflict dead
-        letter (another event holds its key), or the item itself, to chain again."""
+        """Each refused event (all of one customer) against the store, whose keys it reads at
+        once: its stored receipt (a replay), a conflict dead letter (another event holds its
+        key), or the item itself, to chain again."""
+        held = self.store.lookup_idempotency_many(
+            refused[0][1].customer_id, [event.idempotent_key for _, event in refused]
+        )
         for message, event in refused:
-            record = self.store.lookup_idempotency(event.customer_id, event.idempotent_key)
+            record = held.get(event.idempotent_key)
             if record is None:
                 yield (message, event)
             elif record.event_sha256 == event.event_sha256:

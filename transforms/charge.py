@@ -13,7 +13,7 @@ from receipts.records import Message
 from transforms import state_coders  # noqa: F401  (registers the Message and Event coders)
 from transforms.chain import ChargeCustomer
 from transforms.dedup import DEAD as DEDUP_DEAD
-from transforms.dedup import DEDUP_TTL_SECONDS, DUPLICATE, DeduplicateEvents, DeduplicateGrouped
+from transforms.dedup import DEDUP_TTL_SECONDS, DUPLICATE, DeduplicateEvents, DeduplicatePerCustomer
 from transforms.sinks import DEAD as WRITE_DEAD
 
 ChargeItem = tuple[Message, Event]
@@ -93,18 +93,27 @@ class ChargeEvents(beam.PTransform):
     def deduplicate(self) -> beam.DoFn:
         if self.streaming:
             return DeduplicateEvents(self.store, self.dedup_ttl)
-        return DeduplicateGrouped(self.store)
+        return DeduplicatePerCustomer(self.store)
 
     def expand(self, events):
-        batching = OnePerBatch if self.streaming else GroupPerKey
-        deduplicated = (
-            events
-            | "KeyByIdempotencyKey"
-            >> beam.Map(lambda item: ((item[1].customer_id, item[1].idempotent_key), item)).with_output_types(
-                tuple[tuple[str, str], ChargeItem]
+        if self.streaming:
+            batches = (
+                events
+                | "KeyByIdempotencyKey"
+                >> beam.Map(lambda item: ((item[1].customer_id, item[1].idempotent_key), item)).with_output_types(
+                    tuple[tuple[str, str], ChargeItem]
+                )
+                | "BatchPerIdempotencyKey" >> OnePerBatch()
             )
-            | "BatchPerIdempotencyKey" >> batching()
-            | "Deduplicate" >> beam.ParDo(self.deduplicate()).with_outputs(DEDUP_DEAD, DUPLICATE, main="fresh")
+        else:
+            batches = (
+                events
+                | "KeyByCustomerForDedup"
+                >> beam.Map(lambda item: (item[1].customer_id, item)).with_output_types(tuple[str, ChargeItem])
+                | "BatchPerCustomerForDedup" >> GroupPerKey()
+            )
+        deduplicated = batches | "Deduplicate" >> beam.ParDo(self.deduplicate()).with_outputs(
+            DEDUP_DEAD, DUPLICATE, main="fresh"
         )
         written = (
             deduplicated.fresh

@@ -1,7 +1,8 @@
 """Exactly-once charging: drop repeats of (customer_id, idempotent_key).
 
-Keyed by (customer_id, idempotent_key); each element carries a batch of that key's
-messages (one in streaming, all of them in a batch job), decided in input order. In
+Streaming is keyed by (customer_id, idempotent_key), each element one message. Batch is
+keyed by customer_id, each element all of that customer's messages, whose keys the store
+answers LOOKUP_BATCH at a time. A key's messages are decided in input order. In
 streaming, state remembers the first payload's event_sha256 until an event-time expiry
 timer clears it (TTL past the element's timestamp: the publish time); keys older than the
 state fall back to the store. In batch each key arrives once, so the store is the only
@@ -31,6 +32,7 @@ IN_FLIGHT_SECONDS = 300  # longer than an event takes from dedup to the store
 # state saves nothing, and every key's timer fires when a job drains. Producers retry for 300 s
 # (receipts.producer), so their retries hit state; anything later is the store's to answer.
 DEDUP_TTL_SECONDS = 2 * IN_FLIGHT_SECONDS
+LOOKUP_BATCH = 500  # a customer's keys per store read in batch (SQLite: one IN query; Spanner: one read)
 
 
 def remembered(text: str | None) -> tuple[str | None, float]:
@@ -53,6 +55,7 @@ class _Deduplicate(beam.DoFn):
         self.store_url = store_url
         self.duplicates = Metrics.counter("receipts", "duplicates")
         self.conflicts = Metrics.counter("receipts", "idempotency_conflicts")
+        self.lookups = Metrics.counter("receipts", "store_idempotency_reads")
 
     def setup(self) -> None:
         self.store = acquire_store(self.store_url)
@@ -61,8 +64,13 @@ class _Deduplicate(beam.DoFn):
         release_store(self.store)
 
     def stored_sha256(self, customer_id: str, idempotent_key: str) -> str | None:
-        record = self.store.lookup_idempotency(customer_id, idempotent_key)
-        return record.event_sha256 if record else None
+        return self.stored_many(customer_id, [idempotent_key]).get(idempotent_key)
+
+    def stored_many(self, customer_id: str, keys: list[str]) -> dict[str, str]:
+        """The event_sha256 the store charged under each of `keys` it holds: one store read."""
+        self.lookups.inc()
+        records = self.store.lookup_idempotency_many(customer_id, keys)
+        return {key: record.event_sha256 for key, record in records.items()}
 
     def decide(self, seen: str | None, batch: Iterable[tuple[Message, Event]]) -> tuple[list[Any], str | None]:
         """The outputs for a key's messages in input order, given the event_sha256 already
@@ -122,15 +130,24 @@ class DeduplicateEvents(_Deduplicate):
         first.clear()
 
 
-class DeduplicateGrouped(_Deduplicate):
-    """Batch: the GroupByKey before it hands over each key once, with all of its messages, so
-    the store is the only memory needed. No per-key state and timers: on the DirectRunner
-    their bookkeeping was about a quarter of the batch job's cost besides signing."""
+class DeduplicatePerCustomer(_Deduplicate):
+    """Batch: keyed by customer_id, each element all of the customer's messages (the
+    GroupByKey before it), so the store is the only memory needed and its keys are looked
+    up LOOKUP_BATCH at a time: one store read per customer batch, not one per key. No
+    per-key state and timers: on the DirectRunner their bookkeeping was about a quarter of
+    the batch job's cost besides signing."""
 
-    def process(self, element: tuple[tuple[str, str], Iterable[tuple[Message, Event]]]):
-        (customer_id, idempotent_key), batch = element
-        outputs, _ = self.decide(self.stored_sha256(customer_id, idempotent_key), batch)
-        return outputs
+    def process(self, element: tuple[str, Iterable[tuple[Message, Event]]]):
+        customer_id, items = element
+        per_key: dict[str, list[tuple[Message, Event]]] = {}
+        for message, event in items:
+            per_key.setdefault(event.idempotent_key, []).append((message, event))
+        keys = sorted(per_key)
+        for start in range(0, len(keys), LOOKUP_BATCH):
+            batch = keys[start : start + LOOKUP_BATCH]
+            stored = self.stored_many(customer_id, batch)
+            for key in batch:
+                yield from self.decide(stored.get(key), per_key[key])[0]
 
 
 def conflict(message: Message, event: Event) -> DeadLetter:

@@ -20,7 +20,7 @@ from receipts.stores.archives import open_archive
 from receipts.stores.retry import with_backoff
 from receipts.stores.worker_stores import acquire_store, release_store
 
-LOGGED = "logged"  # the ledger's receipts keyed by receipt id, for the log's check
+LOGGED = "logged"  # per customer, its ledger receipts as (receipt_id, StoredReceipt), for the log's check
 CUSTOMERS = "customers"  # every customer id listed, once
 UNREADABLE = "unreadable"  # the third CoGroupByKey input, beside the stores' (findings: STATE, LEDGER, ARCHIVE)
 # Customer ids are [A-Za-z0-9_-]: these bounds cut the id space into ranges listed in parallel
@@ -77,16 +77,20 @@ class ReadCustomer(beam.DoFn):
             self.ledger_read.inc(len(entries))
             yield customer_id, entries
             logged_through = self.store.logged_through(customer_id)
-            for entry in entries:  # for the log's check, keyed by receipt (transforms.reconcile_log)
+            logged = []  # for the log's check, one list per customer (transforms.reconcile_log shards it)
+            for entry in entries:
                 stored = _stored_receipt(customer_id, entry.receipt, logged_through)
                 if stored is not None:
-                    yield beam.pvalue.TaggedOutput(LOGGED, stored)
+                    logged.append(stored)
             if hasattr(self.store, "statements"):  # statements are leaves too: numbered 1, 2, … by period
                 mark = statements_mark(customer_id)
                 through = self.store.logged_through(mark)
                 for number, statement in enumerate(self.store.statements(customer_id), start=1):
-                    stored = StoredReceipt(mark, number, statement["statement_hash"], through)
-                    yield beam.pvalue.TaggedOutput(LOGGED, (statement["statement_id"], stored))
+                    logged.append(
+                        (statement["statement_id"], StoredReceipt(mark, number, statement["statement_hash"], through))
+                    )
+            if logged:
+                yield beam.pvalue.TaggedOutput(LOGGED, logged)
 
 
 class ReadKeyDocuments(beam.DoFn):

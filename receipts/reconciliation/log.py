@@ -3,7 +3,8 @@ once, each leaf's entry is its receipt's hash, no leaf names a receipt no store 
 the store's hashes and the published tiles make the latest checkpoint. Pure: the reads are
 the reconciliation's (transforms.reconcile_log)."""
 
-from collections.abc import Sequence
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from receipts.reconciliation.findings import LEDGER, LOG, CustomerResult, Discrepancy, Tally
@@ -13,6 +14,7 @@ LOGGED_AFTER_READ = "logged_after_read"  # logged after the log's leaves were re
 STORED_AFTER_READ = "stored_after_read"  # a leaf whose receipt reached the ledger after it was read
 NOT_YET_SIGNED = "log_entries_not_yet_signed"  # logged, and past the latest checkpoint: the next one signs them
 WHERE = "the log"
+SHARD_LEAVES = 4096  # leaves per shard of the log check: one join per shard, not one per receipt
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,45 @@ def check_logged(
         add("leaf", f"logged {len(leaves)} times: leaves {indexes}", "logged_twice", "log")
     tally.found(found)
     return CustomerResult(customer, tuple(found), tally)
+
+
+def shard_count(size: int) -> int:
+    """Shards of the log check for a log of `size` leaves: about SHARD_LEAVES each."""
+    return max(1, -(-size // SHARD_LEAVES))
+
+
+def shard_of(receipt_id: str, shards: int) -> int:
+    """The shard a receipt id's stored receipt and leaves both go to (CRC-32: stable everywhere)."""
+    return zlib.crc32(receipt_id.encode("utf-8")) % shards
+
+
+def needs_later_read(stored: Sequence[StoredReceipt], leaves: Sequence[Leaf]) -> bool:
+    """Did the first reads leave a receipt id unmatched, so the store is asked once more?
+    (Stored, logged through its mark and no leaf; or a leaf and nothing stored.)"""
+    return bool((stored and not leaves and stored[0].sequence <= stored[0].logged_through) or (leaves and not stored))
+
+
+def check_shard(
+    stored: Iterable[tuple[str, StoredReceipt]],
+    leaves: Iterable[Leaf],
+    later_reads: Callable[[str], LaterReads],
+) -> CustomerResult:
+    """`check_logged` for every receipt id of one shard, added up: the ledger's receipts and
+    the log's leaves that shard_of sends there. `later_reads(receipt_id)` is the second look
+    for an id the first reads left unmatched."""
+    per_id: dict[str, tuple[list[StoredReceipt], list[Leaf]]] = {}
+    for receipt_id, receipt in stored:
+        per_id.setdefault(receipt_id, ([], []))[0].append(receipt)
+    for leaf in leaves:
+        per_id.setdefault(leaf.receipt_id, ([], []))[1].append(leaf)
+    tally, found = Tally(), []
+    for receipt_id in sorted(per_id):
+        its_stored, its_leaves = per_id[receipt_id]
+        later = later_reads(receipt_id) if needs_later_read(its_stored, its_leaves) else None
+        result = check_logged(receipt_id, its_stored, its_leaves, later)
+        tally.merge(result.tally)
+        found.extend(result.discrepancies)
+    return CustomerResult(None, tuple(found), tally)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ from receipts.stores.sqlite_state_reads import SqliteStateReads
 from receipts.stores.sqlite_statements import SqliteStatements
 from receipts.stores.sqlite_submissions import SqliteSubmissions
 
+IN_CHUNK = 900  # keys per IN query: under SQLite's oldest variable limit (999) with the customer
+
 
 class SqliteStore(
     SqliteStateReads,
@@ -81,11 +83,22 @@ class SqliteStore(
 
     # -- reads ---------------------------------------------------------------------
     def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None:
-        row = self._db.execute(
-            "SELECT receipt_id, event_sha256 FROM idempotency_keys WHERE customer_id = ? AND idempotent_key = ?",
-            (customer_id, idempotent_key),
-        ).fetchone()
-        return IdempotencyRecord(customer_id, idempotent_key, *row) if row else None
+        return self.lookup_idempotency_many(customer_id, [idempotent_key]).get(idempotent_key)
+
+    def lookup_idempotency_many(self, customer_id: str, keys: Iterable[str]) -> dict[str, IdempotencyRecord]:
+        """The records of those of `keys` the customer used: one IN query per IN_CHUNK keys
+        (SQLite caps a statement's variables; 999 before 3.32)."""
+        wanted = list(dict.fromkeys(keys))
+        found: dict[str, IdempotencyRecord] = {}
+        for start in range(0, len(wanted), IN_CHUNK):
+            chunk = wanted[start : start + IN_CHUNK]
+            rows = self._db.execute(
+                "SELECT idempotent_key, receipt_id, event_sha256 FROM idempotency_keys "
+                f"WHERE customer_id = ? AND idempotent_key IN ({', '.join('?' * len(chunk))})",
+                (customer_id, *chunk),
+            ).fetchall()
+            found.update((key, IdempotencyRecord(customer_id, key, receipt_id, sha)) for key, receipt_id, sha in rows)
+        return found
 
     def load_chain(self, customer_id: str) -> ChainState:
         head = self._db.execute(

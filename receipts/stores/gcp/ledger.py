@@ -45,6 +45,15 @@ class FirestoreLedger:
         )
         return snapshot.to_dict() if snapshot.exists else None
 
+    def _get_ledgers(self, receipt_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The documents of those of `receipt_ids` the ledger holds, in one get_all."""
+        if not receipt_ids:
+            return {}
+        collection = self._firestore.collection(RECEIPTS)
+        references = [collection.document(receipt_id) for receipt_id in receipt_ids]
+        snapshots = with_backoff("Firestore get_all", lambda: list(self._firestore.get_all(references)))
+        return {snapshot.id: snapshot.to_dict() for snapshot in snapshots if snapshot.exists}
+
     def _create_ledger_documents(self, documents: list[tuple[str, dict[str, Any]]]) -> None:
         """Create-only. A batch is atomic, so the fast path is one batch; if any document
         exists already (a retry), fall back to one create per document."""

@@ -16,7 +16,7 @@ Every call that a briefly unavailable service can fail is retried with backoff.
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -128,19 +128,27 @@ class SpannerFirestoreStore(
         return with_backoff(f"Spanner read {table}", run)
 
     def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None:
+        return self.lookup_idempotency_many(customer_id, [idempotent_key]).get(idempotent_key)
+
+    def lookup_idempotency_many(self, customer_id: str, keys: Iterable[str]) -> dict[str, IdempotencyRecord]:
+        """One Spanner read of all `keys`; the keys it no longer holds (older than its TTL) in
+        one Firestore get_all of the ledger documents under their deterministic ids."""
+        wanted = list(dict.fromkeys(keys))
+        if not wanted:
+            return {}
         rows = self._read(
-            "IdempotencyKeys", ["ReceiptId", "EventSha256"], spanner.KeySet(keys=[[customer_id, idempotent_key]])
+            "IdempotencyKeys",
+            ["IdempotentKey", "ReceiptId", "EventSha256"],
+            spanner.KeySet(keys=[[customer_id, key] for key in wanted]),
         )
-        if rows:
-            return IdempotencyRecord(customer_id, idempotent_key, rows[0][0], rows[0][1])
-        # Older than the Spanner TTL: the ledger document under the deterministic id answers.
-        document = self._get_ledger(canonical.receipt_id(customer_id, idempotent_key))
-        if document is None:
-            return None
-        body = json.loads(document["body"])
-        if body.get("idempotent_key") != idempotent_key or body.get("customer_id") != customer_id:
-            return None
-        return IdempotencyRecord(customer_id, idempotent_key, body["receipt_id"], body["event_sha256"])
+        found = {key: IdempotencyRecord(customer_id, key, receipt_id, sha) for key, receipt_id, sha in rows}
+        older = {canonical.receipt_id(customer_id, key): key for key in wanted if key not in found}
+        for receipt_id, document in self._get_ledgers(list(older)).items():
+            body = json.loads(document["body"])
+            key = older[receipt_id]
+            if body.get("idempotent_key") == key and body.get("customer_id") == customer_id:
+                found[key] = IdempotencyRecord(customer_id, key, body["receipt_id"], body["event_sha256"])
+        return found
 
     def load_chain(self, customer_id: str) -> ChainState:
         one = spanner.KeySet(keys=[[customer_id]])
