@@ -94,8 +94,9 @@ class ReadCustomer(beam.DoFn):
 
 
 class ReadKeyDocuments(beam.DoFn):
-    """(anything) -> (document_id, StoredReceipt) per endorsement and revocation the store keeps:
-    log leaves too, numbered 1, 2, … under receipts.rows.KEYS_MARK (receipts.stores.sqlite_keys)."""
+    """(anything) -> [(document_id, StoredReceipt)] of the endorsements and revocations the store
+    keeps, in one list as ReadCustomer gives a customer's (ShardLogged takes lists): log leaves
+    too, numbered 1, 2, … under receipts.rows.KEYS_MARK (receipts.stores.sqlite_keys)."""
 
     def __init__(self, store_url: str) -> None:
         self.store_url = store_url
@@ -111,8 +112,12 @@ class ReadKeyDocuments(beam.DoFn):
         if read is None:
             return
         through = self.store.logged_through(KEYS_MARK)
-        for document in read():
-            yield document.document_id, StoredReceipt(KEYS_MARK, document.number, document.document_hash, through)
+        documents = [
+            (document.document_id, StoredReceipt(KEYS_MARK, document.number, document.document_hash, through))
+            for document in read()
+        ]
+        if documents:
+            yield documents
 
 
 def _stored_receipt(customer_id: str, receipt: dict, logged_through: int) -> tuple[str, StoredReceipt] | None:
