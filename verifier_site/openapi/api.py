@@ -4,8 +4,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from receipts.ledger import MAX_SEQUENCE
+from verifier_site.openapi.refs import ref
 from verifier_site.openapi.responses import BEARER, CUSTOMER_ID, HTML, JSON, RECEIPT_ID, errors, json_response
-from verifier_site.openapi.schemas import ref
 
 
 def api_paths(config: Mapping[str, Any]) -> dict[str, Any]:

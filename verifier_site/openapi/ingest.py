@@ -3,8 +3,8 @@
 from collections.abc import Mapping
 from typing import Any
 
+from verifier_site.openapi.refs import ref
 from verifier_site.openapi.responses import BEARER, JSON, RETRY_AFTER, error, json_response
-from verifier_site.openapi.schemas import ref
 
 
 def ingest_paths(config: Mapping[str, Any]) -> dict[str, Any]:

@@ -4,8 +4,9 @@ proof (its owner's API key); and the JSON shapes they answer with."""
 
 from typing import Any
 
+from verifier_site.openapi.refs import ref
 from verifier_site.openapi.responses import BEARER, JSON, RECEIPT_ID, RETRY_AFTER, error, errors, json_response
-from verifier_site.openapi.schemas import HEX64, ref
+from verifier_site.openapi.schemas import HEX64
 
 NOTE = "text/plain; charset=utf-8"
 MAX_SIZE = (1 << 64) - 1

@@ -2,8 +2,8 @@
 
 from typing import Any
 
+from verifier_site.openapi.refs import ref
 from verifier_site.openapi.responses import HTML, JSON, KID, errors, json_response
-from verifier_site.openapi.schemas import ref
 
 
 def public_paths() -> dict[str, Any]:

@@ -6,7 +6,7 @@ from typing import Any
 from receipts.canonical import RECEIPT_ID_PATTERN
 from receipts.events import ID_PATTERN
 from receipts.keys import KID_PATTERN
-from verifier_site.openapi.schemas import ref
+from verifier_site.openapi.refs import ref
 
 JSON = "application/json"
 HTML = "text/html"
