@@ -65,9 +65,9 @@ class SiteSource(Source):
             self.witnesses = [witness["vkey"] for witness in described.get("witnesses") or []]
             self.quorum = int(described.get("quorum") or 0)
         except (ValueError, KeyError, TypeError, AttributeError) as error:
-            raise click.ClickException(f"{self.site}/v1/log does not describe a log: {error!r}") from error
+            raise LogUnreachable(f"{self.site}/v1/log does not describe a log: {error!r}") from error
         if not self.vkey:
-            raise click.ClickException(f"{self.site}/v1/log names no log key: the site has no log yet")
+            raise LogUnreachable(f"{self.site}/v1/log names no log key: the site has no log yet")
 
     def _get(self, path: str) -> bytes:
         try:
