@@ -38,9 +38,9 @@ class LogUnreachable(click.ClickException):
     """The site could not be asked (or would not answer): nothing about the log is known.
     `status` is the HTTP status of an answer that was an error, None when there was none."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, retry_after: str | None = None) -> None:
         super().__init__(message)
-        self.status = status
+        self.status, self.retry_after = status, retry_after
 
 
 class Source:
@@ -74,7 +74,7 @@ class SiteSource(Source):
             with urllib.request.urlopen(self.site + path, timeout=TIMEOUT_SECONDS) as response:
                 data = response.read(MAX_FETCH_BYTES + 1)
         except urllib.error.HTTPError as error:
-            raise LogUnreachable(f"{self.site}{path}: {error}", error.code) from error
+            raise LogUnreachable(f"{self.site}{path}: {error}", error.code, error.headers.get("Retry-After")) from error
         except (urllib.error.URLError, OSError) as error:
             raise LogUnreachable(f"{self.site}{path}: {error}") from error
         if len(data) > MAX_FETCH_BYTES:

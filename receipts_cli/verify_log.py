@@ -10,6 +10,7 @@ and it should be pinned (`--log-vkey`): a key the log names itself proves only t
 is consistent with itself; the output says which key was trusted.
 """
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,14 +31,29 @@ from receipts_cli.home import Home
 from receipts_cli.log_verify import MAX_FETCH_BYTES, LogUnreachable, SiteSource, Source
 from receipts_cli.terminal import err, out, shown
 
+MAX_RETRIES = 20  # rate limited answers waited out per fetch
+MAX_RETRY_SECONDS = 10.0
+
 
 class LogSite(SiteSource):
     """A site's log as `verify` reads it: a tile or bundle the site answers 404 for is absent
-    (the reader then refuses the tree: the log's fault, exit 1), not an unreachable site."""
+    (the reader then refuses the tree: the log's fault, exit 1), not an unreachable site; a
+    429 is waited out as its Retry-After says (a large log is more bundles than the site's
+    per-IP burst), a few times and never long."""
 
     def __init__(self, site: str) -> None:
         super().__init__(site)
         self.vkey_from = f"named by {self.site}/v1/log"
+
+    def _get(self, path: str) -> bytes:
+        for _ in range(MAX_RETRIES):
+            try:
+                return super()._get(path)
+            except LogUnreachable as error:
+                if error.status != 429:
+                    raise
+                time.sleep(_seconds(error.retry_after))
+        return super()._get(path)
 
     def tile(self, tile: Tile) -> bytes:
         try:
@@ -46,6 +62,14 @@ class LogSite(SiteSource):
             if error.status == 404:
                 return b""
             raise
+
+
+def _seconds(retry_after: str | None) -> float:
+    """A Retry-After in seconds, bounded: what a hostile site says cannot stall us."""
+    try:
+        return min(max(float(retry_after or 1), 0.1), MAX_RETRY_SECONDS)
+    except ValueError:
+        return 1.0
 
 
 class PublishedHome(Source):

@@ -187,18 +187,22 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def site_of(home: Path, **config):
+    """The real verifier site over the home's store, keys and published log."""
+    settings = {
+        "STORE_URL": f"sqlite:///{(home / 'receipts.db').resolve()}",
+        "KEYS_FOLDER": str(home / "keys"),
+        "LOG_URL": str(home / "archive" / "log"),
+        "LOG_VKEY": vkey_of(home),
+        "LOG_CACHE_SECONDS": 0,
+        "SECRET_KEY": b"x",
+        **config,
+    }
+    return contextlib.contextmanager(serve)(create_app(settings))
+
+
 def test_through_the_site_every_entry_is_proven_from_its_public_files(home: Path, exported: Path) -> None:
-    app = create_app(
-        {
-            "STORE_URL": f"sqlite:///{(home / 'receipts.db').resolve()}",
-            "KEYS_FOLDER": str(home / "keys"),
-            "LOG_URL": str(home / "archive" / "log"),
-            "LOG_VKEY": vkey_of(home),
-            "LOG_CACHE_SECONDS": 0,
-            "SECRET_KEY": b"x",
-        }
-    )
-    with contextlib.contextmanager(serve)(app) as base:
+    with site_of(home) as base:
         jwks = home.parent / "jwks.json"
         jwks.write_bytes(json.dumps(json.loads(receipts(home, "keys", "jwks").stdout)).encode())
         pin = ["--log-vkey", vkey_of(home)]
@@ -213,6 +217,12 @@ def test_through_the_site_every_entry_is_proven_from_its_public_files(home: Path
         (home / "archive" / "log" / "tile" / "entries" / "001.p" / "46").unlink()  # the last bundle gone
         gone = receipts(home, "verify", str(exported), "--log", base)
         assert gone.exit_code == 1 and "FAIL log: log_tiles:" in said(gone)
+
+
+def test_a_site_that_rate_limits_is_waited_out(home: Path, exported: Path) -> None:
+    with site_of(home, RATE_LIMIT_IP=(2, 4.0)) as base:  # fewer requests a burst than the look-up makes
+        result = receipts(home, "verify", str(exported), "--log", base)
+    assert result.exit_code == 0, result.output
 
 
 def test_an_unreachable_site_exits_2(home: Path, exported: Path) -> None:
