@@ -18,7 +18,8 @@ from receipts.tlog.cosignatures import CosignatureVerifier
 from receipts.tlog.hashing import leaf_hash
 from receipts.tlog.notes import Note, Verifier
 from receipts.tlog.proofs import ProofError, verify_inclusion
-from receipts.tlog.proving import prove_inclusion
+from receipts.tlog.proving import inclusion_indexes, prove_inclusion
+from receipts.tlog.stored import MemoryHashes
 from receipts.tlog.tile_reader import TileError, TileHashReader
 from receipts.tlog.tiles import ENTRIES, TILE_WIDTH, Tile, parse_entry_bundle
 
@@ -129,7 +130,9 @@ def prove_entries(checkpoint: Checkpoint, fetch: Fetch, entries: Iterable[bytes]
         return {entry: Inclusion(None, "not in the log: its checkpoint is of the empty tree") for entry in wanted}
     fetch = remembering(fetch)
     found = find_entries(size, fetch, wanted)
-    reader = TileHashReader(size, root, fetch)
+    needed = sorted({stored for index in found.values() for stored in inclusion_indexes(index, size)})
+    tiles = TileHashReader(size, root, fetch)  # one read: the root and each tile checked once, for every proof
+    reader = MemoryHashes(dict(zip(needed, tiles.read_hashes(needed) if needed else [], strict=True)))
     results = {}
     for entry in wanted:
         index = found.get(entry)

@@ -9,6 +9,8 @@ import pytest
 
 from receipts.tlog.held_entries import cosigned, opened_checkpoint, prove_entries
 from receipts.tlog.notes import with_signature_lines
+from receipts.tlog.proving import inclusion_indexes, prove_inclusion
+from receipts.tlog.stored import MemoryHashes
 from receipts.tlog.tile_reader import TileError
 from receipts.tlog.tiles import Tile, encode_entry_bundle, read_tile_data
 from receipts.tlog.witness import MemoryWitnessState, Witness
@@ -80,3 +82,21 @@ def test_cosignatures_are_counted_one_by_one() -> None:
     assert not counted.ok and counted.invalid == (good.name,) and "does not verify" in counted.reason
     with pytest.raises(ValueError, match="cannot be met"):
         cosigned(opened, [good.verifier, other.verifier], 3)
+
+
+def test_inclusion_indexes_are_what_a_proof_reads() -> None:
+    log = Log().grow(300)
+    asked: list[int] = []
+
+    class Recording:
+        def read_hashes(self, indexes):
+            asked.extend(indexes)
+            return log.hashes.read_hashes(indexes)
+
+    for size in (1, 2, 3, 7, 8, 9, 255, 256, 257, 300):
+        for index in {0, size // 2, size - 1}:
+            asked.clear()
+            path = prove_inclusion(index, size, Recording())
+            assert asked == inclusion_indexes(index, size)
+            held = MemoryHashes(dict(zip(asked, log.hashes.read_hashes(asked), strict=True)))
+            assert prove_inclusion(index, size, held) == path
