@@ -219,6 +219,15 @@ def test_through_the_site_every_entry_is_proven_from_its_public_files(home: Path
         assert gone.exit_code == 1 and "FAIL log: log_tiles:" in said(gone)
 
 
+def test_the_sites_witness_policy_is_the_one_checked(home: Path, exported: Path) -> None:
+    signer = witness("w1.test")
+    with site_of(home, LOG_WITNESSES=[signer.vkey], LOG_WITNESS_QUORUM=1) as base:
+        short = receipts(home, "verify", str(exported), "--log", base)
+        overridden = receipts(home, "verify", str(exported), "--log", base, "--quorum", "0")
+    assert short.exit_code == 1 and "FAIL log: log_witnesses: 0 of 1 cosignatures, quorum 1" in said(short)
+    assert overridden.exit_code == 0, overridden.output
+
+
 def test_a_site_that_rate_limits_is_waited_out(home: Path, exported: Path) -> None:
     with site_of(home, RATE_LIMIT_IP=(2, 4.0)) as base:  # fewer requests a burst than the look-up makes
         result = receipts(home, "verify", str(exported), "--log", base)
