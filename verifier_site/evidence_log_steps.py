@@ -194,8 +194,13 @@ def log_steps(log: dict[str, Any] | None, subject: str = "receipt") -> list[Step
         Step(
             f"What the issuer states of its transparency log: this {subject} is leaf {log['leaf_index']} of the "
             f"tree of {log['tree_size']} leaves of the log {log['origin']}, whose checkpoints its key "
-            f"{log['vkey']} signs, and that {quorum} of its {len(witnesses)} witness(es) must cosign them "
-            "(compare them with the site's /v1/log and the witnesses' own).",
+            f"{log['vkey']} signs, "
+            + (
+                f"and that {quorum} of its {len(witnesses)} witness(es) must cosign them "
+                if witnesses
+                else "and that it names no witness to cosign them "
+            )
+            + "(compare them with the site's /v1/log and the witnesses' own).",
             statement,
         ),
         Step(
