@@ -137,7 +137,11 @@ def prove_entries(checkpoint: Checkpoint, fetch: Fetch, entries: Iterable[bytes]
     for entry in wanted:
         index = found.get(entry)
         if index is None:
-            results[entry] = Inclusion(None, f"not in the log: no leaf of the checkpoint's tree of {size} holds it")
+            results[entry] = Inclusion(
+                None,
+                f"not in the log: no leaf of the checkpoint's tree of {size} leaves holds it (a log takes in "
+                "what is stored within minutes: if it was stored just now, check again later)",
+            )
             continue
         try:
             verify_inclusion(leaf_hash(entry), index, size, prove_inclusion(index, size, reader), root)
