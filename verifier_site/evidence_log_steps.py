@@ -148,7 +148,7 @@ done
 if [ "$trusted" -eq 0 ]; then
   echo "witnesses OK: the issuer names no witness, and its policy needs no cosignature"
 else
-  echo "witnesses OK: $valid of $trusted cosignatures verify ($cosigners ), quorum $log_quorum"
+  echo "witnesses OK: $valid of $trusted cosignatures verify (by$cosigners), quorum $log_quorum"
   logged="$logged, cosigned by $valid of its $trusted witnesses (quorum $log_quorum)"
 fi
 """.strip()

@@ -56,7 +56,7 @@ def test_every_cosignature_verifies_under_each_shell(
     output = verify(fetch(site, "cust_1", 1), tmp_path / "bundle", tool_paths, shell)
     for name in ("witness1.test", "witness2.test"):
         assert f"witness {name} OK: its cosignature/v1 of the checkpoint (time 1767225600) verifies" in output
-    assert "witnesses OK: 2 of 2 cosignatures verify ( witness1.test witness2.test ), quorum 2" in output
+    assert "witnesses OK: 2 of 2 cosignatures verify (by witness1.test witness2.test), quorum 2" in output
     assert output.splitlines()[-1].endswith("signed, cosigned by 2 of its 2 witnesses (quorum 2)")
 
 
@@ -68,7 +68,7 @@ def test_a_tampered_cosignature_is_named_and_counts_for_nothing(
     tamper_cosignature(files, "witness2.test")
     output = verify(files, tmp_path / "bundle", tool_paths)
     assert "witness witness2.test: a cosignature that does not verify: it counts for nothing" in output
-    assert "witnesses OK: 1 of 2 cosignatures verify ( witness1.test ), quorum 1" in output
+    assert "witnesses OK: 1 of 2 cosignatures verify (by witness1.test), quorum 1" in output
 
 
 def test_a_tampered_cosignature_below_the_quorum_stops_it(
