@@ -34,6 +34,15 @@ MAX_FETCH_BYTES = 1 << 20  # a tile is 8 KiB, a checkpoint a few: anything bigge
 TIMEOUT_SECONDS = 30
 
 
+class LogUnreachable(click.ClickException):
+    """The site could not be asked (or would not answer): nothing about the log is known.
+    `status` is the HTTP status of an answer that was an error, None when there was none."""
+
+    def __init__(self, message: str, status: int | None = None, retry_after: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.retry_after = status, retry_after
+
+
 class Source:
     """Where a monitor reads the log: origin, vkey, witnesses, quorum, checkpoint, tiles."""
 
@@ -50,21 +59,26 @@ class Source:
 class SiteSource(Source):
     def __init__(self, site: str) -> None:
         self.site = site.rstrip("/")
-        described = json.loads(self._get("/v1/log"))
-        self.origin, self.vkey = described["origin"], described["vkey"]
+        try:
+            described = json.loads(self._get("/v1/log"))
+            self.origin, self.vkey = described["origin"], described["vkey"]
+            self.witnesses = [witness["vkey"] for witness in described.get("witnesses") or []]
+            self.quorum = int(described.get("quorum") or 0)
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            raise LogUnreachable(f"{self.site}/v1/log does not describe a log: {error!r}") from error
         if not self.vkey:
-            raise click.ClickException(f"{self.site}/v1/log names no log key: the site has no log yet")
-        self.witnesses = [witness["vkey"] for witness in described.get("witnesses") or []]
-        self.quorum = int(described.get("quorum") or 0)
+            raise LogUnreachable(f"{self.site}/v1/log names no log key: the site has no log yet")
 
     def _get(self, path: str) -> bytes:
         try:
             with urllib.request.urlopen(self.site + path, timeout=TIMEOUT_SECONDS) as response:
                 data = response.read(MAX_FETCH_BYTES + 1)
+        except urllib.error.HTTPError as error:
+            raise LogUnreachable(f"{self.site}{path}: {error}", error.code, error.headers.get("Retry-After")) from error
         except (urllib.error.URLError, OSError) as error:
-            raise click.ClickException(f"{self.site}{path}: {error}") from error
+            raise LogUnreachable(f"{self.site}{path}: {error}") from error
         if len(data) > MAX_FETCH_BYTES:
-            raise click.ClickException(f"{self.site}{path} answered more than {MAX_FETCH_BYTES} bytes")
+            raise LogUnreachable(f"{self.site}{path} answered more than {MAX_FETCH_BYTES} bytes")
         return data
 
     def checkpoint(self) -> bytes:

@@ -12,18 +12,14 @@ from receipts.currencies import MINOR_UNITS
 from receipts.events import ID_PATTERN
 from receipts.ledger import Entitlement
 from receipts.money import AmountError, parse_amount
-from receipts.reading import read_receipts, readable_and_not
 from receipts.records import dumps_line, export_line
-from receipts.stores.keyring import KeyRing
-from receipts.stores.public_keys import JwksUnavailable, NotAJwks, load_jwks
 from receipts.stores.witnessing import WitnessPolicy
-from receipts.verify import verify_chain
 from receipts_cli.archive import register as register_archive_commands
 from receipts_cli.cloud import kms_key_option, signer_option, store_of
 from receipts_cli.cloud import register as register_cloud_commands
-from receipts_cli.console import print_run_summary, report_verification, run_pipeline
-from receipts_cli.delegated_keys import delegations_for, with_delegated_keys
+from receipts_cli.console import print_run_summary, run_pipeline
 from receipts_cli.delegated_keys import register as register_delegated_key_commands
+from receipts_cli.delegated_keys import with_delegated_keys
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.intake import refuse_while_frozen
 from receipts_cli.intake import register as register_intake_commands
@@ -34,8 +30,8 @@ from receipts_cli.replay import register as register_replay_command
 from receipts_cli.restore import register as register_restore_command
 from receipts_cli.site import register as register_site_commands
 from receipts_cli.statements import register as register_statement_commands
-from receipts_cli.statements import report_statements, split_statements
 from receipts_cli.terminal import TerminalGroup, err, out, shown
+from receipts_cli.verify import register as register_verify_command
 from receipts_cli.witness import register as register_witness_commands
 
 
@@ -284,63 +280,6 @@ def entitlements_list(home: Home) -> None:
 
 
 @main.command()
-@click.argument("file", type=click.File("rb"))
-@click.option(
-    "--jwks",
-    "jwks_location",
-    default=None,
-    metavar="FILE_OR_URL",
-    help="JWKS to verify against: a file, - for standard input, or an http(s) URL such as "
-    "https://SITE/.well-known/jwks.json (default: this home's keys, retired ones included).",
-)
-@click.option(
-    "--endorsements",
-    "endorsements_location",
-    default=None,
-    metavar="FILE_OR_URL",
-    help="Key endorsements to check delegated keys against (https://SITE/.well-known/key-endorsements.json): "
-    "each receipt's key must be an HSM key, or endorsed by one for its processed_at and not revoked "
-    "(default with this home's keys: the home's delegated keys, if any).",
-)
-@click.option(
-    "--hsm-kid",
-    "hsm_kids",
-    multiple=True,
-    metavar="KID",
-    help="Trust only this HSM key (repeatable) to endorse delegated keys, not the document's own roots.",
-)
-@click.option("--quiet", "-q", is_flag=True, help="Print failures only.")
-@click.pass_obj
-def verify(
-    home: Home, file, jwks_location: str | None, endorsements_location: str | None, hsm_kids, quiet: bool
-) -> None:
-    """Verify exported receipts offline: signatures, canonical payloads, hashes, chain
-    links, sequences and balances; and statements (`receipts statements export
-    --with-receipts`): their lines and totals recomputed from the receipts. Exit status 1
-    names every failing receipt and statement."""
-    if jwks_location is None and not KeyRing(home.keys).exists():
-        raise click.UsageError(f"no signing keys in {home.root}: pass --jwks FILE (e.g. the site's jwks.json)")
-    try:
-        jwks, _ = load_jwks(jwks_location, str(home.keys))  # the reconciliation's loader
-    except NotAJwks as error:
-        raise click.ClickException(f"cannot read the JWKS: {error}") from error
-    except JwksUnavailable as error:  # not there, or not readable
-        raise click.BadParameter(str(error), param_hint="--jwks") from error
-    jwks, delegations = delegations_for(home, jwks, jwks_location, endorsements_location, hsm_kids)
-    try:
-        items = list(read_receipts(file.read()))
-    except UnicodeDecodeError as error:
-        raise click.ClickException(f"{file.name} is not UTF-8 text: {error}") from error
-    held, unreadable = readable_and_not(items)
-    statements, receipts = split_statements(held)
-    with err.status(f"Verifying {len(receipts)} receipt(s)…"):
-        results = verify_chain(receipts, jwks, delegations)
-    failed = report_verification(results, unreadable, quiet) if receipts or unreadable or not statements else 0
-    failed += report_statements(statements, receipts, jwks, quiet)
-    sys.exit(1 if failed else 0)
-
-
-@main.command()
 @click.option(
     "--events-per-customer",
     default=40,
@@ -377,4 +316,5 @@ register_replay_command(dead_letters)
 register_restore_command(main)
 register_site_commands(main)
 register_statement_commands(main)
+register_verify_command(main)
 register_witness_commands(main)

@@ -1,9 +1,12 @@
 """`receipts statements close|list|export`: billing periods (pipelines/statements.py), and
 the statements part of `receipts verify`."""
 
+import dataclasses
 import logging
 import sys
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 import click
 from rich.table import Table
@@ -153,12 +156,20 @@ def split_statements(items: list) -> tuple[list, list]:
     return [item for item in items if is_statement(item)], [item for item in items if not is_statement(item)]
 
 
-def report_statements(statements: list, receipts: list, jwks, quiet: bool) -> int:
-    """Verify the statements a file holds against its receipts; print failures (and a
-    summary line); return how many failed."""
+def report_statements(
+    statements: list, receipts: list, jwks, quiet: bool, more_checks: Callable[[Any, Any], Iterable] | None = None
+) -> int:
+    """Verify the statements a file holds against its receipts (and, with `more_checks`, the
+    checks it adds to each result: the log's); print failures (and a summary line); return
+    how many failed."""
     if not statements:
         return 0
     results = verify_held_statements(statements, receipts, jwks)
+    if more_checks is not None:
+        results = [
+            dataclasses.replace(result, checks=result.checks + tuple(more_checks(result, statement)))
+            for result, statement in zip(results, statements, strict=True)
+        ]
     for result in results:
         for check in result.failures:
             out.print(f"[red]FAIL[/] {shown(result.named())}: {check.check}: {shown(check.reason)}", soft_wrap=True)
@@ -170,7 +181,9 @@ def report_statements(statements: list, receipts: list, jwks, quiet: bool) -> in
     if failed:
         out.print(f"[red]{failed} of {len(results)} statement(s) failed verification.[/]")
     elif not quiet:
-        out.print(f"[green]OK[/] {len(results)} statement(s) verified: lines, totals and links recomputed.")
+        logged = any(check.check == "log_inclusion" for result in results for check in result.checks)
+        in_log = ", each in the transparency log" if logged else ""
+        out.print(f"[green]OK[/] {len(results)} statement(s) verified: lines, totals and links recomputed{in_log}.")
     return failed
 
 

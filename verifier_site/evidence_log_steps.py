@@ -3,8 +3,12 @@ log's key (log.vkey, a signed-note verifier key) made into a PEM (the DER prefix
 Ed25519 SubjectPublicKeyInfo and the raw key), the checkpoint in receipt.tlog-proof
 (c2sp.org/tlog-proof@v1) checked with `openssl pkeyutl -verify -rawin`, and the receipt's
 leaf hash, SHA-256(0x00 || receipt hash), folded up the inclusion proof as RFC 9162 section
-2.1.3.2 says, to the checkpoint's root. Bytes go to and from hex with awk, printf octal
-escapes and od, as in evidence_steps.HELPERS (which these steps use).
+2.1.3.2 says, to the checkpoint's root. Then the witnesses' cosignatures (C2SP
+tlog-cosignature, `cosignature/v1`: an Ed25519 signature of "cosignature/v1", a newline,
+"time <seconds>", a newline and the checkpoint's text, its line holding the key id, the
+time as 8 bytes big-endian and the signature) are each checked with the witness keys the
+issuer names, and their count against the policy's quorum. Bytes go to and from hex with
+awk, printf octal escapes and od, as in evidence_steps.HELPERS (which these steps use).
 """
 
 import shlex
@@ -98,6 +102,58 @@ echo "inclusion OK: SHA-256(0x00 || $hash) is leaf $log_index of the checkpoint'
 """.strip()
 
 
+CHECK_COSIGNATURES = rf"""
+valid=0; trusted=0; cosigners=
+for witness_vkey in $witness_vkeys; do
+  trusted=$(( trusted + 1 ))
+  w_name=${{witness_vkey%%+*}}; rest=${{witness_vkey#*+}}; w_id=${{rest%%+*}}; w_b64=${{rest#*+}}
+  case $w_id in
+    [0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f][0-9a-f]) ;;
+    *) fail "the witness key $witness_vkey is not <name>+<8 hex digits>+<base64>" ;;
+  esac
+  key_hex=$(printf %s "$w_b64" | openssl base64 -d -A 2>/dev/null | hex_of)
+  [ "$(hex_bytes "$key_hex" | openssl base64 -A)" = "$w_b64" ] && [ ${{#key_hex}} -eq 66 ] \
+    && [ "${{key_hex%"${{key_hex#??}}"}}" = 04 ] \
+    || fail "the witness key $witness_vkey holds no cosignature/v1 key (type 0x04, 32 bytes)"
+  id=$({{ printf '%s\n' "$w_name"; hex_bytes "$key_hex"; }} | openssl dgst -sha256 -binary | hex_of)
+  [ "${{id%"${{id#????????}}"}}" = "$w_id" ] || fail "the witness key $witness_vkey's key id is not its key's id"
+  {{ echo "-----BEGIN PUBLIC KEY-----"; hex_bytes "{ED25519_SPKI_PREFIX}${{key_hex#??}}" | openssl base64 -A; echo
+    echo "-----END PUBLIC KEY-----"; }} > witness-key.pem
+  found="no cosignature line"
+  while IFS= read -r line; do
+    case $line in "$mark $w_name "*) ;; *) continue ;; esac
+    raw=$(printf %s "${{line#"$mark $w_name "}}" | openssl base64 -d -A 2>/dev/null | hex_of)
+    [ "${{raw%"${{raw#????????}}"}}" = "$w_id" ] || continue
+    found="a cosignature that does not verify"
+    [ ${{#raw}} -eq 152 ] || continue
+    rest=${{raw#????????}}; time_hex=${{rest%"${{rest#????????????????}}"}}
+    case $time_hex in [0-7]*) ;; *) continue ;; esac
+    cosigned_at=$(( 0x$time_hex ))
+    {{ printf 'cosignature/v1\ntime %s\n' "$cosigned_at"; cat checkpoint.txt; }} > cosigned.txt
+    hex_bytes "${{rest#????????????????}}" > cosignature.sig
+    if openssl pkeyutl -verify -pubin -inkey witness-key.pem -rawin -in cosigned.txt -sigfile cosignature.sig \
+      > /dev/null 2>&1; then
+      found=ok; break
+    fi
+  done < signatures.txt
+  if [ "$found" = ok ]; then
+    valid=$(( valid + 1 )); cosigners="$cosigners $w_name"
+    echo "witness $w_name OK: its cosignature/v1 of the checkpoint (time $cosigned_at) verifies"
+  else
+    echo "witness $w_name: $found: it counts for nothing"
+  fi
+done
+[ "$valid" -ge "$log_quorum" ] \
+  || fail "$valid of $trusted witness cosignatures verify; the issuer's witness policy needs $log_quorum"
+if [ "$trusted" -eq 0 ]; then
+  echo "witnesses OK: the issuer names no witness, and its policy needs no cosignature"
+else
+  echo "witnesses OK: $valid of $trusted cosignatures verify (by$cosigners), quorum $log_quorum"
+  logged="$logged, cosigned by $valid of its $trusted witnesses (quorum $log_quorum)"
+fi
+""".strip()
+
+
 def _of(subject: str, command: str) -> str:
     """A step's command for a statement's bundle: its proof file, its hash and id (verify.sh of
     a statement sets statement_hash and statement_id where a receipt's sets hash and receipt_id)."""
@@ -122,10 +178,13 @@ def log_steps(log: dict[str, Any] | None, subject: str = "receipt") -> list[Step
                 'logged="; it was not in the transparency log yet when this bundle was made"',
             )
         ]
+    witnesses = [str(vkey) for vkey in log.get("witnesses") or []]
+    quorum = int(log.get("quorum") or 0)
     statement = "\n".join(
         [
             f"log_vkey={shlex.quote(log['vkey'])}; log_index={int(log['leaf_index'])}; "
             f"log_size={int(log['tree_size'])}",
+            f"witness_vkeys={shlex.quote(' '.join(witnesses))}; log_quorum={quorum}",
             f"for file in {subject}.tlog-proof log.vkey; do",
             '  [ -f "$file" ] || fail "$file is missing from the bundle"',
             "done",
@@ -135,7 +194,13 @@ def log_steps(log: dict[str, Any] | None, subject: str = "receipt") -> list[Step
         Step(
             f"What the issuer states of its transparency log: this {subject} is leaf {log['leaf_index']} of the "
             f"tree of {log['tree_size']} leaves of the log {log['origin']}, whose checkpoints its key "
-            f"{log['vkey']} signs (compare it with the site's /v1/log and the log's witnesses).",
+            f"{log['vkey']} signs, "
+            + (
+                f"and that {quorum} of its {len(witnesses)} witness(es) must cosign them "
+                if witnesses
+                else "and that it names no witness to cosign them "
+            )
+            + "(compare them with the site's /v1/log and the witnesses' own).",
             statement,
         ),
         Step(
@@ -161,5 +226,13 @@ def log_steps(log: dict[str, Any] | None, subject: str = "receipt") -> list[Step
             "hashes it up the tree (RFC 9162 section 2.1.3.2: SHA-256(0x01 || left || right) at each level) "
             "and must end at the checkpoint's root.",
             _of(subject, CHECK_INCLUSION),
+        ),
+        Step(
+            "Each witness the issuer names cosigns the checkpoint (C2SP tlog-cosignature): its line, by the "
+            "witness's name, holds its key id (SHA-256 of the name, a newline, 0x04 and the key, first 4 bytes), "
+            "the time as 8 bytes big-endian and an Ed25519 signature of 'cosignature/v1', a newline, 'time' and "
+            "that decimal time, a newline, then the checkpoint's text; a cosignature that does not verify counts "
+            "for nothing, and at least the quorum must verify.",
+            CHECK_COSIGNATURES,
         ),
     ]

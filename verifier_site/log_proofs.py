@@ -176,4 +176,6 @@ def log_evidence(record: dict[str, Any]) -> dict[str, Any] | None:
         "tree_size": proof.size,
         "tlog_proof": proof.text().decode("utf-8"),
         "cosigned_by": proof.cosigned_by(),
+        "witnesses": [witness.key.vkey for witness in settings().witnesses],  # the policy verify.sh checks
+        "quorum": settings().quorum,
     }

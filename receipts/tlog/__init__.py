@@ -26,7 +26,9 @@ The site serves `/log/tile/...` from `parse_tile_path(path)` (strict, hostile in
 `verify_inclusion`, `verify_consistency` (receipts.tlog.proofs), `open_checkpoint`,
 `open_witnessed_checkpoint`, `verify_tlog_proof`, and read tiles with
 `TileHashReader(size, root, fetch)` (receipts.tlog.tile_reader), which checks every tile
-against the signed root.
+against the signed root. A client holding entries checks them all at once with
+`prove_entries(checkpoint, fetch, entries)` and counts cosignatures one by one with
+`cosigned(note, witnesses, quorum)` (receipts.tlog.held_entries).
 
 Keys (receipts.tlog.note_keys): `generate_key(name)`, `parse_private_key(text)`,
 `parse_vkey(vkey)`, `NoteSigner`, `NoteVerifier`; the witness's key and checks in

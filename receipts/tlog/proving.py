@@ -37,6 +37,14 @@ def _inclusion_path(lo: int, hi: int, n: int, hashes: Sequence[bytes]) -> tuple[
     return [*path, sibling], hashes
 
 
+def inclusion_indexes(index: int, size: int) -> list[int]:
+    """The stored indexes the inclusion proof of leaf `index` in the tree of `size` leaves
+    reads: for a caller that reads the hashes of many proofs at once (in one tile read)."""
+    if not 0 <= index < size:
+        raise ValueError(f"index {index} is not in a tree of {size} leaves")
+    return _inclusion_indexes(0, size, index)
+
+
 def prove_inclusion(index: int, size: int, reader: HashReader) -> list[bytes]:
     """The inclusion proof (audit path) of leaf `index` in the tree of the first `size`
     leaves, checked by receipts.tlog.proofs.verify_inclusion."""

@@ -197,7 +197,16 @@ def log_schemas() -> dict[str, Any]:
         "EvidenceLog": {
             "type": "object",
             "description": "The receipt's place in the transparency log; null while it is not in a published tree",
-            "required": ["origin", "vkey", "leaf_index", "tree_size", "tlog_proof", "cosigned_by"],
+            "required": [
+                "origin",
+                "vkey",
+                "leaf_index",
+                "tree_size",
+                "tlog_proof",
+                "cosigned_by",
+                "witnesses",
+                "quorum",
+            ],
             "properties": {
                 "origin": {"type": "string"},
                 "vkey": {"type": "string"},
@@ -205,6 +214,12 @@ def log_schemas() -> dict[str, Any]:
                 "tree_size": size,
                 "tlog_proof": {"type": "string", "description": "c2sp.org/tlog-proof@v1 (receipt.tlog-proof)"},
                 "cosigned_by": {"type": "array", "items": {"type": "string"}},
+                "witnesses": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "description": "The witnesses' cosignature/v1 vkeys, which verify.sh checks the cosignatures with",
+                },
+                "quorum": {"type": "integer", "minimum": 0, "description": "Cosignatures verify.sh requires"},
             },
         },
         "ConsistencyProof": {
