@@ -192,6 +192,8 @@ def test_a_revoked_key_fails_the_receipts_processed_after_its_revocation(
     exported.write_bytes(invoke(cloud, "export").stdout_bytes)
     client, jwks, endorsements = site_documents(cloud, tmp_path)
     assert len(json.loads(endorsements.read_text())["revocations"]) == 1
+    answer = client.post("/v1/verify", data=exported.read_bytes(), content_type="application/x-ndjson").json
+    assert answer["ok"] is False and "key_revoked" in json.dumps(answer)
     verified = invoke(cloud, "verify", str(exported), "--jwks", str(jwks), "--endorsements", str(endorsements))
     assert verified.exit_code == 1, verified.output
     failures = [line for line in verified.output.splitlines() if line.startswith("FAIL")]
