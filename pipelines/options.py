@@ -87,7 +87,9 @@ class ChargingOptions(PipelineOptions):
         parser.add_argument(
             "--signer",
             help="Signing key: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N "
-            "(Cloud KMS) or file:///PATH/key.pem (a PEM private key)",
+            "(Cloud KMS), file:///PATH/key.pem (a PEM private key), or "
+            "delegated://kms/projects/…/cryptoKeyVersions/N?wrap=projects/…/cryptoKeys/W&window=1d "
+            "(daily keys that KMS key endorses, wrapped by W)",
         )
         parser.add_argument(
             "--kid", help="kid (RFC 7638 thumbprint) the signing key must have; default: the signing key's own"
