@@ -31,7 +31,7 @@ from tests.kms.fake import VERSION, WRAP_KEY, FakeKms
 from verifier_site import create_app
 
 URL = f"delegated://kms/{VERSION}?wrap={WRAP_KEY}&window=1d"
-ORIGIN = "billing.test/log"
+LOG_TABLES = ("LogState", "LogLeaves", "LogMarks", "LogHashes", "LogBundles", "LogCheckpoints")
 
 
 @pytest.fixture
@@ -127,6 +127,14 @@ def test_a_batch_job_on_gcp_signs_with_window_keys_that_verify_and_are_logged(
     reconciled = invoke(cloud, "reconcile", "--jwks", str(jwks), "--report", str(tmp_path / "report.json"))
     assert reconciled.exit_code == 0, reconciled.output
     assert json.loads((tmp_path / "report.json").read_text())["discrepancies"] == []
+
+    # A store that lost its log tables gets them back from the published log, the endorsement's leaf included.
+    for table in LOG_TABLES:
+        store._database.execute_partitioned_dml(f"DELETE FROM {table} WHERE TRUE")
+    assert store.logged_through(KEYS_MARK) == 0 and store.log_leaf_index(document_id("endorsement", row.kid)) is None
+    restored = invoke(cloud, "log", "restore")
+    assert restored.exit_code == 0, restored.output
+    assert store.logged_through(KEYS_MARK) == 1 and store.log_leaf_index(document_id("endorsement", row.kid)) == leaf
 
 
 def test_two_stores_racing_for_one_window_both_sign_with_the_winners_key(cloud, fake_kms: FakeKms) -> None:

@@ -102,3 +102,5 @@ GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, LogLeaves, LogHashes, 
 GRANT SELECT, INSERT ON TABLE DelegatedKeys, KeyDocuments TO ROLE receipts_writer;
 GRANT SELECT ON TABLE KeyDocuments TO ROLE verifier_site;
 GRANT SELECT ON TABLE KeyDocuments TO ROLE receipts_auditor;
+-- The log's restore finds the key documents' leaves among the stored documents (log_restore.py).
+GRANT SELECT ON TABLE KeyDocuments TO ROLE receipts_restorer;
