@@ -137,6 +137,22 @@ def test_a_batch_job_on_gcp_signs_with_window_keys_that_verify_and_are_logged(
     assert store.logged_through(KEYS_MARK) == 1 and store.log_leaf_index(document_id("endorsement", row.kid)) == leaf
 
 
+def test_the_streaming_job_on_gcp_signs_with_the_windows_key(cloud, fake_kms: FakeKms, tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(b"\n".join(event_bytes(idempotent_key=f"s{n}", amount="1.00") for n in range(5)) + b"\n")
+    assert invoke(cloud, "publish", "--input", str(events)).exit_code == 0
+    streamed = invoke(cloud, "stream", "--until-receipts", "5", "--run-for", "300", "--signer", URL)
+    assert streamed.exit_code == 0, streamed.output
+    receipts = [json.loads(line) for line in invoke(cloud, "export").stdout_bytes.splitlines() if line]
+    [row] = cloud.store().delegated_keys()
+    assert [r["sequence"] for r in receipts] == [1, 2, 3, 4, 5] and {r["kid"] for r in receipts} == {row.kid}
+    _, jwks, endorsements = site_documents(cloud, tmp_path)
+    exported = tmp_path / "receipts.jsonl"
+    exported.write_bytes(invoke(cloud, "export").stdout_bytes)
+    verified = invoke(cloud, "verify", str(exported), "--jwks", str(jwks), "--endorsements", str(endorsements))
+    assert verified.exit_code == 0 and "OK 5 receipt(s) verified" in verified.output, verified.output
+
+
 def test_two_stores_racing_for_one_window_both_sign_with_the_winners_key(cloud, fake_kms: FakeKms) -> None:
     stores = [cloud.store(), cloud.store()]  # two workers, two Spanner sessions
     signers = [DelegatedSigner.from_url(URL, store) for store in stores]
