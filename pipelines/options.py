@@ -13,6 +13,7 @@ from typing import Any
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from receipts.stores import store_class
 from receipts.stores.signers import key_file_url, signer_from_url
 from transforms.dedup import DEDUP_TTL_SECONDS
 
@@ -86,7 +87,9 @@ class ChargingOptions(PipelineOptions):
         parser.add_argument(
             "--signer",
             help="Signing key: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N "
-            "(Cloud KMS) or file:///PATH/key.pem (a PEM private key)",
+            "(Cloud KMS), file:///PATH/key.pem (a PEM private key), or "
+            "delegated://kms/projects/…/cryptoKeyVersions/N?wrap=projects/…/cryptoKeys/W&window=1d "
+            "(daily keys that KMS key endorses, wrapped by W)",
         )
         parser.add_argument(
             "--kid", help="kid (RFC 7638 thumbprint) the signing key must have; default: the signing key's own"
@@ -140,14 +143,22 @@ def charging_settings(options: PipelineOptions) -> dict[str, Any]:
     }
 
 
+def _keeps_delegated_keys(store: str) -> bool:
+    try:
+        return hasattr(store_class(store), "add_delegated_key")
+    except ValueError:  # not a store URL: open_store says so, with the job's other checks
+        return True
+
+
 def signing(signer: str | None, keys: str | None, kid: str | None, store: str | None = None) -> tuple[str, str]:
     """(signer URL, kid) for a job: the signer URL given, or the key ring key `kid` names;
     the kid given, or the signing key's own (for KMS, one GetPublicKey call; for a delegated
-    signer, its endorsing key's). A delegated signer keeps its keys in the SQLite store only."""
-    if signer and signer.startswith("delegated://") and store and not store.startswith("sqlite:///"):
+    signer, its endorsing key's). A delegated signer keeps its keys in the store (SQLite, or
+    Spanner on gcp://): a store that keeps none is refused here, at launch."""
+    if signer and signer.startswith("delegated://") and store and not _keeps_delegated_keys(store):
         raise ValueError(
-            f"--signer delegated://… keeps its keys in the store, and {store.split('?')[0]} keeps none yet: "
-            "use kms:// on a gcp:// store (docs/DEPLOY.md, Choosing the signer)"
+            f"--signer delegated://… keeps its keys in the store, and {store.split('?')[0]} keeps none: "
+            "use sqlite:/// or gcp:// (docs/DEPLOY.md, Choosing the signer)"
         )
     if not signer:
         if not (keys and kid):

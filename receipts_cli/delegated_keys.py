@@ -21,16 +21,25 @@ from receipts_cli.intake import checked_reason
 from receipts_cli.terminal import err, out, shown
 
 
+def _keeps_keys(home: Home) -> bool:
+    """Whether the home's store may hold delegated keys: a SQLite file that exists, or gcp://
+    (Spanner's DelegatedKeys and KeyDocuments)."""
+    if home.is_gcp:
+        return True
+    database = home.store_url.removeprefix("sqlite:///")
+    return database != home.store_url and Path(database).exists()
+
+
 def delegations_for(home: Home, jwks, jwks_location, endorsements_location, hsm_kids):
     """(JWKS, Delegations or None) for `receipts verify`: the document given, else the home's
-    delegated keys when it verifies with the home's own keys."""
+    delegated keys when it verifies with the home's own keys, or with any JWKS on a gcp://
+    store (its endorsements count only as far as they verify with that JWKS's keys)."""
     if endorsements_location:
         try:
             return jwks, load_delegations(endorsements_location, jwks, hsm_kids)
         except JwksUnavailable as error:  # NotAJwks included
             raise click.BadParameter(str(error), param_hint="--endorsements") from error
-    database = home.store_url.removeprefix("sqlite:///")
-    if jwks_location is None and database != home.store_url and Path(database).exists():
+    if (jwks_location is None or home.is_gcp) and _keeps_keys(home):
         found = store_delegations(store_of(home), jwks)
         if found is not None:
             return found
@@ -39,8 +48,7 @@ def delegations_for(home: Home, jwks, jwks_location, endorsements_location, hsm_
 
 def with_delegated_keys(home: Home, document: dict) -> dict:
     """A JWK Set and the delegated keys of the home's store that its keys endorsed, after them."""
-    database = home.store_url.removeprefix("sqlite:///")
-    if database == home.store_url or not Path(database).exists():
+    if not _keeps_keys(home):
         return document
     found = store_delegations(store_of(home), Jwks(document))
     if found is None:

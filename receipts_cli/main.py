@@ -192,11 +192,11 @@ def keys() -> None:
 def keys_jwks(home: Home, kms_keys: tuple[str, ...]) -> None:
     """The JWKS (RFC 7517) of every signing key, current and retired, and the delegated keys
     this home's store endorsed; with --kms-key, of those Cloud KMS key versions instead (list
-    every version receipts were signed with)."""
+    every version receipts were signed with), and the delegated keys they endorsed."""
     if kms_keys:
         from receipts_cli.cloud import kms_jwks
 
-        click.echo(json.dumps(kms_jwks(kms_keys), indent=2))
+        click.echo(json.dumps(with_delegated_keys(home, kms_jwks(kms_keys)), indent=2))
         return
     click.echo(json.dumps(with_delegated_keys(home, home.keyring().jwks()), indent=2))
 

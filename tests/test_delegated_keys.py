@@ -217,9 +217,19 @@ def test_a_revoked_window_key_signs_nothing_processed_after_its_revocation(ring:
     assert signer.signer_at(DAY_TWO).kid != kid  # the next window's key signs again
 
 
-def test_a_job_on_a_store_that_keeps_no_delegated_keys_refuses_at_launch() -> None:
-    with pytest.raises(ValueError, match="keeps none yet"):
-        signing("delegated://local/tmp/keys", None, None, "gcp://billing-prod")
+def test_a_job_on_a_store_that_keeps_no_delegated_keys_refuses_at_launch(
+    ring: KeyRing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both stores keep them (Spanner's DelegatedKeys on gcp://): the endorsing key's kid names the job's.
+    for store_url in ("gcp://billing-prod", f"sqlite:///{ring.folder.parent / 'receipts.db'}"):
+        assert signing(url_of(ring), None, None, store_url) == (url_of(ring), ring.current_kid)
+
+    class KeepsNoKeys:
+        pass
+
+    monkeypatch.setattr("pipelines.options.store_class", lambda url: KeepsNoKeys)
+    with pytest.raises(ValueError, match="keeps none"):
+        signing(url_of(ring), None, None, "elsewhere://billing")
 
 
 def test_near_a_windows_end_the_next_windows_key_is_made_ready(ring: KeyRing, store: SqliteStore) -> None:

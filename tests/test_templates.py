@@ -98,6 +98,16 @@ def test_streaming_regexes_accept_what_terraform_passes() -> None:
     for name, value in examples.items():
         assert all(re.fullmatch(pattern, value) for pattern in parameters[name]["regexes"]), name
     assert not re.fullmatch(parameters["signer"]["regexes"][0], "file:///keys/k.pem")
+    # The delegated signer Terraform passes with delegated_window set (environments/*/main.tf: job_signer).
+    ring = "projects/p/locations/us/keyRings/receipts/cryptoKeys"
+    delegated = (
+        f"delegated://kms/{ring}/receipt-signing/cryptoKeyVersions/3?wrap={ring}/delegated-key-wrapping&window=1d"
+    )
+    for template in ("streaming", "statements"):
+        metadata = json.loads((ROOT / "templates" / template / "metadata.json").read_text())["parameters"]
+        [signer] = [p for p in metadata if p["name"] == "signer"]
+        assert all(re.fullmatch(pattern, delegated) for pattern in signer["regexes"]), template
+        assert not re.fullmatch(signer["regexes"][0], "delegated://local/keys?window=1d")  # no local KEK on workers
 
 
 @pytest.mark.parametrize(("name", "job"), TEMPLATES)

@@ -108,7 +108,7 @@ def test_spanner_ddl_is_the_file_the_code_uses() -> None:
     assert 'startswith(trimspace(line), "--")' in local["ddl_lines"]
     assert 'split(";\\n", join("\\n", local.ddl_lines))' in local["tables"]
     assert 'split(";\\n", join("\\n", local.roles_lines))' in local["roles"]
-    assert len(spanner_ddl()) == 27 and len(spanner_ddl("spanner_roles.sql")) == 37
+    assert len(spanner_ddl()) == 31 and len(spanner_ddl("spanner_roles.sql")) == 41
     # Applied statements never change (Terraform would replace the database): roles only grow.
     assert spanner_ddl("spanner_roles.sql")[:4] == [
         "CREATE ROLE verifier_site",
@@ -357,12 +357,15 @@ WORKLOAD_CODE = {
                                   "latest_checkpoint", "unlogged_count", "logged_through")),
         *(("log_rows.py", f) for f in ("bundle_row", "write_append", "chunk_row", "put_rows", "read_hashes",
                                        "read_marks")),
+        *(("delegated_keys.py", f) for f in ("delegated_key", "add_delegated_key", "_add_document",
+                                             "key_documents")),
     ],
     "receipts_auditor": [("state_reads.py", "customers"), ("state_reads.py", "customer_state"),
                          ("intake.py", "set_intake"), ("log_rows.py", "read_hashes")]
     + [("log.py", f) for f in ("log_state", "log_leaves", "latest_checkpoint", "log_leaf_index", "logged_through")]
     + [("log_rows.py", "read_marks")]
-    + [("statements.py", f) for f in ("period_closed_at", "closed_periods", "statement", "statements")],
+    + [("statements.py", f) for f in ("period_closed_at", "closed_periods", "statement", "statements")]
+    + [("delegated_keys.py", "key_documents")],
     "statements_closer": [("state_reads.py", "customers")]
     + [("statements.py", f) for f in ("begin_close", "period_closed_at", "closed_periods", "add_statement",
                                       "statement", "statements", "previous_statement")],
@@ -379,7 +382,8 @@ WORKLOAD_CODE = {
                                "log_leaf")]
     + [("log_rows.py", "read_hashes")]
     + [("account.py", f) for f in ("customer_balances", "latest_receipt")]
-    + [("statements.py", f) for f in ("statement", "statements", "previous_statement")],
+    + [("statements.py", f) for f in ("statement", "statements", "previous_statement")]
+    + [("delegated_keys.py", "key_documents")],
 }  # fmt: skip
 LOOP_TABLES = {
     ("restore.py", "_restore_state"): {"Balances", "EntitlementUsage", "ChargeCredits"},

@@ -121,7 +121,10 @@ class DelegatedSigner:
         self, endorser: Signer, wrapper: KeyWrapper, keys: DelegatedKeys | None, seconds: int, url: str = ""
     ) -> None:
         if keys is not None and not hasattr(keys, "add_delegated_key"):
-            raise ValueError(f"{type(keys).__name__} keeps no delegated keys: use the SQLite store (sqlite:///…)")
+            raise ValueError(
+                f"{type(keys).__name__} keeps no delegated keys: use the SQLite (sqlite:///…) or Google Cloud "
+                "(gcp://…) store"
+            )
         self.endorser, self.wrapper, self.keys, self.seconds, self.url = endorser, wrapper, keys, seconds, url
         self.kid = endorser.kid
         jwk = getattr(endorser, "jwk", None)

@@ -224,6 +224,7 @@ class FakeKms:
         plaintext, aad = request.plaintext, request.additional_authenticated_data
         if "plaintext_crc32c" in request and google_crc32c.value(plaintext) != request.plaintext_crc32c:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "plaintext_crc32c does not match plaintext")
+        _check_aad_crc32c(request, context)
         nonce = os.urandom(12)
         ciphertext = nonce + AESGCM(key).encrypt(nonce, plaintext, aad)
         return kms_v1.EncryptResponse(
@@ -242,6 +243,7 @@ class FakeKms:
         ciphertext = request.ciphertext
         if "ciphertext_crc32c" in request and google_crc32c.value(ciphertext) != request.ciphertext_crc32c:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "ciphertext_crc32c does not match ciphertext")
+        _check_aad_crc32c(request, context)
         try:
             plaintext = AESGCM(key).decrypt(ciphertext[:12], ciphertext[12:], request.additional_authenticated_data)
         except Exception:
@@ -252,6 +254,15 @@ class FakeKms:
             used_primary=True,
             protection_level=kms_v1.ProtectionLevel.HSM,
         )
+
+
+def _check_aad_crc32c(request: Any, context: grpc.ServicerContext) -> None:
+    """As KMS: a checksum of the additional authenticated data that arrived must match it."""
+    aad = request.additional_authenticated_data
+    if "additional_authenticated_data_crc32c" in request and (
+        google_crc32c.value(aad) != request.additional_authenticated_data_crc32c
+    ):
+        context.abort(grpc.StatusCode.INVALID_ARGUMENT, "additional_authenticated_data_crc32c does not match")
 
 
 def _unary(method: Callable, request_type: Any, response_type: Any) -> grpc.RpcMethodHandler:

@@ -13,7 +13,7 @@ are read from the Firestore ledger. A part of `SpannerFirestoreStore` (receipts.
 from google.cloud import firestore, spanner
 from google.cloud.spanner_v1 import param_types
 
-from receipts.rows import LogState, UnloggedReceipt, statements_mark
+from receipts.rows import KEYS_MARK, LogState, UnloggedReceipt, statements_mark
 from receipts.stores.gcp.ledger import RECEIPTS
 from receipts.stores.gcp.log_rows import (
     ROW,
@@ -49,6 +49,15 @@ UNLOGGED_STATEMENTS = (
     "SELECT s.CustomerId, s.Number, s.StatementId, s.StatementHash FROM Statements s "
     "LEFT JOIN StatementLogMarks m ON m.CustomerId = s.CustomerId "
     "WHERE s.Number > IFNULL(m.LoggedNumber, 0) ORDER BY s.CustomerId, s.Number LIMIT @limit"
+)
+# And the key documents (receipts/stores/gcp/delegated_keys.py: endorsements, revocations)
+# first, as receipts.stores.sqlite_log's UNLOGGED_KEY_DOCUMENTS: one chain numbered in the
+# order written, marked in LogMarks under receipts.rows.KEYS_MARK; an endorsement is
+# committed before any receipt its key signs, so it is a leaf before them.
+UNLOGGED_KEY_DOCUMENTS = (
+    "SELECT k.Number, k.DocumentId, k.DocumentHash FROM KeyDocuments k "
+    "WHERE k.Number > IFNULL((SELECT m.LoggedSequence FROM LogMarks m WHERE m.CustomerId = @mark), 0) "
+    "ORDER BY k.Number LIMIT @limit"
 )
 SPAN_TYPE = param_types.Array(
     param_types.Struct(
@@ -87,14 +96,25 @@ class SpannerLog:
         return state_of(self._read("LogState", STATE[1:5], key_of([1])))
 
     def _unlogged(self, max_entries: int) -> list[UnloggedReceipt]:
-        """Up to `max_entries` receipts past the marks, by customer then sequence, then (when
-        every receipt behind is among them) statements past theirs, all from one snapshot: a
-        statement is never seen before the receipts it closes over."""
+        """Up to `max_entries` key documents past their mark, then receipts past the marks, by
+        customer then sequence, then (when every receipt behind is among them) statements past
+        theirs, all from one snapshot: a statement is never seen before the receipts it closes
+        over, nor a receipt before the endorsement of its key."""
 
-        def run() -> tuple[list, list, list]:
+        def run() -> tuple[list, list, list, list]:
             with self._database.snapshot(multi_use=True) as snapshot:
-                behind = list(snapshot.execute_sql(BEHIND, {"limit": max_entries}, {"limit": param_types.INT64}))
-                spans, left = [], max_entries
+                documents = list(
+                    snapshot.execute_sql(
+                        UNLOGGED_KEY_DOCUMENTS,
+                        {"mark": KEYS_MARK, "limit": max_entries},
+                        {"mark": param_types.STRING, "limit": param_types.INT64},
+                    )
+                )
+                left = max_entries - len(documents)
+                behind = (
+                    list(snapshot.execute_sql(BEHIND, {"limit": left}, {"limit": param_types.INT64})) if left else []
+                )
+                spans = []
                 for customer_id, mark, head in behind:
                     if left <= 0:
                         break
@@ -107,9 +127,9 @@ class SpannerLog:
                     if left > 0
                     else []
                 )
-                return spans, rows, statements
+                return documents, spans, rows, statements
 
-        spans, rows, statements = with_backoff("Spanner read unlogged receipts", run)
+        documents, spans, rows, statements = with_backoff("Spanner read unlogged receipts", run)
         found: dict[tuple[str, int], UnloggedReceipt] = {
             (c, s): UnloggedReceipt(c, s, receipt_id, digest) for c, s, receipt_id, digest in rows
         }
@@ -117,7 +137,8 @@ class SpannerLog:
             if any((customer_id, s) not in found for s in range(first, last + 1)):  # past the TTL: the ledger
                 found.update(self._ledger_unlogged(customer_id, first, last))
         statement_leaves = [UnloggedReceipt(statements_mark(c), n, sid, digest) for c, n, sid, digest in statements]
-        return [found[key] for key in sorted(found)] + statement_leaves
+        key_leaves = [UnloggedReceipt(KEYS_MARK, number, did, digest) for number, did, digest in documents]
+        return key_leaves + [found[key] for key in sorted(found)] + statement_leaves
 
     def _ledger_unlogged(self, customer_id: str, first: int, last: int) -> dict[tuple[str, int], UnloggedReceipt]:
         query = (
@@ -236,7 +257,7 @@ class SpannerLog:
         return read_marks(self._read, [customer_id]).get(customer_id, 0)
 
     def unlogged_count(self) -> int:
-        """Receipts and statements stored and not yet leaves."""
+        """Receipts, statements and key documents stored and not yet leaves."""
         receipts = self._query(
             "SELECT IFNULL(SUM(h.Sequence - IFNULL(m.LoggedSequence, 0)), 0) FROM ChainHeads h "
             "LEFT JOIN LogMarks m ON m.CustomerId = h.CustomerId WHERE h.Sequence > IFNULL(m.LoggedSequence, 0)"
@@ -245,4 +266,10 @@ class SpannerLog:
             "SELECT COUNT(*) FROM Statements s LEFT JOIN StatementLogMarks m ON m.CustomerId = s.CustomerId "
             "WHERE s.Number > IFNULL(m.LoggedNumber, 0)"
         )[0][0]
-        return int(receipts) + int(statements)
+        keys = self._query(
+            "SELECT COUNT(*) FROM KeyDocuments k WHERE k.Number > "
+            "IFNULL((SELECT m.LoggedSequence FROM LogMarks m WHERE m.CustomerId = @mark), 0)",
+            {"mark": KEYS_MARK},
+            {"mark": param_types.STRING},
+        )[0][0]
+        return int(receipts) + int(statements) + int(keys)

@@ -7,18 +7,20 @@ which the next restore writes again. A part of `SpannerFirestoreStore`."""
 from google.cloud import spanner
 
 from receipts.restoration.log import LogRows
-from receipts.rows import UnloggedReceipt
+from receipts.rows import KEYS_MARK, UnloggedReceipt
 from receipts.stores.gcp.log import SPAN_ROWS, SPAN_TYPE
 from receipts.stores.gcp.log_rows import ROW, STATE, key_of, spanner_bytes, state_of
 from receipts.stores.retry import with_backoff
 
+KEY_DOCUMENT_LEAVES = "SELECT Number, DocumentId, DocumentHash FROM KeyDocuments ORDER BY Number"
 CUSTOMERS_PER_READ = 500
 ROWS_PER_COMMIT = 2_000
 
 
 class SpannerLogRestore:
     def stored_leaves(self) -> list[UnloggedReceipt]:
-        """Every receipt the store holds (idempotency rows, or the ledger past their TTL)."""
+        """Every receipt the store holds (idempotency rows, or the ledger past their TTL), and
+        the key documents (receipts/stores/gcp/delegated_keys.py) under receipts.rows.KEYS_MARK."""
         heads = self._query("SELECT CustomerId, Sequence FROM ChainHeads ORDER BY CustomerId")
         found: dict[tuple[str, int], UnloggedReceipt] = {}
         for first in range(0, len(heads), CUSTOMERS_PER_READ):
@@ -30,7 +32,8 @@ class SpannerLogRestore:
             for customer_id, _, head in spans:
                 if any((customer_id, s) not in found for s in range(1, head + 1)):
                     found.update(self._ledger_unlogged(customer_id, 1, head))
-        return [found[key] for key in sorted(found)]
+        documents = [UnloggedReceipt(KEYS_MARK, *row) for row in self._query(KEY_DOCUMENT_LEAVES)]
+        return [found[key] for key in sorted(found)] + documents
 
     def restore_log(self, rows: LogRows, replacing: int = 0) -> bool:
         """Write the log's rows if the store's log still holds `replacing` entries (0: none;

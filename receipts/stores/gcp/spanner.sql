@@ -234,3 +234,36 @@ CREATE TABLE StatementLogMarks (
 -- customer, "operator" keys (CustomerId "") post charges and credits for any customer and
 -- read any customer's receipts. Keys made before roles existed are customer keys.
 ALTER TABLE ApiKeys ADD COLUMN Role STRING(16) NOT NULL DEFAULT ("customer");
+
+-- Delegated signing keys (receipts.delegation, receipts/stores/gcp/delegated_keys.py; docs/DEPLOY.md,
+-- "Choosing the signer"): one RSA-2048 key per epoch-aligned validity window, inserted once
+-- by the first worker to need it (a racing worker's transaction aborts and reads this row).
+-- WrappedPrivate is the PKCS#8 private key encrypted by Cloud KMS (the ?wrap= key, with the
+-- window and kid as additional authenticated data): never the key in clear. Endorsement is
+-- the HSM key's key-endorsement+jws over PublicJwk and the window.
+CREATE TABLE DelegatedKeys (
+  NotBefore STRING(20) NOT NULL,
+  Kid STRING(43) NOT NULL,
+  PublicJwk STRING(MAX) NOT NULL,
+  WrappedPrivate BYTES(MAX) NOT NULL,
+  Endorsement STRING(MAX) NOT NULL,
+  CreatedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
+) PRIMARY KEY (NotBefore);
+
+CREATE UNIQUE INDEX DelegatedKeysByKid ON DelegatedKeys (Kid);
+
+-- The key documents: each endorsement (written with its key) and revocation (`receipts keys
+-- revoke`), numbered 1, 2, … in the order written, never changed. They are leaves of the
+-- log in that order, under LogMarks' "keys:" row. DocumentId is the leaf's id (STRING(32),
+-- as LogLeaves'): "endorsement:" or "revocation:" and the start of the kid.
+CREATE TABLE KeyDocuments (
+  Number INT64 NOT NULL,
+  DocumentId STRING(32) NOT NULL,
+  Kind STRING(16) NOT NULL,
+  Kid STRING(43) NOT NULL,
+  Jws STRING(MAX) NOT NULL,
+  DocumentHash STRING(64) NOT NULL,
+  CreatedAt TIMESTAMP NOT NULL OPTIONS (allow_commit_timestamp = true),
+) PRIMARY KEY (Number);
+
+CREATE UNIQUE INDEX KeyDocumentsById ON KeyDocuments (DocumentId);

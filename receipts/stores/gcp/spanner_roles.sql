@@ -91,3 +91,16 @@ GRANT SELECT, INSERT ON TABLE StatementCloses TO ROLE receipts_restorer;
 -- is allowed, the restorer writes the log's rows back from the verified published tiles
 -- (upserts: a restore killed half way is run again) and reads the stored receipts' hashes.
 GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_restorer;
+
+-- Delegated signing keys (receipts/stores/gcp/delegated_keys.py; `--signer delegated://kms/…`).
+-- The streaming job reads a window's key or inserts it once with its endorsement document,
+-- and reads the revocations; it changes and deletes none. The site publishes the endorsed
+-- public keys and the revocations from the key documents alone (never a wrapped private
+-- key); the reconciliation checks them and their leaves. A revocation is an operator's
+-- (`receipts keys revoke`), under no workload's role. The log's sequencer makes the key
+-- documents leaves under the LogMarks row "keys:" (granted above).
+GRANT SELECT, INSERT ON TABLE DelegatedKeys, KeyDocuments TO ROLE receipts_writer;
+GRANT SELECT ON TABLE KeyDocuments TO ROLE verifier_site;
+GRANT SELECT ON TABLE KeyDocuments TO ROLE receipts_auditor;
+-- The log's restore finds the key documents' leaves among the stored documents (log_restore.py).
+GRANT SELECT ON TABLE KeyDocuments TO ROLE receipts_restorer;

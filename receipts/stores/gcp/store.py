@@ -32,6 +32,7 @@ from receipts.records import SignedReceipt
 from receipts.rows import Balance, IdempotencyRecord, WriteCounts, WriteOutcome
 from receipts.stores.gcp.account import GcpAccount
 from receipts.stores.gcp.archive_outbox import SpannerArchiveOutbox
+from receipts.stores.gcp.delegated_keys import SpannerDelegatedKeys
 from receipts.stores.gcp.intake import SpannerIntake
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
 from receipts.stores.gcp.location import GcpLocation, client_options
@@ -68,12 +69,13 @@ class SpannerFirestoreStore(
     SpannerSubmissions,
     GcpAccount,
     SpannerStatements,
+    SpannerDelegatedKeys,
 ):
     """The Spanner state and the chain's writes here; the Firestore ledger (receipts.stores.gcp.ledger),
     the reconciliation's reads (state_reads), the site's records (site_records), the archive's
     outbox (archive_outbox), the transparency log (log, and its restore: log_restore), intake's
-    state (intake), the restore (restore), who submitted each event through the site's API (submissions) and the
-    billing periods' statements (statements) beside it."""
+    state (intake), the restore (restore), who submitted each event through the site's API (submissions), the
+    billing periods' statements (statements) and the delegated signing keys (delegated_keys) beside it."""
 
     idempotency_ttl_seconds = IDEMPOTENCY_TTL_SECONDS
     shareable = True  # thread-safe clients: one per worker process (receipts.stores.worker_stores)

@@ -10,10 +10,12 @@ locals {
   writer_store  = "${local.store_url}&role=receipts_writer"
   auditor_store = "${local.store_url}&role=receipts_auditor"
   closer_store  = "${local.store_url}&role=statements_closer"
-  reconcile_job = "receipts-reconcile" # the scheduled jobs' name, which the reconcile_failed alert matches
+  reconcile_job = "receipts-reconcile"  # the scheduled jobs' name, which the reconcile_failed alert matches
   closing_job   = "receipts-statements" # the monthly close's jobs, which the statements_failed alert matches
   signing_key   = coalesce(var.signing_key_version, module.kms.first_version)
-  key_versions  = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
+  # The jobs' --signer: the KMS key itself, or (delegated_window set) daily keys it endorses.
+  job_signer   = var.delegated_window == null ? "kms://${local.signing_key}" : "delegated://kms/${local.signing_key}?wrap=${module.kms.delegated_wrapping_key}&window=${var.delegated_window}"
+  key_versions = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
 }
 
 module "services" {
@@ -104,6 +106,7 @@ module "iam" {
   reports_bucket             = module.storage.reports_bucket
   signing_key_id             = module.kms.crypto_key
   log_signing_key_id         = module.kms.log_crypto_key
+  delegated_wrapping_key_id  = module.kms.delegated_wrapping_key
   registry_location          = var.region
   registry_repository        = module.registry.repository_name
   restore_until              = var.restore_until
@@ -129,7 +132,7 @@ module "dataflow" {
   max_workers       = 2
   staging_bucket    = module.storage.staging_bucket
   store_url         = local.writer_store
-  signer            = "kms://${local.signing_key}"
+  signer            = local.job_signer
   log_origin        = var.log_origin
   log_signer        = "kms://${module.kms.log_first_version}"
   archive_url       = module.storage.archive_url
@@ -201,7 +204,7 @@ module "statements_schedule" {
   releases_bucket = module.storage.releases_bucket
   max_workers     = 1
   store_url       = local.closer_store
-  signer          = "kms://${local.signing_key}" # the streaming job's key: statements name the receipts' kid
+  signer          = local.job_signer # the streaming job's: statements name its (the KMS key's) kid
   labels          = local.labels
 
   depends_on = [module.services, module.iam]

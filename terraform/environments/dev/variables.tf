@@ -59,6 +59,17 @@ variable "signing_key_version" {
   default     = null
 }
 
+variable "delegated_window" {
+  description = "Sign receipts with delegated keys, one per window of this length (1d, 6h: docs/DEPLOY.md, Choosing the signer), endorsed by the KMS signing key and kept wrapped in Spanner; null: the KMS key signs each receipt."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.delegated_window == null || can(regex("^[0-9]+[smhd]$", var.delegated_window))
+    error_message = "delegated_window is a whole number of s, m, h or d (e.g. 1d), between 1 minute and 31 days."
+  }
+}
+
 variable "published_key_versions" {
   description = "Every KMS key version receipts were signed with, current first, published by the site; empty: the signing version alone."
   type        = list(string)

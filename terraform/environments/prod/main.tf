@@ -17,10 +17,12 @@ locals {
   writer_store  = "${local.store_url}&role=receipts_writer"
   auditor_store = "${local.store_url}&role=receipts_auditor"
   closer_store  = "${local.store_url}&role=statements_closer"
-  reconcile_job = "receipts-reconcile" # the scheduled jobs' name, which the reconcile_failed alert matches
+  reconcile_job = "receipts-reconcile"  # the scheduled jobs' name, which the reconcile_failed alert matches
   closing_job   = "receipts-statements" # the monthly close's jobs, which the statements_failed alert matches
   signing_key   = coalesce(var.signing_key_version, module.kms.first_version)
-  key_versions  = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
+  # The jobs' --signer: the KMS key itself, or (delegated_window set) daily keys it endorses.
+  job_signer   = var.delegated_window == null ? "kms://${local.signing_key}" : "delegated://kms/${local.signing_key}?wrap=${module.kms.delegated_wrapping_key}&window=${var.delegated_window}"
+  key_versions = length(var.published_key_versions) > 0 ? var.published_key_versions : [local.signing_key]
 }
 
 module "services" {
@@ -128,6 +130,7 @@ module "iam" {
   reports_bucket             = module.storage.reports_bucket
   signing_key_id             = module.kms.crypto_key
   log_signing_key_id         = module.kms.log_crypto_key
+  delegated_wrapping_key_id  = module.kms.delegated_wrapping_key
   registry_location          = "us"
   registry_repository        = module.registry.repository_name
   restore_until              = var.restore_until
@@ -153,7 +156,7 @@ module "dataflow" {
   max_workers       = 20
   staging_bucket    = module.storage.staging_bucket
   store_url         = local.writer_store
-  signer            = "kms://${local.signing_key}"
+  signer            = local.job_signer
   log_origin        = var.log_origin
   log_signer        = "kms://${module.kms.log_first_version}"
   kid               = var.signing_kid
@@ -237,7 +240,7 @@ module "statements_schedule" {
   releases_bucket = module.storage.releases_bucket
   max_workers     = 4
   store_url       = local.closer_store
-  signer          = "kms://${local.signing_key}" # the streaming job's key: statements name the receipts' kid
+  signer          = local.job_signer # the streaming job's: statements name its (the KMS key's) kid
   labels          = local.labels
 
   depends_on = [module.services, module.iam]
@@ -277,11 +280,11 @@ module "perimeter" {
   source = "../../modules/perimeter"
   count  = var.access_policy == "" ? 0 : 1
 
-  project_id        = var.project_id
-  access_policy     = var.access_policy
-  enforce           = var.perimeter_enforced
-  network           = module.network.network
-  producer_members  = var.producer_identities
+  project_id       = var.project_id
+  access_policy    = var.access_policy
+  enforce          = var.perimeter_enforced
+  network          = module.network.network
+  producer_members = var.producer_identities
   scheduler_members = [
     for schedule in concat(module.reconcile_schedule, module.statements_schedule) : "serviceAccount:${schedule.launcher_service_account}"
   ]

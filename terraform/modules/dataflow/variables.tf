@@ -62,7 +62,7 @@ variable "store_url" {
 }
 
 variable "signer" {
-  description = "The job's --signer: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N."
+  description = "The job's --signer: kms://projects/P/locations/L/keyRings/R/cryptoKeys/K/cryptoKeyVersions/N, or delegated://kms/…?wrap=…&window=1d."
   type        = string
 }
 

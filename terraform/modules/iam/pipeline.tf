@@ -93,6 +93,15 @@ resource "google_kms_crypto_key_iam_member" "pipeline_signs_checkpoints" {
   member        = local.pipeline
 }
 
+# The delegated signer (--signer delegated://kms/…): the streaming job wraps each window's
+# new key (Encrypt) and unwraps the window's key another worker made (Decrypt). No other
+# identity may: the site and the reconciliation read only the public keys' endorsements.
+resource "google_kms_crypto_key_iam_member" "pipeline_wraps_delegated_keys" {
+  crypto_key_id = var.delegated_wrapping_key_id
+  role          = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
+  member        = local.pipeline
+}
+
 resource "google_artifact_registry_repository_iam_member" "pipeline_pulls" {
   project    = var.project_id
   location   = var.registry_location

@@ -68,6 +68,11 @@ variable "log_signing_key_id" {
   type        = string
 }
 
+variable "delegated_wrapping_key_id" {
+  description = "The delegated signer's wrapping key (ENCRYPT_DECRYPT): the pipeline wraps and unwraps the window keys with it."
+  type        = string
+}
+
 variable "registry_location" {
   description = "Artifact Registry repository location."
   type        = string

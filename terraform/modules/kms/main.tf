@@ -60,3 +60,27 @@ data "google_kms_crypto_key_version" "log_first" {
   crypto_key = google_kms_crypto_key.log.id
   version    = 1
 }
+
+# The delegated signer's wrapping key (--signer delegated://kms/…?wrap=THIS, docs/DEPLOY.md,
+# "Choosing the signer"): a symmetric HSM key that encrypts each validity window's private
+# key before Spanner keeps it (DelegatedKeys.WrappedPrivate). It rotates itself: a
+# ciphertext names the version that made it, so old windows' keys still unwrap.
+resource "google_kms_crypto_key" "delegated_wrapping" {
+  name            = var.delegated_wrapping_key_name
+  key_ring        = google_kms_key_ring.this.id
+  purpose         = "ENCRYPT_DECRYPT"
+  rotation_period = "7776000s" # 90 days
+  labels          = var.labels
+
+  version_template {
+    algorithm        = "GOOGLE_SYMMETRIC_ENCRYPTION"
+    protection_level = var.protection_level
+  }
+
+  # A destroyed version can unwrap nothing it wrapped: the key outlives any terraform destroy.
+  destroy_scheduled_duration = "2592000s"
+
+  lifecycle {
+    prevent_destroy = true
+  }
+}

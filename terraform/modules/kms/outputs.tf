@@ -27,3 +27,8 @@ output "log_first_version" {
   description = "The log key's first version: the job signs checkpoints with kms://THIS."
   value       = data.google_kms_crypto_key_version.log_first.name
 }
+
+output "delegated_wrapping_key" {
+  description = "The delegated signer's wrapping key (ENCRYPT_DECRYPT): delegated://kms/VERSION?wrap=THIS."
+  value       = google_kms_crypto_key.delegated_wrapping.id
+}

@@ -42,3 +42,9 @@ variable "labels" {
   type        = map(string)
   default     = {}
 }
+
+variable "delegated_wrapping_key_name" {
+  description = "The delegated signer's wrapping key name (symmetric, ENCRYPT_DECRYPT)."
+  type        = string
+  default     = "delegated-key-wrapping"
+}
