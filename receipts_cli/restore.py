@@ -1,9 +1,10 @@
 """`receipts restore`: rebuild this home's store (embedded or `gcp://`) from the verified
-archive with the restore job (pipelines/restore.py), with a progress bar, a summary table
-and a JSON report.
+archive, in this order: the receipts with the restore job (pipelines/restore.py), then the
+statements (receipts.stores.statements_restore), then the transparency log (whose leaves
+are receipts' and statements' hashes); with a progress bar, a summary table and a JSON report.
 
-Exit status: 0 every customer restored, 1 any customer cut short or left unrestored (or an
-archive line unreadable), 2 it could not run.
+Exit status: 0 every customer restored, 1 any customer cut short or left unrestored, a
+statement not restored, the log refused (or an archive line unreadable), 2 it could not run.
 """
 
 import json
@@ -57,16 +58,19 @@ class CannotRestore(click.ClickException):
 @click.pass_obj
 def restore(home: Home, archive: str | None, jwks: str | None, log_vkey: str | None, report_path: str | None) -> None:
     """Rebuild a damaged store from the verified archive: ledger entries, idempotency rows,
-    chain heads, balances and entitlement usage, then the transparency log's tables from the
-    log's published tiles and checkpoints beside the archive (verified with the log's key, so
-    that `receipts log integrate` continues the same log). Every archived receipt is verified first;
-    a customer whose archived chain fails is restored up to the last good receipt, and
-    nothing unverified is written. Restoring twice changes nothing.
+    chain heads, balances and entitlement usage; then the statements and their periods'
+    closes from the archive's statements/ (each verified against the restored chain and the
+    statement before it); then the transparency log's tables from the log's published tiles
+    and checkpoints beside the archive (verified with the log's key, so that `receipts log
+    integrate` continues the same log; its leaves include the statements). Every archived
+    receipt is verified first; a customer whose archived chain fails is restored up to the
+    last good receipt, and nothing unverified is written. Restoring twice changes nothing.
 
     Freeze intake first (`receipts intake freeze`), and run `receipts reconcile` after.
     Entitlement limits and API keys are not in the archive.
 
-    Exit status 0 all restored, 1 any customer cut short or left unrestored, 2 could not run."""
+    Exit status 0 all restored, 1 any customer cut short or left unrestored, a statement not
+    restored or the log refused, 2 could not run."""
     from receipts.stores.public_keys import JwksUnavailable, load_jwks
 
     if jwks is None and not KeyRing(home.keys).exists():
@@ -92,39 +96,39 @@ def restore(home: Home, archive: str | None, jwks: str | None, log_vkey: str | N
                     report=report_path or str(Path(scratch) / "report.json"),
                 ).checked()
                 _run_with_progress(settings)
+                statements = _restore_statements(home, source, jwks)  # before the log: they are leaves of it
                 logged = _restore_log(home, log_url(source), log_vkey)
         except HomeBusy as error:
             raise CannotRestore(str(error)) from error
         report = _read_report(settings.report)
+        report["statements"] = statements.report()
         report["log"] = logged.report()
-        report["ok"] = report["ok"] and logged.ok
+        report["ok"] = report["ok"] and statements.ok and logged.ok
         _write_report(settings.report, report)
     _print_summary(report, report_path)
-    statements_ok = _restore_statements(home, jwks) if home.store_url.startswith("gcp://") else True
-    sys.exit(0 if report["ok"] and statements_ok else 1)
+    sys.exit(0 if report["ok"] else 1)
 
 
-def _restore_statements(home: Home, jwks: str | None) -> bool:
-    """The Google Cloud store's statements, from gs://BUCKET/statements/ (its archive of them),
-    each verified against the chain just restored (receipts.stores.gcp.statements_restore).
-    The embedded store archives none: its statements are in receipts.db alone."""
+def _restore_statements(home: Home, source: str, jwks: str | None):
+    """The statements, from the archive's statements/ (receipts.stores.statement_files), each
+    verified against the chain just restored (receipts.stores.statements_restore)."""
     from receipts.stores import open_store
-    from receipts.stores.gcp.statements_restore import restore_statements
+    from receipts.stores.archives import open_statement_archive
     from receipts.stores.public_keys import load_jwks
+    from receipts.stores.statements_restore import restore_statements
 
     store = open_store(home.store_url)
     try:
         with err.status("Restoring the statements from the archive…", spinner="dots"):
-            done = restore_statements(store, load_jwks(jwks, str(home.keys))[0])
+            try:
+                return restore_statements(store, open_statement_archive(source), load_jwks(jwks, str(home.keys))[0])
+            except Exception as error:  # the store or the archive could not be read or written
+                raise CannotRestore(
+                    f"the statements' restore could not finish: {str(error)[:500]}. The receipts are restored; "
+                    "run it again"
+                ) from error
     finally:
         store.close()
-    out.print(
-        f"Statements: {done.archived} archived, {done.kept} kept as stored, {done.written} written back, "
-        f"{done.replaced} replaced (differed), {done.closes} period close(s) written back."
-    )
-    for reason in done.refused[:SHOWN]:
-        out.print(f"[red]STATEMENT NOT RESTORED[/] {shown(reason)}", soft_wrap=True)
-    return done.ok
 
 
 def _warn_unless_frozen(home: Home) -> None:
@@ -269,11 +273,17 @@ def _print_summary(report: dict, report_path: str | None) -> None:
     if report["problems_found"] > SHOWN:
         where = f" in {shown(report_path)}" if report_path else ": pass --report FILE"
         out.print(f"… and {report['problems_found'] - SHOWN} more{where}")
+    _print_statements(report.get("statements"))
     _print_log(report.get("log"))
     out.print(shown(report["not_in_archive"]))
     if report["ok"]:
         out.print(
             f"[green]OK[/] {shown(report['customers_restored'])} customer(s) restored. Next: `receipts reconcile`."
+        )
+    elif report["problems_found"] == 0 and not (report.get("statements") or {}).get("ok", True):
+        out.print(
+            "[red]The store's receipts are restored; the statements named above are not[/]: nothing unverified "
+            "was written. Look at their archived objects before closing another period."
         )
     elif report["problems_found"] == 0:
         out.print(
@@ -287,6 +297,22 @@ def _print_summary(report: dict, report_path: str | None) -> None:
         )
     if report_path:
         err.print(f"Report: {shown(report_path)}")
+
+
+def _print_statements(statements: dict | None) -> None:
+    if statements is None:
+        return
+    out.print(
+        f"Statements: {shown(statements['archived'])} archived, {shown(statements['kept'])} kept as stored, "
+        f"{shown(statements['written'])} written back, {shown(statements['replaced'])} replaced (differed), "
+        f"{shown(statements['closes'])} period close(s) written back, {shown(statements['closes_replaced'])} "
+        f"replaced (from {shown(statements['where'])}).",
+        soft_wrap=True,
+    )
+    for reason in statements["refused"][:SHOWN]:
+        out.print(f"[red]STATEMENT NOT RESTORED[/] {shown(reason)}", soft_wrap=True)
+    if len(statements["refused"]) > SHOWN:
+        out.print(f"… and {len(statements['refused']) - SHOWN} more statement(s) not restored: see the report")
 
 
 def _print_log(log: dict | None) -> None:

@@ -64,7 +64,7 @@ def close(home: Home, period: str, grace: str, signer: str | None) -> None:
 
                 logging.getLogger().setLevel(logging.ERROR)
                 signer_url = signer or key_file_url(home.keys, home.keyring().current_kid)
-                settings = StatementSettings(home.store_url, period, signer_url, grace_time)
+                settings = StatementSettings(home.store_url, period, signer_url, grace_time, home.archive_url)
             with err.status(f"Closing {period}…", spinner="dots"):
                 counts = statement_counts(run(settings))
         with home.exclusive_run():
