@@ -73,7 +73,7 @@ def verified_statements(
                 problem = f"{failure.check}: {failure.reason}"
         if problem is not None:
             name = f"statement {str(statement.get('statement_id'))[:40]} ({customer_id}, {period[:8]})"
-            done.refused = f"{name} in {where}: {problem} (nor any of the customer's later statements)"
+            done.refused = f"{name}: {problem} (archived at {where}; nor any of the customer's later statements)"
             break
         done.verified.append(statement)
         previous = statement
