@@ -12,6 +12,8 @@ bytes under the name are a StatementArchiveConflict naming the object, and nothi
 import os
 import re
 import tempfile
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
@@ -19,6 +21,7 @@ from urllib.parse import urlparse
 from receipts.statements.periods import Period
 
 STATEMENTS = "statements"  # the folder (or bucket prefix) beside the receipts' archive
+SYNCS = 16  # concurrent fsyncs of a batch's files: a journal commits them together
 _STATEMENT_ID = re.compile(r"s_[a-z2-7]{26}")
 
 
@@ -30,6 +33,10 @@ class StatementArchive(Protocol):
     def write_once(self, path: str, data: bytes) -> bool:
         """Create `path` (PERIOD/STATEMENT_ID.jsonl) holding `data`; False when it held these
         bytes already; StatementArchiveConflict when it holds others."""
+        ...
+
+    def write_all(self, files: Mapping[str, bytes]) -> int:
+        """write_once for each file (maybe at once); how many were new."""
         ...
 
     def paths(self) -> list[str]:
@@ -82,23 +89,41 @@ class FolderStatements:
         return target
 
     def write_once(self, path: str, data: bytes) -> bool:
-        target = self._path(path)
-        if target.exists():
-            return self._same(path, target, data)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        return self.write_all({path: data}) == 1
+
+    def write_all(self, files: Mapping[str, bytes]) -> int:
+        """Each file's bytes to a synced temporary file (the syncs at once: one at a time would
+        wait a disk flush each), then linked into place, which fails if the name exists: a
+        file is there whole or not at all, and never over another."""
+        new = {}
+        for path, data in sorted(files.items()):
+            target = self._path(path)
+            if not (target.exists() and not self._same(path, target, data)):
+                new[path] = target
+        if not new:
+            return 0
+        temporaries = {}
         try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            try:
-                os.link(temporary, target)  # whole or not at all, and never over an existing file
-            except FileExistsError:
-                return self._same(path, target, data)
+            for path, target in new.items():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                descriptor, temporaries[path] = tempfile.mkstemp(
+                    prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+                )
+                with os.fdopen(descriptor, "wb") as handle:
+                    handle.write(files[path])
+            with ThreadPoolExecutor(min(SYNCS, len(new)), thread_name_prefix="statement-sync") as pool:
+                list(pool.map(_sync, temporaries.values()))
+            written = 0
+            for path, target in new.items():
+                try:
+                    os.link(temporaries[path], target)
+                    written += 1
+                except FileExistsError:  # another writer of the same close got there first
+                    self._same(path, target, files[path])
+            return written
         finally:
-            Path(temporary).unlink(missing_ok=True)
-        return True
+            for temporary in temporaries.values():
+                Path(temporary).unlink(missing_ok=True)
 
     def _same(self, path: str, target: Path, data: bytes) -> bool:
         if target.read_bytes() != data:
@@ -115,3 +140,11 @@ class FolderStatements:
 
     def where(self, path: str = "") -> str:
         return str(self.folder / path) if path else str(self.folder)
+
+
+def _sync(path: str) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

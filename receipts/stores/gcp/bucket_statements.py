@@ -6,6 +6,7 @@ bytes there: a replay. Other bytes under the name are a StatementArchiveConflict
 ever overwritten (a retention-locked bucket could not, and a statement is never amended)."""
 
 import hashlib
+from collections.abc import Mapping
 
 from receipts.stores.gcp.bucket_archive import BucketArchive
 from receipts.stores.retry import with_backoff
@@ -30,6 +31,9 @@ class BucketStatements:
         if same or (same is None and self.archive._holds(name, data, digest)):  # a replay, or a racing twin
             return False
         raise conflict(self.where(path))
+
+    def write_all(self, files: Mapping[str, bytes]) -> int:
+        return sum(self.write_once(path, data) for path, data in sorted(files.items()))
 
     def paths(self) -> list[str]:
         start = f"{self.prefix}/" if self.prefix else ""
