@@ -145,6 +145,37 @@ def test_a_killed_close_is_completed_by_its_rerun(cloud, october) -> None:
     assert store.statement(statement_id("cust_b", "2026-10")) == b_october
 
 
+def test_the_buckets_statement_objects_are_written_once(cloud, october) -> None:
+    """if-generation-match=0: the same bytes again (a rerun, a retry whose answer was lost)
+    are a replay; other bytes under the name are refused, and the object keeps its bytes."""
+    from receipts.stores.archives import open_statement_archive
+    from receipts.stores.statement_files import StatementArchiveConflict, statement_path
+
+    store, _ = october
+    [a_october] = store.statements("cust_a")
+    archive = open_statement_archive(cloud.location.archive_url)
+    assert archive.paths() == sorted(statement_path(s) for s in store.statements())
+    assert archive.write_once(statement_path(a_october), export_line(a_october)) is False
+    with pytest.raises(StatementArchiveConflict, match=statement_object_name(a_october)):
+        archive.write_once(statement_path(a_october), export_line({**a_october, "line_count": 9}))
+    assert archived(cloud, a_october) == export_line(a_october)
+    blob = (
+        storage.Client(project="local-emulator")
+        .bucket(cloud.location.bucket)
+        .get_blob(statement_object_name(a_october))
+    )
+    generation = blob.generation
+    rerun = invoke(cloud, "statements", "close", "--period", "2026-10")  # mirrors again: a replay, no new object
+    assert rerun.exit_code == 0, rerun.output
+    assert (
+        storage.Client(project="local-emulator")
+        .bucket(cloud.location.bucket)
+        .get_blob(statement_object_name(a_october))
+        .generation
+        == generation
+    )
+
+
 def test_the_reconciliation_checks_statements_and_catches_a_tampered_row(cloud, october, tmp_path: Path) -> None:
     store, _ = october
     report = tmp_path / "report.json"
