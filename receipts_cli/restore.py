@@ -19,7 +19,8 @@ from receipts.stores.keyring import KeyRing
 from receipts.stores.log_locations import log_url
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.log import log
-from receipts_cli.restore_summary import print_log, print_summary
+from receipts_cli.restore_summary import print_log, print_statements, print_summary
+from receipts_cli.statements import statements as statements_group
 from receipts_cli.terminal import err, shown
 
 
@@ -239,7 +240,8 @@ def _read_report(path: str) -> dict:
 @click.pass_obj
 def log_restore(home: Home, archive: str | None, log_vkey: str | None) -> None:
     """Only the last step of `receipts restore`: rebuild the store's transparency-log tables
-    from the log's published files, verified (after a restore job run on Dataflow, say).
+    from the log's published files, verified (after a restore job run on Dataflow and
+    `receipts statements restore`, say: the log's leaves include the statements).
     Exit 0 rebuilt, kept or nothing published, 1 refused."""
     try:
         with home.exclusive_run():
@@ -250,6 +252,36 @@ def log_restore(home: Home, archive: str | None, log_vkey: str | None) -> None:
     sys.exit(0 if logged.ok else 1)
 
 
+@click.command("restore")
+@click.option(
+    "--from",
+    "archive",
+    default=None,
+    metavar="PATH_OR_GS_URL",
+    help="The archive whose statements/ to restore from (default: this home's archive/, or the gcp:// store's bucket).",
+)
+@click.option("--jwks", default=None, metavar="FILE_OR_URL", help="JWKS to verify against (default: this home's keys).")
+@click.pass_obj
+def statements_restore(home: Home, archive: str | None, jwks: str | None) -> None:
+    """Only the statements' step of `receipts restore`: verify the archived statements against
+    the store's chains and write back what the store lost or changed (after a restore job run
+    on Dataflow, say; then `receipts log restore`). Exit 0 all restored or kept, 1 any not."""
+    from receipts.stores.public_keys import JwksUnavailable, load_jwks
+
+    try:
+        load_jwks(jwks, str(home.keys))
+    except JwksUnavailable as error:
+        raise CannotRestore(str(error)) from error
+    try:
+        with home.exclusive_run():
+            done = _restore_statements(home, archive or home.archive_url, jwks)
+    except HomeBusy as error:
+        raise CannotRestore(str(error)) from error
+    print_statements(done.report())
+    sys.exit(0 if done.ok else 1)
+
+
 def register(main: click.Group) -> None:
     main.add_command(restore)
     log.add_command(log_restore)  # `log restore` in the `log` group (receipts_cli.log)
+    statements_group.add_command(statements_restore)  # `statements restore` (receipts_cli.statements)

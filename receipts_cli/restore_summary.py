@@ -53,7 +53,7 @@ def print_summary(report: dict, report_path: str | None) -> None:
     if report["problems_found"] > SHOWN:
         where = f" in {shown(report_path)}" if report_path else ": pass --report FILE"
         out.print(f"… and {report['problems_found'] - SHOWN} more{where}")
-    _print_statements(report.get("statements"))
+    print_statements(report.get("statements"))
     print_log(report.get("log"))
     out.print(shown(report["not_in_archive"]))
     if report["ok"]:
@@ -79,7 +79,7 @@ def print_summary(report: dict, report_path: str | None) -> None:
         err.print(f"Report: {shown(report_path)}")
 
 
-def _print_statements(statements: dict | None) -> None:
+def print_statements(statements: dict | None) -> None:
     if statements is None:
         return
     out.print(

@@ -227,3 +227,23 @@ def test_a_statement_the_archive_lost_links_to_the_stores_copy(home: Path) -> No
     report, said = restore(home, expected=1)
     assert "neither the archive nor the store holds" in said, said
     assert a_november["statement_id"] not in {s["statement_id"] for s in statements_of(home)}
+
+
+def test_statements_restore_runs_the_statements_step_alone(home: Path) -> None:
+    """After a restore job run elsewhere (on Dataflow), then `receipts log restore`."""
+    before, logged = exported(home), log_rows(home)
+    a_october = statements_of(home)[0]
+    connection = db(home)
+    connection.execute("DELETE FROM statements WHERE customer_id = 'cust_a'")
+    for table in LOG_TABLES:
+        connection.execute(f"DELETE FROM {table}")
+    refused = invoke(home, "log", "restore")  # the log's leaves name statements the store lacks now
+    assert refused.exit_code == 1 and "LOG NOT RESTORED" in refused.output, refused.output
+    result = invoke(home, "statements", "restore")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "Statements: 4 archived, 2 kept as stored, 2 written back" in said, said
+    assert exported(home) == before and statements_of(home)[0] == a_october
+    rebuilt = invoke(home, "log", "restore")
+    assert rebuilt.exit_code == 0 and "Transparency log rebuilt" in rebuilt.output, rebuilt.output
+    assert log_rows(home) == logged
