@@ -247,3 +247,18 @@ def test_statements_restore_runs_the_statements_step_alone(home: Path) -> None:
     rebuilt = invoke(home, "log", "restore")
     assert rebuilt.exit_code == 0 and "Transparency log rebuilt" in rebuilt.output, rebuilt.output
     assert log_rows(home) == logged
+
+
+def test_archive_catch_up_archives_the_statements_the_archive_lacks(home: Path) -> None:
+    """Statements closed before the archive held them (an older release) get archived."""
+    statements = statements_of(home)
+    shutil.rmtree(home / "archive" / "statements")
+    caught = invoke(home, "archive", "catch-up")
+    assert caught.exit_code == 0 and "Archived 4 statement(s)" in caught.output, caught.output
+    assert all(archived(home, s).read_bytes() == export_line(s) for s in statements)
+    again = invoke(home, "archive", "catch-up")
+    assert again.exit_code == 0 and "Archived 0 statement(s)" in again.output, again.output
+    archived(home, statements[1]).write_bytes(b"{}\n")
+    refused = invoke(home, "archive", "catch-up")
+    assert refused.exit_code == 1 and "nothing was overwritten" in " ".join(refused.output.split())
+    assert archived(home, statements[1]).read_bytes() == b"{}\n"

@@ -12,16 +12,18 @@ bytes under the name are a StatementArchiveConflict naming the object, and nothi
 import os
 import re
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
+from receipts.records import export_line
 from receipts.statements.periods import Period
 
 STATEMENTS = "statements"  # the folder (or bucket prefix) beside the receipts' archive
 SYNCS = 16  # concurrent fsyncs of a batch's files: a journal commits them together
+BATCH = 64  # statements per write_all of a catch-up
 _STATEMENT_ID = re.compile(r"s_[a-z2-7]{26}")
 
 
@@ -65,6 +67,18 @@ def statement_path(statement: dict[str, Any]) -> str:
     if not isinstance(statement_id, str) or not _STATEMENT_ID.fullmatch(statement_id):
         raise ValueError(f"not a statement id: {str(statement_id)[:40]!r}")
     return f"{Period.parse(str(period))}/{statement_id}.jsonl"
+
+
+def archive_statements(statements: Iterable[dict[str, Any]], archive: StatementArchive) -> int:
+    """Archive each statement the archive lacks (`receipts archive catch-up`: statements closed
+    before the archive held them, or a close killed between its commits and its archive
+    writes); how many were new. StatementArchiveConflict on one that differs."""
+    written, batch = 0, {}
+    for statement in statements:
+        batch[statement_path(statement)] = export_line(statement)
+        if len(batch) >= BATCH:
+            written, batch = written + archive.write_all(batch), {}
+    return written + (archive.write_all(batch) if batch else 0)
 
 
 def conflict(where: str) -> StatementArchiveConflict:
