@@ -5,15 +5,17 @@ chain (receipts.statements says which receipts are its lines):
     Period -> BeginClose (the close time, fixed once) ─┐ (side input)
     CustomerIdRanges -> ListCustomers -> Spread -> BatchCustomers -> CloseCustomers -> statements
 
-    python -m pipelines.statements --store sqlite:///home/receipts.db --period 2026-11 \\
-        --keys home/keys --kid KID [--grace 1h]
+    python -m pipelines.statements --store sqlite:///home/receipts.db --archive home/archive \\
+        --period 2026-11 --keys home/keys --kid KID [--grace 1h]
 
 On Dataflow it is the Flex Template templates/statements/, which Cloud Scheduler launches
 monthly with `--period previous` (terraform/modules/statements_schedule).
 
 Refused while the period's end plus the grace is ahead, and out of order (periods close in
 order, each once). A rerun of a closed period issues what the first run did not and returns
-the stored statements as they are.
+the stored statements as they are. Every statement is archived once, beside the receipts'
+archive (`--archive`: `<folder>/statements/PERIOD/ID.jsonl`); the Google Cloud store archives
+its own (gs://BUCKET/statements/), after each commit.
 """
 
 import sys
@@ -55,6 +57,7 @@ class StatementSettings:
     period: str
     signer: str
     grace: timedelta = timedelta(hours=1)
+    archive: str | None = None  # the receipts' archive; the statements go beside it
 
     @classmethod
     def of(
@@ -64,6 +67,7 @@ class StatementSettings:
         signer: str,
         grace: str = "1h",
         clock: Callable[[], datetime] = utc_now,
+        archive: str | None = None,
     ) -> "StatementSettings":
         """Checked settings, or a ValueError naming the option to fix. The period 'previous'
         is fixed here, at launch: a scheduled close of month M runs early in M+1, and a rerun
@@ -73,13 +77,14 @@ class StatementSettings:
         wait = parse_duration(grace)
         if period == PREVIOUS:
             period = str(Period.of(clock() - wait).previous())
-        return cls(store, str(Period.parse(period or "")), signer, wait)
+        return cls(store, str(Period.parse(period or "")), signer, wait, archive)
 
     @classmethod
     def from_options(cls, options: PipelineOptions, clock: Callable[[], datetime] = utc_now) -> "StatementSettings":
         view, charging = options.view_as(StatementOptions), options.view_as(ChargingOptions)
         signer, _ = signing(charging.signer, options.view_as(LocalKeyOptions).keys, charging.kid)
-        return cls.of(options.view_as(StoreOptions).store, view.period, signer, view.grace, clock)
+        stores = options.view_as(StoreOptions)
+        return cls.of(stores.store, view.period, signer, view.grace, clock, stores.archive)
 
 
 def build(
@@ -99,7 +104,8 @@ def build(
         | "BatchCustomers" >> beam.BatchElements(min_batch_size=1, max_batch_size=CLOSE_BATCH)
         | "CloseCustomers"
         >> beam.ParDo(
-            CloseCustomers(settings.store, settings.signer, settings.period), beam.pvalue.AsSingleton(closed_at)
+            CloseCustomers(settings.store, settings.signer, settings.period, settings.archive),
+            beam.pvalue.AsSingleton(closed_at),
         )
     )
 

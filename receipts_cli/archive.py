@@ -1,7 +1,7 @@
 """`receipts archive status|catch-up`: what the store holds and the archive does not yet, and
-writing it (receipts.stores.archiving). `receipts run` and `receipts stream` end with the
-same check: a run that could not archive what it stored exits 1 and names the command
-that finishes the job."""
+writing it (receipts.stores.archiving; the statements with receipts.stores.statement_files).
+`receipts run` and `receipts stream` end with the same check: a run that could not archive
+what it stored exits 1 and names the command that finishes the job."""
 
 import sys
 
@@ -76,17 +76,27 @@ def archive_status(home: Home) -> None:
 @click.pass_obj
 def archive_catch_up(home: Home, archive_url: str | None) -> None:
     """Write every stored receipt that is not in the archive yet: batches a killed or failed
-    run left pending, then everything past each customer's mark. Safe at any time, beside a
-    running job and twice: nothing is archived twice. Exit 1 if anything is still not archived."""
+    run left pending, then everything past each customer's mark; then every statement the
+    archive's statements/ lacks (write-once: one that differs is named, never overwritten).
+    Safe at any time, beside a running job and twice: nothing is archived twice. Exit 1 if
+    anything is still not archived."""
+    from receipts.stores.archives import open_statement_archive
+    from receipts.stores.statement_files import StatementArchiveConflict, archive_statements
+
     store = store_of(home)
     target = archive_url or home.archive_url
     done = caught_up(store, target)  # safe beside a running job: planning is transactional
     err.print(f"Archived {done.receipts} receipt(s) in {done.batches} batch(es) into {shown(target)}.")
     problem = unarchived_problem(store, home, done)
+    try:
+        statements = archive_statements(store.statements(), open_statement_archive(target))
+        err.print(f"Archived {statements} statement(s) the archive lacked.")
+    except StatementArchiveConflict as error:
+        problem = problem or str(error)
     if problem:
         err.print(f"[red]{shown(problem)}[/]")
         sys.exit(1)
-    err.print("[green]OK[/] the archive holds every stored receipt.")
+    err.print("[green]OK[/] the archive holds every stored receipt and statement.")
 
 
 def register(main: click.Group) -> None:

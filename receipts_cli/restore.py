@@ -1,9 +1,10 @@
 """`receipts restore`: rebuild this home's store (embedded or `gcp://`) from the verified
-archive with the restore job (pipelines/restore.py), with a progress bar, a summary table
-and a JSON report.
+archive, in this order: the receipts with the restore job (pipelines/restore.py), then the
+statements (receipts.stores.statements_restore), then the transparency log (whose leaves
+are receipts' and statements' hashes); with a progress bar, a summary table and a JSON report.
 
-Exit status: 0 every customer restored, 1 any customer cut short or left unrestored (or an
-archive line unreadable), 2 it could not run.
+Exit status: 0 every customer restored, 1 any customer cut short or left unrestored, a
+statement not restored, the log refused (or an archive line unreadable), 2 it could not run.
 """
 
 import json
@@ -13,15 +14,14 @@ from pathlib import Path
 
 import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from receipts.stores.keyring import KeyRing
 from receipts.stores.log_locations import log_url
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.log import log
-from receipts_cli.terminal import err, out, shown
-
-SHOWN = 50  # problems printed; the report lists up to 1000
+from receipts_cli.restore_summary import print_log, print_statements, print_summary
+from receipts_cli.statements import statements as statements_group
+from receipts_cli.terminal import err, shown
 
 
 class CannotRestore(click.ClickException):
@@ -57,16 +57,19 @@ class CannotRestore(click.ClickException):
 @click.pass_obj
 def restore(home: Home, archive: str | None, jwks: str | None, log_vkey: str | None, report_path: str | None) -> None:
     """Rebuild a damaged store from the verified archive: ledger entries, idempotency rows,
-    chain heads, balances and entitlement usage, then the transparency log's tables from the
-    log's published tiles and checkpoints beside the archive (verified with the log's key, so
-    that `receipts log integrate` continues the same log). Every archived receipt is verified first;
-    a customer whose archived chain fails is restored up to the last good receipt, and
-    nothing unverified is written. Restoring twice changes nothing.
+    chain heads, balances and entitlement usage; then the statements and their periods'
+    closes from the archive's statements/ (each verified against the restored chain and the
+    statement before it); then the transparency log's tables from the log's published tiles
+    and checkpoints beside the archive (verified with the log's key, so that `receipts log
+    integrate` continues the same log; its leaves include the statements). Every archived
+    receipt is verified first; a customer whose archived chain fails is restored up to the
+    last good receipt, and nothing unverified is written. Restoring twice changes nothing.
 
     Freeze intake first (`receipts intake freeze`), and run `receipts reconcile` after.
     Entitlement limits and API keys are not in the archive.
 
-    Exit status 0 all restored, 1 any customer cut short or left unrestored, 2 could not run."""
+    Exit status 0 all restored, 1 any customer cut short or left unrestored, a statement not
+    restored or the log refused, 2 could not run."""
     from receipts.stores.public_keys import JwksUnavailable, load_jwks
 
     if jwks is None and not KeyRing(home.keys).exists():
@@ -92,39 +95,39 @@ def restore(home: Home, archive: str | None, jwks: str | None, log_vkey: str | N
                     report=report_path or str(Path(scratch) / "report.json"),
                 ).checked()
                 _run_with_progress(settings)
+                statements = _restore_statements(home, source, jwks)  # before the log: they are leaves of it
                 logged = _restore_log(home, log_url(source), log_vkey)
         except HomeBusy as error:
             raise CannotRestore(str(error)) from error
         report = _read_report(settings.report)
+        report["statements"] = statements.report()
         report["log"] = logged.report()
-        report["ok"] = report["ok"] and logged.ok
+        report["ok"] = report["ok"] and statements.ok and logged.ok
         _write_report(settings.report, report)
-    _print_summary(report, report_path)
-    statements_ok = _restore_statements(home, jwks) if home.store_url.startswith("gcp://") else True
-    sys.exit(0 if report["ok"] and statements_ok else 1)
+    print_summary(report, report_path)
+    sys.exit(0 if report["ok"] else 1)
 
 
-def _restore_statements(home: Home, jwks: str | None) -> bool:
-    """The Google Cloud store's statements, from gs://BUCKET/statements/ (its archive of them),
-    each verified against the chain just restored (receipts.stores.gcp.statements_restore).
-    The embedded store archives none: its statements are in receipts.db alone."""
+def _restore_statements(home: Home, source: str, jwks: str | None):
+    """The statements, from the archive's statements/ (receipts.stores.statement_files), each
+    verified against the chain just restored (receipts.stores.statements_restore)."""
     from receipts.stores import open_store
-    from receipts.stores.gcp.statements_restore import restore_statements
+    from receipts.stores.archives import open_statement_archive
     from receipts.stores.public_keys import load_jwks
+    from receipts.stores.statements_restore import restore_statements
 
     store = open_store(home.store_url)
     try:
         with err.status("Restoring the statements from the archive…", spinner="dots"):
-            done = restore_statements(store, load_jwks(jwks, str(home.keys))[0])
+            try:
+                return restore_statements(store, open_statement_archive(source), load_jwks(jwks, str(home.keys))[0])
+            except Exception as error:  # the store or the archive could not be read or written
+                raise CannotRestore(
+                    f"the statements' restore could not finish: {str(error)[:500]}. The receipts are restored; "
+                    "run it again"
+                ) from error
     finally:
         store.close()
-    out.print(
-        f"Statements: {done.archived} archived, {done.kept} kept as stored, {done.written} written back, "
-        f"{done.replaced} replaced (differed), {done.closes} period close(s) written back."
-    )
-    for reason in done.refused[:SHOWN]:
-        out.print(f"[red]STATEMENT NOT RESTORED[/] {shown(reason)}", soft_wrap=True)
-    return done.ok
 
 
 def _warn_unless_frozen(home: Home) -> None:
@@ -225,90 +228,6 @@ def _read_report(path: str) -> dict:
         return json.loads(handle.read())
 
 
-def _print_summary(report: dict, report_path: str | None) -> None:
-    """The report for a reader. Ids and reasons quote the archive and the store: shown as text."""
-    out.print(f"Restore of {shown(report['store'])} from {shown(report['archive'])}")
-    written = report["written"]
-    table = Table("what", "count")
-    rows = [
-        ("customers in the archive", report["customers"]),
-        ("customers restored", report["customers_restored"]),
-        ("customers where anything changed", report["customers_changed"]),
-        ("archived receipts verified", report["receipts_verified"]),
-        ("receipts past the archive kept from the store", report["receipts_kept_from_store"]),
-        ("ledger entries written (missing)", written["ledger_written"]),
-        ("ledger entries replaced (differed)", written["ledger_replaced"]),
-        ("idempotency rows written", written["idempotency_written"]),
-        ("idempotency rows replaced", written["idempotency_replaced"]),
-        ("idempotency rows past their TTL (not written)", written["idempotency_expired"]),
-        ("chain head, balance and usage rows written", written["state_written"]),
-        ("duplicate archive lines (harmless)", report["duplicate_lines"]),
-    ]
-    for label, value in rows:
-        table.add_row(label, shown(value))
-    out.print(table)
-    shown_problems = 0
-    for item in report["cut_short"]:
-        if shown_problems < SHOWN:
-            through = item["restored_through"] if item["restored_through"] is not None else 0
-            out.print(
-                f"[red]CUT SHORT[/] {shown(item['customer_id'])}: restored through sequence {shown(through)}; "
-                f"sequence {shown(item['sequence'])} ({shown(item['where'])}) "
-                f"{shown(item['check'])}: {shown(item['reason'])}",
-                soft_wrap=True,
-            )
-        shown_problems += 1
-    for item in report["refused"]:
-        if shown_problems < SHOWN:
-            out.print(f"[red]NOT RESTORED[/] {shown(item['customer_id'])}: {shown(item['reason'])}", soft_wrap=True)
-        shown_problems += 1
-    for item in report["unreadable"]:
-        if shown_problems < SHOWN:
-            out.print(f"[red]UNREADABLE[/] {shown(item['reason'])}", soft_wrap=True)
-        shown_problems += 1
-    if report["problems_found"] > SHOWN:
-        where = f" in {shown(report_path)}" if report_path else ": pass --report FILE"
-        out.print(f"… and {report['problems_found'] - SHOWN} more{where}")
-    _print_log(report.get("log"))
-    out.print(shown(report["not_in_archive"]))
-    if report["ok"]:
-        out.print(
-            f"[green]OK[/] {shown(report['customers_restored'])} customer(s) restored. Next: `receipts reconcile`."
-        )
-    elif report["problems_found"] == 0:
-        out.print(
-            "[red]The store's receipts are restored; its transparency log is not[/]: nothing of it was written. "
-            "Look at the log's files named above; `receipts log integrate` would refuse them too."
-        )
-    else:
-        out.print(
-            f"[red]{shown(report['problems_found'])} customer(s) or line(s) not fully restored[/]: nothing unverified "
-            "was written; what was restored is right. Next: `receipts reconcile`, and look at the customers named."
-        )
-    if report_path:
-        err.print(f"Report: {shown(report_path)}")
-
-
-def _print_log(log: dict | None) -> None:
-    if log is None:
-        return
-    where, outcome = shown(log["where"]), log["outcome"]
-    if outcome == "refused":
-        out.print(f"[red]LOG NOT RESTORED[/] from {where}: {shown(log['reason'])}", soft_wrap=True)
-    elif outcome == "nothing_published":
-        out.print(f"Transparency log: nothing published at {where}; `receipts log integrate` starts it.")
-    elif outcome == "intact":
-        out.print(f"Transparency log: the store's log ({shown(log['size'])} entries) is the published one: kept.")
-    else:
-        adopted = f", {shown(log['adopted'])} adopted past it" if log["adopted"] else ""
-        out.print(
-            f"Transparency log rebuilt from {where}: {shown(log['size'])} entries (checkpoint "
-            f"{shown(log['signed'])} verified{adopted}), {shown(log['checkpoints'])} checkpoint(s) kept, "
-            f"{shown(log['customers'])} customer mark(s). `receipts log integrate` continues it.",
-            soft_wrap=True,
-        )
-
-
 @click.command("restore")
 @click.option(
     "--from",
@@ -321,17 +240,48 @@ def _print_log(log: dict | None) -> None:
 @click.pass_obj
 def log_restore(home: Home, archive: str | None, log_vkey: str | None) -> None:
     """Only the last step of `receipts restore`: rebuild the store's transparency-log tables
-    from the log's published files, verified (after a restore job run on Dataflow, say).
+    from the log's published files, verified (after a restore job run on Dataflow and
+    `receipts statements restore`, say: the log's leaves include the statements).
     Exit 0 rebuilt, kept or nothing published, 1 refused."""
     try:
         with home.exclusive_run():
             logged = _restore_log(home, log_url(archive or home.archive_url), log_vkey)
     except HomeBusy as error:
         raise CannotRestore(str(error)) from error
-    _print_log(logged.report())
+    print_log(logged.report())
     sys.exit(0 if logged.ok else 1)
+
+
+@click.command("restore")
+@click.option(
+    "--from",
+    "archive",
+    default=None,
+    metavar="PATH_OR_GS_URL",
+    help="The archive whose statements/ to restore from (default: this home's archive/, or the gcp:// store's bucket).",
+)
+@click.option("--jwks", default=None, metavar="FILE_OR_URL", help="JWKS to verify against (default: this home's keys).")
+@click.pass_obj
+def statements_restore(home: Home, archive: str | None, jwks: str | None) -> None:
+    """Only the statements' step of `receipts restore`: verify the archived statements against
+    the store's chains and write back what the store lost or changed (after a restore job run
+    on Dataflow, say; then `receipts log restore`). Exit 0 all restored or kept, 1 any not."""
+    from receipts.stores.public_keys import JwksUnavailable, load_jwks
+
+    try:
+        load_jwks(jwks, str(home.keys))
+    except JwksUnavailable as error:
+        raise CannotRestore(str(error)) from error
+    try:
+        with home.exclusive_run():
+            done = _restore_statements(home, archive or home.archive_url, jwks)
+    except HomeBusy as error:
+        raise CannotRestore(str(error)) from error
+    print_statements(done.report())
+    sys.exit(0 if done.ok else 1)
 
 
 def register(main: click.Group) -> None:
     main.add_command(restore)
     log.add_command(log_restore)  # `log restore` in the `log` group (receipts_cli.log)
+    statements_group.add_command(statements_restore)  # `statements restore` (receipts_cli.statements)

@@ -15,6 +15,7 @@ from receipts.records import export_line
 from receipts.statements import Period, is_statement, parse_duration, verify_held_statements
 from receipts.statements.periods import close_order_problem, close_time_problem
 from receipts.stores.signers import key_file_url
+from receipts.stores.statement_files import StatementArchiveConflict
 from receipts_cli.cloud import signer_option, store_of
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.terminal import err, out, shown
@@ -67,9 +68,12 @@ def close(home: Home, period: str, grace: str, signer: str | None) -> None:
 
                 logging.getLogger().setLevel(logging.ERROR)
                 signer_url = signer or key_file_url(home.keys, home.keyring().current_kid)
-                settings = StatementSettings(home.store_url, period, signer_url, grace_time)
+                settings = StatementSettings(home.store_url, period, signer_url, grace_time, home.archive_url)
             with err.status(f"Closing {period}…", spinner="dots"):
-                counts = statement_counts(run(settings))
+                try:
+                    counts = statement_counts(run(settings))
+                except StatementArchiveConflict as error:  # the archive holds another statement: never overwritten
+                    raise click.ClickException(f"the close of {period} stopped: {error}") from error
         with home.exclusive_run():
             from receipts_cli.log import integrated, unlogged_problem
 

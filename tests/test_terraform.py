@@ -374,7 +374,7 @@ WORKLOAD_CODE = {
                           ("intake.py", "intake"),
                           *(("log_restore.py", f) for f in ("stored_leaves", "restore_log")),
                           ("log.py", "log_state"), ("log.py", "_ledger_unlogged"), ("log_rows.py", "read_hashes")]
-    + [("statements.py", f) for f in ("restore_statement", "begin_close", "period_closed_at")],
+    + [("statements.py", f) for f in ("restore_statement", "restore_close", "previous_statement")],
     "verifier_site": [("site_records.py", f) for f in ("api_key", "session", "add_session", "end_session")]
     + [("intake.py", "intake")]
     + [("submissions.py", f) for f in ("add_submissions", "submission")]
@@ -389,7 +389,14 @@ LOOP_TABLES = {
     ("restore.py", "_restore_state"): {"Balances", "EntitlementUsage", "ChargeCredits"},
     ("store.py", "_commit_receipts"): {"ChainHeads", "Balances", "EntitlementUsage", "ChargeCredits"},  # `state` rows
     ("log_rows.py", "put_rows"): {"LogHashes", "LogBundles"},  # the 256-hash rows
-    ("log_restore.py", "restore_log"): {"LogHashes", "LogBundles", "LogLeaves", "LogMarks", "LogCheckpoints"},
+    ("log_restore.py", "restore_log"): {
+        "LogHashes",
+        "LogBundles",
+        "LogLeaves",
+        "LogMarks",
+        "StatementLogMarks",
+        "LogCheckpoints",
+    },
 }
 
 

@@ -126,8 +126,8 @@ def log_rows(published: PublishedLog, stored: Mapping[bytes, UnloggedReceipt]) -
         if receipt is None:
             raise LogRestoreRefused(
                 f"leaf {index} holds {entry.hex()}, the hash of no receipt or statement the store holds: restore the "
-                "store's receipts first (or the archive lacks them; statements are not in the archive: a store "
-                "that lost its statements needs them back before its log)"
+                "store's receipts and statements first (`receipts restore` does, in that order; or the archive "
+                "lacks them, or a statement was not restored: see STATEMENT NOT RESTORED)"
             )
         expected = marks.get(receipt.customer_id, 0) + 1
         if receipt.sequence != expected:

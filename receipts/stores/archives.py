@@ -1,10 +1,12 @@
 """Reading an archive, whichever kind its URL names: a folder (receipts.stores.folder_archive)
-or gs://bucket/prefix (receipts.stores.gcp.bucket_archive), one file or object at a time."""
+or gs://bucket/prefix (receipts.stores.gcp.bucket_archive), one file or object at a time; and
+the statements' archive beside it (receipts.stores.statement_files)."""
 
 import json
 from typing import Any, Protocol
 
 from receipts.stores.folder_archive import FolderArchive
+from receipts.stores.statement_files import FolderStatements, StatementArchive, statements_url
 
 
 class ArchiveReader(Protocol):
@@ -26,6 +28,17 @@ def open_archive(url: str) -> ArchiveReader:
 
         return BucketArchive(url)
     return FolderArchive(url)
+
+
+def open_statement_archive(archive_url: str) -> StatementArchive:
+    """The statements' archive beside the receipts' archive at `archive_url`
+    (receipts.stores.statement_files): `<folder>/statements`, or gs://bucket/statements."""
+    url = statements_url(archive_url)
+    if url.startswith("gs://"):
+        from receipts.stores.gcp.bucket_statements import BucketStatements
+
+        return BucketStatements(url)
+    return FolderStatements(url)
 
 
 def archived_receipts(url: str) -> tuple[int, list[dict[str, Any]]]:

@@ -79,6 +79,47 @@ class SqliteStatements:
         for row in self._db.execute(query + " ORDER BY customer_id, period", arguments):
             yield _exported(row)
 
+    # -- restore (receipts.stores.statements_restore) ------------------------------------
+    def restore_close(self, period: str, closed_at: str) -> str:
+        """Write back a period's close as its verified statements sign it: 'kept' when the
+        store holds it so, 'written' when it held none, 'replaced' when it held another time."""
+        with self._transaction():
+            stored = self.period_closed_at(period)
+            if stored == closed_at:
+                return "kept"
+            self._db.execute("INSERT OR REPLACE INTO statement_closes VALUES (?, ?)", (period, closed_at))
+            return "written" if stored is None else "replaced"
+
+    def restore_statement(self, statement: dict[str, Any]) -> str:
+        """Write a verified archived statement back: 'kept' when the store holds it as it is,
+        'written' when it held none, 'replaced' when it held another under its (customer,
+        period) or its id. Its number (its order as a leaf of the log) is the customer's count
+        of earlier statements + 1: a restore writes a customer's statements in period order."""
+        customer, period = statement["customer_id"], statement["period"]
+        body = {name: value for name, value in statement.items() if name not in ("statement_hash", "signature")}
+        text = canonical_bytes(body).decode("utf-8")
+        wanted = (statement["statement_id"], statement["statement_hash"], text, statement["signature"])
+        with self._transaction():
+            held = self._db.execute(
+                "SELECT statement_id, statement_hash, body, signature FROM statements "
+                "WHERE (customer_id = ? AND period = ?) OR statement_id = ?",
+                (customer, period, statement["statement_id"]),
+            ).fetchall()
+            if len(held) == 1 and tuple(held[0][:4]) == wanted:
+                return "kept"
+            number = self._db.execute(
+                "SELECT count(*) + 1 FROM statements WHERE customer_id = ? AND period < ?", (customer, period)
+            ).fetchone()[0]
+            self._db.execute(
+                "DELETE FROM statements WHERE (customer_id = ? AND period = ?) OR statement_id = ?",
+                (customer, period, statement["statement_id"]),
+            )
+            self._db.execute(
+                "INSERT INTO statements VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (wanted[0], customer, period, number, statement["closing_sequence"], *wanted[1:]),
+            )
+            return "replaced" if held else "written"
+
     def previous_statement(self, customer_id: str, period: str) -> dict[str, Any] | None:
         """The customer's latest statement of a period before `period`."""
         row = self._db.execute(

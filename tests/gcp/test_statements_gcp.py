@@ -145,6 +145,37 @@ def test_a_killed_close_is_completed_by_its_rerun(cloud, october) -> None:
     assert store.statement(statement_id("cust_b", "2026-10")) == b_october
 
 
+def test_the_buckets_statement_objects_are_written_once(cloud, october) -> None:
+    """if-generation-match=0: the same bytes again (a rerun, a retry whose answer was lost)
+    are a replay; other bytes under the name are refused, and the object keeps its bytes."""
+    from receipts.stores.archives import open_statement_archive
+    from receipts.stores.statement_files import StatementArchiveConflict, statement_path
+
+    store, _ = october
+    [a_october] = store.statements("cust_a")
+    archive = open_statement_archive(cloud.location.archive_url)
+    assert archive.paths() == sorted(statement_path(s) for s in store.statements())
+    assert archive.write_once(statement_path(a_october), export_line(a_october)) is False
+    with pytest.raises(StatementArchiveConflict, match=statement_object_name(a_october)):
+        archive.write_once(statement_path(a_october), export_line({**a_october, "line_count": 9}))
+    assert archived(cloud, a_october) == export_line(a_october)
+    blob = (
+        storage.Client(project="local-emulator")
+        .bucket(cloud.location.bucket)
+        .get_blob(statement_object_name(a_october))
+    )
+    generation = blob.generation
+    rerun = invoke(cloud, "statements", "close", "--period", "2026-10")  # mirrors again: a replay, no new object
+    assert rerun.exit_code == 0, rerun.output
+    assert (
+        storage.Client(project="local-emulator")
+        .bucket(cloud.location.bucket)
+        .get_blob(statement_object_name(a_october))
+        .generation
+        == generation
+    )
+
+
 def test_the_reconciliation_checks_statements_and_catches_a_tampered_row(cloud, october, tmp_path: Path) -> None:
     store, _ = october
     report = tmp_path / "report.json"
@@ -192,6 +223,67 @@ def test_restore_brings_the_statements_back_from_the_archive(cloud, october, tmp
 
     again = invoke(cloud, "restore", "--report", str(tmp_path / "again.json"))
     assert again.exit_code == 0 and "2 kept as stored, 0 written back, 0 replaced" in " ".join(again.output.split())
+
+
+LOG_TABLES = {
+    "LogState": "SELECT Id, Origin, Size, RootHash, TilesSize FROM LogState",
+    "LogMarks": "SELECT CustomerId, LoggedSequence FROM LogMarks",
+    "StatementLogMarks": "SELECT CustomerId, LoggedNumber FROM StatementLogMarks",
+    "LogLeaves": "SELECT ReceiptId, LeafIndex FROM LogLeaves",
+    "LogHashes": "SELECT Chunk, Hashes FROM LogHashes",
+    "LogBundles": "SELECT Bundle, Entries, ReceiptIds FROM LogBundles",
+    "LogCheckpoints": "SELECT Size, Note FROM LogCheckpoints",
+}
+WIPED = ("ChainHeads", "IdempotencyKeys", "Balances", "EntitlementUsage", "ChargeCredits", "ArchiveMarks",
+         "Statements", "StatementCloses", *LOG_TABLES)  # fmt: skip
+
+
+def log_rows(store) -> dict[str, list]:
+    with store._database.snapshot(multi_use=True) as snapshot:
+        return {name: sorted(map(repr, snapshot.execute_sql(sql))) for name, sql in LOG_TABLES.items()}
+
+
+def test_a_wiped_store_gets_its_statements_back_before_its_log(cloud, signer, october, tmp_path: Path) -> None:
+    """Spanner and Firestore lost: the statements come back from the bucket before the log, so
+    the log's statement leaves and StatementLogMarks come back too, and the log continues."""
+    store, _ = october
+    first, logged = exported(cloud), log_rows(store)
+    assert len(logged["StatementLogMarks"]) == 2 and len(logged["LogLeaves"]) == 5  # 3 receipts, 2 statements
+    for table in WIPED:
+        store._database.execute_partitioned_dml(f"DELETE FROM {table} WHERE TRUE")
+    for collection in ("receipts", STATEMENTS):
+        for document in store._firestore.collection(collection).stream():
+            document.reference.delete()
+    assert list(store.statements()) == [] and all(rows == [] for rows in log_rows(store).values())
+
+    restored = invoke(cloud, "restore", "--report", str(tmp_path / "restore.json"))
+    assert restored.exit_code == 0, restored.output
+    said = " ".join(restored.output.split())
+    assert "Statements: 2 archived, 0 kept as stored, 2 written back, 0 replaced (differed), 1 period close(s)" in said
+    report = json.loads((tmp_path / "restore.json").read_text())
+    assert report["log"]["outcome"] == "rebuilt" and report["log"]["size"] == 5, said
+    assert exported(cloud) == first and store.closed_periods() == ["2026-10"]
+    assert log_rows(store) == logged  # the statements' leaves and marks in their own table
+    [a_october] = store.statements("cust_a")
+    assert store._firestore.collection(STATEMENTS).document(a_october["statement_id"]).get().exists
+    reconciled = invoke(cloud, "reconcile", "--report", str(tmp_path / "reconcile.json"))
+    assert reconciled.exit_code == 0, reconciled.output
+
+    again = invoke(cloud, "restore", "--report", str(tmp_path / "again.json"))
+    assert again.exit_code == 0 and "2 kept as stored, 0 written back" in " ".join(again.output.split())
+    assert log_rows(store) == logged
+
+    # The same log continues: November's statement links to the restored October one, and is a leaf.
+    assert catch_up(store, open_writer(cloud.location.archive_url)).ok
+    november = invoke(cloud, "statements", "close", "--period", "2026-11")
+    assert november.exit_code == 0, november.output
+    [a_november] = [s for s in store.statements("cust_a") if s["period"] == "2026-11"]
+    assert a_november["previous_statement_hash"] == a_october["statement_hash"]
+    assert store.logged_through("statements:cust_a") == 2 and store.unlogged_count() == 0
+    grown = log_rows(store)
+    assert set(logged["LogLeaves"]) < set(grown["LogLeaves"]) and set(logged["LogCheckpoints"]) < set(
+        grown["LogCheckpoints"]
+    )
 
 
 def test_restore_writes_no_statement_that_does_not_verify(cloud, october, tmp_path: Path) -> None:

@@ -83,14 +83,14 @@ GRANT SELECT, INSERT, UPDATE ON TABLE StatementLogMarks TO ROLE receipts_writer;
 GRANT SELECT ON TABLE StatementCloses, Statements, StatementLogMarks TO ROLE receipts_auditor;
 GRANT SELECT ON TABLE Statements TO ROLE verifier_site;
 -- A restore writes back, from the archive, each verified statement Spanner lost or changed,
--- and its period's close (statements_restore.py).
+-- and its period's close where Spanner lost or changed it (receipts/stores/statements_restore.py).
 GRANT SELECT, INSERT, UPDATE ON TABLE Statements TO ROLE receipts_restorer;
-GRANT SELECT, INSERT ON TABLE StatementCloses TO ROLE receipts_restorer;
+GRANT SELECT, INSERT, UPDATE ON TABLE StatementCloses TO ROLE receipts_restorer;
 
 -- The log's restore (receipts/stores/gcp/log_restore.py, `receipts restore`): while a restore
 -- is allowed, the restorer writes the log's rows back from the verified published tiles
 -- (upserts: a restore killed half way is run again) and reads the stored receipts' hashes.
-GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_restorer;
+GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, StatementLogMarks, LogLeaves, LogHashes, LogBundles, LogCheckpoints TO ROLE receipts_restorer;
 
 -- Delegated signing keys (receipts/stores/gcp/delegated_keys.py; `--signer delegated://kms/…`).
 -- The streaming job reads a window's key or inserts it once with its endorsement document,

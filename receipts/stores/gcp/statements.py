@@ -25,9 +25,9 @@ from receipts.canonical import canonical_bytes
 from receipts.records import export_line
 from receipts.statements.periods import Period, StatementOrderError, close_order_problem
 from receipts.stores.retry import with_backoff
+from receipts.stores.statement_files import STATEMENTS, statement_path
 
 log = logging.getLogger("receipts.gcp")
-STATEMENTS = "statements"  # the Firestore collection, and the archive's prefix in the bucket
 COLUMNS = [
     "CustomerId",
     "Period",
@@ -44,6 +44,8 @@ _archives_lock = threading.Lock()
 
 
 class SpannerStatements:
+    mirrors_statements = True  # add_statement archives each statement itself (the close job need not)
+
     def begin_close(self, period: str, closed_at: str) -> str:
         """When `period` closes: `closed_at` on its first close, the stored time on any later
         one (a rerun issues the same statements). StatementOrderError out of order."""
@@ -66,6 +68,20 @@ class SpannerStatements:
 
     def closed_periods(self) -> list[str]:
         return [row[0] for row in self._query("SELECT Period FROM StatementCloses ORDER BY Period")]
+
+    def restore_close(self, period: str, closed_at: str) -> str:
+        """Write back a period's close as its verified statements sign it (a restore):
+        'kept' when Spanner holds it so, 'written' when it held none, 'replaced' when another."""
+
+        def work(transaction) -> str:
+            rows = transaction.read("StatementCloses", ["ClosedAt"], spanner.KeySet(keys=[[period]]))
+            held = [row[0] for row in rows]
+            if held == [closed_at]:
+                return "kept"
+            transaction.insert_or_update("StatementCloses", ["Period", "ClosedAt"], [[period, closed_at]])
+            return "replaced" if held else "written"
+
+        return with_backoff("Spanner restore close", lambda: self._database.run_in_transaction(work))
 
     def add_statement(self, statement: dict[str, Any]) -> dict[str, Any]:
         """Keep an exported statement, once per (customer, period); the stored one is the
@@ -138,7 +154,7 @@ class SpannerStatements:
         return _exported(rows[0]) if rows else None
 
     def restore_statement(self, statement: dict[str, Any]) -> str:
-        """Write a verified archived statement back (receipts.stores.gcp.statements_restore):
+        """Write a verified archived statement back (receipts.stores.statements_restore):
         'kept' when Spanner holds it as it is, 'written' when it held none, 'replaced' when it
         held another under its (customer, period); then whichever mirror is missing."""
         customer, period = statement["customer_id"], statement["period"]
@@ -172,7 +188,8 @@ class SpannerStatements:
     # -- the mirrors -----------------------------------------------------------------
     def _mirror_statement(self, statement: dict[str, Any], number: int) -> None:
         """The Firestore document (create-only: a different one under the id is logged, the
-        stored row stands) and the archive object (write-once: receipts.stores.gcp.bucket_archive)."""
+        stored row stands) and the archive object (write-once: receipts.stores.gcp.bucket_statements;
+        another statement's bytes under its name are a StatementArchiveConflict)."""
         document = statement_document(statement, number)
         reference = self._firestore.collection(STATEMENTS).document(statement["statement_id"])
         try:
@@ -186,14 +203,14 @@ class SpannerStatements:
                     held.get("statement_hash"),
                     statement["statement_hash"],
                 )
-        self._statement_archive().write_once(statement_object_name(statement), export_line(statement))
+        self._statement_archive().write_once(statement_path(statement), export_line(statement))
 
     def _statement_archive(self):
         with _archives_lock:
             if getattr(self, "_statements_bucket", None) is None:
-                from receipts.stores.gcp.bucket_archive import BucketArchive
+                from receipts.stores.gcp.bucket_statements import BucketStatements
 
-                self._statements_bucket = BucketArchive(statements_archive_url(self.location.bucket))
+                self._statements_bucket = BucketStatements(statements_archive_url(self.location.bucket))
             return self._statements_bucket
 
 
@@ -204,9 +221,9 @@ def statements_archive_url(bucket: str) -> str:
 
 
 def statement_object_name(statement: dict[str, Any]) -> str:
-    """`statements/2026-11/s_….jsonl`: one object per statement, named by what it is, so
-    writing it again names the same object."""
-    return f"{STATEMENTS}/{statement['period']}/{statement['statement_id']}.jsonl"
+    """`statements/2026-11/s_….jsonl`: the bucket's object of a statement (statement_files.statement_path
+    below the prefix), named by what it is, so writing it again names the same object."""
+    return f"{STATEMENTS}/{statement_path(statement)}"
 
 
 def statement_document(statement: dict[str, Any], number: int) -> dict[str, Any]:
