@@ -16,8 +16,9 @@ and no checkpoint is needed between chaining and writing: the store decides.
 In streaming the batch's keys are first asked of the store in one read (dedup's look-up for
 keys its state does not vouch for, one per micro-batch instead of one per event): an event
 already charged is a duplicate (its stored receipt emitted again unless the store's head is
-still the cached one: a retried bundle must emit what its first attempt wrote); another
-payload under its key is an idempotency conflict.
+still the committed cache: a retried bundle must emit what its first attempt wrote, and once
+an attempt has read a customer's head from the store it cannot tell); another payload under
+its key is an idempotency conflict.
 """
 
 from collections.abc import Callable, Iterable
@@ -83,7 +84,13 @@ class ChargeCustomer(beam.DoFn):
         self.transactions = Metrics.counter("receipts", "store_write_transactions")
         self.mutations = Metrics.counter("receipts", "store_write_mutations")
 
+    def start_bundle(self) -> None:
+        # Customers whose head this attempt read from the store: what it holds past the
+        # committed cache may be a failed attempt's writes, so their receipts are emitted.
+        self.heads_from_store: set[str] = set()
+
     def setup(self) -> None:
+        self.heads_from_store = set()
         self.store = acquire_store(self.store_url)
         self.signer = signer_from_url(self.signer_url, self.store)  # a delegated signer keeps its keys there
         if self.signer.kid != self.kid:
@@ -100,8 +107,10 @@ class ChargeCustomer(beam.DoFn):
         pending = sorted(batch, key=lambda item: item[1].order_key)
         cached: ChainState | None = chain.read()
         state: ChainState = cached or self.store.load_chain(customer_id)
+        if cached is None:
+            self.heads_from_store.add(customer_id)
         if self.check_store:
-            pending, state, outputs = self._against_store(customer_id, pending, state, cached is not None)
+            pending, state, outputs = self._against_store(customer_id, pending, state)
             yield from outputs
             if not pending:
                 chain.write(state)
@@ -120,6 +129,7 @@ class ChargeCustomer(beam.DoFn):
                 break
             self.refusals.inc(len(refused))
             state = self.store.load_chain(customer_id)  # the store's head is the truth
+            self.heads_from_store.add(customer_id)
             pending = []
             for outcome in self._settle(refused):
                 if isinstance(outcome, tuple):
@@ -161,26 +171,28 @@ class ChargeCustomer(beam.DoFn):
             self.mutations.inc(counts.mutations - mutations)
             yield from zip(chunk, outcomes, items[start : start + self.transaction_size], strict=True)
 
-    def _against_store(self, customer_id: str, items: list, state: ChainState, cached: bool):
+    def _against_store(self, customer_id: str, items: list, state: ChainState):
         """One store read for the batch's keys: (the events still to charge, the chain state to
         charge them on, outputs). An event already charged under its key is a duplicate. Unless
-        the store's head is still this step's cached one (so an earlier, committed batch charged
-        it), its stored receipt is emitted again too: a retried bundle whose first attempt wrote
-        it must still emit it, and a head just read from the store cannot tell."""
+        the store's head is still the committed cache (so an earlier, committed bundle charged
+        it), its stored receipt is emitted again too: a retried bundle whose first attempt
+        wrote it must still emit it, and a head read from the store in this attempt (this
+        batch or an earlier one of the bundle) cannot tell."""
         self.lookups.inc()
         verdicts = against_store(self.store, customer_id, items)
         outputs: list = []
         for output in verdicts.outputs:
             (self.duplicates if output.tag == DUPLICATE else self.idempotency_conflicts).inc()
             outputs.append(output)
-        if verdicts.held and cached:
+        if verdicts.held and customer_id not in self.heads_from_store:
             head = self.store.load_chain(customer_id)
             if (head.sequence, head.head_hash) != (state.sequence, state.head_hash):
-                state, cached = head, False  # written since this step's last commit
+                state = head  # written since the committed cache
+                self.heads_from_store.add(customer_id)
         for item, record in verdicts.held:
             self.duplicates.inc()
             outputs.append(beam.pvalue.TaggedOutput(DUPLICATE, item))
-            if not cached:
+            if customer_id in self.heads_from_store:
                 outputs.extend(self._stored(record))
         return verdicts.fresh, state, outputs
 
