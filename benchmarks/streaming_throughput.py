@@ -2,7 +2,10 @@
 against the batch job writing the same events into the same kind of store in the same run,
 and what each costs Spanner: transactions and mutations per receipt (counted by the store:
 a mutation per column of each row written, as Spanner counts them, index entries aside),
-and dedup's idempotency reads per receipt (the batch job's: one per customer batch of keys).
+and dedup's idempotency reads per receipt (both jobs: one per customer batch of keys; the
+streaming job's state decides repeats within the in-flight window without one). The
+streaming/batch ratios of those counts are recorded beside the rates: counts are exact,
+rates on a loaded machine lower bounds.
 
 The streaming job runs twice: with `--charge_batch_size 1` (each event its own
 transaction, the job before per-customer micro-batches) and with the default micro-batches.
@@ -41,6 +44,13 @@ def per_receipt(counts, receipts: int) -> dict[str, float]:
         "mutations": round(counts["store_write_mutations"] / written, 2),
         "idempotency_reads": round(counts["store_idempotency_reads"] / written, 3),  # dedup's store reads
     }
+
+
+COUNTED = ("store_write_transactions", "store_write_mutations", "store_idempotency_reads", "duplicates")
+
+
+def ratio(value: float, baseline: float) -> float | None:
+    return round(value / baseline, 3) if baseline else None
 
 
 def stream(home: Path, url: str, kid: str, lines: list[bytes], unique: int, batch_size: int) -> tuple[float, object]:
@@ -118,6 +128,9 @@ def main() -> None:
         )
     stream_rate, batch_rate = args.events / stream_seconds, args.events / batch_seconds
     print(f"ratio (streaming / batch): {stream_rate / batch_rate:.2f}")
+    streaming_cost, batch_cost = per_receipt(stream_counts, unique), per_receipt(batch_counts, unique)
+    to_batch = {key: ratio(streaming_cost[key], batch_cost[key]) for key in streaming_cost}
+    print("per receipt, streaming / batch: " + ", ".join(f"{key} {value}" for key, value in to_batch.items()))
     record(
         "streaming",
         {
@@ -134,6 +147,14 @@ def main() -> None:
                 )
             },
             "streaming_before_events_per_second": round(args.events / single_seconds, 1),
+            "streaming_to_batch_per_receipt": to_batch,  # streaming_after / batch, counted
+            "store_counts": {
+                key: {name: counts[name] for name in COUNTED}
+                for key, counts in (("batch", batch_counts), ("streaming_after", stream_counts))
+            },
+            "events": args.events,
+            "customers": args.customers,
+            "receipts": unique,
             "command": f"python benchmarks/streaming_throughput.py --events {args.events} --customers {args.customers}",
         },
     )

@@ -129,10 +129,12 @@ def test_dedup_keeps_the_first_payload_in_input_order(store_url: str, deduplicat
         )
 
 
-@DEDUPLICATORS
+@pytest.mark.parametrize("deduplicate, grouped", [(DeduplicatePerCustomer, per_customer)], ids=["per_customer"])
 def test_dedup_falls_back_to_the_store_for_keys_it_has_not_seen(
     store_url: str, make_chain, deduplicate, grouped
 ) -> None:
+    """The batch step asks the store; the streaming one leaves that to the charge step's one
+    read per micro-batch (tests/test_stream_dedup.py)."""
     from receipts.records import SignedReceipt
 
     store = SqliteStore(store_url)
@@ -235,7 +237,7 @@ class Recorder(beam.DoFn):
 
 def test_dedup_state_expires_after_the_ttl_then_falls_back_to_the_store(store_url: str) -> None:
     """Within the TTL a retry is a duplicate; once the watermark passes the TTL the state is
-    cleared and the key is looked up in the store (empty here, so it passes again)."""
+    cleared and the key passes again, for the charge step's store read to decide."""
     Recorder.seen = []
 
     def element(position: int, at: int) -> TimestampedValue:
@@ -249,7 +251,7 @@ def test_dedup_state_expires_after_the_ttl_then_falls_back_to_the_store(store_ur
         .advance_watermark_to(30)
         .add_elements([element(2, 40)])  # within the 60 s TTL: duplicate
         .advance_watermark_to(200)  # expiry fires: state cleared
-        .add_elements([element(3, 200)])  # the store has no receipt for it: fresh again
+        .add_elements([element(3, 200)])  # state forgot it: on to the charge step's store read
         .advance_watermark_to_infinity()
     )
     options = PipelineOptions(runner="BundleBasedDirectRunner")
@@ -276,8 +278,9 @@ class SteppedClock:
 
 def test_a_dedup_hit_past_the_in_flight_window_is_a_duplicate_only_if_the_store_holds_it(store_url: str) -> None:
     """The first copy of a key passed dedup but its receipt was never stored (refused for good
-    and parked as a dead letter, say): its replay 10 minutes later is charged, not dropped.
-    A retry within the in-flight window is a duplicate without asking the store."""
+    and parked as a dead letter, say): its replay 10 minutes later passes on, for the charge
+    step's store read to decide (tests/test_stream_dedup.py), not dropped. A retry within the
+    in-flight window is a duplicate without asking the store."""
     from transforms.dedup import IN_FLIGHT_SECONDS
 
     Recorder.seen = []
@@ -297,4 +300,4 @@ def test_a_dedup_hit_past_the_in_flight_window_is_a_duplicate_only_if_the_store_
             )
         )
         result.fresh | "RecordFresh" >> beam.ParDo(Recorder())
-    assert Recorder.seen == ["m1", "m3"]  # m2: a duplicate within the window; m3: the store has no receipt
+    assert Recorder.seen == ["m1", "m3"]  # m2: a duplicate within the window; m3: past it, the store decides

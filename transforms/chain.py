@@ -12,6 +12,13 @@ refused event is settled against it: already stored (the same event under its ke
 replay; a different event under its key is an idempotency conflict; anything else is
 chained again on the store's head and written. So one refusal never strands a customer,
 and no checkpoint is needed between chaining and writing: the store decides.
+
+In streaming the batch's keys are first asked of the store in one read (dedup's look-up for
+keys its state does not vouch for, one per micro-batch instead of one per event): an event
+already charged is a duplicate (its stored receipt emitted again unless the store's head is
+still the committed cache: a retried bundle must emit what its first attempt wrote, and once
+an attempt has read a customer's head from the store it cannot tell); another payload under
+its key is an idempotency conflict.
 """
 
 from collections.abc import Callable, Iterable
@@ -31,7 +38,7 @@ from receipts.records import Message, SignedReceipt
 from receipts.rows import WriteOutcome
 from receipts.stores.signers import signer_from_url
 from receipts.stores.worker_stores import acquire_store, release_store
-from transforms.dedup import conflict
+from transforms.dedup import DUPLICATE, against_store, conflict
 from transforms.sign import processed_at, sign_in_windows, signing_kid
 from transforms.sinks import DEAD, refused_for_good
 from transforms.state_coders import ChainStateCoder
@@ -51,10 +58,21 @@ class ChargeCustomer(beam.DoFn):
     CHAIN = ReadModifyWriteStateSpec("chain_state", ChainStateCoder())
 
     def __init__(
-        self, store_url: str, signer_url: str, kid: str, clock: Callable[[], str] = utc_now, transaction_size: int = 500
+        self,
+        store_url: str,
+        signer_url: str,
+        kid: str,
+        clock: Callable[[], str] = utc_now,
+        transaction_size: int = 500,
+        check_store: bool = False,
     ) -> None:
+        """`check_store` (streaming): the batch's keys are first asked of the store in one read
+        (transforms.dedup.against_store), what it already holds is a duplicate or a replay, and
+        only the rest is chained; batch has asked before (DeduplicatePerCustomer)."""
         self.store_url, self.signer_url, self.kid = store_url, signer_url, kid
-        self.clock, self.transaction_size = clock, transaction_size
+        self.clock, self.transaction_size, self.check_store = clock, transaction_size, check_store
+        self.duplicates = Metrics.counter("receipts", "duplicates")
+        self.lookups = Metrics.counter("receipts", "store_idempotency_reads")
         self.accepted = Metrics.counter("receipts", "receipts_accepted")
         self.rejected = Metrics.counter("receipts", "receipts_rejected")
         self.written = Metrics.counter("receipts", "receipts_written")
@@ -66,7 +84,13 @@ class ChargeCustomer(beam.DoFn):
         self.transactions = Metrics.counter("receipts", "store_write_transactions")
         self.mutations = Metrics.counter("receipts", "store_write_mutations")
 
+    def start_bundle(self) -> None:
+        # Customers whose head this attempt read from the store: what it holds past the
+        # committed cache may be a failed attempt's writes, so their receipts are emitted.
+        self.heads_from_store: set[str] = set()
+
     def setup(self) -> None:
+        self.heads_from_store = set()
         self.store = acquire_store(self.store_url)
         self.signer = signer_from_url(self.signer_url, self.store)  # a delegated signer keeps its keys there
         if self.signer.kid != self.kid:
@@ -81,7 +105,16 @@ class ChargeCustomer(beam.DoFn):
     def process(self, element: tuple[str, Iterable[tuple[Message, Event]]], chain=beam.DoFn.StateParam(CHAIN)):
         customer_id, batch = element
         pending = sorted(batch, key=lambda item: item[1].order_key)
-        state: ChainState = chain.read() or self.store.load_chain(customer_id)
+        cached: ChainState | None = chain.read()
+        state: ChainState = cached or self.store.load_chain(customer_id)
+        if cached is None:
+            self.heads_from_store.add(customer_id)
+        if self.check_store:
+            pending, state, outputs = self._against_store(customer_id, pending, state)
+            yield from outputs
+            if not pending:
+                chain.write(state)
+                return
         entitlements: dict[str, Entitlement | None] = {}  # one store read per entitlement per batch
         for _ in range(ATTEMPTS):
             refused: list[tuple[Message, Event]] = []
@@ -96,6 +129,7 @@ class ChargeCustomer(beam.DoFn):
                 break
             self.refusals.inc(len(refused))
             state = self.store.load_chain(customer_id)  # the store's head is the truth
+            self.heads_from_store.add(customer_id)
             pending = []
             for outcome in self._settle(refused):
                 if isinstance(outcome, tuple):
@@ -137,6 +171,39 @@ class ChargeCustomer(beam.DoFn):
             self.mutations.inc(counts.mutations - mutations)
             yield from zip(chunk, outcomes, items[start : start + self.transaction_size], strict=True)
 
+    def _against_store(self, customer_id: str, items: list, state: ChainState):
+        """One store read for the batch's keys: (the events still to charge, the chain state to
+        charge them on, outputs). An event already charged under its key is a duplicate. Unless
+        the store's head is still the committed cache (so an earlier, committed bundle charged
+        it), its stored receipt is emitted again too: a retried bundle whose first attempt
+        wrote it must still emit it, and a head read from the store in this attempt (this
+        batch or an earlier one of the bundle) cannot tell."""
+        self.lookups.inc()
+        verdicts = against_store(self.store, customer_id, items)
+        outputs: list = []
+        for output in verdicts.outputs:
+            (self.duplicates if output.tag == DUPLICATE else self.idempotency_conflicts).inc()
+            outputs.append(output)
+        if verdicts.held and customer_id not in self.heads_from_store:
+            head = self.store.load_chain(customer_id)
+            if (head.sequence, head.head_hash) != (state.sequence, state.head_hash):
+                state = head  # written since the committed cache
+                self.heads_from_store.add(customer_id)
+        for item, record in verdicts.held:
+            self.duplicates.inc()
+            outputs.append(beam.pvalue.TaggedOutput(DUPLICATE, item))
+            if customer_id in self.heads_from_store:
+                outputs.extend(self._stored(record))
+        return verdicts.fresh, state, outputs
+
+    def _stored(self, record):
+        """The stored receipt of `record` (the same event, already charged), as the job would
+        have yielded it (none if the store no longer has it)."""
+        stored = self.store.receipt(record.receipt_id)
+        if stored is not None:
+            receipt = as_signed(stored)
+            yield TimestampedValue(receipt, processed_at(receipt.chained))
+
     def _settle(self, refused: list[tuple[Message, Event]]):
         """Each refused event (all of one customer) against the store, whose keys it reads at
         once: its stored receipt (a replay), a conflict dead letter (another event holds its
@@ -149,11 +216,8 @@ class ChargeCustomer(beam.DoFn):
             if record is None:
                 yield (message, event)
             elif record.event_sha256 == event.event_sha256:
-                stored = self.store.receipt(record.receipt_id)
                 self.replayed.inc()
-                if stored is not None:
-                    receipt = as_signed(stored)
-                    yield TimestampedValue(receipt, processed_at(receipt.chained))
+                yield from self._stored(record)
             else:
                 self.idempotency_conflicts.inc()
                 yield beam.pvalue.TaggedOutput(DEAD, conflict(message, event))

@@ -59,9 +59,10 @@ class ChargeEvents(beam.PTransform):
 
     Batch hands each step all of a key's elements at once (order is decided by data), so
     dedup needs no state beyond the store; streaming deduplicates each element on arrival
-    and lets dedup state expire after `dedup_ttl_seconds`, after which the store answers
-    for old keys, then charges each customer's events in micro-batches (PerCustomerBatches).
-    Each customer's fresh events are chained, signed and written in one step
+    against state (repeats within the in-flight window; the state expires after
+    `dedup_ttl_seconds`), then charges each customer's events in micro-batches
+    (PerCustomerBatches), whose keys the charge step asks the store about in one read per
+    batch. Each customer's fresh events are chained, signed and written in one step
     (transforms.chain), one store transaction per batch, the store's head deciding.
     """
 
@@ -121,7 +122,10 @@ class ChargeEvents(beam.PTransform):
             >> beam.Map(lambda item: (item[1].customer_id, item)).with_output_types(tuple[str, ChargeItem])
             | "BatchPerCustomer" >> self.per_customer()
             | "ChargePerCustomer"
-            >> beam.ParDo(ChargeCustomer(self.store, self.signer, self.kid)).with_outputs(WRITE_DEAD, main="stored")
+            >> beam.ParDo(ChargeCustomer(self.store, self.signer, self.kid, check_store=self.streaming)).with_outputs(
+                WRITE_DEAD, DUPLICATE, main="stored"
+            )
         )
         dead = (deduplicated[DEDUP_DEAD], written[WRITE_DEAD]) | "ChargeDeadLetters" >> beam.Flatten()
-        return {"stored": written.stored, "dead": dead, "duplicates": deduplicated[DUPLICATE]}
+        duplicates = (deduplicated[DUPLICATE], written[DUPLICATE]) | "AllDuplicates" >> beam.Flatten()
+        return {"stored": written.stored, "dead": dead, "duplicates": duplicates}

@@ -1,7 +1,8 @@
 """The streaming job's charging steps as one job for the harness, and the money invariants.
 
 `ChargingJob` is Pub/Sub pulls -> DeduplicateEvents keyed by (customer_id, idempotent_key)
--> a shuffle -> ChargeCustomer keyed by customer_id, each a `StatefulStep` whose bundles
+-> a shuffle -> ChargeCustomer keyed by customer_id (which asks the store about each batch's
+keys in one read, as the streaming job's does), each a `StatefulStep` whose bundles
 may be killed and retried. The charge step's (customer_id, [items]) batches are cut here
 (1..3 items), not by transforms.charge. `money_problems` reads the store and says, in words,
 every way the money is wrong.
@@ -73,7 +74,9 @@ class ChargingJob:
         ]
 
     def charging(self, signer_url: str, kid: str) -> beam.DoFn:
-        return ChargeCustomer(self.store_url, signer_url, kid, clock=self.clock.rfc3339, transaction_size=2)
+        return ChargeCustomer(
+            self.store_url, signer_url, kid, clock=self.clock.rfc3339, transaction_size=2, check_store=True
+        )
 
     def _deduplicated(self, out: Outputs, fresh: Shuffle) -> None:
         fresh.put(out[MAIN])
@@ -83,6 +86,7 @@ class ChargingJob:
     def _charged(self, out: Outputs) -> None:
         self.stored.extend(out[MAIN])
         self.dead.extend(out[DEAD])
+        self.duplicates.extend(out[DUPLICATE])
 
     def _per_customer(self, items: list[tuple[Message, Event]]) -> list[tuple[str, list]]:
         """A bundle's items as (customer_id, [items]) batches of 1..3, in arrival order."""
