@@ -35,6 +35,7 @@ from transforms.dedup import conflict
 from transforms.sign import processed_at, sign_in_windows, signing_kid
 from transforms.sinks import DEAD, refused_for_good
 from transforms.state_coders import ChainStateCoder
+from transforms.tally import TalliedCounter
 
 REFUSED = (WriteOutcome.NOT_NEXT, WriteOutcome.CONFLICT)
 ATTEMPTS = 5  # refusals in a row before the events are dead letters: another writer keeps winning
@@ -42,6 +43,18 @@ ATTEMPTS = 5  # refusals in a row before the events are dead letters: another wr
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class FixedClock:
+    """One instant for every receipt (`processed_at`): a run whose results do not depend on
+    when or in how many processes it ran, so two runs can be compared byte for byte (tests,
+    benchmarks). A class, not a lambda, so worker processes unpickle it by name."""
+
+    def __init__(self, at: str) -> None:
+        self.at = at
+
+    def __call__(self) -> str:
+        return self.at
 
 
 class ChargeCustomer(beam.DoFn):
@@ -57,7 +70,7 @@ class ChargeCustomer(beam.DoFn):
         self.clock, self.transaction_size = clock, transaction_size
         self.accepted = Metrics.counter("receipts", "receipts_accepted")
         self.rejected = Metrics.counter("receipts", "receipts_rejected")
-        self.written = Metrics.counter("receipts", "receipts_written")
+        self.written = TalliedCounter("receipts_written")
         self.replayed = Metrics.counter("receipts", "receipts_already_present")
         self.refusals = Metrics.counter("receipts", "receipts_rechained")
         self.conflicts = Metrics.counter("receipts", "receipt_conflicts")
