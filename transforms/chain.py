@@ -172,6 +172,27 @@ class ChargeCustomer(beam.DoFn):
                 yield beam.pvalue.TaggedOutput(DEAD, conflict(message, event))
 
 
+class _NoChainState:
+    """Where ChargeCustomer keeps a customer's chain between batches, for a job that hands it
+    each customer once: nothing to keep, the store's head is read instead."""
+
+    def read(self) -> None:
+        return None
+
+    def write(self, state: ChainState) -> None:
+        pass
+
+
+class ChargeCustomerOnce(ChargeCustomer):
+    """Batch: ChargeCustomer for a job whose GroupByKey hands it all of a customer's events as
+    one element, so no Beam state (it would only be read once, empty). A stateless step is
+    one the FnApiRunner spreads over its worker processes, customers split between them; a
+    stateful one it runs in one worker (pipelines/workers.py)."""
+
+    def process(self, element: tuple[str, Iterable[tuple[Message, Event]]]):
+        yield from super().process(element, chain=_NoChainState())
+
+
 def as_signed(record: dict) -> SignedReceipt:
     """A stored receipt (export format) as the SignedReceipt the job would have yielded."""
     body = signed_body(record)

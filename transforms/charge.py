@@ -11,7 +11,7 @@ import apache_beam as beam
 from receipts.events import Event
 from receipts.records import Message
 from transforms import state_coders  # noqa: F401  (registers the Message and Event coders)
-from transforms.chain import ChargeCustomer, utc_now
+from transforms.chain import ChargeCustomer, ChargeCustomerOnce, utc_now
 from transforms.dedup import DEAD as DEDUP_DEAD
 from transforms.dedup import DEDUP_TTL_SECONDS, DUPLICATE, DeduplicateEvents, DeduplicatePerCustomer
 from transforms.sinks import DEAD as WRITE_DEAD
@@ -93,6 +93,12 @@ class ChargeEvents(beam.PTransform):
             return PerCustomerBatches(self.batch_size, self.batch_buffer_seconds, self.batch_clock)
         return GroupPerKey()
 
+    def charge_customer(self) -> beam.DoFn:
+        """Streaming keeps each customer's chain in state between batches; batch sees each
+        customer once (transforms.chain.ChargeCustomerOnce)."""
+        charge = ChargeCustomer if self.streaming else ChargeCustomerOnce
+        return charge(self.store, self.signer, self.kid, clock=self.receipt_clock)
+
     def deduplicate(self) -> beam.DoFn:
         if self.streaming:
             return DeduplicateEvents(self.store, self.dedup_ttl)
@@ -123,10 +129,7 @@ class ChargeEvents(beam.PTransform):
             | "KeyByCustomer"
             >> beam.Map(lambda item: (item[1].customer_id, item)).with_output_types(tuple[str, ChargeItem])
             | "BatchPerCustomer" >> self.per_customer()
-            | "ChargePerCustomer"
-            >> beam.ParDo(ChargeCustomer(self.store, self.signer, self.kid, clock=self.receipt_clock)).with_outputs(
-                WRITE_DEAD, main="stored"
-            )
+            | "ChargePerCustomer" >> beam.ParDo(self.charge_customer()).with_outputs(WRITE_DEAD, main="stored")
         )
         dead = (deduplicated[DEDUP_DEAD], written[WRITE_DEAD]) | "ChargeDeadLetters" >> beam.Flatten()
         return {"stored": written.stored, "dead": dead, "duplicates": deduplicated[DUPLICATE]}
