@@ -5,9 +5,13 @@ GIL, and spends about 45% of the job in its own bookkeeping (docs/PERFORMANCE.md
 FnApiRunner runs the same job stage by stage with much less per-element cost, and with
 `direct_running_mode=multi_processing` it splits each stage's input over
 `direct_num_workers` SDK worker processes (a GroupByKey's output by key, so each customer's
-events reach exactly one process: one writer per customer's chain). One worker is the same
-runner in this process (`in_memory`). Prism would download a binary (PITFALLS.md); a
-multiprocessing pool of our own would redo what the runner's stages already do.
+events reach exactly one process: one writer per customer's chain). It runs a stateful stage
+in one worker only, so the batch job charges without Beam state (transforms.chain.
+ChargeCustomerOnce): with the chain in state, signing never left one process. One worker is
+the same runner in this process (`in_memory`). What it costs: a few seconds to start the
+workers, and every element between stages crosses gRPC to this process, which groups
+them. Prism would download a binary (PITFALLS.md); a multiprocessing pool of our own
+would redo what the runner's stages already do (sharding, the wait for every write before the archive and the log).
 
 What makes N processes safe on the embedded store: SQLite in WAL mode with a 60 s busy
 timeout and every write in BEGIN IMMEDIATE (receipts.stores.sqlite), so writers queue and
