@@ -2,6 +2,7 @@
 store, the archive and the transparency log, dead letters kept. Same transforms as the
 streaming job."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import apache_beam as beam
@@ -10,6 +11,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from pipelines.charging import charge_messages, log_target
 from pipelines.local_runner import RUNNER, prepare_direct_runner
 from pipelines.options import charging_settings
+from pipelines.workers import BackgroundRun, job_folder, worker_runner
 from transforms.archive import ArchiveWhenDone
 from transforms.dedup import DEDUP_TTL_SECONDS
 from transforms.log import LogWhenDone
@@ -39,6 +41,10 @@ class Settings:
     log_signer: str | None = None
     log_witnesses: tuple[str, ...] = ()  # VKEY@URL each
     log_witness_quorum: int | None = None
+    # None: the BundleBasedDirectRunner in this process (live Beam counters); N: the FnApiRunner
+    # with N worker processes, 1 in this process (pipelines/workers.py)
+    workers: int | None = None
+    clock: Callable[[], str] | None = None  # each receipt's processed_at; None: now (transforms.chain)
 
     @classmethod
     def from_options(cls, options: PipelineOptions) -> "Settings":
@@ -67,8 +73,16 @@ def log_sink(settings) -> beam.PTransform | None:
     return None if target is None else LogWhenDone(target)
 
 
-def start(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:
-    """Start the job on the local runner and return at once (wait_until_finish waits)."""
+def start(settings: Settings, extra_args: list[str] | None = None):
+    """Start the job and return at once (wait_until_finish waits): on the local runner, or with
+    `settings.workers` on the FnApiRunner in a thread of its own (a BackgroundRun, whose
+    `counts()` say how far it is)."""
+    if settings.workers is not None:
+        folder = job_folder()
+        runner, options = worker_runner(settings.workers, folder)
+        pipeline = beam.Pipeline(runner=runner, options=PipelineOptions(extra_args or [], **options))
+        build(pipeline, settings)
+        return BackgroundRun(pipeline, folder)
     prepare_direct_runner()
     options = PipelineOptions(extra_args or [], runner=RUNNER)  # pipelines/local_runner.py says why this runner
     pipeline = beam.Pipeline(options=options)
@@ -76,7 +90,7 @@ def start(settings: Settings, extra_args: list[str] | None = None) -> beam.runne
     return pipeline.run()
 
 
-def run(settings: Settings, extra_args: list[str] | None = None) -> beam.runners.runner.PipelineResult:
+def run(settings: Settings, extra_args: list[str] | None = None):
     result = start(settings, extra_args)
     result.wait_until_finish()
     return result

@@ -9,6 +9,7 @@ import apache_beam as beam
 
 from pipelines.options import signing
 from receipts.stores.log_locations import log_url
+from transforms.chain import utc_now
 from transforms.charge import ChargeEvents
 from transforms.intake import HELD, HoldWhileFrozen
 from transforms.log import LogTarget
@@ -65,6 +66,7 @@ def charge_messages(
         dedup_ttl_seconds=settings.dedup_ttl_seconds,
         batch_size=batch[0],
         batch_buffer_seconds=batch[1],
+        receipt_clock=getattr(settings, "clock", None) or utc_now,  # batch.Settings may fix it; streaming never
     )
     charged["stored"] | "ArchiveReceipts" >> archive
     if log is not None:

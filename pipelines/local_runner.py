@@ -1,6 +1,7 @@
 """The local runner, one fix and two tunings of it.
 
-Beam's BundleBasedDirectRunner (streaming, and our batch job) has a metrics bug: each
+Beam's BundleBasedDirectRunner (streaming, the reconciliation, and the batch job when it is
+started without `workers`; `receipts run` uses the FnApiRunner, pipelines/workers.py) has a metrics bug: each
 worker thread's StateSampler caches its per-step ScopedStates together with the
 MetricsContainer of the first bundle it ran for that step. Later bundles get a new
 container, but user counters still land in the cached first one, which was committed

@@ -14,10 +14,14 @@ from receipts_cli.home import Home, store_of
 from receipts_cli.terminal import err, out, shown
 
 
-def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Counter:
-    """The batch job over a file; signed with `signer` (a signer URL) or the home's current key.
-    The home's run lock comes first: a busy home refuses at once, not after Beam has loaded.
-    A progress bar shows the job's counters as its steps commit them."""
+def run_pipeline(
+    home: Home, input_path: str, signer: str | None = None, workers: int | None = None, clock=None
+) -> Counter:
+    """The batch job over a file; signed with `signer` (a signer URL) or the home's current key,
+    in `workers` processes (None: one per core; 1: in this process; pipelines/workers.py), each
+    receipt's processed_at from `clock` (None: now; transforms.chain.FixedClock for a run to
+    compare). The home's run lock comes first: a busy home refuses at once, not after Beam has
+    loaded. A progress bar shows the job's tally as its workers count (transforms.tally)."""
     from receipts_cli.log import log_identity
 
     with home.exclusive_run():
@@ -25,6 +29,7 @@ def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Coun
         with err.status("Loading Beam…", spinner="dots"):
             from pipelines.batch import Settings  # Beam loads only for commands that run it
             from pipelines.batch import start as start_batch
+            from pipelines.workers import default_workers
 
             kid = None if signer else home.keyring().current_kid
             settings = Settings(
@@ -38,6 +43,8 @@ def run_pipeline(home: Home, input_path: str, signer: str | None = None) -> Coun
                 log_signer=log_signer,
                 log_witnesses=home.log_witnesses,
                 log_witness_quorum=home.log_witness_quorum,
+                workers=workers or default_workers(),
+                clock=clock,
             )
             logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
             lines = _count_lines(input_path)
@@ -61,7 +68,7 @@ def _with_progress(result, lines: int, description: str) -> Counter:
     )
     with Progress(*columns, console=err, transient=True) as progress:
         task = progress.add_task(description, total=lines, written=0, archived=0, logged=0)
-        wait_reporting(result, pipeline_counts, lambda counts: _show(progress, task, counts))
+        wait_reporting(result, _live_counts, lambda counts: _show(progress, task, counts))
     return pipeline_counts(result)
 
 
@@ -80,6 +87,12 @@ def _count_lines(path: str) -> int:
     """Non-empty lines, as ReadJsonLines counts them."""
     with open(path, "rb") as handle:
         return sum(1 for line in handle if line.removesuffix(b"\n").removesuffix(b"\r"))
+
+
+def _live_counts(result) -> Counter:
+    """How far a started job is: a BackgroundRun's tally, or a DirectRunner job's counters."""
+    counts = getattr(result, "counts", None)
+    return counts() if counts is not None else pipeline_counts(result)
 
 
 def pipeline_counts(result) -> Counter:

@@ -115,13 +115,19 @@ def main(
     help="JSONL file: one raw event message per line.",
 )
 @signer_option
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Worker processes (default: one per core; 1: in this process). Same results for any number.",
+)
 @click.pass_obj
-def run(home: Home, input_path: str, signer: str | None) -> None:
+def run(home: Home, input_path: str, signer: str | None, workers: int | None) -> None:
     """Run the Beam pipeline in batch mode over a JSONL file of events (refused while
     intake is frozen: `receipts intake status`)."""
     refuse_while_frozen(home)
     try:
-        counts = run_pipeline(home, input_path, signer)
+        counts = run_pipeline(home, input_path, signer, workers)
     except HomeBusy as error:
         raise click.ClickException(str(error)) from error
     except ValueError as error:  # an unusable --signer

@@ -31,6 +31,7 @@ from receipts.records import SignedReceipt
 from receipts.stores.archiving import catch_up, open_writer
 from receipts.stores.worker_stores import acquire_store, release_store
 from transforms.sign import processed_at
+from transforms.tally import TalliedCounter
 
 log = logging.getLogger("receipts.archive")
 STRANDED_AFTER_SECONDS = 120  # a pending batch this old is written by a window's first catch-up
@@ -162,7 +163,7 @@ class CatchUpArchive(beam.DoFn):
     def __init__(self, store_url: str, archive_url: str, per_customer: bool = False) -> None:
         self.store_url, self.archive_url, self.per_customer = store_url, archive_url, per_customer
         self.catch_ups = Metrics.counter("receipts", "archive_catch_ups")
-        self.archived = Metrics.counter("receipts", "receipts_archived")
+        self.archived = TalliedCounter("receipts_archived")
         self.batches = Metrics.counter("receipts", "archive_batches_written")
         self.failures = Metrics.counter("receipts", "archive_failures")
 

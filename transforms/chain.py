@@ -42,6 +42,7 @@ from transforms.dedup import DUPLICATE, against_store, conflict
 from transforms.sign import processed_at, sign_in_windows, signing_kid
 from transforms.sinks import DEAD, refused_for_good
 from transforms.state_coders import ChainStateCoder
+from transforms.tally import TalliedCounter
 
 REFUSED = (WriteOutcome.NOT_NEXT, WriteOutcome.CONFLICT)
 ATTEMPTS = 5  # refusals in a row before the events are dead letters: another writer keeps winning
@@ -49,6 +50,18 @@ ATTEMPTS = 5  # refusals in a row before the events are dead letters: another wr
 
 def utc_now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class FixedClock:
+    """One instant for every receipt (`processed_at`): a run whose results do not depend on
+    when or in how many processes it ran, so two runs can be compared byte for byte (tests,
+    benchmarks). A class, not a lambda, so worker processes unpickle it by name."""
+
+    def __init__(self, at: str) -> None:
+        self.at = at
+
+    def __call__(self) -> str:
+        return self.at
 
 
 class ChargeCustomer(beam.DoFn):
@@ -75,7 +88,7 @@ class ChargeCustomer(beam.DoFn):
         self.lookups = Metrics.counter("receipts", "store_idempotency_reads")
         self.accepted = Metrics.counter("receipts", "receipts_accepted")
         self.rejected = Metrics.counter("receipts", "receipts_rejected")
-        self.written = Metrics.counter("receipts", "receipts_written")
+        self.written = TalliedCounter("receipts_written")
         self.replayed = Metrics.counter("receipts", "receipts_already_present")
         self.refusals = Metrics.counter("receipts", "receipts_rechained")
         self.conflicts = Metrics.counter("receipts", "receipt_conflicts")
@@ -221,6 +234,27 @@ class ChargeCustomer(beam.DoFn):
             else:
                 self.idempotency_conflicts.inc()
                 yield beam.pvalue.TaggedOutput(DEAD, conflict(message, event))
+
+
+class _NoChainState:
+    """Where ChargeCustomer keeps a customer's chain between batches, for a job that hands it
+    each customer once: nothing to keep, the store's head is read instead."""
+
+    def read(self) -> None:
+        return None
+
+    def write(self, state: ChainState) -> None:
+        pass
+
+
+class ChargeCustomerOnce(ChargeCustomer):
+    """Batch: ChargeCustomer for a job whose GroupByKey hands it all of a customer's events as
+    one element, so no Beam state (it would only be read once, empty). A stateless step is
+    one the FnApiRunner spreads over its worker processes, customers split between them; a
+    stateful one it runs in one worker (pipelines/workers.py)."""
+
+    def process(self, element: tuple[str, Iterable[tuple[Message, Event]]]):
+        yield from super().process(element, chain=_NoChainState())
 
 
 def as_signed(record: dict) -> SignedReceipt:

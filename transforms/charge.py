@@ -11,7 +11,7 @@ import apache_beam as beam
 from receipts.events import Event
 from receipts.records import Message
 from transforms import state_coders  # noqa: F401  (registers the Message and Event coders)
-from transforms.chain import ChargeCustomer
+from transforms.chain import ChargeCustomer, ChargeCustomerOnce, utc_now
 from transforms.dedup import DEAD as DEDUP_DEAD
 from transforms.dedup import DEDUP_TTL_SECONDS, DUPLICATE, DeduplicateEvents, DeduplicatePerCustomer
 from transforms.sinks import DEAD as WRITE_DEAD
@@ -76,20 +76,29 @@ class ChargeEvents(beam.PTransform):
         batch_size: int = 500,
         batch_buffer_seconds: float = 1.0,
         batch_clock: Callable[[], float] = time.time,
+        receipt_clock: Callable[[], str] = utc_now,
     ) -> None:
         """`signer` is a signer URL (receipts.stores.signers.signer_from_url) whose key's kid is
         `kid`. Streaming charges each customer's events in batches of up to `batch_size`,
-        waiting at most `batch_buffer_seconds` for one to fill."""
+        waiting at most `batch_buffer_seconds` for one to fill. `receipt_clock` gives each
+        receipt's processed_at (transforms.chain.FixedClock: a reproducible run)."""
         super().__init__()
         self.store, self.signer, self.kid = store, signer, kid
         self.streaming = streaming
         self.dedup_ttl = dedup_ttl_seconds if streaming else None
         self.batch_size, self.batch_buffer_seconds, self.batch_clock = batch_size, batch_buffer_seconds, batch_clock
+        self.receipt_clock = receipt_clock
 
     def per_customer(self) -> beam.PTransform:
         if self.streaming:
             return PerCustomerBatches(self.batch_size, self.batch_buffer_seconds, self.batch_clock)
         return GroupPerKey()
+
+    def charge_customer(self) -> beam.DoFn:
+        """Streaming keeps each customer's chain in state between batches; batch sees each
+        customer once (transforms.chain.ChargeCustomerOnce)."""
+        charge = ChargeCustomer if self.streaming else ChargeCustomerOnce
+        return charge(self.store, self.signer, self.kid, clock=self.receipt_clock, check_store=self.streaming)
 
     def deduplicate(self) -> beam.DoFn:
         if self.streaming:
@@ -122,9 +131,7 @@ class ChargeEvents(beam.PTransform):
             >> beam.Map(lambda item: (item[1].customer_id, item)).with_output_types(tuple[str, ChargeItem])
             | "BatchPerCustomer" >> self.per_customer()
             | "ChargePerCustomer"
-            >> beam.ParDo(ChargeCustomer(self.store, self.signer, self.kid, check_store=self.streaming)).with_outputs(
-                WRITE_DEAD, DUPLICATE, main="stored"
-            )
+            >> beam.ParDo(self.charge_customer()).with_outputs(WRITE_DEAD, DUPLICATE, main="stored")
         )
         dead = (deduplicated[DEDUP_DEAD], written[WRITE_DEAD]) | "ChargeDeadLetters" >> beam.Flatten()
         duplicates = (deduplicated[DUPLICATE], written[DUPLICATE]) | "AllDuplicates" >> beam.Flatten()

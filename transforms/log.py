@@ -30,6 +30,7 @@ from receipts.stores.log_sequencer import LOG_BATCH_ENTRIES, LogRun, integrate_l
 from receipts.stores.log_signers import log_signer_from_url
 from receipts.stores.witnessing import Witnesses, WitnessPolicy
 from receipts.stores.worker_stores import acquire_store, release_store
+from transforms.tally import TalliedCounter
 
 log = logging.getLogger("receipts.log")
 SEQUENCER = "log"  # the one key every trigger goes to
@@ -104,7 +105,7 @@ class IntegrateLog(beam.DoFn):
     def __init__(self, target: LogTarget) -> None:
         self.target = target
         self.integrations = Metrics.counter("receipts", "log_integrations")
-        self.logged = Metrics.counter("receipts", "receipts_logged")
+        self.logged = TalliedCounter("receipts_logged")
         self.failures = Metrics.counter("receipts", "log_failures")
         self.size = Metrics.gauge("receipts", "log_size")
         self.below_quorum = Metrics.counter("receipts", "log_checkpoints_below_quorum")

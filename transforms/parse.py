@@ -4,10 +4,10 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import apache_beam as beam
-from apache_beam.metrics import Metrics
 
 from receipts.events import MAX_AHEAD, Event, parse_event
 from receipts.records import DeadLetter, Message
+from transforms.tally import TalliedCounter
 
 DEAD = "dead"
 
@@ -18,8 +18,8 @@ class ParseEvents(beam.DoFn):
     per bundle) is invalid."""
 
     def __init__(self, max_future_seconds: int = int(MAX_AHEAD.total_seconds())) -> None:
-        self.valid = Metrics.counter("receipts", "events_valid")
-        self.invalid = Metrics.counter("receipts", "events_invalid")
+        self.valid = TalliedCounter("events_valid")
+        self.invalid = TalliedCounter("events_invalid")
         self.max_ahead = timedelta(seconds=max_future_seconds)
 
     def start_bundle(self) -> None:
