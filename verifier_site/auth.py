@@ -1,6 +1,8 @@
 """Who is asking: an API key (`Authorization: Bearer sk_…`) for the API, or a session for
-the pages. Either way the key is looked up again on every request, so a revoked key stops
-working at once, and each key is rate limited.
+the pages. A session's key is looked up again on every request, so revoking it ends the
+session at once; a bearer key is looked up at most once per API_KEY_CACHE_SECONDS per
+process (verifier_site/verified_keys.py: 1 s by default, 0 for every request), so a
+revoked key stops working within that time. Each key is rate limited.
 
 A session lives in the store (receipts.sessions): the signed cookie carries only a random
 token whose hash names the record. Signing out deletes the record, so a copy of the
@@ -23,6 +25,7 @@ from receipts.sessions import new_session, session_hash
 from verifier_site.errors import SiteError
 from verifier_site.ratelimit import limit_api_key
 from verifier_site.storage import get_store
+from verifier_site.verified_keys import VerifiedKeys
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,7 +59,8 @@ def bearer_key() -> ApiKeyRecord:
     credentials = request.authorization
     if credentials is None or credentials.type != "bearer" or not credentials.token:
         raise SiteError(401, NO_KEY, headers=CHALLENGE)
-    record = authenticate(get_store(), credentials.token)
+    verified: VerifiedKeys = current_app.extensions["verified_keys"]
+    record = verified.authenticate(get_store(), credentials.token)
     if record is None:
         raise SiteError(401, BAD_KEY, headers=CHALLENGE)
     g.api_key = record

@@ -69,14 +69,6 @@ def test_a_receipt_id_off_the_pattern_is_400(site: Site, bad_id: str) -> None:
     assert response.status_code == 400 and response.json["error"]["code"] == "invalid_receipt_id"
 
 
-def test_a_revoked_key_stops_working_at_once(site: Site) -> None:
-    receipt_id = site.receipts["cust_1"][0]["receipt_id"]
-    assert site.client.get(f"/v1/receipts/{receipt_id}", headers=site.bearer()).status_code == 200
-    key_id = site.api_keys["cust_1"].split("_")[1]
-    assert site.store.revoke_api_key(key_id, "2026-01-26T00:00:00Z")
-    assert site.client.get(f"/v1/receipts/{receipt_id}", headers=site.bearer()).status_code == 401
-
-
 def test_a_chain_segment_pages_with_after_and_limit(site: Site) -> None:
     chain = site.receipts["cust_1"]
     first = site.client.get("/v1/customers/cust_1/receipts?limit=2", headers=site.bearer())
