@@ -22,6 +22,7 @@ from receipts.canonical import RECEIPT_ID_PATTERN
 from receipts.events import ID_PATTERN
 from receipts.rows import ApiKeyRecord
 from receipts.sessions import new_session, session_hash
+from verifier_site.checks import receipt_and_neighbour_ids
 from verifier_site.errors import SiteError
 from verifier_site.ratelimit import limit_api_key
 from verifier_site.storage import get_store
@@ -147,9 +148,25 @@ def readable_customer(customer_id: str) -> str:
 def owned_receipt(receipt_id: str) -> dict[str, Any]:
     """The receipt, if the authenticated key may read its customer's (may_see). Another
     customer's receipt answers exactly like a missing one, so ids cannot be probed."""
+    _check_receipt_id(receipt_id)
+    return _visible(receipt_id, get_store().receipt(receipt_id))
+
+
+def owned_receipt_and_neighbour_ids(receipt_id: str) -> tuple[dict[str, Any], str | None, str | None]:
+    """owned_receipt, with the ids of the receipts before and after it in its chain (one
+    store read where the store can: verifier_site.checks.receipt_and_neighbour_ids)."""
+    _check_receipt_id(receipt_id)
+    found = receipt_and_neighbour_ids(get_store(), receipt_id)
+    receipt = _visible(receipt_id, found[0] if found else None)
+    return receipt, found[1], found[2]  # type: ignore[index]
+
+
+def _check_receipt_id(receipt_id: str) -> None:
     if not RECEIPT_ID_PATTERN.fullmatch(receipt_id):
         raise SiteError(400, "a receipt id is r_ followed by 26 characters a-z and 2-7", code="invalid_receipt_id")
-    receipt = get_store().receipt(receipt_id)
+
+
+def _visible(receipt_id: str, receipt: dict[str, Any] | None) -> dict[str, Any]:
     if receipt is None or not may_see(receipt.get("customer_id")):
         raise SiteError(404, f"no receipt {receipt_id} for this API key's customer")
     return receipt
