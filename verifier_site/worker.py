@@ -139,11 +139,7 @@ class FairDispatcher(ThreadedTaskDispatcher):
             finally:
                 with self.lock:
                     self.queue.finished(caller)
-                    # A task this caller's cap held back may now be taken: wake a thread for it,
-                    # but only then (an idle pool woken after every request is two context
-                    # switches and a GIL hand-off per request for nothing).
-                    if self.queue.ready():
-                        self.queue_cv.notify()
+                    self.queue_cv.notify()  # a task of this caller may be waiting for the thread
 
 
 class TimedParser(HTTPRequestParser):

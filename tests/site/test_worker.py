@@ -2,14 +2,13 @@
 deadline for a request to arrive whole (tests/site/test_slow_clients.py runs it whole)."""
 
 import logging
-import threading
 from types import SimpleNamespace
 
 import pytest
 from waitress.adjustments import Adjustments
 
 from verifier_site import worker
-from verifier_site.worker import FairDispatcher, FairQueue, TimedParser, access_logged, caller_of, close_late_requests
+from verifier_site.worker import FairQueue, TimedParser, access_logged, caller_of, close_late_requests
 
 
 def test_the_fair_queue_takes_each_caller_in_turn() -> None:
@@ -98,42 +97,3 @@ def test_the_access_log_shows_control_characters_in_paths_as_escapes(caplog) -> 
     [line] = caplog.messages
     assert "\x1b" not in line and "\r" not in line
     assert '1.2.3.4 "GET /x\\u001b[2K\\u000dOK" 404' in line
-
-
-class Held:
-    """A task of `caller` that runs until released."""
-
-    def __init__(self, caller: str) -> None:
-        self.caller, self.started, self.release, self.done = (
-            caller,
-            threading.Event(),
-            threading.Event(),
-            threading.Event(),
-        )
-
-    def service(self) -> None:
-        self.started.set()
-        self.release.wait(10)
-        self.done.set()
-
-
-def test_a_task_held_back_by_its_callers_cap_runs_when_the_caller_frees_a_thread() -> None:
-    """Threads are woken after a task only when a held-back task may now run; that one runs."""
-    dispatcher = FairDispatcher(per_caller=1)
-    dispatcher.queue = FairQueue(lambda task: task.caller, per_caller=1)
-    dispatcher.set_thread_count(3)
-    try:
-        first, second, other = Held("a"), Held("a"), Held("b")
-        for task in (first, second, other):
-            dispatcher.add_task(task)
-        assert first.started.wait(10) and other.started.wait(10)
-        assert not second.started.wait(0.2)  # "a" holds its one thread; a third thread is idle
-        first.release.set()
-        assert second.started.wait(10)
-        second.release.set()
-        other.release.set()
-        assert second.done.wait(10) and other.done.wait(10)
-    finally:
-        for task in (first, second, other):
-            task.release.set()
-        dispatcher.shutdown(timeout=5)
