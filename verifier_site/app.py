@@ -2,6 +2,7 @@
 so tests (and several apps in one process) each get their own store, keys and limits."""
 
 import secrets
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from verifier_site.blueprints import account, api, keys, log, lookup, ops, state
 from verifier_site.blueprints import ingest as ingest_api
 from verifier_site.key_source import KeyRingSource, KmsKeySource, WithDelegatedKeys, store_key_documents
 from verifier_site.session_cookies import SessionCookies
+from verifier_site.verified_keys import VerifiedKeys
 
 DEFAULTS: dict[str, Any] = {
     "STORE_URL": None,  # required: e.g. sqlite:///HOME/receipts.db
@@ -46,6 +48,10 @@ DEFAULTS: dict[str, Any] = {
     "RATE_LIMIT_IP": (120, 10.0),  # (burst, tokens per second) per client IP; None: off
     "RATE_LIMIT_KEY": (60, 5.0),  # per API key (and per signed-in session's key)
     "RATE_LIMIT_TRACKED": 10_000,  # buckets kept per limit; the least recently used go first
+    # A bearer key the store accepted is trusted this long per process (verifier_site/verified_keys.py):
+    # a revoked key is refused within this time; 0 reads the key on every request.
+    "API_KEY_CACHE_SECONDS": 1.0,
+    "API_KEY_CACHE_CLOCK": None,  # monotonic seconds for that cache (tests inject a manual clock)
     "TRUSTED_PROXIES": 0,  # X-Forwarded-* hops to trust for the client IP and scheme
     "HSTS_MAX_AGE": 31_536_000,  # browsers honour it over HTTPS only; 0 leaves the header out
     "SESSION_COOKIE_SECURE": False,  # True behind HTTPS
@@ -134,6 +140,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         hops = int(app.config["TRUSTED_PROXIES"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
+    app.extensions["verified_keys"] = VerifiedKeys(
+        app.config["API_KEY_CACHE_SECONDS"], app.config["API_KEY_CACHE_CLOCK"] or time.monotonic
+    )
     metrics.init_app(app)  # first, so that it times everything after it
     bodies.init_app(app)  # before anything could read a body
     ratelimit.init_app(app)

@@ -1,6 +1,8 @@
 """Who is asking: an API key (`Authorization: Bearer sk_…`) for the API, or a session for
-the pages. Either way the key is looked up again on every request, so a revoked key stops
-working at once, and each key is rate limited.
+the pages. A session's key is looked up again on every request, so revoking it ends the
+session at once; a bearer key is looked up at most once per API_KEY_CACHE_SECONDS per
+process (verifier_site/verified_keys.py: 1 s by default, 0 for every request), so a
+revoked key stops working within that time. Each key is rate limited.
 
 A session lives in the store (receipts.sessions): the signed cookie carries only a random
 token whose hash names the record. Signing out deletes the record, so a copy of the
@@ -20,9 +22,11 @@ from receipts.canonical import RECEIPT_ID_PATTERN
 from receipts.events import ID_PATTERN
 from receipts.rows import ApiKeyRecord
 from receipts.sessions import new_session, session_hash
+from verifier_site.checks import receipt_and_neighbour_ids
 from verifier_site.errors import SiteError
 from verifier_site.ratelimit import limit_api_key
 from verifier_site.storage import get_store
+from verifier_site.verified_keys import VerifiedKeys
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -56,7 +60,8 @@ def bearer_key() -> ApiKeyRecord:
     credentials = request.authorization
     if credentials is None or credentials.type != "bearer" or not credentials.token:
         raise SiteError(401, NO_KEY, headers=CHALLENGE)
-    record = authenticate(get_store(), credentials.token)
+    verified: VerifiedKeys = current_app.extensions["verified_keys"]
+    record = verified.authenticate(get_store(), credentials.token)
     if record is None:
         raise SiteError(401, BAD_KEY, headers=CHALLENGE)
     g.api_key = record
@@ -143,9 +148,25 @@ def readable_customer(customer_id: str) -> str:
 def owned_receipt(receipt_id: str) -> dict[str, Any]:
     """The receipt, if the authenticated key may read its customer's (may_see). Another
     customer's receipt answers exactly like a missing one, so ids cannot be probed."""
+    _check_receipt_id(receipt_id)
+    return _visible(receipt_id, get_store().receipt(receipt_id))
+
+
+def owned_receipt_and_neighbour_ids(receipt_id: str) -> tuple[dict[str, Any], str | None, str | None]:
+    """owned_receipt, with the ids of the receipts before and after it in its chain (one
+    store read where the store can: verifier_site.checks.receipt_and_neighbour_ids)."""
+    _check_receipt_id(receipt_id)
+    found = receipt_and_neighbour_ids(get_store(), receipt_id)
+    receipt = _visible(receipt_id, found[0] if found else None)
+    return receipt, found[1], found[2]  # type: ignore[index]
+
+
+def _check_receipt_id(receipt_id: str) -> None:
     if not RECEIPT_ID_PATTERN.fullmatch(receipt_id):
         raise SiteError(400, "a receipt id is r_ followed by 26 characters a-z and 2-7", code="invalid_receipt_id")
-    receipt = get_store().receipt(receipt_id)
+
+
+def _visible(receipt_id: str, receipt: dict[str, Any] | None) -> dict[str, Any]:
     if receipt is None or not may_see(receipt.get("customer_id")):
         raise SiteError(404, f"no receipt {receipt_id} for this API key's customer")
     return receipt

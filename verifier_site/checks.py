@@ -227,6 +227,19 @@ def neighbours(store: Store, receipt: dict[str, Any]) -> tuple[dict[str, Any] | 
     return by_sequence.get(sequence - 1), by_sequence.get(sequence + 1)
 
 
+def receipt_and_neighbour_ids(store: Store, receipt_id: str) -> tuple[dict[str, Any], str | None, str | None] | None:
+    """A receipt and the ids of its neighbours in its chain: one read on a store that has
+    `receipt_and_neighbour_ids` (SQLite), else the receipt's read and `neighbours`."""
+    combined = getattr(store, "receipt_and_neighbour_ids", None)
+    if combined is not None:
+        return combined(receipt_id)
+    receipt = store.receipt(receipt_id)
+    if receipt is None:
+        return None
+    previous, following = neighbours(store, receipt)
+    return receipt, previous and previous["receipt_id"], following and following["receipt_id"]
+
+
 def report(store: Store, receipt: dict[str, Any], jwks: Jwks, source: str) -> ReceiptReport:
     """Verify a stored receipt with its neighbours, so its chain link is checked both ways."""
     previous, following = neighbours(store, receipt)

@@ -4,6 +4,8 @@ The CSP allows scripts and styles from this origin only (no inline script, no ev
 so hostile text that slipped past escaping could still not run.
 """
 
+from collections.abc import Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, request
@@ -40,24 +42,33 @@ SECURITY_HEADERS = (
 
 
 def _headers(response: Response) -> Response:
+    """The security headers the view did not set itself (one pass over the response's
+    headers; the list is built once per app), and no-store on anything personal."""
     headers = response.headers
-    present = {name.lower() for name, _ in headers.items()}  # one pass, not a scan per header
-
-    def default(name: str, value: str) -> None:
-        if name.lower() not in present:
+    present = {name.lower() for name, _ in headers}
+    for lowered, name, value in current_app.extensions["security_headers"]:
+        if lowered not in present:
             headers.add(name, value)
-
-    for name, value in SECURITY_HEADERS:
-        default(name, value)
-    max_age = int(current_app.config["HSTS_MAX_AGE"])
-    if max_age > 0:
-        default("Strict-Transport-Security", f"max-age={max_age}; includeSubDomains")
+    environ = request.environ
+    # Personal: credentials or cookies sent (whether or not they parse: no-store errs safe),
+    # or a page about a customer.
     personal = (
-        request.authorization is not None or request.cookies or request.path.startswith(("/receipts/", "/account"))
+        environ.get("HTTP_AUTHORIZATION")
+        or environ.get("HTTP_COOKIE")
+        or request.path.startswith(("/receipts/", "/account"))
     )
-    if personal and request.endpoint != "static":
-        default("Cache-Control", "no-store")  # nothing tied to a customer lands in a shared cache
+    if personal and "cache-control" not in present and request.endpoint != "static":
+        headers.add("Cache-Control", "no-store")  # nothing tied to a customer lands in a shared cache
     return response
+
+
+def security_headers(config: Mapping[str, Any]) -> tuple[tuple[str, str, str], ...]:
+    """(lowercased name, name, value) of every header set on every answer, for `config`."""
+    chosen = list(SECURITY_HEADERS)
+    max_age = int(config["HSTS_MAX_AGE"])
+    if max_age > 0:
+        chosen.append(("Strict-Transport-Security", f"max-age={max_age}; includeSubDomains"))
+    return tuple((name.lower(), name, value) for name, value in chosen)
 
 
 def _same_origin_forms() -> None:
@@ -73,5 +84,6 @@ def _same_origin_forms() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["security_headers"] = security_headers(app.config)
     app.before_request(_same_origin_forms)
     app.after_request(_headers)

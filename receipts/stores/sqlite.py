@@ -165,6 +165,21 @@ class SqliteStore(
         ).fetchone()
         return {**json.loads(row[0]), "receipt_hash": row[1], "signature": row[2]} if row else None
 
+    def receipt_and_neighbour_ids(self, receipt_id: str) -> tuple[dict[str, Any], str | None, str | None] | None:
+        """The receipt (export format) and the ids of the receipts just before and after it
+        in its customer's chain, in one read (the site's receipt look-up; others use
+        verifier_site.checks.receipt_and_neighbour_ids's two reads)."""
+        row = self._db.execute(
+            "SELECT r.body, r.receipt_hash, r.signature,"
+            " (SELECT receipt_id FROM receipts WHERE customer_id = r.customer_id AND sequence = r.sequence - 1),"
+            " (SELECT receipt_id FROM receipts WHERE customer_id = r.customer_id AND sequence = r.sequence + 1)"
+            " FROM receipts r WHERE r.receipt_id = ?",
+            (receipt_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return {**json.loads(row[0]), "receipt_hash": row[1], "signature": row[2]}, row[3], row[4]
+
     def dead_letters(self) -> Iterator[dict[str, Any]]:
         for (record,) in self._db.execute("SELECT record FROM dead_letters ORDER BY recorded"):
             yield json.loads(record)

@@ -156,6 +156,29 @@ def test_security_headers_on_every_answer(site: Site, path: str) -> None:
     assert headers["Referrer-Policy"] == "same-origin"
 
 
+def test_anything_sent_with_credentials_or_cookies_is_not_cached_and_public_answers_are(site: Site) -> None:
+    """Cache-Control: no-store when a key or a cookie came with the request, even one that
+    does not parse; the view's own Cache-Control (the log's public files) is kept."""
+    receipt_id = site.receipts["cust_1"][0]["receipt_id"]
+    assert site.client.get(f"/v1/receipts/{receipt_id}", headers=site.bearer()).headers["Cache-Control"] == "no-store"
+    for headers in ({"Authorization": "Bearer"}, {"Authorization": "garbage"}):
+        assert site.client.get("/verify", headers=headers).headers["Cache-Control"] == "no-store"
+    assert "Cache-Control" not in site.client.get("/verify").headers
+    site.client.set_cookie("other", "1")
+    assert site.client.get("/verify").headers["Cache-Control"] == "no-store"
+    jwks = site.client.get("/.well-known/jwks.json", headers=site.bearer())
+    assert jwks.headers.getlist("Cache-Control") == [jwks.headers["Cache-Control"]]  # one, never two
+
+
+def test_a_session_cookie_beside_others_still_opens_the_session(site: Site) -> None:
+    receipt_id = site.receipts["cust_1"][0]["receipt_id"]
+    site.sign_in()
+    site.client.set_cookie("unrelated", "1")
+    assert site.client.get(f"/receipts/{receipt_id}").status_code == 200
+    site.client.delete_cookie("session")
+    assert site.client.get(f"/receipts/{receipt_id}").status_code == 401
+
+
 def test_hsts_can_be_turned_off_for_plain_http_deployments(make_site) -> None:
     assert "Strict-Transport-Security" not in make_site(HSTS_MAX_AGE=0).client.get("/").headers
 

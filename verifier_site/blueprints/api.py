@@ -10,7 +10,7 @@ from receipts.canonical import RECEIPT_ID_PATTERN
 from receipts.events import CREDIT
 from receipts.ledger import MAX_SEQUENCE
 from verifier_site import evidence
-from verifier_site.auth import api_key_required, owned_receipt, readable_customer
+from verifier_site.auth import api_key_required, owned_receipt, owned_receipt_and_neighbour_ids, readable_customer
 from verifier_site.checks import neighbours, report
 from verifier_site.credit_notes import credit_notes
 from verifier_site.errors import SiteError
@@ -48,19 +48,28 @@ def receipt(receipt_id: str) -> Response:
     credits = request.args.get("credits", "false")
     if credits not in ("true", "false"):
         raise SiteError(400, "credits must be true or false", code="invalid_parameter")
-    record = owned_receipt(receipt_id)
-    return receipt_response(record, {"credit_notes": credit_notes(record)} if credits == "true" else None)
+    record, previous, following = owned_receipt_and_neighbour_ids(receipt_id)
+    extra = {"credit_notes": credit_notes(record)} if credits == "true" else None
+    return receipt_response(record, extra, (previous, following))
 
 
-def receipt_response(record: dict[str, Any], extra: dict[str, Any] | None = None) -> Response:
+def receipt_response(
+    record: dict[str, Any],
+    extra: dict[str, Any] | None = None,
+    neighbour_ids: tuple[str | None, str | None] | None = None,
+) -> Response:
     """A receipt as GET /v1/receipts/<id> answers it (POST /v1/events?wait answers the same),
-    with its neighbours and, for a credit, the charge it corrects as links."""
-    previous, following = neighbours(get_store(), record)
+    with its neighbours (their ids, when the caller read them with the receipt) and, for a
+    credit, the charge it corrects as links."""
+    if neighbour_ids is None:
+        before, after = neighbours(get_store(), record)
+        neighbour_ids = (before and before["receipt_id"], after and after["receipt_id"])
+    previous, following = neighbour_ids
     response = jsonify({**record, **(extra or {})})
     corrects = record.get("corrects") if record.get("type") == CREDIT else None
     links = _links(
-        prev=previous and url_for("api.receipt", receipt_id=previous["receipt_id"]),
-        next=following and url_for("api.receipt", receipt_id=following["receipt_id"]),
+        prev=previous and url_for("api.receipt", receipt_id=previous),
+        next=following and url_for("api.receipt", receipt_id=following),
         corrects=corrects if isinstance(corrects, str) and RECEIPT_ID_PATTERN.fullmatch(corrects) else None,
     )
     if links:
