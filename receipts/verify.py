@@ -53,6 +53,13 @@ class Check:
         return not (self.ok and self.reason.startswith(NOT_CHECKED))
 
 
+@lru_cache(maxsize=4096)
+def passed_check(step: int, check: str, reason: str = "") -> Check:
+    """A passed check, one shared instance per (step, check, reason): a Check is immutable, and
+    building a frozen dataclass costs more than looking one up (ten per receipt verified)."""
+    return Check(step, check, True, reason)
+
+
 def checks_ok(checks: Iterable[Check]) -> bool:
     """A document verifies when every check ran on it passed."""
     return all(check.ok for check in checks)
@@ -135,7 +142,7 @@ def verify_signed(
         checks.append(Check(len(checks) + 1, check, False, reason))
 
     def passed(check: str, note: str = "") -> None:
-        checks.append(Check(len(checks) + 1, check, True, note))
+        checks.append(passed_check(len(checks) + 1, check, note))
 
     if not isinstance(document, Mapping):
         fail(FORMAT, "a signed document is a JSON object")
@@ -152,7 +159,9 @@ def verify_signed(
     passed(FORMAT)
 
     kid = header.get("kid") if isinstance(header, dict) else None
-    problem = _header_problem(header, typ) or signature_problem(jwks, kid, parts.signing_input, signature)
+    problem = _cached_header_problem(parts.header_b64, typ) or signature_problem(
+        jwks, kid, parts.signing_input, signature
+    )
     if problem:
         fail(SIGNATURE, problem)
     else:
@@ -209,7 +218,8 @@ def verify_chain(
         extra: list[Check] = []
 
         def add(check: str, ok: bool, reason: str = "", extra: list[Check] = extra, base: int = len(result.checks)):
-            extra.append(Check(base + len(extra) + 1, check, ok, reason))
+            step = base + len(extra) + 1
+            extra.append(passed_check(step, check, reason) if ok else Check(step, check, ok, reason))
 
         customer, sequence = str(body.get("customer_id")), body.get("sequence")
         ids = (("id", str(body.get("receipt_id"))), ("key", customer, str(body.get("idempotent_key"))))
@@ -299,6 +309,12 @@ def _header_problem(header: Any, typ: str) -> str | None:
     if not isinstance(header.get("kid"), str):
         return "the JWS header has no kid"
     return None
+
+
+@lru_cache(maxsize=64)
+def _cached_header_problem(header_b64: str, typ: str) -> str | None:
+    """`_header_problem` of a header already parsed (`_header`), once per distinct text."""
+    return _header_problem(_header(header_b64), typ)
 
 
 @lru_cache(maxsize=64)
