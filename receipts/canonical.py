@@ -39,6 +39,19 @@ def canonical_bytes(value: Mapping[str, Any]) -> bytes:
     return rfc8785.dumps(value)
 
 
+def plain_canonical(value: Any) -> bytes | None:
+    """RFC 8785 bytes of a value made only of what `json.loads` itself returns (dicts, lists,
+    strings, safe integers, booleans, null; ASCII member names), else None. When they equal
+    some JSON text, parsing that text gives back this value, type for type (the encoding is
+    one-to-one on such values), so a verifier that holds the value need not parse the text."""
+    if not _plain(value):
+        return None
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate has no RFC 8785 form
+        return None
+
+
 def _plain(value: Any) -> bool:
     """Is `value` made only of what the fast path writes exactly as RFC 8785 does?
     (Scalars are checked inline: a receipt body is one flat object.)"""
