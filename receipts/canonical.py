@@ -33,10 +33,24 @@ def canonical_bytes(value: Mapping[str, Any]) -> bytes:
     """
     if _plain(value):
         try:
-            return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+            return _sorted_json(value).encode("utf-8")
         except UnicodeEncodeError:
             pass  # a lone surrogate: rfc8785 raises its CanonicalizationError
     return rfc8785.dumps(value)
+
+
+def _c_encoder():
+    """The C encoder `json.dumps(ensure_ascii=False, separators=(",", ":"), sort_keys=True)`
+    builds on every call (with a JSONEncoder around it), made once. No circular-reference
+    markers: `_plain` has walked the value first, and a cycle never gets past it."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # a Python without the C accelerator
+        return lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    encode = make(None, None, json.encoder.encode_basestring, None, ":", ",", True, False, False)
+    return lambda value: "".join(encode(value, 0))
+
+
+_sorted_json = _c_encoder()
 
 
 def plain_canonical(value: Any) -> bytes | None:
@@ -47,7 +61,7 @@ def plain_canonical(value: Any) -> bytes | None:
     if not _plain(value):
         return None
     try:
-        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode("utf-8")
+        return _sorted_json(value).encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate has no RFC 8785 form
         return None
 
