@@ -99,13 +99,19 @@ class Verification:
 def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks, delegations: Delegations | None = None) -> Verification:
     """Check one exported receipt: its JWS, canonical payload, hash and contract fields; with
     `delegations`, also that its key is an HSM key or was endorsed for its processed_at."""
+    return Verification(*_receipt_fields(receipt, jwks, delegations))
+
+
+def _receipt_fields(receipt: Mapping[str, Any], jwks: Jwks, delegations: Delegations | None) -> tuple:
+    """verify_receipt's Verification as its fields (the checks a tuple), so verify_chain makes
+    each receipt's once, with the chain's checks added, not twice."""
     claimed_id = receipt.get("receipt_id") if isinstance(receipt, Mapping) else None
     claimed_customer = receipt.get("customer_id") if isinstance(receipt, Mapping) else None
     claimed_sequence = receipt.get("sequence") if isinstance(receipt, Mapping) else None
     checks, body, payload_hash = verify_signed(receipt, jwks, TYP, "receipt_hash", contract_problem)
     if delegations is not None and body is not None:
         checks.append(key_endorsement_check(len(checks) + 1, delegations, body))
-    return Verification(
+    return (
         claimed_id if isinstance(claimed_id, str) else None,
         claimed_customer if isinstance(claimed_customer, str) else None,
         claimed_sequence if is_int(claimed_sequence) else None,
@@ -212,18 +218,20 @@ def verify_chain(
     amount of each accepted receipt (up for a charge, down for a v2 credit) and not at all
     for a rejected one.
     """
-    results = [verify_receipt(receipt, jwks, delegations) for receipt in receipts]
-    previous: dict[str, Verification] = {}
+    verified = [_receipt_fields(receipt, jwks, delegations) for receipt in receipts]
+    results: list[Verification] = []
+    previous: dict[str, tuple[dict[str, Any], str]] = {}  # per customer: the last body and its payload's hash
     balances: dict[tuple[str, str], int] = {}
     from_start: set[str] = set()  # customers whose segment begins at sequence 1
     first_line: dict[object, int] = {}
-    for index, result in enumerate(results):
-        body = result.body
+    for index, fields in enumerate(verified):
+        checks, body, payload_hash = fields[3], fields[4], fields[5]
         if body is None:
+            results.append(Verification(*fields))
             continue
         extra: list[Check] = []
 
-        def add(check: str, ok: bool, reason: str = "", extra: list[Check] = extra, base: int = len(result.checks)):
+        def add(check: str, ok: bool, reason: str = "", extra: list[Check] = extra, base: int = len(checks)):
             step = base + len(extra) + 1
             extra.append(passed_check(step, check, reason) if ok else Check(step, check, ok, reason))
 
@@ -250,27 +258,28 @@ def verify_chain(
                     "sequence nor its chain link can be compared",
                 )
         else:
-            last = before.body.get("sequence")  # a body signed by anyone may lack it: the contract says so
+            before_body, before_hash = before
+            last = before_body.get("sequence")  # a body signed by anyone may lack it: the contract says so
             expected = last + 1 if is_int(last) else None
             if sequence != expected:
                 add(SEQUENCE, False, f"sequence {sequence} follows {last}; expected {expected}")
             else:
                 add(SEQUENCE, True)
-            if body.get("previous_receipt_hash") != before.payload_hash:
+            if body.get("previous_receipt_hash") != before_hash:
                 add(
                     CHAIN_LINK,
                     False,
                     (
                         f"previous_receipt_hash {str(body.get('previous_receipt_hash'))[:16]}… is not the hash "
-                        f"of the receipt before it, sequence {last} ({before.payload_hash[:16]}…)"
+                        f"of the receipt before it, sequence {last} ({before_hash[:16]}…)"
                     ),
                 )
             else:
                 add(CHAIN_LINK, True)
-        previous[customer] = result
+        previous[customer] = (body, payload_hash)
 
         add(BALANCE, *_balance_check(body, balances, customer in from_start))
-        results[index] = result.with_checks(extra)
+        results.append(Verification(*fields[:3], checks + tuple(extra), body, payload_hash))
     return results
 
 
