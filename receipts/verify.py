@@ -8,36 +8,33 @@ keys a JWKS may hold and the RS256 check (receipts.keys), JSON compared as RFC 8
 signed payload, and every exported field must equal the signed one.
 """
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from receipts.canonical import (
-    canonical_bytes,
-    canonical_or_none,
-    differing_fields,
     plain_canonical,
-    same_values,
     sha256_hex,
-    strict_loads,
 )
 from receipts.contract import EXPORT_EXTRA_FIELDS, contract_problem, is_int
 from receipts.delegation import Delegations, delegation_problem
-from receipts.events import CREDIT
-from receipts.jws import ALG, TYP, b64url_decode, split_compact
+from receipts.jws import TYP, b64url_decode, split_compact
 from receipts.keys import Jwks, signature_problem
-from receipts.ledger import ACCEPTED
-from receipts.money import AmountError, format_amount, parse_amount, parse_balance
+from receipts.verify_steps import (
+    NOT_CHECKED,
+    balance_check,
+    canonical_payload,
+    first_difference,
+    header_problem_of,
+    parsed_header,
+    same_json,
+)
 
 # Check names, in the order they run.
 FORMAT, SIGNATURE, CANONICAL, HASH, CONTRACT = "format", "signature", "canonical", "hash", "contract"
 SEQUENCE, CHAIN_LINK, BALANCE, IDEMPOTENCY = "sequence", "chain_link", "balance", "idempotency"
 KEY_ENDORSEMENT = "key_endorsement"  # with Delegations: the signing key is an HSM key or endorsed for the time
-
-
-NOT_CHECKED = "not checked"  # how a passed check's reason starts when there was nothing to compare with
 
 
 @dataclass(frozen=True)
@@ -157,7 +154,7 @@ def verify_signed(
     token = document.get("signature")
     try:
         parts = split_compact(token)
-        header = _header(parts.header_b64)
+        header = parsed_header(parts.header_b64)
         payload = b64url_decode(parts.payload_b64)
         signature = b64url_decode(parts.signature_b64)
     except (ValueError, TypeError, RecursionError) as error:
@@ -166,9 +163,7 @@ def verify_signed(
     passed(FORMAT)
 
     kid = header.get("kid") if isinstance(header, dict) else None
-    problem = _cached_header_problem(parts.header_b64, typ) or signature_problem(
-        jwks, kid, parts.signing_input, signature
-    )
+    problem = header_problem_of(parts.header_b64, typ) or signature_problem(jwks, kid, parts.signing_input, signature)
     if problem:
         fail(SIGNATURE, problem)
     else:
@@ -181,12 +176,12 @@ def verify_signed(
         passed(CANONICAL)
     else:
         try:
-            body = _canonical_payload(payload)
+            body = canonical_payload(payload)
         except (ValueError, RecursionError) as error:  # CanonicalizationError is a ValueError
             fail(CANONICAL, f"signed payload: {str(error)[:200]}")
             return checks, None, None
-        if not _same_json(exported, body, payload):
-            fail(CANONICAL, f"exported field {_first_difference(exported, body)!r} differs from the signed body")
+        if not same_json(exported, body, payload):
+            fail(CANONICAL, f"exported field {first_difference(exported, body)!r} differs from the signed body")
         else:
             passed(CANONICAL)
 
@@ -278,91 +273,6 @@ def verify_chain(
                 add(CHAIN_LINK, True)
         previous[customer] = (body, payload_hash)
 
-        add(BALANCE, *_balance_check(body, balances, customer in from_start))
+        add(BALANCE, *balance_check(body, balances, customer in from_start))
         results.append(Verification(*fields[:3], checks + tuple(extra), body, payload_hash))
     return results
-
-
-def _balance_check(body: Mapping[str, Any], balances: dict[tuple[str, str], int], from_start: bool) -> tuple[bool, str]:
-    """Does balance_after move by exactly the accepted amount since the last one seen?
-    (ok, reason); a balance with nothing to compare with passes as NOT_CHECKED."""
-    currency = body.get("currency")
-    after = parse_balance(body.get("balance_after"), currency)
-    if after is None:
-        return True, f"{NOT_CHECKED}: balance_after or currency is malformed (see the contract check)"
-    key = (str(body.get("customer_id")), str(currency))
-    known = balances.get(key, 0 if from_start else None)
-    balances[key] = after
-    if known is None:
-        return True, f"{NOT_CHECKED}: no earlier balance in {currency} was given to compare with"
-    try:
-        charged = parse_amount(body["amount"], currency) if body.get("status") == ACCEPTED else 0
-    except (AmountError, KeyError, TypeError):
-        return True, f"{NOT_CHECKED}: the amount is malformed (see the contract check)"
-    how = " plus the accepted amount" if charged else ", nothing charged"
-    if charged and body.get("type") == CREDIT:  # a v2 credit moves the balance down
-        charged, how = -charged, " less the credited amount"
-    if after != known + charged:
-        return False, (
-            f"balance_after {body['balance_after']} {currency} should be "
-            f"{format_amount(known + charged, currency)}: the previous balance "
-            f"{format_amount(known, currency)}{how}"
-        )
-    return True, ""
-
-
-def _header_problem(header: Any, typ: str) -> str | None:
-    if not isinstance(header, dict):
-        return "the JWS header is not a JSON object"
-    if header.get("alg") != ALG:
-        return f"JWS alg must be {ALG}, not {str(header.get('alg'))[:20]!r}"
-    if header.get("typ") != typ:
-        return f"JWS typ must be {typ!r}"
-    unexpected = sorted(set(header) - {"alg", "kid", "typ"})
-    if unexpected:
-        return f"unexpected JWS header parameters {unexpected}"
-    if not isinstance(header.get("kid"), str):
-        return "the JWS header has no kid"
-    return None
-
-
-@lru_cache(maxsize=64)
-def _cached_header_problem(header_b64: str, typ: str) -> str | None:
-    """`_header_problem` of a header already parsed (`_header`), once per distinct text."""
-    return _header_problem(_header(header_b64), typ)
-
-
-@lru_cache(maxsize=64)
-def _header(header_b64: str) -> dict[str, Any]:
-    """The protected header, parsed once per distinct text (one per signing key in practice).
-    Callers only read it."""
-    return strict_loads(b64url_decode(header_b64).decode("utf-8"))  # RFC 7515: UTF-8, no BOM, no guessing
-
-
-def _canonical_payload(payload: bytes) -> dict[str, Any]:
-    """The signed body, when the payload is a JSON object in RFC 8785 form; ValueError saying
-    what is wrong otherwise. A payload that re-serializes to itself has no duplicate member
-    and no NaN (both would change the bytes), so the strict parser only runs to name the
-    fault of one that does not."""
-    body = json.loads(payload)
-    if isinstance(body, dict) and canonical_or_none(body) == payload:
-        return body
-    body = strict_loads(payload.decode("utf-8"))
-    if not isinstance(body, dict):
-        raise ValueError("the payload is not a JSON object")
-    if canonical_bytes(body) != payload:
-        raise ValueError("the payload is not in RFC 8785 canonical form")
-    return body
-
-
-def _same_json(exported: dict[str, Any], body: dict[str, Any], payload: bytes) -> bool:
-    """Are the exported fields the signed body, as JSON? Typed-equal values are; anything else
-    is decided by RFC 8785 bytes (so 1.0 is 1)."""
-    if same_values(exported, body):
-        return True
-    return canonical_or_none(exported) == payload
-
-
-def _first_difference(exported: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
-    """First field whose exported value is not the signed one (compared as RFC 8785 JSON)."""
-    return next(iter(differing_fields(exported, body)), None)
