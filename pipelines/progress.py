@@ -24,7 +24,9 @@ def wait_reporting(
     every: float = 0.25,
 ):
     """Wait for `result` to finish, calling `on_progress(counts(result))` every `every`
-    seconds and once at the end; a failure of the job is raised here, in the caller's thread."""
+    seconds and once at the end; a failure of the job is raised here, in the caller's thread.
+    While the job runs, the DirectRunner may commit a bundle's counters as they are read
+    ("dictionary changed size during iteration"): that tick is skipped, not the job failed."""
     finished = threading.Event()
     failure: list[BaseException] = []
 
@@ -40,7 +42,11 @@ def wait_reporting(
     waiter.start()
     while not finished.wait(every):
         if on_progress:
-            on_progress(counts(result))
+            try:
+                running = counts(result)
+            except RuntimeError:  # the runner committed counters while we read them: next tick
+                continue
+            on_progress(running)
     waiter.join()
     if failure:
         raise failure[0]

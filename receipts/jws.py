@@ -2,6 +2,7 @@
 `Signer` (receipts.stores.signers: a local key or Cloud KMS) makes the signatures."""
 
 import base64
+import binascii
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -17,12 +18,20 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
+_FROM_URL, _TO_URL = bytes.maketrans(b"-_", b"+/"), bytes.maketrans(b"+/", b"-_")
+
+
 def b64url_decode(text: str) -> bytes:
-    """Strict base64url without padding (RFC 7515 section 2): no '=', no other alphabet."""
+    """Strict base64url without padding (RFC 7515 section 2): no '=', no other alphabet.
+    (base64.urlsafe_b64decode and b64url, as binascii calls: a JWS has two such parts.)"""
     if "=" in text or len(text) % 4 == 1:
         raise ValueError("not unpadded base64url")
-    data = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    if b64url(data) != text:
+    try:
+        encoded = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise ValueError("string argument should contain only ASCII characters") from None
+    data = binascii.a2b_base64(encoded.translate(_FROM_URL) + b"=" * (-len(text) % 4))
+    if binascii.b2a_base64(data, newline=False).rstrip(b"=").translate(_TO_URL) != encoded:
         raise ValueError("non-canonical base64url")
     return data
 

@@ -75,6 +75,9 @@ class Jwks:
         return combined
 
 
+_PKCS1, _SHA256 = padding.PKCS1v15(), hashes.SHA256()  # stateless: one of each for every check
+
+
 def signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: bytes) -> str | None:
     """Why the RS256 `signature` over `signing_input` does not verify with the key `kid` of
     `jwks`, or None. The one RSA check: verifiers and the KMS signer's self-check use it."""
@@ -83,7 +86,7 @@ def signature_problem(jwks: Jwks, kid: str, signing_input: bytes, signature: byt
         problem = jwks.problems.get(kid)
         return f"key {kid} in the JWKS is not trusted: {problem}" if problem else f"key {kid} is not in the JWKS"
     try:
-        public.verify(signature, signing_input, padding.PKCS1v15(), hashes.SHA256())
+        public.verify(signature, signing_input, _PKCS1, _SHA256)
     except InvalidSignature:
         return f"RS256 signature does not verify with key {kid}"
     return None

@@ -11,6 +11,7 @@ from receipts.currencies import MINOR_UNITS, minor_units
 
 # Plain decimal notation only: no sign, exponent, leading zeros or bare dot.
 AMOUNT_TEXT = re.compile(r"(?:0|[1-9][0-9]{0,14})(?:\.([0-9]+))?")
+BALANCE_TEXT = re.compile(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")  # as format_amount writes a balance
 
 
 class AmountError(ValueError):
@@ -78,7 +79,7 @@ def parse_balance(text: object, currency: object) -> int | None:
     """A non-negative amount written exactly as `format_amount` writes it, else None."""
     if not isinstance(text, str) or not isinstance(currency, str) or currency not in MINOR_UNITS:
         return None
-    if not re.fullmatch(r"(?:0|[1-9][0-9]*)(?:\.[0-9]+)?", text):
+    if not BALANCE_TEXT.fullmatch(text):
         return None
     digits = MINOR_UNITS[currency]
     whole, _, fraction = text.partition(".")

@@ -8,35 +8,33 @@ keys a JWKS may hold and the RS256 check (receipts.keys), JSON compared as RFC 8
 signed payload, and every exported field must equal the signed one.
 """
 
-import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from receipts.canonical import (
-    canonical_bytes,
-    canonical_or_none,
-    differing_fields,
-    same_values,
+    plain_canonical,
     sha256_hex,
-    strict_loads,
 )
 from receipts.contract import EXPORT_EXTRA_FIELDS, contract_problem, is_int
 from receipts.delegation import Delegations, delegation_problem
-from receipts.events import CREDIT
-from receipts.jws import ALG, TYP, b64url_decode, split_compact
+from receipts.jws import TYP, b64url_decode, split_compact
 from receipts.keys import Jwks, signature_problem
-from receipts.ledger import ACCEPTED
-from receipts.money import AmountError, format_amount, parse_amount, parse_balance
+from receipts.verify_steps import (
+    NOT_CHECKED,
+    balance_check,
+    canonical_payload,
+    first_difference,
+    header_problem_of,
+    parsed_header,
+    same_json,
+)
 
 # Check names, in the order they run.
 FORMAT, SIGNATURE, CANONICAL, HASH, CONTRACT = "format", "signature", "canonical", "hash", "contract"
 SEQUENCE, CHAIN_LINK, BALANCE, IDEMPOTENCY = "sequence", "chain_link", "balance", "idempotency"
 KEY_ENDORSEMENT = "key_endorsement"  # with Delegations: the signing key is an HSM key or endorsed for the time
-
-
-NOT_CHECKED = "not checked"  # how a passed check's reason starts when there was nothing to compare with
 
 
 @dataclass(frozen=True)
@@ -51,6 +49,13 @@ class Check:
         """False for a check that had nothing to compare with (a segment's first receipt):
         it fails nothing, and no page may show it as passed."""
         return not (self.ok and self.reason.startswith(NOT_CHECKED))
+
+
+@lru_cache(maxsize=4096)
+def passed_check(step: int, check: str, reason: str = "") -> Check:
+    """A passed check, one shared instance per (step, check, reason): a Check is immutable, and
+    building a frozen dataclass costs more than looking one up (ten per receipt verified)."""
+    return Check(step, check, True, reason)
 
 
 def checks_ok(checks: Iterable[Check]) -> bool:
@@ -91,13 +96,19 @@ class Verification:
 def verify_receipt(receipt: Mapping[str, Any], jwks: Jwks, delegations: Delegations | None = None) -> Verification:
     """Check one exported receipt: its JWS, canonical payload, hash and contract fields; with
     `delegations`, also that its key is an HSM key or was endorsed for its processed_at."""
+    return Verification(*_receipt_fields(receipt, jwks, delegations))
+
+
+def _receipt_fields(receipt: Mapping[str, Any], jwks: Jwks, delegations: Delegations | None) -> tuple:
+    """verify_receipt's Verification as its fields (the checks a tuple), so verify_chain makes
+    each receipt's once, with the chain's checks added, not twice."""
     claimed_id = receipt.get("receipt_id") if isinstance(receipt, Mapping) else None
     claimed_customer = receipt.get("customer_id") if isinstance(receipt, Mapping) else None
     claimed_sequence = receipt.get("sequence") if isinstance(receipt, Mapping) else None
     checks, body, payload_hash = verify_signed(receipt, jwks, TYP, "receipt_hash", contract_problem)
     if delegations is not None and body is not None:
         checks.append(key_endorsement_check(len(checks) + 1, delegations, body))
-    return Verification(
+    return (
         claimed_id if isinstance(claimed_id, str) else None,
         claimed_customer if isinstance(claimed_customer, str) else None,
         claimed_sequence if is_int(claimed_sequence) else None,
@@ -135,7 +146,7 @@ def verify_signed(
         checks.append(Check(len(checks) + 1, check, False, reason))
 
     def passed(check: str, note: str = "") -> None:
-        checks.append(Check(len(checks) + 1, check, True, note))
+        checks.append(passed_check(len(checks) + 1, check, note))
 
     if not isinstance(document, Mapping):
         fail(FORMAT, "a signed document is a JSON object")
@@ -143,7 +154,7 @@ def verify_signed(
     token = document.get("signature")
     try:
         parts = split_compact(token)
-        header = _header(parts.header_b64)
+        header = parsed_header(parts.header_b64)
         payload = b64url_decode(parts.payload_b64)
         signature = b64url_decode(parts.signature_b64)
     except (ValueError, TypeError, RecursionError) as error:
@@ -152,22 +163,27 @@ def verify_signed(
     passed(FORMAT)
 
     kid = header.get("kid") if isinstance(header, dict) else None
-    problem = _header_problem(header, typ) or signature_problem(jwks, kid, parts.signing_input, signature)
+    problem = header_problem_of(parts.header_b64, typ) or signature_problem(jwks, kid, parts.signing_input, signature)
     if problem:
         fail(SIGNATURE, problem)
     else:
         passed(SIGNATURE, f"RS256 by key {kid}")
 
-    try:
-        body = _canonical_payload(payload)
-    except (ValueError, RecursionError) as error:  # CanonicalizationError is a ValueError
-        fail(CANONICAL, f"signed payload: {str(error)[:200]}")
-        return checks, None, None
     exported = {name: value for name, value in document.items() if name not in extra_fields}
-    if not _same_json(exported, body, payload):
-        fail(CANONICAL, f"exported field {_first_difference(exported, body)!r} differs from the signed body")
-    else:
+    if plain_canonical(exported) == payload:  # the payload is these fields, type for type: no parse
+        names = list(exported)
+        body = exported if names == sorted(names) else {name: exported[name] for name in sorted(names)}  # as parsed
         passed(CANONICAL)
+    else:
+        try:
+            body = canonical_payload(payload)
+        except (ValueError, RecursionError) as error:  # CanonicalizationError is a ValueError
+            fail(CANONICAL, f"signed payload: {str(error)[:200]}")
+            return checks, None, None
+        if not same_json(exported, body, payload):
+            fail(CANONICAL, f"exported field {first_difference(exported, body)!r} differs from the signed body")
+        else:
+            passed(CANONICAL)
 
     payload_hash = sha256_hex(payload)
     if document.get(hash_field) != payload_hash:
@@ -197,19 +213,22 @@ def verify_chain(
     amount of each accepted receipt (up for a charge, down for a v2 credit) and not at all
     for a rejected one.
     """
-    results = [verify_receipt(receipt, jwks, delegations) for receipt in receipts]
-    previous: dict[str, Verification] = {}
+    verified = [_receipt_fields(receipt, jwks, delegations) for receipt in receipts]
+    results: list[Verification] = []
+    previous: dict[str, tuple[dict[str, Any], str]] = {}  # per customer: the last body and its payload's hash
     balances: dict[tuple[str, str], int] = {}
     from_start: set[str] = set()  # customers whose segment begins at sequence 1
     first_line: dict[object, int] = {}
-    for index, result in enumerate(results):
-        body = result.body
+    for index, fields in enumerate(verified):
+        checks, body, payload_hash = fields[3], fields[4], fields[5]
         if body is None:
+            results.append(Verification(*fields))
             continue
         extra: list[Check] = []
 
-        def add(check: str, ok: bool, reason: str = "", extra: list[Check] = extra, base: int = len(result.checks)):
-            extra.append(Check(base + len(extra) + 1, check, ok, reason))
+        def add(check: str, ok: bool, reason: str = "", extra: list[Check] = extra, base: int = len(checks)):
+            step = base + len(extra) + 1
+            extra.append(passed_check(step, check, reason) if ok else Check(step, check, ok, reason))
 
         customer, sequence = str(body.get("customer_id")), body.get("sequence")
         ids = (("id", str(body.get("receipt_id"))), ("key", customer, str(body.get("idempotent_key"))))
@@ -234,104 +253,26 @@ def verify_chain(
                     "sequence nor its chain link can be compared",
                 )
         else:
-            last = before.body.get("sequence")  # a body signed by anyone may lack it: the contract says so
+            before_body, before_hash = before
+            last = before_body.get("sequence")  # a body signed by anyone may lack it: the contract says so
             expected = last + 1 if is_int(last) else None
             if sequence != expected:
                 add(SEQUENCE, False, f"sequence {sequence} follows {last}; expected {expected}")
             else:
                 add(SEQUENCE, True)
-            if body.get("previous_receipt_hash") != before.payload_hash:
+            if body.get("previous_receipt_hash") != before_hash:
                 add(
                     CHAIN_LINK,
                     False,
                     (
                         f"previous_receipt_hash {str(body.get('previous_receipt_hash'))[:16]}… is not the hash "
-                        f"of the receipt before it, sequence {last} ({before.payload_hash[:16]}…)"
+                        f"of the receipt before it, sequence {last} ({before_hash[:16]}…)"
                     ),
                 )
             else:
                 add(CHAIN_LINK, True)
-        previous[customer] = result
+        previous[customer] = (body, payload_hash)
 
-        add(BALANCE, *_balance_check(body, balances, customer in from_start))
-        results[index] = result.with_checks(extra)
+        add(BALANCE, *balance_check(body, balances, customer in from_start))
+        results.append(Verification(*fields[:3], checks + tuple(extra), body, payload_hash))
     return results
-
-
-def _balance_check(body: Mapping[str, Any], balances: dict[tuple[str, str], int], from_start: bool) -> tuple[bool, str]:
-    """Does balance_after move by exactly the accepted amount since the last one seen?
-    (ok, reason); a balance with nothing to compare with passes as NOT_CHECKED."""
-    currency = body.get("currency")
-    after = parse_balance(body.get("balance_after"), currency)
-    if after is None:
-        return True, f"{NOT_CHECKED}: balance_after or currency is malformed (see the contract check)"
-    key = (str(body.get("customer_id")), str(currency))
-    known = balances.get(key, 0 if from_start else None)
-    balances[key] = after
-    if known is None:
-        return True, f"{NOT_CHECKED}: no earlier balance in {currency} was given to compare with"
-    try:
-        charged = parse_amount(body["amount"], currency) if body.get("status") == ACCEPTED else 0
-    except (AmountError, KeyError, TypeError):
-        return True, f"{NOT_CHECKED}: the amount is malformed (see the contract check)"
-    how = " plus the accepted amount" if charged else ", nothing charged"
-    if charged and body.get("type") == CREDIT:  # a v2 credit moves the balance down
-        charged, how = -charged, " less the credited amount"
-    if after != known + charged:
-        return False, (
-            f"balance_after {body['balance_after']} {currency} should be "
-            f"{format_amount(known + charged, currency)}: the previous balance "
-            f"{format_amount(known, currency)}{how}"
-        )
-    return True, ""
-
-
-def _header_problem(header: Any, typ: str) -> str | None:
-    if not isinstance(header, dict):
-        return "the JWS header is not a JSON object"
-    if header.get("alg") != ALG:
-        return f"JWS alg must be {ALG}, not {str(header.get('alg'))[:20]!r}"
-    if header.get("typ") != typ:
-        return f"JWS typ must be {typ!r}"
-    unexpected = sorted(set(header) - {"alg", "kid", "typ"})
-    if unexpected:
-        return f"unexpected JWS header parameters {unexpected}"
-    if not isinstance(header.get("kid"), str):
-        return "the JWS header has no kid"
-    return None
-
-
-@lru_cache(maxsize=64)
-def _header(header_b64: str) -> dict[str, Any]:
-    """The protected header, parsed once per distinct text (one per signing key in practice).
-    Callers only read it."""
-    return strict_loads(b64url_decode(header_b64).decode("utf-8"))  # RFC 7515: UTF-8, no BOM, no guessing
-
-
-def _canonical_payload(payload: bytes) -> dict[str, Any]:
-    """The signed body, when the payload is a JSON object in RFC 8785 form; ValueError saying
-    what is wrong otherwise. A payload that re-serializes to itself has no duplicate member
-    and no NaN (both would change the bytes), so the strict parser only runs to name the
-    fault of one that does not."""
-    body = json.loads(payload)
-    if isinstance(body, dict) and canonical_or_none(body) == payload:
-        return body
-    body = strict_loads(payload.decode("utf-8"))
-    if not isinstance(body, dict):
-        raise ValueError("the payload is not a JSON object")
-    if canonical_bytes(body) != payload:
-        raise ValueError("the payload is not in RFC 8785 canonical form")
-    return body
-
-
-def _same_json(exported: dict[str, Any], body: dict[str, Any], payload: bytes) -> bool:
-    """Are the exported fields the signed body, as JSON? Typed-equal values are; anything else
-    is decided by RFC 8785 bytes (so 1.0 is 1)."""
-    if same_values(exported, body):
-        return True
-    return canonical_or_none(exported) == payload
-
-
-def _first_difference(exported: Mapping[str, Any], body: Mapping[str, Any]) -> str | None:
-    """First field whose exported value is not the signed one (compared as RFC 8785 JSON)."""
-    return next(iter(differing_fields(exported, body)), None)

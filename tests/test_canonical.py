@@ -10,7 +10,7 @@ import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from receipts.canonical import SAFE_INTEGER, _plain, canonical_bytes, receipt_id, same_values
+from receipts.canonical import SAFE_INTEGER, _plain, canonical_bytes, plain_canonical, receipt_id, same_values
 
 # Every code point class that matters to JSON escaping: controls, quote, backslash, DEL,
 # U+2028/2029, BMP above the surrogates, astral, and lone surrogates (not UTF-8 encodable).
@@ -149,3 +149,23 @@ def test_receipt_id_is_the_design_formula(customer_id: str, idempotent_key: str)
         return  # not an event's text: validation refuses lone surrogates first
     full = base64.b32encode(hashlib.sha256(data).digest()).decode("ascii").lower().rstrip("=")
     assert receipt_id(customer_id, idempotent_key) == "r_" + full[:26]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(TEXT, VALUES, max_size=8))
+def test_plain_canonical_is_rfc8785_and_parses_back_type_for_type(value: dict) -> None:
+    """What verification relies on to skip parsing a payload: equal bytes mean json.loads
+    of them is the value itself, types and all (no float, tuple or unsafe integer slips by)."""
+    written = plain_canonical(value)
+    if written is None:
+        return
+    assert written == reference(value)
+    assert typed_equal(json.loads(written), value)
+
+
+def test_plain_canonical_refuses_what_json_would_not_give_back() -> None:
+    assert plain_canonical({"n": 1.0}) is None  # json.loads("1") is an int
+    assert plain_canonical({"t": ("a",)}) is None  # a tuple reads back as a list
+    assert plain_canonical({"n": SAFE_INTEGER + 1}) is None
+    assert plain_canonical({"s": "\ud800"}) is None
+    assert plain_canonical({"b": True, "a": None}) == b'{"a":null,"b":true}'

@@ -92,3 +92,16 @@ def test_dofn_specs_are_inspected_per_class_not_per_bundle_and_timers_still_fire
     assert sorted(TOTALS) == [("a", 28), ("b", 280)]
     # Once as built, once as the runner's pickled copies look, however many bundles (eight here).
     assert 1 <= inspected.count(Total) <= 2
+
+
+def test_a_kept_view_reads_and_writes_what_every_view_shares() -> None:
+    prepare_direct_runner()
+    options = PipelineOptions(["--streaming"], runner=RUNNER)
+    first = options.view_as(StandardOptions)
+    assert options.view_as(StandardOptions) is first  # parsed once
+    assert first.streaming is True and first.runner == RUNNER
+    first.streaming = False
+    assert PipelineOptions.view_as(options, StandardOptions).streaming is False
+    other = PipelineOptions([], runner=RUNNER)
+    assert other.view_as(StandardOptions) is not first  # one view per options object
+    assert other.view_as(StandardOptions).streaming is False

@@ -2,6 +2,7 @@
 copy with its verification (`Link`), a link of the chain being checked."""
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from receipts.contract import is_int
@@ -37,6 +38,10 @@ class Held:
     def position(self) -> tuple[int, int, str]:
         """Where the store puts it in the chain: its stored sequence (a ledger row's own
         column, so a swap shows), else the exported one."""
+        return self._position
+
+    @cached_property  # sorting, the cut and the stores check all ask (a Held is never changed)
+    def _position(self) -> tuple[int, int, str]:
         claimed = int_or_none(self.receipt.get("sequence"))
         stored = int_or_none((self.stored or {}).get("sequence"))
         first = stored if stored is not None else claimed

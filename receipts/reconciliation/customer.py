@@ -79,7 +79,7 @@ def reconcile_customer(
     primary = ledger_held if LEDGER in scope.sources else [copies[0] for copies in archived.values()]
     primary_source = LEDGER if LEDGER in scope.sources else ARCHIVE
 
-    after_cut = _cut(state, scope, read_at)
+    after_cut = _once_each(_cut(state, scope, read_at))
     ordered = sorted(primary, key=Held.position)
     in_scope = [held for held in ordered if not after_cut(held)]
     later = {held.receipt_id(None) for held in ordered if after_cut(held)}
@@ -128,6 +128,19 @@ def _cut(state: CustomerState | None, scope: Scope, read_at: datetime | None) ->
         )
 
     return after_cut
+
+
+def _once_each(after_cut: Callable[[Held], bool]) -> Callable[[Held], bool]:
+    """`after_cut`, asked once per copy: the chain and the stores check ask of each receipt."""
+    answers: dict[int, bool] = {}
+
+    def answer(held: Held) -> bool:
+        known = answers.get(id(held))  # each Held lives as long as this customer's check
+        if known is None:
+            known = answers[id(held)] = after_cut(held)
+        return known
+
+    return answer
 
 
 def _verification_failures(customer_id: str, chain: Sequence[Link], source: str) -> list[Discrepancy]:

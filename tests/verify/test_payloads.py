@@ -1,6 +1,7 @@
 """verify_receipt on signed payloads that are not what a receipt must be: not canonical,
 a wrong receipt_hash, or a body that breaks the receipt contract."""
 
+import base64
 import json
 from typing import Any
 
@@ -176,3 +177,17 @@ def test_body_fields_missing_or_unexpected_fail_contract(
     assert_only_failure(verify_receipt(resign(signer, missing), jwks), CONTRACT, "missing", "balance_after")
     extra = {**body, "discount": "0.50"}
     assert_only_failure(verify_receipt(resign(signer, extra), jwks), CONTRACT, "unexpected", "discount")
+
+
+def test_the_body_is_the_signed_payload_parsed_however_the_fields_were_given(chain: list[Receipt], jwks: Jwks) -> None:
+    """The exported fields stand in for the parsed payload only when they are it, type for
+    type: reordered fields give the payload's order, a JSON-equal float gives the int signed."""
+    payload = chain[1]["signature"].split(".")[1]
+    signed = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    reordered = dict(reversed(list(chain[1].items())))
+    as_float = {**chain[1], "sequence": float(chain[1]["sequence"])}
+    for given in (chain[1], reordered, as_float):
+        result = verify_receipt(given, jwks)
+        assert result.ok, result.failures
+        assert list(result.body) == sorted(signed) and result.body == signed
+        assert type(result.body["sequence"]) is int
