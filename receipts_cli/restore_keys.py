@@ -1,0 +1,46 @@
+"""`receipts restore`'s key documents step (after the statements, before the log, whose
+leaves include them): the archived endorsements and revocations of delegated keys, each
+verified with the HSM keys of the restore's JWKS and written back where the store lost it
+(receipts.stores.key_documents_restore); and how the restore prints it."""
+
+import click
+
+from receipts_cli.home import Home
+from receipts_cli.terminal import err, out, shown
+
+SHOWN = 50
+
+
+def restore_key_documents_of(home: Home, source: str, jwks: str | None, cannot_restore: type[click.ClickException]):
+    from receipts.stores import open_store
+    from receipts.stores.archives import open_key_document_archive
+    from receipts.stores.key_documents_restore import restore_key_documents
+    from receipts.stores.public_keys import load_jwks
+
+    store = open_store(home.store_url)
+    try:
+        with err.status("Restoring the key documents from the archive…", spinner="dots"):
+            try:
+                archive = open_key_document_archive(source)
+                return restore_key_documents(store, archive, load_jwks(jwks, str(home.keys))[0])
+            except Exception as error:  # the store or the archive could not be read or written
+                raise cannot_restore(
+                    f"the key documents' restore could not finish: {str(error)[:500]}. The receipts and statements "
+                    "are restored; run it again"
+                ) from error
+    finally:
+        store.close()
+
+
+def print_key_documents(documents: dict | None) -> None:
+    if documents is None:
+        return
+    out.print(
+        f"Key documents: {shown(documents['archived'])} archived, {shown(documents['kept'])} kept as stored, "
+        f"{shown(documents['written'])} written back (from {shown(documents['where'])}).",
+        soft_wrap=True,
+    )
+    for reason in documents["refused"][:SHOWN]:
+        out.print(f"[red]KEY DOCUMENT NOT RESTORED[/] {shown(reason)}", soft_wrap=True)
+    if len(documents["refused"]) > SHOWN:
+        out.print(f"… and {len(documents['refused']) - SHOWN} more key document(s) not restored: see the report")
