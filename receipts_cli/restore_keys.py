@@ -1,7 +1,11 @@
-"""`receipts restore`'s key documents step (after the statements, before the log, whose
-leaves include them): the archived endorsements and revocations of delegated keys, each
-verified with the HSM keys of the restore's JWKS and written back where the store lost it
-(receipts.stores.key_documents_restore); and how the restore prints it."""
+"""`receipts restore`'s key documents step, its first (before the receipts, whose delegated
+keys they endorse, and so before the log, whose leaves include them): the archived
+endorsements and revocations of delegated keys, each verified with the HSM keys of the
+restore's JWKS and written back where the store lost it (receipts.stores.key_documents_restore);
+the JWKS the receipts are then verified with; and how the restore prints the step."""
+
+import json
+from pathlib import Path
 
 import click
 
@@ -25,8 +29,8 @@ def restore_key_documents_of(home: Home, source: str, jwks: str | None, cannot_r
                 return restore_key_documents(store, archive, load_jwks(jwks, str(home.keys))[0])
             except Exception as error:  # the store or the archive could not be read or written
                 raise cannot_restore(
-                    f"the key documents' restore could not finish: {str(error)[:500]}. The receipts and statements "
-                    "are restored; run it again"
+                    f"the key documents' restore could not finish: {str(error)[:500]}. Nothing else was restored "
+                    "yet; run it again"
                 ) from error
     finally:
         store.close()
@@ -44,3 +48,28 @@ def print_key_documents(documents: dict | None) -> None:
         out.print(f"[red]KEY DOCUMENT NOT RESTORED[/] {shown(reason)}", soft_wrap=True)
     if len(documents["refused"]) > SHOWN:
         out.print(f"… and {len(documents['refused']) - SHOWN} more key document(s) not restored: see the report")
+
+
+def receipts_jwks(home: Home, jwks: str | None, folder: Path) -> str | None:
+    """A JWKS file (in `folder`) for verifying the archived receipts: the restore's JWKS and the
+    delegated keys its HSM keys endorsed, as the store now holds their endorsements (restored
+    first); None when the store holds none (the restore's JWKS is then used as it is). Without
+    it a home's key ring knows no delegated key, and every receipt they signed would be cut short."""
+    from receipts.keys import Jwks
+    from receipts.stores import open_store
+    from receipts.stores.keyring import KeyRing
+    from receipts.stores.public_keys import _read, store_delegations
+
+    document = json.loads(_read(jwks, "JWKS", 30.0)) if jwks else KeyRing(home.keys).jwks()
+    store = open_store(home.store_url)
+    try:
+        found = store_delegations(store, Jwks(document))
+    finally:
+        store.close()
+    if found is None:
+        return None
+    known = {key.get("kid") for key in document["keys"]}
+    endorsed = [item.jwk for item in found[1].endorsed.values() if item.jwk.get("kid") not in known]
+    path = folder / "jwks-with-delegated-keys.json"
+    path.write_text(json.dumps({"keys": [*document["keys"], *endorsed]}))
+    return str(path)
