@@ -73,3 +73,37 @@ def receipts_jwks(home: Home, jwks: str | None, folder: Path) -> str | None:
     path = folder / "jwks-with-delegated-keys.json"
     path.write_text(json.dumps({"keys": [*document["keys"], *endorsed]}))
     return str(path)
+
+
+def register(keys: click.Group, cannot_restore: type[click.ClickException]) -> None:
+    @keys.command("restore")
+    @click.option(
+        "--from",
+        "archive",
+        default=None,
+        metavar="PATH_OR_GS_URL",
+        help="The archive whose keys/ to restore from (default: this home's archive/, or the gcp:// store's bucket).",
+    )
+    @click.option("--jwks", default=None, metavar="FILE_OR_URL", help="JWKS with the HSM keys (default: this home's).")
+    @click.pass_obj
+    def keys_restore(home: Home, archive: str | None, jwks: str | None) -> None:
+        """Only the key documents' step of `receipts restore` (its first): verify the archived
+        endorsements and revocations of delegated keys with the HSM keys and write back what
+        the store lost (before a restore job run on Dataflow, say, whose JWKS then lists the
+        delegated keys again). Exit 0 all restored or kept, 1 any not."""
+        import sys
+
+        from receipts.stores.public_keys import JwksUnavailable, load_jwks
+        from receipts_cli.home import HomeBusy
+
+        try:
+            load_jwks(jwks, str(home.keys))
+        except JwksUnavailable as error:
+            raise cannot_restore(str(error)) from error
+        try:
+            with home.exclusive_run():
+                done = restore_key_documents_of(home, archive or home.archive_url, jwks, cannot_restore)
+        except HomeBusy as error:
+            raise cannot_restore(str(error)) from error
+        print_key_documents(done.report())
+        sys.exit(0 if done.ok else 1)

@@ -168,6 +168,20 @@ def test_a_wiped_home_gets_its_key_documents_back_before_its_log(home: Path) -> 
     assert reconcile(home)[0] == []
 
 
+def test_keys_restore_runs_the_key_documents_step_alone(home: Path) -> None:
+    before = documents(home)
+    connection = sqlite3.connect(home / "receipts.db", isolation_level=None)
+    connection.execute("DELETE FROM key_documents WHERE number = 2")  # the revocation lost
+    connection.close()
+    result = invoke(home, "keys", "restore")
+    said = " ".join(result.output.split())
+    assert result.exit_code == 0 and "2 archived, 1 kept as stored, 1 written back" in said, said
+    assert documents(home) == before
+    archived(home)[0].write_text("not.a.jws")
+    again = invoke(home, "keys", "restore")
+    assert again.exit_code == 1 and "KEY DOCUMENT NOT RESTORED" in again.output, again.output
+
+
 def test_a_tampered_archived_key_document_is_refused_and_the_log_with_it(home: Path) -> None:
     revocation = archived(home)[1]
     header, _, signature = revocation.read_text().split(".")
