@@ -108,6 +108,10 @@ class SpannerDelegatedKeys:
             stored = self.delegated_key(key.not_before)
             if stored is None:
                 raise
+            if stored.kid == key.kid:  # ours, committed: archive its endorsement (a replay if it was)
+                for document in self.key_documents(ENDORSEMENT):
+                    if document.kid == key.kid:
+                        self._archive_document(document.number, ENDORSEMENT, key.kid, document.jws)
             return stored
 
     def delegated_keys(self) -> list[DelegatedKeyRow]:
