@@ -1,7 +1,8 @@
 """Key documents back from their archive (receipts.stores.key_document_files: a home's
-archive/keys/, or gs://BUCKET/keys/), on either store, after the statements and before the
-transparency log (whose leaves include the key documents' hashes, numbered 1, 2, … under
-KEYS_MARK: the restore gives each its archived number back).
+archive/keys/, or gs://BUCKET/keys/), on either store: the first step of `receipts restore`,
+before the receipts (whose delegated keys the endorsements name: they are verified with them)
+and so before the transparency log (whose leaves include the key documents' hashes, numbered
+1, 2, … under KEYS_MARK: the restore gives each its archived number back).
 
 Each archived document is verified before it is written: its JWS signed by an HSM (root) key
 of the JWKS the restore trusts (the JWKS's keys that no archived endorsement names), its
