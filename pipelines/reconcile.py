@@ -8,6 +8,7 @@ Flex Template as it is) that a data engineer runs hourly or on demand:
     ReadLogLeaves (ranges in parallel) + the ledger's receipts
       -> GroupPerShard (CoGroupByKey, ~4,096 leaves a shard) -> CheckLogged;  CheckLogTree
     customers -> CheckStatements (each statement recomputed, each receipt on one)
+    CheckArchiveCopies (stored statements and key documents = archived ones, byte for byte)
       -> SummarizeResults (CombineGlobally) -> WriteReport [-> FreezeIntake] [-> PublishAlert]
 
     python -m pipelines.reconcile --store gcp://PROJECT --archive gs://BUCKET/receipts \\
@@ -31,6 +32,7 @@ from receipts.reconciliation.findings import ARCHIVE, LEDGER, STATE, parse_time,
 from receipts.stores import store_class
 from transforms.intake import FreezeIntakeOnFailure
 from transforms.reconcile import PublishAlert, ReconcileCustomer, SummarizeResults, WriteReport
+from transforms.reconcile_archive_copies import CheckArchiveCopies
 from transforms.reconcile_log import LEAVES, STORED, CheckLogged, CheckLogTree, ReadLogLeaves, ShardLogged
 from transforms.reconcile_sources import CUSTOMERS, LOGGED, UNREADABLE, ReadArchive, ReadStores
 from transforms.reconcile_statements import CheckStatements
@@ -180,6 +182,12 @@ def build(pipeline: beam.Pipeline, settings: ReconcileSettings) -> dict[str, bea
         unreadable.append(
             stores[CUSTOMERS]
             | "CheckStatements" >> beam.ParDo(CheckStatements(settings.store, settings.jwks, settings.keys))
+        )
+    if settings.store and settings.archive and LEDGER in sources:
+        unreadable.append(
+            pipeline
+            | "ArchiveCopies" >> beam.Create([None])
+            | "CheckArchiveCopies" >> beam.ParDo(CheckArchiveCopies(settings.store, settings.archive))
         )
     results = (checked, *unreadable) | "AllResults" >> beam.Flatten()
     report = (

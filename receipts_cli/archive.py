@@ -77,10 +77,12 @@ def archive_status(home: Home) -> None:
 def archive_catch_up(home: Home, archive_url: str | None) -> None:
     """Write every stored receipt that is not in the archive yet: batches a killed or failed
     run left pending, then everything past each customer's mark; then every statement the
-    archive's statements/ lacks (write-once: one that differs is named, never overwritten).
+    archive's statements/ lacks, and every key document (delegated keys' endorsements and
+    revocations) its keys/ lacks (write-once: one that differs is named, never overwritten).
     Safe at any time, beside a running job and twice: nothing is archived twice. Exit 1 if
     anything is still not archived."""
-    from receipts.stores.archives import open_statement_archive
+    from receipts.stores.archives import open_key_document_archive, open_statement_archive
+    from receipts.stores.key_document_files import KeyDocumentArchiveConflict, archive_key_documents
     from receipts.stores.statement_files import StatementArchiveConflict, archive_statements
 
     store = store_of(home)
@@ -93,10 +95,16 @@ def archive_catch_up(home: Home, archive_url: str | None) -> None:
         err.print(f"Archived {statements} statement(s) the archive lacked.")
     except StatementArchiveConflict as error:
         problem = problem or str(error)
+    read_documents = getattr(store, "key_documents", None)  # stores that keep delegated keys
+    try:
+        documents = archive_key_documents(read_documents() if read_documents else [], open_key_document_archive(target))
+        err.print(f"Archived {documents} key document(s) the archive lacked.")
+    except KeyDocumentArchiveConflict as error:
+        problem = problem or str(error)
     if problem:
         err.print(f"[red]{shown(problem)}[/]")
         sys.exit(1)
-    err.print("[green]OK[/] the archive holds every stored receipt and statement.")
+    err.print("[green]OK[/] the archive holds every stored receipt, statement and key document.")
 
 
 def register(main: click.Group) -> None:

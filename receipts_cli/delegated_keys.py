@@ -64,8 +64,13 @@ def register(keys: click.Group) -> None:
         store = store_of(home)
         revoked = {doc.kid for doc in store.key_documents("revocation")}
         table = Table("window from", "kid", "state")
-        for row in store.delegated_keys():
+        kept = store.delegated_keys()
+        for row in kept:
             table.add_row(*map(shown, (row.not_before, row.kid, "revoked" if row.kid in revoked else "endorsed")))
+        for doc in store.key_documents("endorsement"):  # restored from the archive: its private key is not
+            if doc.kid not in {row.kid for row in kept}:
+                state = "revoked" if doc.kid in revoked else "endorsed"
+                table.add_row(shown("?"), shown(doc.kid), shown(f"{state}, key not kept (restored)"))
         out.print(table)
 
     @keys.command("revoke")
@@ -92,7 +97,8 @@ def register(keys: click.Group) -> None:
         except ValueError as error:
             raise click.BadParameter(str(error), param_hint="--at") from error
         store = store_of(home)
-        if kid not in {row.kid for row in store.delegated_keys()}:
+        endorsed = {doc.kid for doc in store.key_documents("endorsement")}  # a restored one has no key row
+        if kid not in {row.kid for row in store.delegated_keys()} | endorsed:
             raise click.ClickException(f"{kid} is not a delegated key of this store: see `receipts keys delegated`")
         endorser = signer_from_url(signer or key_file_url(home.keys, home.keyring().current_kid))
         body = revocation_body(kid, at, checked_reason(reason), endorser.kid)

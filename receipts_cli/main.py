@@ -27,7 +27,9 @@ from receipts_cli.log import register as register_log_commands
 from receipts_cli.log_verify import register as register_log_verify
 from receipts_cli.reconcile import register as register_reconcile_command
 from receipts_cli.replay import register as register_replay_command
+from receipts_cli.restore import CannotRestore
 from receipts_cli.restore import register as register_restore_command
+from receipts_cli.restore_keys import register as register_key_restore
 from receipts_cli.site import register as register_site_commands
 from receipts_cli.statements import register as register_statement_commands
 from receipts_cli.terminal import TerminalGroup, err, out, shown
@@ -313,6 +315,7 @@ def demo(home: Home, events_per_customer: int, use_emulators: bool) -> None:
 
 register_archive_commands(main)
 register_delegated_key_commands(keys)
+register_key_restore(keys, CannotRestore)  # `keys restore`: the key documents' step of `receipts restore`
 register_cloud_commands(main)
 register_intake_commands(main)
 register_log_commands(main)

@@ -1,10 +1,11 @@
 """`receipts restore`: rebuild this home's store (embedded or `gcp://`) from the verified
-archive, in this order: the receipts with the restore job (pipelines/restore.py), then the
-statements (receipts.stores.statements_restore), then the transparency log (whose leaves
-are receipts' and statements' hashes); with a progress bar, a summary table and a JSON report.
+archive, in this order: the key documents of delegated keys (receipts_cli.restore_keys: the
+receipts' keys are endorsed there), the receipts with the restore job (pipelines/restore.py),
+the statements (receipts.stores.statements_restore), then the transparency log (whose leaves
+are receipts', statements' and key documents' hashes); with a progress bar, a summary table and a JSON report.
 
 Exit status: 0 every customer restored, 1 any customer cut short or left unrestored, a
-statement not restored, the log refused (or an archive line unreadable), 2 it could not run.
+statement or key document not restored, the log refused (or an archive line unreadable), 2 it could not run.
 """
 
 import json
@@ -19,6 +20,7 @@ from receipts.stores.keyring import KeyRing
 from receipts.stores.log_locations import log_url
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.log import log
+from receipts_cli.restore_keys import receipts_jwks, restore_key_documents_of
 from receipts_cli.restore_summary import print_log, print_statements, print_summary
 from receipts_cli.statements import statements as statements_group
 from receipts_cli.terminal import err, shown
@@ -56,20 +58,23 @@ class CannotRestore(click.ClickException):
 @click.option("--report", "report_path", default=None, metavar="FILE", help="Write the JSON report here (or gs://…).")
 @click.pass_obj
 def restore(home: Home, archive: str | None, jwks: str | None, log_vkey: str | None, report_path: str | None) -> None:
-    """Rebuild a damaged store from the verified archive: ledger entries, idempotency rows,
-    chain heads, balances and entitlement usage; then the statements and their periods'
+    """Rebuild a damaged store from the verified archive: first the delegated keys'
+    endorsements and revocations from the archive's keys/ (each verified with an HSM key of
+    the JWKS; the keys they endorse verify the receipts too); then ledger entries, idempotency
+    rows, chain heads, balances and entitlement usage; then the statements and their periods'
     closes from the archive's statements/ (each verified against the restored chain and the
-    statement before it); then the transparency log's tables from the log's published tiles
-    and checkpoints beside the archive (verified with the log's key, so that `receipts log
-    integrate` continues the same log; its leaves include the statements). Every archived
-    receipt is verified first; a customer whose archived chain fails is restored up to the
-    last good receipt, and nothing unverified is written. Restoring twice changes nothing.
+    statement before it); then the transparency log's
+    tables from the log's published tiles and checkpoints beside the archive (verified with
+    the log's key, so that `receipts log integrate` continues the same log; its leaves include
+    the statements and key documents). Every archived receipt is verified first; a customer
+    whose archived chain fails is restored up to the last good receipt, and nothing
+    unverified is written. Restoring twice changes nothing.
 
     Freeze intake first (`receipts intake freeze`), and run `receipts reconcile` after.
     Entitlement limits and API keys are not in the archive.
 
-    Exit status 0 all restored, 1 any customer cut short or left unrestored, a statement not
-    restored or the log refused, 2 could not run."""
+    Exit status 0 all restored, 1 any customer cut short or left unrestored, a statement or key
+    document not restored or the log refused, 2 could not run."""
     from receipts.stores.public_keys import JwksUnavailable, load_jwks
 
     if jwks is None and not KeyRing(home.keys).exists():
@@ -87,22 +92,27 @@ def restore(home: Home, archive: str | None, jwks: str | None, log_vkey: str | N
             with home.exclusive_run():  # no pipeline of this home writes while the store is rebuilt
                 from pipelines.restore import Settings
 
+                # First the key documents: the receipts' delegated keys are endorsed there (and
+                # they are leaves of the log); the receipts are verified with those keys too.
+                documents = restore_key_documents_of(home, source, jwks, CannotRestore)
+                verifying = receipts_jwks(home, jwks, Path(scratch)) or jwks
                 settings = Settings(
                     store=home.store_url,
                     archive=source,
-                    jwks=jwks,
-                    keys=None if jwks else str(home.keys),
+                    jwks=verifying,
+                    keys=None if verifying else str(home.keys),
                     report=report_path or str(Path(scratch) / "report.json"),
                 ).checked()
                 _run_with_progress(settings)
-                statements = _restore_statements(home, source, jwks)  # before the log: they are leaves of it
+                statements = _restore_statements(home, source, verifying)  # before the log: they are leaves of it
                 logged = _restore_log(home, log_url(source), log_vkey)
         except HomeBusy as error:
             raise CannotRestore(str(error)) from error
         report = _read_report(settings.report)
         report["statements"] = statements.report()
+        report["key_documents"] = documents.report()
         report["log"] = logged.report()
-        report["ok"] = report["ok"] and statements.ok and logged.ok
+        report["ok"] = report["ok"] and statements.ok and documents.ok and logged.ok
         _write_report(settings.report, report)
     print_summary(report, report_path)
     sys.exit(0 if report["ok"] else 1)

@@ -4,6 +4,7 @@ archive or the store is shown as text (receipts_cli.terminal.shown)."""
 
 from rich.table import Table
 
+from receipts_cli.restore_keys import print_key_documents
 from receipts_cli.terminal import err, out, shown
 
 SHOWN = 50  # problems printed; the report lists up to 1000
@@ -54,6 +55,7 @@ def print_summary(report: dict, report_path: str | None) -> None:
         where = f" in {shown(report_path)}" if report_path else ": pass --report FILE"
         out.print(f"… and {report['problems_found'] - SHOWN} more{where}")
     print_statements(report.get("statements"))
+    print_key_documents(report.get("key_documents"))
     print_log(report.get("log"))
     out.print(shown(report["not_in_archive"]))
     if report["ok"]:
@@ -64,6 +66,11 @@ def print_summary(report: dict, report_path: str | None) -> None:
         out.print(
             "[red]The store's receipts are restored; the statements named above are not[/]: nothing unverified "
             "was written. Look at their archived objects before closing another period."
+        )
+    elif report["problems_found"] == 0 and not (report.get("key_documents") or {}).get("ok", True):
+        out.print(
+            "[red]The store's receipts are restored; the key documents named above are not[/]: nothing unverified "
+            "was written. Look at their archived objects (keys/) before the log's restore or signing again."
         )
     elif report["problems_found"] == 0:
         out.print(

@@ -183,7 +183,7 @@ def test_a_leaf_that_is_no_stored_receipt_is_refused(home: Path) -> None:
     wipe(home)
     report, output = restore(home, expected=1)
     assert report["log"]["outcome"] == "refused", output
-    assert "the hash of no receipt or statement the store holds" in report["log"]["reason"]
+    assert "the hash of no receipt, statement or key document the store holds" in report["log"]["reason"]
     assert all(rows == [] for rows in log_rows(home).values())
     signed_before = sorted((home / "archive" / "log" / "checkpoints").iterdir())
     result = invoke(home, "log", "integrate")  # another tree under the published one's files: refused

@@ -202,7 +202,7 @@ def test_a_tampered_archived_statement_is_refused_with_the_customers_later_ones(
     assert b_october["statement_id"] not in held and b_november["statement_id"] not in held and len(held) == 2
     # The log's leaves include cust_b's statements, which the store lacks now: the log is refused, not forked.
     assert report["log"]["outcome"] == "refused"
-    assert "no receipt or statement the store holds" in report["log"]["reason"]
+    assert "no receipt, statement or key document the store holds" in report["log"]["reason"]
 
 
 def test_two_different_copies_of_a_statement_are_refused(home: Path) -> None:

@@ -374,7 +374,8 @@ WORKLOAD_CODE = {
                           ("intake.py", "intake"),
                           *(("log_restore.py", f) for f in ("stored_leaves", "restore_log")),
                           ("log.py", "log_state"), ("log.py", "_ledger_unlogged"), ("log_rows.py", "read_hashes")]
-    + [("statements.py", f) for f in ("restore_statement", "restore_close", "previous_statement")],
+    + [("statements.py", f) for f in ("restore_statement", "restore_close", "previous_statement")]
+    + [("delegated_keys.py", "restore_key_document")],
     "verifier_site": [("site_records.py", f) for f in ("api_key", "session", "add_session", "end_session")]
     + [("intake.py", "intake")]
     + [("submissions.py", f) for f in ("add_submissions", "submission")]

@@ -125,9 +125,10 @@ def log_rows(published: PublishedLog, stored: Mapping[bytes, UnloggedReceipt]) -
         receipt = stored.get(entry)
         if receipt is None:
             raise LogRestoreRefused(
-                f"leaf {index} holds {entry.hex()}, the hash of no receipt or statement the store holds: restore the "
-                "store's receipts and statements first (`receipts restore` does, in that order; or the archive "
-                "lacks them, or a statement was not restored: see STATEMENT NOT RESTORED)"
+                f"leaf {index} holds {entry.hex()}, the hash of no receipt, statement or key document the store "
+                "holds: restore the store's receipts, statements and key documents first (`receipts restore` does, "
+                "in that order; or the archive lacks them, or one was not restored: see STATEMENT NOT RESTORED, "
+                "KEY DOCUMENT NOT RESTORED)"
             )
         expected = marks.get(receipt.customer_id, 0) + 1
         if receipt.sequence != expected:

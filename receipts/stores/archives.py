@@ -1,11 +1,13 @@
 """Reading an archive, whichever kind its URL names: a folder (receipts.stores.folder_archive)
 or gs://bucket/prefix (receipts.stores.gcp.bucket_archive), one file or object at a time; and
-the statements' archive beside it (receipts.stores.statement_files)."""
+the statements' and key documents' archives beside it (receipts.stores.statement_files,
+receipts.stores.key_document_files)."""
 
 import json
 from typing import Any, Protocol
 
 from receipts.stores.folder_archive import FolderArchive
+from receipts.stores.key_document_files import FolderKeyDocuments, key_documents_url
 from receipts.stores.statement_files import FolderStatements, StatementArchive, statements_url
 
 
@@ -39,6 +41,17 @@ def open_statement_archive(archive_url: str) -> StatementArchive:
 
         return BucketStatements(url)
     return FolderStatements(url)
+
+
+def open_key_document_archive(archive_url: str) -> StatementArchive:
+    """The key documents' archive beside the receipts' archive at `archive_url`
+    (receipts.stores.key_document_files): `<folder>/keys`, or gs://bucket/keys."""
+    url = key_documents_url(archive_url)
+    if url.startswith("gs://"):
+        from receipts.stores.gcp.bucket_statements import BucketKeyDocuments
+
+        return BucketKeyDocuments(url)
+    return FolderKeyDocuments(url)
 
 
 def archived_receipts(url: str) -> tuple[int, list[dict[str, Any]]]:

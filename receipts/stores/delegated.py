@@ -227,11 +227,32 @@ class DelegatedSigner:
         row = self.keys.delegated_key(window.not_before)
         made: LocalKeySigner | None = None
         if row is None:
+            self._warn_if_lost(window)
             made, candidate = self._make(window)
             row = self.keys.add_delegated_key(candidate)  # first writer wins: this is the window's key
         signer = made if made is not None and made.kid == row.kid else self._unwrapped(row)
         self._check(row, window, signer)
         return signer
+
+    def _warn_if_lost(self, window: Window) -> None:
+        """A window whose endorsement the store holds but whose key row it does not: the store
+        lost the row (a restore gives back the endorsements, never the wrapped private keys).
+        A second key is then endorsed for the rest of the window: valid by the contract, whose
+        endorsements are per kid (receipts signed before keep their own key's endorsement), and
+        every worker still signs with the one key the row now holds (first writer wins)."""
+        read = getattr(self.keys, "key_documents", None)
+        if read is None:
+            return
+        for document in read("endorsement"):
+            body = json.loads(b64url_decode(split_compact(document.jws).payload_b64))
+            if body.get("not_before") == window.not_before:
+                log.warning(
+                    "the delegated key %s of the window from %s is endorsed but not kept (restored from the archive, "
+                    "whose wrapped keys are not): a new key is endorsed for the rest of the window",
+                    document.kid,
+                    window.not_before,
+                )
+                return
 
     def _make(self, window: Window) -> tuple[LocalKeySigner, DelegatedKeyRow]:
         key = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)

@@ -93,8 +93,13 @@ class FolderStatements:
     created whole (a temporary file linked into place, which fails if the name exists) and
     private: statements hold customers' totals."""
 
+    SUFFIX = ".jsonl"  # what paths() lists (the key documents' archive lists .jws)
+
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
+
+    def conflict(self, where: str) -> RuntimeError:
+        return conflict(where)
 
     def _path(self, path: str) -> Path:
         target = (self.folder / path).resolve()
@@ -141,13 +146,13 @@ class FolderStatements:
 
     def _same(self, path: str, target: Path, data: bytes) -> bool:
         if target.read_bytes() != data:
-            raise conflict(self.where(path))
+            raise self.conflict(self.where(path))
         return False
 
     def paths(self) -> list[str]:
         if not self.folder.is_dir():
             return []
-        return sorted(str(path.relative_to(self.folder)) for path in self.folder.rglob("*.jsonl"))
+        return sorted(str(path.relative_to(self.folder)) for path in self.folder.rglob(f"*{self.SUFFIX}"))
 
     def read(self, path: str) -> bytes:
         return self._path(path).read_bytes()

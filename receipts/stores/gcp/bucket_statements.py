@@ -20,6 +20,9 @@ class BucketStatements:
         self.archive = BucketArchive(url)
         self.prefix = self.archive.path.prefix
 
+    def conflict(self, where: str) -> RuntimeError:
+        return conflict(where)
+
     def _name(self, path: str) -> str:
         return f"{self.prefix}/{path}" if self.prefix else path
 
@@ -30,7 +33,7 @@ class BucketStatements:
             return True
         if same or (same is None and self.archive._holds(name, data, digest)):  # a replay, or a racing twin
             return False
-        raise conflict(self.where(path))
+        raise self.conflict(self.where(path))
 
     def write_all(self, files: Mapping[str, bytes]) -> int:
         return sum(self.write_once(path, data) for path, data in sorted(files.items()))
@@ -48,3 +51,13 @@ class BucketStatements:
 
     def where(self, path: str = "") -> str:
         return self.archive.where(self._name(path)) if path else f"gs://{self.archive.path.bucket}/{self.prefix}"
+
+
+class BucketKeyDocuments(BucketStatements):
+    """The key documents' archive, `gs://BUCKET/keys/NNNNNNNN-KIND-KID.jws`
+    (receipts.stores.key_document_files), created the same way: write-once, never overwritten."""
+
+    def conflict(self, where: str) -> RuntimeError:
+        from receipts.stores.key_document_files import conflict as key_conflict
+
+        return key_conflict(where)

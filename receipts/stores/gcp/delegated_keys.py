@@ -14,10 +14,17 @@ The log keeps its leaves' ids in STRING(32) columns (LogLeaves, LogBundles), so 
 id here is "endorsement:" or "revocation:" and the start of its key's kid, cut to 32
 characters (`document_id`): 20 or 21 characters of a SHA-256 thumbprint, unique among a
 store's keys (DelegatedKeys' Kid and KeyDocuments' DocumentId are unique indexes, so a clash
-would fail a commit, never merge two keys). A part of `SpannerFirestoreStore`
-(receipts.stores.gcp.store), which supplies `_database`, `_read` and `_query`."""
+would fail a commit, never merge two keys).
+
+Each document is archived write-once after the commit that keeps it, at
+`gs://BUCKET/keys/NNNNNNNN-KIND-KID.jws` (receipts.stores.key_document_files; the full kid in
+the name): `receipts restore` writes back what Spanner lost (restore_key_document), and
+`receipts archive catch-up` archives what a crash between commit and upload left out.
+A part of `SpannerFirestoreStore` (receipts.stores.gcp.store), which supplies `_database`,
+`_read`, `_query` and `location`."""
 
 import json
+import threading
 
 from google.api_core import exceptions as api_exceptions
 from google.cloud import spanner
@@ -27,6 +34,7 @@ from receipts.delegation import REVOCATION_TYP, document_kid, payload_hash
 from receipts.jws import b64url_decode, split_compact
 from receipts.rows import DelegatedKeyRow, KeyDocument
 from receipts.stores.gcp.log_rows import key_of, raw_bytes, spanner_bytes
+from receipts.stores.key_document_files import key_document_path, key_documents_url
 from receipts.stores.retry import with_backoff
 
 ENDORSEMENT, REVOCATION = "endorsement", "revocation"
@@ -36,6 +44,11 @@ DOCUMENT_COLUMNS = ["Number", "DocumentId", "Kind", "Kid", "Jws", "DocumentHash"
 NEXT_NUMBER = "SELECT IFNULL(MAX(Number), 0) + 1 FROM KeyDocuments"
 ALL_KEYS = "SELECT NotBefore, Kid, WrappedPrivate, Endorsement FROM DelegatedKeys ORDER BY NotBefore"
 ALL_DOCUMENTS = "SELECT Number, DocumentId, Kind, Kid, Jws, DocumentHash FROM KeyDocuments ORDER BY Number"
+HELD = (
+    "SELECT Number, DocumentId, Jws FROM KeyDocuments WHERE Number = @number "
+    "UNION ALL SELECT Number, DocumentId, Jws FROM KeyDocuments@{FORCE_INDEX=KeyDocumentsById} WHERE DocumentId = @id"
+)
+_bucket_lock = threading.Lock()
 DOCUMENTS_OF_KIND = (
     "SELECT Number, DocumentId, Kind, Kid, Jws, DocumentHash FROM KeyDocuments WHERE Kind = @kind ORDER BY Number"
 )
@@ -82,15 +95,23 @@ class SpannerDelegatedKeys:
                     ]
                 ],
             )
-            self._add_document(transaction, ENDORSEMENT, key.kid, key.endorsement)
+            numbers.append(self._add_document(transaction, ENDORSEMENT, key.kid, key.endorsement))
             return key
 
+        numbers: list[int] = []  # the endorsement's number, when this call's transaction kept it
         try:
-            return with_backoff("Spanner add delegated key", lambda: self._database.run_in_transaction(work))
+            stored = with_backoff("Spanner add delegated key", lambda: self._database.run_in_transaction(work))
+            if numbers and stored is key:
+                self._archive_document(numbers[-1], ENDORSEMENT, key.kid, key.endorsement)
+            return stored
         except api_exceptions.AlreadyExists:  # a commit whose answer was lost, or a racing one: read the winner
             stored = self.delegated_key(key.not_before)
             if stored is None:
                 raise
+            if stored.kid == key.kid:  # ours, committed: archive its endorsement (a replay if it was)
+                for document in self.key_documents(ENDORSEMENT):
+                    if document.kid == key.kid:
+                        self._archive_document(document.number, ENDORSEMENT, key.kid, document.jws)
             return stored
 
     def delegated_keys(self) -> list[DelegatedKeyRow]:
@@ -108,10 +129,46 @@ class SpannerDelegatedKeys:
             )
             if list(known):
                 return False
-            self._add_document(transaction, REVOCATION, kid, revocation)
+            numbers.append(self._add_document(transaction, REVOCATION, kid, revocation))
             return True
 
-        return with_backoff("Spanner add key revocation", lambda: self._database.run_in_transaction(work))
+        numbers: list[int] = []
+        added = with_backoff("Spanner add key revocation", lambda: self._database.run_in_transaction(work))
+        if added:
+            self._archive_document(numbers[-1], REVOCATION, kid, revocation)
+        return added
+
+    def restore_key_document(self, number: int, kind: str, kid: str, jws: str) -> str:
+        """Write back an archived (verified) key document under its number: "kept" when
+        Spanner holds it, "written" when it lacked it; KeyDocumentConflict when it holds another
+        under that number or that document under another: never overwritten."""
+        from receipts.stores.sqlite_keys import KeyDocumentConflict
+
+        identifier = document_id(kind, kid)
+
+        def work(transaction):
+            held = list(
+                transaction.execute_sql(
+                    HELD, {"number": number, "id": identifier}, {"number": param_types.INT64, "id": param_types.STRING}
+                )
+            )
+            if not held:
+                transaction.insert(
+                    "KeyDocuments",
+                    [*DOCUMENT_COLUMNS, "CreatedAt"],
+                    [[number, identifier, kind, kid, jws, payload_hash(jws), spanner.COMMIT_TIMESTAMP]],
+                )
+            return held
+
+        held = with_backoff("Spanner restore key document", lambda: self._database.run_in_transaction(work))
+        if not held:
+            return "written"
+        if all(tuple(row) == (number, identifier, jws) for row in held):
+            return "kept"
+        raise KeyDocumentConflict(
+            f"Spanner holds {', '.join(f'{row[1]} as number {row[0]}' for row in held)}, where the archive has "
+            f"{identifier} as number {number}: nothing was overwritten"
+        )
 
     def key_documents(self, kind: str | None = None) -> list[KeyDocument]:
         if kind is None:
@@ -120,7 +177,16 @@ class SpannerDelegatedKeys:
             rows = self._query(DOCUMENTS_OF_KIND, {"kind": kind}, {"kind": param_types.STRING})
         return [KeyDocument(*row) for row in rows]
 
-    def _add_document(self, transaction, kind: str, kid: str, jws: str) -> None:
+    def _archive_document(self, number: int, kind: str, kid: str, jws: str) -> None:
+        """Write-once into gs://BUCKET/keys/ (after the commit): see the module docstring."""
+        with _bucket_lock:
+            if getattr(self, "_keys_bucket", None) is None:
+                from receipts.stores.gcp.bucket_statements import BucketKeyDocuments
+
+                self._keys_bucket = BucketKeyDocuments(key_documents_url(f"gs://{self.location.bucket}"))
+        self._keys_bucket.write_once(key_document_path(number, kind, kid), jws.encode("ascii"))
+
+    def _add_document(self, transaction, kind: str, kid: str, jws: str) -> int:
         """The next numbered document, in the caller's transaction: reading the largest number
         makes two concurrent adds conflict, so numbers are never taken twice nor skipped."""
         [(number,)] = list(transaction.execute_sql(NEXT_NUMBER))
@@ -129,3 +195,4 @@ class SpannerDelegatedKeys:
             [*DOCUMENT_COLUMNS, "CreatedAt"],
             [[number, document_id(kind, kid), kind, kid, jws, payload_hash(jws), spanner.COMMIT_TIMESTAMP]],
         )
+        return number

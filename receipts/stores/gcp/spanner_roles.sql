@@ -102,5 +102,6 @@ GRANT SELECT, INSERT, UPDATE ON TABLE LogState, LogMarks, StatementLogMarks, Log
 GRANT SELECT, INSERT ON TABLE DelegatedKeys, KeyDocuments TO ROLE receipts_writer;
 GRANT SELECT ON TABLE KeyDocuments TO ROLE verifier_site;
 GRANT SELECT ON TABLE KeyDocuments TO ROLE receipts_auditor;
--- The log's restore finds the key documents' leaves among the stored documents (log_restore.py).
-GRANT SELECT ON TABLE KeyDocuments TO ROLE receipts_restorer;
+-- The log's restore finds the key documents' leaves among the stored documents (log_restore.py);
+-- `receipts restore` first writes back the archived ones Spanner lost (key_documents_restore.py).
+GRANT SELECT, INSERT ON TABLE KeyDocuments TO ROLE receipts_restorer;
