@@ -88,7 +88,8 @@ def register(keys: click.Group) -> None:
     @click.pass_obj
     def keys_revoke(home: Home, kid: str, reason: str, revoked_at: str | None, signer: str | None) -> None:
         """Revoke a delegated key: a key-revocation+jws by the HSM key (--signer, or the home's
-        current key), kept in the store and logged with the next integration."""
+        current key), kept in the store and logged with the next integration. A kid may start
+        with "-" (base64url): put it after `--`, as in `receipts keys revoke --reason R -- KID`."""
         if not KID_PATTERN.fullmatch(kid):
             raise click.BadParameter("a kid is an RFC 7638 thumbprint (43 characters)", param_hint="KID")
         at = revoked_at or datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

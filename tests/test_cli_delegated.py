@@ -36,14 +36,14 @@ def test_run_with_delegated_keys_then_verify_and_revoke(home: Path, tmp_path: Pa
     assert reconciled.exit_code == 0, reconciled.output
 
     first = min(receipt["processed_at"] for receipt in receipts)
-    revoked = invoke(home, "keys", "revoke", kid, "--reason", "leaked in a test", "--at", first)
+    revoked = invoke(home, "keys", "revoke", "--reason", "leaked in a test", "--at", first, "--", kid)
     assert revoked.exit_code == 0, revoked.output
     again = invoke(home, "verify", str(export))
     assert again.exit_code == 1 and "key_revoked" in again.output
     reconciled = invoke(home, "reconcile", "--report", str(tmp_path / "after.json"))
     report = json.loads((tmp_path / "after.json").read_text())
     assert reconciled.exit_code == 1 and "key_revoked" in json.dumps(report["discrepancies"])
-    assert invoke(home, "keys", "revoke", kid, "--reason", "twice", "--at", first).exit_code == 0  # kept once
+    assert invoke(home, "keys", "revoke", "--reason", "twice", "--at", first, "--", kid).exit_code == 0  # kept once
     logged = invoke(home, "log", "integrate")
     assert logged.exit_code == 0, logged.output
     assert "holds 5 receipt(s) (1 new)" in logged.output  # 3 receipts and the endorsement, then the revocation

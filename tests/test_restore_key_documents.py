@@ -95,7 +95,7 @@ def delegated(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ],
     )
     [(_, _, _, kid, _, _)] = documents(home)
-    revoked = invoke(home, "keys", "revoke", kid, "--reason", "rotated in a test", "--at", "2099-01-01T00:00:00Z")
+    revoked = invoke(home, "keys", "revoke", "--reason", "rotated in a test", "--at", "2099-01-01T00:00:00Z", "--", kid)
     assert revoked.exit_code == 0, revoked.output
     closed = invoke(home, "statements", "close", "--period", "2026-10")
     assert closed.exit_code == 0, closed.output

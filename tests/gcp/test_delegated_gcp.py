@@ -197,17 +197,18 @@ def test_a_revoked_key_fails_the_receipts_processed_after_its_revocation(
         cloud,
         "keys",
         "revoke",
-        kid,
         "--reason",
         "leaked",
         "--at",
         "2026-03-01T10:30:00Z",
         "--signer",
         f"kms://{VERSION}",
+        "--",
+        kid,  # after --: a thumbprint may start with "-"
     )
     assert revoked.exit_code == 0, revoked.output
     assert "Revoked" in revoked.output
-    again = invoke(cloud, "keys", "revoke", kid, "--reason", "twice", "--signer", f"kms://{VERSION}")
+    again = invoke(cloud, "keys", "revoke", "--reason", "twice", "--signer", f"kms://{VERSION}", "--", kid)
     assert again.exit_code == 0 and "revoked already" in again.output
     assert [doc.kind for doc in store.key_documents()] == ["endorsement", "revocation"]
     assert "revoked" in invoke(cloud, "keys", "delegated").output
