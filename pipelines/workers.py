@@ -40,9 +40,15 @@ from pathlib import Path
 
 from transforms.tally import TALLY_FOLDER_VARIABLE, read_tally
 
+PARALLEL_FROM = 10_000  # events: below, starting worker processes costs more than they save
 
-def default_workers() -> int:
-    """One worker per core this process may use."""
+
+def default_workers(events: int | None = None) -> int:
+    """One worker per core this process may use; one, in this process, for a job of fewer
+    than PARALLEL_FROM events, where starting the workers (a few seconds: each loads Beam)
+    costs more than a second core saves (docs/PERFORMANCE.md)."""
+    if events is not None and events < PARALLEL_FROM:
+        return 1
     affinity = getattr(os, "sched_getaffinity", None)
     return len(affinity(0)) if affinity else (os.cpu_count() or 1)
 

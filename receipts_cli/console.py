@@ -18,7 +18,8 @@ def run_pipeline(
     home: Home, input_path: str, signer: str | None = None, workers: int | None = None, clock=None
 ) -> Counter:
     """The batch job over a file; signed with `signer` (a signer URL) or the home's current key,
-    in `workers` processes (None: one per core; 1: in this process; pipelines/workers.py), each
+    in `workers` processes (None: one per core, or 1 for a small file; 1: in this process;
+    pipelines/workers.py), each
     receipt's processed_at from `clock` (None: now; transforms.chain.FixedClock for a run to
     compare). The home's run lock comes first: a busy home refuses at once, not after Beam has
     loaded. A progress bar shows the job's tally as its workers count (transforms.tally)."""
@@ -32,6 +33,7 @@ def run_pipeline(
             from pipelines.workers import default_workers
 
             kid = None if signer else home.keyring().current_kid
+            lines = _count_lines(input_path)
             settings = Settings(
                 str(Path(input_path).resolve()),
                 home.store_url,
@@ -43,11 +45,10 @@ def run_pipeline(
                 log_signer=log_signer,
                 log_witnesses=home.log_witnesses,
                 log_witness_quorum=home.log_witness_quorum,
-                workers=workers or default_workers(),
+                workers=workers or default_workers(lines),
                 clock=clock,
             )
             logging.getLogger().setLevel(logging.ERROR)  # Beam's import-time chatter is not for users
-            lines = _count_lines(input_path)
             result = start_batch(settings)
         return _with_progress(result, lines, f"Charging {shown(input_path)}")
 

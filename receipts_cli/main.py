@@ -121,7 +121,8 @@ def main(
     "--workers",
     type=click.IntRange(min=1),
     default=None,
-    help="Worker processes (default: one per core; 1: in this process). Same results for any number.",
+    help="Worker processes (default: one per core, or 1 for a file of fewer than 10,000 events; 1: in this "
+    "process). Same results for any number.",
 )
 @click.pass_obj
 def run(home: Home, input_path: str, signer: str | None, workers: int | None) -> None:
