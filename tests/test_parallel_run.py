@@ -138,3 +138,12 @@ def test_the_tally_sums_every_process_file(tmp_path: Path, monkeypatch: pytest.M
     monkeypatch.delenv(TALLY_FOLDER_VARIABLE, raising=False)
     TalliedCounter("events_valid").inc()  # no job's tally: only the Beam counter
     assert read_tally(tmp_path) == {"events_valid": 7, "receipts_written": 2}
+
+
+def test_a_small_file_runs_in_one_worker_and_a_large_one_on_every_core(monkeypatch) -> None:
+    from pipelines import workers
+
+    monkeypatch.setattr(workers.os, "sched_getaffinity", lambda _pid: {0, 1, 2}, raising=False)
+    assert workers.default_workers(workers.PARALLEL_FROM - 1) == 1
+    assert workers.default_workers(workers.PARALLEL_FROM) == 3
+    assert workers.default_workers() == 3
