@@ -204,6 +204,7 @@ def main() -> None:
                 "job_1": lambda n: timed_job(home, f"one{n}", workers=1),
                 "job_n": lambda n: timed_job(home, f"many{n}", workers=cores),
                 "logged": lambda n: timed_job(home, f"logged{n}", logged=True, workers=cores),
+                "logged_1": lambda n: timed_job(home, f"logged_one{n}", logged=True, workers=1),
             },
         )
         stub_signatures()  # for good: the stubbed rounds come last; in this process only
@@ -236,6 +237,7 @@ def main() -> None:
         ("Beam job, FnApiRunner, 1 worker (in process)", "job_1"),
         (f"Beam job, FnApiRunner, {cores} worker processes", "job_n"),
         (f"Beam job, {cores} workers, with the transparency log", "logged"),
+        ("Beam job, 1 worker, with the transparency log", "logged_1"),
         ("plain loop, signatures stubbed", "stubbed_loop"),
         ("Beam job, DirectRunner, signatures stubbed", "stubbed_job"),
         ("Beam job, FnApiRunner 1 worker, signatures stubbed", "stubbed_job_1"),
@@ -245,6 +247,8 @@ def main() -> None:
     print(f"ratio, 1 worker / loop on 1 core: {ratio('job_1', 'loop'):.2f}")
     print(f"ratio, DirectRunner / loop on 1 core (before --workers): {ratio('job', 'loop'):.2f}")
     print(f"ratio with the log on ({cores} workers + log / loop on {cores}): {ratio('logged', 'loop_n'):.2f}")
+    print(f"ratio with the log on (1 worker + log / loop on 1 core): {ratio('logged_1', 'loop'):.2f} (goal {LOG_GOAL})")
+    print(f"the log's own cost: a 1-worker job's time with it / without it: {ratio('job_1', 'logged_1'):.2f}")
     print(f"speed-up, {cores} workers over 1: {ratio('job_n', 'job_1'):.2f}x (loop: {ratio('loop_n', 'loop'):.2f}x)")
     print(f"RSA signing's share of the 1-worker job: {1 - median['stubbed_job_1'] / median['job_1']:.0%}")
     p50, p99 = percentile(generation_ms, 0.5), percentile(generation_ms, 0.99)
@@ -273,7 +277,8 @@ def main() -> None:
             ),
             "generation_p50_ms": round(p50, 3),
             "generation_p99_ms": round(p99, 3),
-            "log_on": {**pair("logged", "loop_n"), "goal": LOG_GOAL},
+            "log_on": {**pair("logged", "loop_n"), "goal": LOG_GOAL}
+            | {"one_worker": pair("logged_1", "loop"), "log_cost": round(ratio("job_1", "logged_1"), 3)},
             "stubbed_signatures": pair("stubbed_job_1", "stubbed_loop")
             | {"direct_runner": pair("stubbed_job", "stubbed_loop")},
             "workers": {
@@ -287,7 +292,7 @@ def main() -> None:
             | {"note": "BundleBasedDirectRunner, one process: receipts run before --workers"},
             "load_average": {"before": round(load_before[0], 1), "after": round(load_after[0], 1)},
             "note": (
-                "measured while other agents loaded the host: lower bounds; value and baseline are median rates, "
+                "on a busy host these are lower bounds (see load_average); value and baseline are median rates, "
                 "ratio the median of the rounds' own ratios"
             ),
             "rounds": {name: per_round(values) for name, values in signed.items()}
