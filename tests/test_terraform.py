@@ -347,8 +347,8 @@ def test_each_workload_reaches_spanner_only_through_its_own_database_role() -> N
 # verifier_site/ and `receipts restore`), and tables a loop-variable mutation names.
 WORKLOAD_CODE = {
     "receipts_writer": [
-        *(("store.py", f) for f in ("lookup_idempotency_many", "load_chain", "entitlement", "charge",
-                                    "_commit_receipts", "_sync_ledger_tail")),
+        *(("store.py", f) for f in ("load_chain", "_commit_receipts", "_sync_ledger_tail")),
+        *(("keyed_reads.py", f) for f in ("lookup_idempotency_many", "entitlement", "charge")),
         *(("archive_outbox.py", f) for f in ("plan_archive", "pending_archive_batches", "archive_lines",
                                              "finish_archive_batch", "archived_through", "unarchived_count")),
         ("intake.py", "intake"),

@@ -16,24 +16,23 @@ Every call that a briefly unavailable service can fail is retried with backoff.
 import json
 import logging
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
 from google.cloud import firestore, spanner
 from google.cloud.spanner_v1 import param_types
 
-from receipts import canonical
 from receipts.canonical import ZERO_HASH
-from receipts.credits import ChargeRecord, stored_charge
-from receipts.ledger import ChainState, Entitlement
-from receipts.money import format_amount, minor_from_decimal, to_decimal
+from receipts.ledger import ChainState
+from receipts.money import minor_from_decimal
 from receipts.records import SignedReceipt
-from receipts.rows import Balance, IdempotencyRecord, WriteCounts, WriteOutcome
+from receipts.rows import WriteCounts, WriteOutcome
 from receipts.stores.gcp.account import GcpAccount
 from receipts.stores.gcp.archive_outbox import SpannerArchiveOutbox
 from receipts.stores.gcp.delegated_keys import SpannerDelegatedKeys
 from receipts.stores.gcp.intake import SpannerIntake
+from receipts.stores.gcp.keyed_reads import SpannerKeyedReads
 from receipts.stores.gcp.ledger import RECEIPTS, FirestoreLedger, document_of, ledger_document
 from receipts.stores.gcp.location import GcpLocation, client_options
 from receipts.stores.gcp.log import SpannerLog
@@ -59,6 +58,7 @@ STATE_COLUMNS = {
 
 class SpannerFirestoreStore(
     FirestoreLedger,
+    SpannerKeyedReads,
     SpannerStateReads,
     SpannerSiteRecords,
     SpannerArchiveOutbox,
@@ -72,6 +72,7 @@ class SpannerFirestoreStore(
     SpannerDelegatedKeys,
 ):
     """The Spanner state and the chain's writes here; the Firestore ledger (receipts.stores.gcp.ledger),
+    the look-ups by key and the entitlements (keyed_reads),
     the reconciliation's reads (state_reads), the site's records (site_records), the archive's
     outbox (archive_outbox), the transparency log (log, and its restore: log_restore), intake's
     state (intake), the restore (restore), who submitted each event through the site's API (submissions), the
@@ -129,29 +130,6 @@ class SpannerFirestoreStore(
 
         return with_backoff(f"Spanner read {table}", run)
 
-    def lookup_idempotency(self, customer_id: str, idempotent_key: str) -> IdempotencyRecord | None:
-        return self.lookup_idempotency_many(customer_id, [idempotent_key]).get(idempotent_key)
-
-    def lookup_idempotency_many(self, customer_id: str, keys: Iterable[str]) -> dict[str, IdempotencyRecord]:
-        """One Spanner read of all `keys`; the keys it no longer holds (older than its TTL) in
-        one Firestore get_all of the ledger documents under their deterministic ids."""
-        wanted = list(dict.fromkeys(keys))
-        if not wanted:
-            return {}
-        rows = self._read(
-            "IdempotencyKeys",
-            ["IdempotentKey", "ReceiptId", "EventSha256"],
-            spanner.KeySet(keys=[[customer_id, key] for key in wanted]),
-        )
-        found = {key: IdempotencyRecord(customer_id, key, receipt_id, sha) for key, receipt_id, sha in rows}
-        older = {canonical.receipt_id(customer_id, key): key for key in wanted if key not in found}
-        for receipt_id, document in self._get_ledgers(list(older)).items():
-            body = json.loads(document["body"])
-            key = older[receipt_id]
-            if body.get("idempotent_key") == key and body.get("customer_id") == customer_id:
-                found[key] = IdempotencyRecord(customer_id, key, body["receipt_id"], body["event_sha256"])
-        return found
-
     def load_chain(self, customer_id: str) -> ChainState:
         one = spanner.KeySet(keys=[[customer_id]])
         prefix = spanner.KeySet(ranges=[spanner.KeyRange(start_closed=[customer_id], end_closed=[customer_id])])
@@ -170,62 +148,6 @@ class SpannerFirestoreStore(
         if head_id is not None and self._get_ledger(head_id) is None:
             self._sync_ledger_tail(customer_id, sequence)
         return ChainState(customer_id, sequence, head_hash, balances, dict(usage_rows))
-
-    def entitlement(self, customer_id: str, entitlement_id: str) -> Entitlement | None:
-        rows = self._read(
-            "Entitlements", ["LimitAmount", "Currency"], spanner.KeySet(keys=[[customer_id, entitlement_id]])
-        )
-        if not rows:
-            return None
-        limit, currency = rows[0]
-        return Entitlement(customer_id, entitlement_id, minor_from_decimal(limit, currency), currency)
-
-    def charge(self, customer_id: str, receipt_id: str) -> ChargeRecord | None:
-        """The ledger's receipt (immutable) and the charge's ChargeCredits row (Spanner). A
-        receipt Spanner committed that the ledger lacks yet (a process died between the two)
-        is copied from the outbox by load_chain first, so a credit never misses its charge."""
-        document = self._get_ledger(receipt_id)
-        if document is None:
-            self.load_chain(customer_id)
-            document = self._get_ledger(receipt_id)
-        if document is None:
-            return None
-        rows = self._read("ChargeCredits", ["CreditedMinor"], spanner.KeySet(keys=[[customer_id, receipt_id]]))
-        return stored_charge(json.loads(document["body"]), customer_id, rows[0][0] if rows else 0)
-
-    def entitlements(self) -> list[Entitlement]:
-        rows = self._query(
-            "SELECT CustomerId, EntitlementId, LimitAmount, Currency FROM Entitlements "
-            "ORDER BY CustomerId, EntitlementId"
-        )
-        return [Entitlement(c, e, minor_from_decimal(limit, cur), cur) for c, e, limit, cur in rows]
-
-    def balances(self) -> list[Balance]:
-        rows = self._query(
-            "SELECT CustomerId, Currency, Balance, AsOfSequence FROM Balances ORDER BY CustomerId, Currency"
-        )
-        return [
-            Balance(customer, currency, format_amount(minor_from_decimal(amount, currency), currency), as_of)
-            for customer, currency, amount, as_of in rows
-        ]
-
-    # -- Spanner writes ------------------------------------------------------------
-    def set_entitlement(self, entitlement: Entitlement) -> None:
-        def work(transaction) -> None:
-            transaction.insert_or_update(
-                "Entitlements",
-                ["CustomerId", "EntitlementId", "LimitAmount", "Currency"],
-                [
-                    [
-                        entitlement.customer_id,
-                        entitlement.entitlement_id,
-                        to_decimal(entitlement.limit_minor, entitlement.currency),
-                        entitlement.currency,
-                    ]
-                ],
-            )
-
-        with_backoff("Spanner set entitlement", lambda: self._database.run_in_transaction(work))
 
     def write_receipts(self, receipts: Sequence[SignedReceipt]) -> list[WriteOutcome]:
         """One Spanner commit for the batch (state + outbox), then the ledger documents."""
