@@ -14,7 +14,7 @@ from typing import Any
 from receipts.delegation import Delegations
 from receipts.jws import b64url_decode, split_compact
 from receipts.keys import Jwks
-from verifier_site.evidence_steps import Step
+from verifier_site.evidence_shell import Step
 from verifier_site.key_source import KeySource, WithDelegatedKeys
 
 FUNCTIONS = r"""

@@ -14,7 +14,7 @@ awk, printf octal escapes and od, as in evidence_steps.HELPERS (which these step
 import shlex
 from typing import Any
 
-from verifier_site.evidence_steps import Step
+from verifier_site.evidence_shell import Step
 
 ED25519_SPKI_PREFIX = "302a300506032b6570032100"  # SEQUENCE { AlgorithmIdentifier { Ed25519 }, BIT STRING
 

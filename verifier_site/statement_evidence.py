@@ -16,7 +16,7 @@ from receipts.records import export_line
 from receipts.statements import Period, select_lines, verify_statement
 from verifier_site.evidence import jwks_lines, script, zip_files
 from verifier_site.evidence_log_steps import log_steps
-from verifier_site.evidence_steps import Step
+from verifier_site.evidence_shell import Step
 from verifier_site.key_source import KeySource
 from verifier_site.log_proofs import log_evidence
 from verifier_site.statement_evidence_steps import ALL_HELD, steps

@@ -3,7 +3,7 @@ the steps): the helpers (reading and verifying a JWS, members of a signed payloa
 sortable text, money as integer minor units in sh arithmetic), and the checks of jwks.json,
 of the statement itself, of each line and of the lines' RFC 6962 root."""
 
-from verifier_site.evidence_steps import JWKS_LAYOUT, JWKS_THUMBPRINTS
+from verifier_site.evidence_shell import JWKS_LAYOUT, JWKS_THUMBPRINTS
 
 STATEMENT_HELPERS = r"""
 zeros=0000000000000000000000000000000000000000000000000000000000000000

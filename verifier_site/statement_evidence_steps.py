@@ -16,7 +16,7 @@ close up to this one, so none can be left out); jwks.json and key-<kid>.pem per 
 import shlex
 from typing import Any
 
-from verifier_site.evidence_steps import HELPERS, KEY_FUNCTION, Step
+from verifier_site.evidence_shell import HELPERS, KEY_FUNCTION, Step
 from verifier_site.statement_evidence_sh import CHECK_JWKS, CHECK_LINES, CHECK_ROOT, CHECK_STATEMENT, STATEMENT_HELPERS
 
 CHECK_TOTALS = r"""
