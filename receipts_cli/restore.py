@@ -20,7 +20,7 @@ from receipts.stores.keyring import KeyRing
 from receipts.stores.log_locations import log_url
 from receipts_cli.home import Home, HomeBusy
 from receipts_cli.log import log
-from receipts_cli.restore_keys import receipts_jwks, restore_key_documents_of
+from receipts_cli.restore_keys import from_archive_option, receipts_jwks, restore_key_documents_of
 from receipts_cli.restore_summary import print_log, print_statements, print_summary
 from receipts_cli.statements import statements as statements_group
 from receipts_cli.terminal import err, shown
@@ -33,14 +33,7 @@ class CannotRestore(click.ClickException):
 
 
 @click.command()
-@click.option(
-    "--from",
-    "archive",
-    default=None,
-    metavar="PATH_OR_GS_URL",
-    help="The archive to restore from: a folder or gs://bucket/prefix "
-    "(default: this home's archive/, or the gcp:// store's bucket).",
-)
+@from_archive_option("The archive to restore from: a folder or gs://bucket/prefix")
 @click.option(
     "--jwks",
     default=None,
@@ -239,13 +232,7 @@ def _read_report(path: str) -> dict:
 
 
 @click.command("restore")
-@click.option(
-    "--from",
-    "archive",
-    default=None,
-    metavar="PATH_OR_GS_URL",
-    help="The archive whose log to restore from (default: this home's archive/, or the gcp:// store's bucket).",
-)
+@from_archive_option("The archive whose log to restore from")
 @click.option("--log-vkey", default=None, metavar="VKEY", help="The log's verifier key (default: this home's).")
 @click.pass_obj
 def log_restore(home: Home, archive: str | None, log_vkey: str | None) -> None:
@@ -263,13 +250,7 @@ def log_restore(home: Home, archive: str | None, log_vkey: str | None) -> None:
 
 
 @click.command("restore")
-@click.option(
-    "--from",
-    "archive",
-    default=None,
-    metavar="PATH_OR_GS_URL",
-    help="The archive whose statements/ to restore from (default: this home's archive/, or the gcp:// store's bucket).",
-)
+@from_archive_option("The archive whose statements/ to restore from")
 @click.option("--jwks", default=None, metavar="FILE_OR_URL", help="JWKS to verify against (default: this home's keys).")
 @click.pass_obj
 def statements_restore(home: Home, archive: str | None, jwks: str | None) -> None:

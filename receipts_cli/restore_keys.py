@@ -12,6 +12,18 @@ import click
 from receipts_cli.home import Home
 from receipts_cli.terminal import err, out, shown
 
+
+def from_archive_option(what: str):
+    """`--from PATH_OR_GS_URL` of the restore's commands, `what` naming which part they read."""
+    return click.option(
+        "--from",
+        "archive",
+        default=None,
+        metavar="PATH_OR_GS_URL",
+        help=f"{what} (default: this home's archive/, or the gcp:// store's bucket).",
+    )
+
+
 SHOWN = 50
 
 
@@ -77,13 +89,7 @@ def receipts_jwks(home: Home, jwks: str | None, folder: Path) -> str | None:
 
 def register(keys: click.Group, cannot_restore: type[click.ClickException]) -> None:
     @keys.command("restore")
-    @click.option(
-        "--from",
-        "archive",
-        default=None,
-        metavar="PATH_OR_GS_URL",
-        help="The archive whose keys/ to restore from (default: this home's archive/, or the gcp:// store's bucket).",
-    )
+    @from_archive_option("The archive whose keys/ to restore from")
     @click.option("--jwks", default=None, metavar="FILE_OR_URL", help="JWKS with the HSM keys (default: this home's).")
     @click.pass_obj
     def keys_restore(home: Home, archive: str | None, jwks: str | None) -> None:

@@ -129,3 +129,23 @@ def summary_line(report: dict[str, Any]) -> str:
         f"restore {verdict}: {report['customers_restored']} of {report['customers']} customers restored, "
         f"{report['receipts_verified']} archived receipts verified, {report['customers_changed']} customers changed"
     )
+
+
+@dataclass
+class StepRestored:
+    """What one of the restore's archive steps (statements, key documents) did: the objects
+    read, those the store held as archived, those written back, and what was not written,
+    and why (any refusal makes the step, and the restore, fail)."""
+
+    where: str = ""
+    archived: int = 0  # objects read from the archive
+    kept: int = 0  # the store held them as archived
+    written: int = 0  # the store lacked them
+    refused: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused
+
+    def report(self) -> dict:
+        return {**asdict(self), "ok": self.ok}

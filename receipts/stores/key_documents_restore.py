@@ -20,10 +20,10 @@ endorsement, which this restore gives back.
 """
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 
 from receipts.delegation import ENDORSEMENT_TYP, REVOCATION_TYP, document_kid, read_endorsement, read_revocation
 from receipts.keys import Jwks
+from receipts.restoration.report import StepRestored
 from receipts.stores.key_document_files import ArchivedName, parse_key_document_path
 from receipts.stores.statement_files import StatementArchive
 
@@ -32,20 +32,8 @@ TYPS = {"endorsement": ENDORSEMENT_TYP, "revocation": REVOCATION_TYP}
 READERS: dict[str, Callable] = {"endorsement": read_endorsement, "revocation": read_revocation}
 
 
-@dataclass
-class KeyDocumentsRestored:
-    where: str = ""
-    archived: int = 0  # documents read from the archive
-    kept: int = 0  # the store held them as archived
-    written: int = 0  # the store lacked them
-    refused: list[str] = field(default_factory=list)  # what was not written, and why
-
-    @property
-    def ok(self) -> bool:
-        return not self.refused
-
-    def report(self) -> dict:
-        return {**asdict(self), "ok": self.ok}
+class KeyDocumentsRestored(StepRestored):
+    """The key documents' step (receipts.restoration.report.StepRestored)."""
 
 
 def _archived(archive: StatementArchive, done: KeyDocumentsRestored) -> dict[int, tuple[ArchivedName, str, str]]:

@@ -8,9 +8,10 @@ unverified is written, nor a customer's statements after one that fails. Restori
 writes nothing. On Spanner it runs as the restorer (spanner_roles.sql: receipts_restorer)."""
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
 from receipts.keys import Jwks
+from receipts.restoration.report import StepRestored
 from receipts.restoration.statements import Archived, agreed_closes, verified_statements
 from receipts.stores.statement_files import StatementArchive
 
@@ -18,22 +19,13 @@ MAX_STATEMENT_BYTES = 1 << 20  # an archived statement object larger than this i
 
 
 @dataclass
-class StatementsRestored:
-    where: str = ""
-    archived: int = 0  # statements read from the archive
-    kept: int = 0  # the store held them as archived
-    written: int = 0  # the store held none
+class StatementsRestored(StepRestored):
+    """The statements' step (receipts.restoration.report.StepRestored), and what it did to the
+    statements the store held otherwise and to the periods' closes."""
+
     replaced: int = 0  # the store held another under the (customer, period)
     closes: int = 0  # periods' closes written back (lost)
     closes_replaced: int = 0  # periods' closes the store held at another time
-    refused: list[str] = field(default_factory=list)  # what was not written, and why
-
-    @property
-    def ok(self) -> bool:
-        return not self.refused
-
-    def report(self) -> dict:
-        return {**asdict(self), "ok": self.ok}
 
 
 def archived_statements(archive: StatementArchive) -> tuple[dict[str, list[Archived]], list[str]]:
